@@ -1,0 +1,28 @@
+# Set-up is part of every target: a fresh machine needs only Python 3.11 and make.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export UV_COMPILE_BYTECODE := 1
+
+.PHONY: setup run test browser accuracy bench docs clean
+
+$(UV):
+	python3 -m pip install --quiet --user uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --compile-bytecode
+	touch $@
+
+setup: .venv/.synced
+
+run: setup  ## the whole pipeline on the bundled sample corpus
+	$(UV) run disclosure refresh
+
+test: setup browser  ## the test suite
+	$(UV) run pytest
+
+browser:  ## Debian's Chromium, for the end-to-end UI test
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+clean:
+	rm -rf .venv warehouse dbt_project/target dbt_project/logs .pytest_cache .hypothesis

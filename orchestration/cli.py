@@ -1,0 +1,40 @@
+"""The ``disclosure`` command: ``parse`` (extraction only) and ``refresh`` (the whole pipeline).
+
+Each subcommand imports its machinery lazily, so ``disclosure parse`` never pays for Dagster,
+dbt or Great Expectations start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="disclosure", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    parse = sub.add_parser("parse", help="parse report documents into canonical cells (JSON lines)")
+    parse.add_argument("paths", nargs="+", help="files or folders of documents (HTML, text)")
+    parse.add_argument("--jsonl", action="store_true", help="one JSON object per document per line (the contract)")
+
+    refresh = sub.add_parser("refresh", help="fetch, parse, land, build, gate and publish the warehouse via Dagster")
+    refresh.add_argument("--sources", default=None, help="a sources manifest (YAML) or a folder of documents; default: the bundled sample corpus")
+    refresh.add_argument("--warehouse", default=None, help="where to publish the DuckDB warehouse; default: warehouse/disclosure.duckdb")
+    refresh.add_argument("--full", action="store_true", help="re-fetch and re-parse every source, not only new or changed ones")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "parse":
+        from extract.cli import run_parse
+
+        return run_parse(args.paths, jsonl=args.jsonl)
+    from orchestration.refresh import run_refresh
+
+    return run_refresh(sources=args.sources, warehouse=args.warehouse, full=args.full)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
