@@ -1,15 +1,15 @@
 # Set-up is part of every target: a fresh machine needs only Python 3.11 and make.
 SHELL := /bin/bash
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: setup run test browser accuracy bench docs clean
+.PHONY: setup run test browser uv clean
 
-$(UV):
-	python3 -m pip install --quiet --user uv
+uv:  ## uv itself, from PyPI, when the machine has none
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
 
-.venv/.synced: pyproject.toml uv.lock | $(UV)
+.venv/.synced: pyproject.toml uv.lock | uv
 	$(UV) sync --locked --compile-bytecode
 	touch $@
 
