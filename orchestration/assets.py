@@ -1,0 +1,322 @@
+"""The pipeline as Dagster assets: sources → parsed documents → dbt models → quality gate → published warehouse.
+
+Incremental by default: the fetcher reports which sources changed, and only content that has not
+been parsed with the current PARSER_VERSION is parsed again; ``full: true`` in the run config of
+``source_documents`` (``disclosure refresh --full``) re-fetches and re-parses everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.resources import SourcesResource, WarehouseResource, dbt_project
+
+PARSE_POOL_THRESHOLD = 24  # below this many documents, a process pool costs more than it saves
+
+
+class RefreshConfig(Config):
+    full: bool = False  # re-fetch and re-parse every source, not only new or changed ones
+
+
+@dataclass
+class FetchBatch:
+    """What ``source_documents`` hands to parsing: every source's fetch result, and the mode."""
+
+    results: list[Any]  # orchestration.fetching.fetcher.FetchResult
+    full: bool
+    manifest: str
+    store_root: str
+
+
+@dataclass
+class ParseOutcome:
+    source: str
+    content_hash: str
+    report: Any = None  # extract.model.ParsedReport
+    error: str | None = None
+    issues: list[str] = field(default_factory=list)
+
+
+def raw_store_root(warehouse: WarehouseResource) -> Path:
+    """The raw document store sits beside the work DB: both are the warehouse's private state."""
+    return Path(warehouse.paths().work_db).parent / "raw"
+
+
+@asset(group_name="ingest", kinds={"python"})
+def source_documents(
+    context: AssetExecutionContext, config: RefreshConfig, sources: SourcesResource, warehouse: WarehouseResource
+) -> FetchBatch:
+    """Fetch every source of the manifest into the raw store (conditional requests; unchanged sources cost little)."""
+    from orchestration.fetching.config import FetchConfig
+    from orchestration.fetching.fetcher import fetch_sources
+    from orchestration.fetching.store import RawStore
+
+    manifest = sources.manifest()
+    store_root = raw_store_root(warehouse)
+    store = RawStore(store_root)
+
+    def progress(done: int, total: int, result: Any) -> None:
+        context.log.info(f"fetch {done}/{total}: {result.status} {result.source_uri}")
+
+    results = fetch_sources(manifest, store, FetchConfig.from_env(manifest.settings), full=config.full, progress=progress)
+    counts = _count(r.status for r in results)
+    failed = [r for r in results if r.status == "failed"]
+    context.log.info(
+        f"fetched {counts.get('fetched', 0)}, unchanged {counts.get('unchanged', 0)}, failed {len(failed)} of {len(results)} sources"
+    )
+    context.add_output_metadata(
+        {
+            "sources": len(results),
+            "fetched": counts.get("fetched", 0),
+            "unchanged": counts.get("unchanged", 0),
+            "failed": len(failed),
+            "full_refresh": config.full,
+            "manifest": str(sources.location()),
+            "failures": MetadataValue.md(md_table(["source", "error"], [[r.source_uri, r.error or ""] for r in failed])),
+        }
+    )
+    return FetchBatch(results=results, full=config.full, manifest=str(sources.location()), store_root=str(store_root))
+
+
+@asset(group_name="ingest", kinds={"python", "duckdb"})
+def parsed_documents(
+    context: AssetExecutionContext, source_documents: FetchBatch, warehouse: WarehouseResource
+) -> MaterializeResult:
+    """Parse new or changed content (or content not yet parsed by this PARSER_VERSION) and land it with provenance."""
+    from extract import PARSER_VERSION
+    from orchestration.warehouse.landing import land, parsed_hashes
+
+    work_db = Path(warehouse.paths().work_db)
+    batch = source_documents
+    done = set() if batch.full else parsed_hashes(work_db, PARSER_VERSION)
+    fetched = [r for r in batch.results if r.content_hash and r.status != "failed"]
+    todo = [r for r in fetched if r.content_hash not in done]
+    context.log.info(f"parse: {len(todo)} documents to parse, {len(fetched) - len(todo)} already parsed by {PARSER_VERSION}")
+
+    outcomes = parse_all(
+        [(r.source_uri, r.content_hash, dict(r.headers or {})) for r in todo],
+        batch.store_root,
+        log=context.log.info,
+    )
+    reports = [o.report for o in outcomes if o.report is not None]
+    errors = [o for o in outcomes if o.error is not None]
+    stats = land(work_db, reports, [r.to_record() for r in batch.results])
+    kinds = _count(r.document_kind for r in reports)
+    context.log.info(f"landed {len(reports)} parsed documents ({len(errors)} could not be parsed)")
+    return MaterializeResult(
+        metadata={
+            "parsed": len(reports),
+            "skipped_already_parsed": len(fetched) - len(todo),
+            "parse_errors": len(errors),
+            "annual_reports": kinds.get("annual_report", 0),
+            "not_annual_reports": kinds.get("not_annual_report", 0),
+            "with_error_issues": sum(1 for r in reports if r.has_errors),
+            "parser_version": PARSER_VERSION,
+            "landing": MetadataValue.json(_as_jsonable(stats)),
+            "errors": MetadataValue.md(md_table(["source", "error"], [[o.source, o.error or ""] for o in errors])),
+            "work_db": str(work_db),
+        }
+    )
+
+
+def parse_all(items: Sequence[tuple[str, str, dict]], store_root: str, log=print) -> list[ParseOutcome]:
+    """Parse documents from the raw store; a small process pool when there are many."""
+    workers = int(os.environ.get("DISCLOSURE_PARSE_WORKERS", "0")) or min(4, os.cpu_count() or 1)
+    jobs = [(source, content_hash, headers, store_root) for source, content_hash, headers in items]
+    outcomes: list[ParseOutcome] = []
+    if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
+        iterator = map(_parse_one, jobs)
+        for outcome in iterator:
+            outcomes.append(outcome)
+            _log_parsed(log, len(outcomes), len(jobs), outcome)
+        return outcomes
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        for outcome in pool.map(_parse_one, jobs, chunksize=8):
+            outcomes.append(outcome)
+            _log_parsed(log, len(outcomes), len(jobs), outcome)
+    return outcomes
+
+
+def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:
+    if outcome.error is not None:
+        log(f"parse {done}/{total}: FAILED {outcome.source}: {outcome.error}")
+    else:
+        r = outcome.report
+        log(f"parse {done}/{total}: {r.document_kind} {r.template_version or '-'} {r.year or '-'} {outcome.source}")
+
+
+def _parse_one(job: tuple[str, str, dict, str]) -> ParseOutcome:
+    """One document; a failure is recorded with its reason, never raised (the run goes on)."""
+    from extract import parse_document
+    from orchestration.fetching.store import RawStore
+
+    source, content_hash, headers, store_root = job
+    try:
+        data = RawStore(Path(store_root)).get(content_hash)
+        return ParseOutcome(source, content_hash, report=parse_document(data, source, headers))
+    except Exception as exc:  # noqa: BLE001 - any parser failure is recorded against the document
+        return ParseOutcome(source, content_hash, error=f"{type(exc).__name__}: {exc}")
+
+
+# --- dbt -------------------------------------------------------------------------------------
+
+QUALITY_GATE = AssetKey("quality_gate")
+LANDED = AssetKey("parsed_documents")
+
+
+class DisclosureDbtTranslator(DagsterDbtTranslator):
+    """dbt sources land from ``parsed_documents`` unless their meta names another asset (quality_gate)."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        meta_key = (dbt_resource_props.get("meta") or {}).get("dagster", {}).get("asset_key")
+        if dbt_resource_props["resource_type"] == "source" and not meta_key:
+            return LANDED
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return "warehouse"
+
+
+TRANSLATOR = DisclosureDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
+DBT_PROJECT: DbtProject = dbt_project()
+
+
+@dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR)
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """Every dbt model, seed and test. Dagster runs the pre_gate part before ``quality_gate`` and the
+    post_gate marts after it: the split falls out of the lineage through the quality.rule_results source."""
+    os.environ["DISCLOSURE_WORK_DB"] = str(warehouse.paths().work_db)
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+def dbt_keys_tagged(tag: str) -> list[AssetKey]:
+    """Asset keys of the dbt models carrying ``tag`` (pre_gate / post_gate)."""
+    manifest = json.loads(Path(DBT_PROJECT.manifest_path).read_text())
+    return [
+        TRANSLATOR.get_asset_key(node)
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and tag in node.get("tags", [])
+    ]
+
+
+# --- gate and publish ------------------------------------------------------------------------
+
+
+@asset(deps=dbt_keys_tagged("pre_gate"), group_name="quality", kinds={"great_expectations"})
+def quality_gate(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    """Run the GX consistency suites over the staged reports; failing reports are quarantined."""
+    from expectations.gate import run_gate
+
+    paths = warehouse.paths()
+    result = run_gate(paths.work_db, paths.data_docs_dir)
+    summary = gate_summary(result)
+    context.log.info(
+        f"quality gate: {summary['passed']} passed, {summary['quarantined']} quarantined, "
+        f"{summary['not_applicable']} not applicable; Data Docs: {summary['data_docs']}"
+    )
+    for report_id, rules in summary["quarantined_reasons"].items():
+        context.log.info(f"quarantined {report_id}: {', '.join(rules)}")
+    return MaterializeResult(
+        metadata={
+            "passed": summary["passed"],
+            "quarantined": summary["quarantined"],
+            "not_applicable": summary["not_applicable"],
+            "rules_failed": MetadataValue.json(summary["rules_failed"]),
+            "quarantined_reasons": MetadataValue.json(summary["quarantined_reasons"]),
+            "data_docs": MetadataValue.path(summary["data_docs"]),
+        }
+    )
+
+
+def gate_summary(result: Any) -> dict[str, Any]:
+    """The gate result as plain counts, reasons and the Data Docs index (for the UI and the CLI summary)."""
+    counts = dict(getattr(result, "counts", {}) or {})
+    failures: Mapping[str, Sequence[str]] = getattr(result, "failures", {}) or {}
+    rules_failed: dict[str, int] = {}
+    for rules in failures.values():
+        for rule in rules:
+            name = str(rule).split(":", 1)[0]
+            rules_failed[name] = rules_failed.get(name, 0) + 1
+    return {
+        "passed": int(counts.get("passed", 0)),
+        "quarantined": int(counts.get("quarantined", 0)),
+        "not_applicable": int(counts.get("not_applicable", 0)),
+        "rules_failed": rules_failed,
+        "quarantined_reasons": {str(k): [str(r) for r in v] for k, v in failures.items()},
+        "data_docs": str(getattr(result, "data_docs_index", "") or ""),
+    }
+
+
+@asset(deps=[QUALITY_GATE, *dbt_keys_tagged("post_gate")], group_name="publish", kinds={"duckdb"})
+def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    """Publish the work DB atomically (the batch gate check has already allowed it)."""
+    from orchestration.warehouse.publish import publish
+
+    paths = warehouse.paths()
+    publish(paths.work_db, paths.published, parquet_dir=paths.parquet_dir)
+    rows = relation_rows(Path(paths.published))
+    context.log.info(f"published {paths.published}: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(paths.published)),
+            "rows": MetadataValue.json(rows),
+            "data_docs": MetadataValue.path(str(paths.data_docs_dir)),
+            **{f"rows.{k}": v for k, v in rows.items()},
+        }
+    )
+
+
+CONTRACT_RELATIONS = ("marts.dim_report", "marts.fct_metric", "marts.dim_agency", "marts.dim_metric", "quality.rule_results")
+
+
+def relation_rows(db: Path) -> dict[str, int]:
+    """Row counts of the contract relations in a published warehouse (read-only)."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {rel: con.execute(f"select count(*) from {rel}").fetchone()[0] for rel in CONTRACT_RELATIONS}
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _count(values) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
+
+
+def md_table(header: list[str], rows: list[list[str]]) -> str:
+    if not rows:
+        return "(none)"
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _as_jsonable(obj: Any) -> Any:
+    if hasattr(obj, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(obj)
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    return str(obj)

@@ -1,0 +1,78 @@
+"""Sensors: a new or changed sources manifest starts a refresh; a failed run sends an alert.
+
+Quality alerts do not come from here: a failed asset check leaves its run successful, so they are
+sent by the checks themselves (orchestration/checks.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from dagster import (
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunRequest,
+    SensorEvaluationContext,
+    SkipReason,
+    run_failure_sensor,
+    sensor,
+)
+
+from orchestration.jobs import refresh_job
+from orchestration.resources import AlertsResource, SourcesResource
+
+
+def sources_fingerprint(location: Path) -> str:
+    """A digest of the manifest's bytes and of the local documents it names (path, size, mtime).
+
+    Remote sources are not probed here (the refresh's conditional requests do that); a malformed
+    manifest raises the fetcher's ManifestError, which shows as a failed sensor tick.
+    """
+    from orchestration.fetching.manifest import manifest_for
+
+    manifest = manifest_for(location)
+    digest = hashlib.sha256()
+    if manifest.path is not None:
+        digest.update(Path(manifest.path).read_bytes())
+    for spec in manifest.sources:
+        digest.update(f"{spec.kind}\0{spec.location}\0".encode())
+        if spec.kind == "file":
+            stat = Path(spec.location).stat()
+            digest.update(f"{stat.st_size}:{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+@sensor(
+    name="sources_manifest_changed",
+    job=refresh_job,
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Starts an (incremental) refresh when the sources manifest, or the folder of documents, is new or changed.",
+)
+def sources_manifest_changed(context: SensorEvaluationContext, sources: SourcesResource):
+    location = sources.location()
+    if not location.exists():
+        return SkipReason(f"sources {location} do not exist")
+    fingerprint = sources_fingerprint(location)
+    if fingerprint == context.cursor:
+        return SkipReason(f"sources {location} unchanged")
+    context.update_cursor(fingerprint)
+    return RunRequest(run_key=f"sources-{fingerprint[:16]}", tags={"disclosure/trigger": "sources_changed"})
+
+
+@run_failure_sensor(
+    name="run_failure_alert",
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Sends an alert (SMTP / webhook) when any run of this code location fails.",
+)
+def run_failure_alert(context: RunFailureSensorContext, alerts: AlertsResource) -> None:
+    run = context.dagster_run
+    errors = [e.message for e in context.get_step_failure_events() if e.message]
+    reason = context.failure_event.message or "run failed"
+    alerts.send(
+        subject=f"disclosure-warehouse: run {run.run_id[:8]} of {run.job_name} failed",
+        body="\n".join([reason, *errors]),
+        kind="run_failure",
+        details={"run_id": run.run_id, "job": run.job_name},
+    )
