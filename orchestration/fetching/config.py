@@ -1,0 +1,95 @@
+"""Fetch settings: one dataclass, filled from defaults, then the manifest's ``settings:``, then env.
+
+The env variable of a field is ``DISCLOSURE_FETCH_<FIELD>`` (e.g. ``DISCLOSURE_FETCH_TIMEOUT_SECONDS``),
+so an operator can override any manifest setting without editing the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from typing import Any, Mapping
+
+ENV_PREFIX = "DISCLOSURE_FETCH_"
+USER_AGENT = "disclosure-warehouse/0.1"
+ROBOTS_TOKEN = "disclosure-warehouse"  # the product token robots.txt groups are matched against
+
+# Declared document types; a URL answering with anything else is refused as "not a document".
+DOCUMENT_TYPES = (
+    "text/html",
+    "application/xhtml+xml",
+    "text/plain",
+    "application/pdf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+)
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """How politely and how defensively to fetch. Defaults suit a government site on the public internet."""
+
+    user_agent: str = USER_AGENT
+    contact: str = ""  # an e-mail or URL put in the User-Agent so a webmaster can reach the operator
+    timeout_seconds: float = 20.0  # connect / read / write timeout of one request
+    total_timeout_seconds: float = 120.0  # wall-clock cap of one response body (slow-drip servers)
+    retries: int = 3  # extra attempts after a timeout, a dropped connection, a 429 or a 5xx
+    backoff_seconds: float = 1.0  # first retry delay; doubles each attempt
+    max_backoff_seconds: float = 30.0
+    per_host_concurrency: int = 2  # requests in flight to one host at once
+    min_interval_seconds: float = 1.0  # between request starts to one host (robots Crawl-delay raises it)
+    workers: int = 8  # sources fetched in parallel overall
+    max_bytes: int = 30_000_000  # body size on the wire
+    max_decoded_bytes: int = 60_000_000  # body size after gzip/deflate decoding (decompression bombs)
+    max_redirects: int = 5
+    respect_robots: bool = True
+    listing_max_pages: int = 10  # default page budget of a listing source
+
+    @property
+    def user_agent_header(self) -> str:
+        return f"{self.user_agent} (+{self.contact})" if self.contact else self.user_agent
+
+    @classmethod
+    def from_env(cls, settings: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> FetchConfig:
+        """Defaults, overridden by manifest ``settings``, overridden by ``DISCLOSURE_FETCH_*`` env variables."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = dict(settings or {})
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw.strip() != "":
+                try:
+                    values[f.name] = coerce(f.name, raw)
+                except ValueError as exc:
+                    raise ValueError(f"{ENV_PREFIX}{f.name.upper()}: {exc}") from None
+        return replace(cls(), **values)
+
+
+def setting_names() -> list[str]:
+    return [f.name for f in fields(FetchConfig)]
+
+
+def coerce(name: str, value: Any) -> Any:
+    """Convert a setting to its field's type, refusing nonsense (negative sizes, 'yes please' for a bool)."""
+    default = getattr(FetchConfig(), name)
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true/false, got {value!r}")
+    if isinstance(default, (int, float)):
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got {value!r}")
+        try:
+            number = type(default)(value) if not isinstance(default, int) else int(str(value).replace("_", ""))
+        except (TypeError, ValueError):
+            raise ValueError(f"expected {'an integer' if isinstance(default, int) else 'a number'}, got {value!r}") from None
+        if number < 0:
+            raise ValueError(f"must not be negative, got {value!r}")
+        return number
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {value!r}")
+    return value

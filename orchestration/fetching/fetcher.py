@@ -1,0 +1,189 @@
+"""Fetch every source of a manifest into the raw store, one ``FetchResult`` per document.
+
+Listings are crawled first (their pages are stored too, but only their report links become
+documents); then every document, remote or local, goes through the same path: conditional request
+or hash comparison against the store's last copy, so ``changed`` tells what needs re-parsing.
+One bad source never fails the run: it becomes a ``failed`` result with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any, Callable
+
+from .client import FetchError, HttpClient
+from .config import DOCUMENT_TYPES, FetchConfig
+from .listing import decode_html, find_links
+from .manifest import Manifest, SourceSpec
+from .store import RawStore, sha256_hex, utc_now
+
+__all__ = ["FetchConfig", "FetchResult", "fetch_sources"]
+
+FETCHED, UNCHANGED, FAILED = "fetched", "unchanged", "failed"
+LISTING_TYPES = ("text/html", "application/xhtml+xml")
+
+
+@dataclass
+class FetchResult:
+    source_uri: str  # the URL or absolute file path; the document's identity
+    final_url: str | None  # after redirects (the path itself for files)
+    status: str  # fetched | unchanged | failed
+    http_status: int | None
+    content_hash: str | None  # sha256 of the stored bytes (the previous copy's when unchanged)
+    headers: dict[str, str] = field(default_factory=dict)
+    fetched_at: str = field(default_factory=utc_now)  # ISO 8601 UTC
+    error: str | None = None  # the reason, when failed
+    changed: bool = False  # new content since the last fetch: parse it
+    agency_hint: str | None = None  # from the manifest
+    listing: str | None = None  # the listing source that led here, if any
+    size: int | None = None  # bytes of the content
+
+    def to_record(self) -> dict[str, Any]:
+        """A flat row for ``raw.fetches`` (headers as JSON text)."""
+        record = asdict(self)
+        record["headers"] = json.dumps(self.headers, ensure_ascii=False, sort_keys=True)
+        return record
+
+
+def fetch_sources(
+    manifest: Manifest,
+    store: RawStore,
+    config: FetchConfig | None = None,
+    full: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> list[FetchResult]:
+    """Fetch the manifest's documents (``full``: no conditional requests, every document counts as changed).
+
+    ``config`` defaults to ``FetchConfig.from_env(manifest.settings)``. ``progress`` is called from
+    the calling thread, once per listing and once per document.
+    """
+    config = config or FetchConfig.from_env(manifest.settings)
+    say = progress or (lambda message: None)
+    with HttpClient(config) as client, ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
+        run = _Run(client, store, config, full)
+        listings = {i: pool.submit(run.crawl, s) for i, s in enumerate(manifest.sources) if s.kind == "listing"}
+        plan: list[tuple[SourceSpec, str | None] | FetchResult] = []  # documents to fetch, or listing failures
+        for i, spec in enumerate(manifest.sources):
+            if spec.kind != "listing":
+                plan.append((spec, None))
+                continue
+            documents, failures, note = listings[i].result()
+            say(f"listing {spec.location}: {note}")
+            plan.extend((doc, spec.location) for doc in documents)
+            plan.extend(failures)
+        seen: set[str] = set()
+        jobs: list[Any] = []
+        for item in plan:
+            if isinstance(item, FetchResult):
+                jobs.append(item)
+            elif item[0].location not in seen:
+                seen.add(item[0].location)
+                jobs.append(pool.submit(run.fetch_document, *item))
+        results: list[FetchResult] = []
+        for number, job in enumerate(jobs, 1):
+            result = job if isinstance(job, FetchResult) else job.result()
+            results.append(result)
+            detail = f": {result.error}" if result.error else (" (changed)" if result.changed else "")
+            say(f"[{number}/{len(jobs)}] {result.status} {result.source_uri}{detail}")
+    return results
+
+
+class _Run:
+    """The state of one fetch run, shared by its worker threads."""
+
+    def __init__(self, client: HttpClient, store: RawStore, config: FetchConfig, full: bool):
+        self.client = client
+        self.store = store
+        self.config = config
+        self.full = full
+
+    def fetch_document(self, spec: SourceSpec, listing: str | None) -> FetchResult:
+        try:
+            if spec.kind == "file":
+                return self._local(spec, listing)
+            return self._remote(spec.location, spec.agency_hint, listing)[0]
+        except Exception as exc:  # a bug must cost one source, not the run; the reason is kept
+            return FetchResult(spec.location, None, FAILED, None, None, error=f"internal error: {exc!r}", agency_hint=spec.agency_hint, listing=listing)
+
+    def _local(self, spec: SourceSpec, listing: str | None) -> FetchResult:
+        path = Path(spec.location)
+        try:
+            data = path.read_bytes()
+            mtime = path.stat().st_mtime
+        except OSError as exc:
+            return FetchResult(spec.location, spec.location, FAILED, None, None, error=f"cannot read file: {exc.strerror or exc}", agency_hint=spec.agency_hint, listing=listing)
+        headers = {"content-type": mimetypes.guess_type(path.name)[0] or "application/octet-stream", "last-modified": formatdate(mtime, usegmt=True)}
+        return self._arrived(spec.location, spec.location, None, headers, data, spec.agency_hint, listing)
+
+    def _remote(self, url: str, agency: str | None, listing: str | None, accept_types: tuple[str, ...] = DOCUMENT_TYPES) -> tuple[FetchResult, bytes | None]:
+        """Fetch a URL conditionally; the result, and the content (stored copy when 304) unless failed."""
+        previous = None if self.full else self.store.latest(url)
+        conditional = {}
+        if previous is not None and previous.etag:
+            conditional["If-None-Match"] = previous.etag
+        if previous is not None and previous.last_modified:
+            conditional["If-Modified-Since"] = previous.last_modified
+        try:
+            response = self.client.get(url, conditional, accept_types)
+        except FetchError as exc:
+            return FetchResult(url, exc.url, FAILED, exc.http_status, None, error=exc.reason, agency_hint=agency, listing=listing), None
+        if response.status == 304:
+            if previous is None:
+                return FetchResult(url, response.url, FAILED, 304, None, response.headers, error="HTTP 304 without a conditional request", agency_hint=agency, listing=listing), None
+            result = FetchResult(url, response.url, UNCHANGED, 304, previous.content_hash, response.headers, agency_hint=agency, listing=listing, size=previous.size)
+            return result, self.store.get(previous.content_hash)
+        result = self._arrived(url, response.url, response.status, response.headers, response.body, agency, listing)
+        return result, (response.body if result.status != FAILED else None)
+
+    def _arrived(self, uri: str, final: str, http_status: int | None, headers: dict[str, str], data: bytes, agency: str | None, listing: str | None) -> FetchResult:
+        """Store new content (or new validators) and say whether the document changed."""
+        if not data:
+            return FetchResult(uri, final, FAILED, http_status, None, headers, error="empty body", agency_hint=agency, listing=listing)
+        content_hash = sha256_hex(data)
+        previous = self.store.latest(uri)
+        changed = self.full or previous is None or previous.content_hash != content_hash
+        validators = (headers.get("etag"), headers.get("last-modified"))
+        if changed or previous is None or validators != (previous.etag, previous.last_modified):
+            self.store.put(uri, data, headers, final_url=final, http_status=http_status)
+        status = FETCHED if changed else UNCHANGED
+        return FetchResult(uri, final, status, http_status, content_hash, headers, changed=changed, agency_hint=agency, listing=listing, size=len(data))
+
+    def crawl(self, spec: SourceSpec) -> tuple[list[SourceSpec], list[FetchResult], str]:
+        """Walk a listing's pages (at most ``max_pages``) collecting on-site report links."""
+        budget = spec.max_pages or self.config.listing_max_pages
+        queue, visited = [spec.location], {spec.location}
+        documents: list[SourceSpec] = []
+        failures: list[FetchResult] = []
+        pages = off_site = 0
+        try:
+            while queue and pages < budget:
+                page = queue.pop(0)
+                pages += 1
+                result, body = self._remote(page, spec.agency_hint, spec.location, LISTING_TYPES)
+                if body is None:
+                    failures.append(result)
+                    continue
+                links = find_links(decode_html(body, result.headers), result.final_url or page, spec.link_text)
+                off_site += links.off_site
+                for url in links.reports:
+                    if all(d.location != url for d in documents):
+                        documents.append(SourceSpec(kind="url", location=url, agency_hint=spec.agency_hint, line=spec.line))
+                for url in links.pages:
+                    if url not in visited:
+                        visited.add(url)
+                        queue.append(url)
+        except Exception as exc:  # as in fetch_document: one listing's bug is its own failure
+            failures.append(FetchResult(spec.location, None, FAILED, None, None, error=f"internal error: {exc!r}", agency_hint=spec.agency_hint, listing=spec.location))
+        note = f"{pages} page(s) read, {len(documents)} report link(s), {off_site} off-site link(s) skipped, {len(failures)} failure(s)"
+        if queue:
+            note += f", {len(queue)} more page(s) beyond max_pages={budget}"
+        if not documents and not failures:
+            failures.append(
+                FetchResult(spec.location, spec.location, FAILED, None, None, error=f"no links matching {spec.link_text!r} on {pages} listing page(s)", agency_hint=spec.agency_hint, listing=spec.location)
+            )
+        return documents, failures, note

@@ -1,0 +1,229 @@
+"""The sources manifest: which report pages, listing columns and local documents to fetch.
+
+A malformed manifest is refused whole, before anything runs, with the file, line and reason.
+The format is documented in ``orchestration/fetching/README.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from .config import coerce, setting_names
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_MANIFEST = PACKAGE_DIR.parent / "sample_corpus" / "sources.yml"
+MANIFEST_SUFFIXES = (".yml", ".yaml")
+# Files a folder source contributes; anything else in a folder (truth JSON, notes, images) is left alone.
+DOCUMENT_SUFFIXES = (".html", ".htm", ".shtml", ".xhtml", ".txt", ".text", ".pdf", ".doc", ".docx")
+DEFAULT_LINK_TEXT = r"年度报告|年报"
+
+KINDS = ("url", "listing", "path")
+SOURCE_KEYS = {
+    "url": {"url", "agency"},
+    "listing": {"listing", "agency", "max_pages", "link_text"},
+    "path": {"path", "agency"},
+}
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used as written; the message names the file, line and reason."""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One thing to fetch.
+
+    ``kind`` is ``url`` (one report page), ``listing`` (a column of report links to crawl) or ``file``
+    (one local document; a folder in the manifest becomes one ``file`` spec per document).
+    ``location`` is the URL or the absolute file path, which is also the document's ``source_uri``.
+    """
+
+    kind: str  # url | listing | file
+    location: str
+    agency_hint: str | None = None
+    max_pages: int | None = None  # listing only; None: FetchConfig.listing_max_pages
+    link_text: str = DEFAULT_LINK_TEXT  # listing only: regex a link's text (or title) must match
+    line: int | None = None  # where the manifest declared it (1-based), for messages
+
+    @property
+    def is_remote(self) -> bool:
+        return self.kind in ("url", "listing")
+
+
+@dataclass
+class Manifest:
+    sources: list[SourceSpec]
+    settings: dict[str, Any] = field(default_factory=dict)  # FetchConfig overrides (see config.py)
+    path: Path | None = None  # the manifest file; None for an implicit one (a folder or a file)
+
+
+def default_manifest_path() -> Path:
+    """The bundled sample corpus manifest, written (listing the bundled documents) if absent."""
+    if not DEFAULT_MANIFEST.exists():
+        DEFAULT_MANIFEST.parent.mkdir(parents=True, exist_ok=True)
+        DEFAULT_MANIFEST.write_text(
+            "# The bundled sample corpus: the default sources manifest of `disclosure refresh`.\n"
+            "# Format: orchestration/fetching/README.md. Paths are relative to this file.\n"
+            "sources:\n  - path: documents/\n",
+            encoding="utf-8",
+        )
+    return DEFAULT_MANIFEST
+
+
+def manifest_for(path_or_folder: str | Path) -> Manifest:
+    """A manifest file (.yml/.yaml) as written; a folder or a single document as an implicit manifest."""
+    path = Path(path_or_folder).expanduser()
+    if not path.exists():
+        raise ManifestError(f"{path}: no such manifest, folder or document")
+    if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES:
+        return load_manifest(path)
+    return Manifest(sources=local_documents(path, where=str(path)))
+
+
+def load_manifest(path: Path) -> Manifest:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: cannot read manifest: {exc}") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ManifestError(f"{where}: invalid YAML: {reason}") from None
+    return _Reader(path).manifest(root)
+
+
+def local_documents(path: Path, where: str, agency: str | None = None, line: int | None = None) -> list[SourceSpec]:
+    """A file, or every document file under a folder (recursively, sorted, hidden files skipped)."""
+    path = path.resolve()
+    if path.is_file():
+        files = [path]
+    else:
+        files = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in DOCUMENT_SUFFIXES
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        if not files:
+            raise ManifestError(f"{where}: folder {path} holds no documents ({', '.join(DOCUMENT_SUFFIXES)})")
+    return [SourceSpec(kind="file", location=str(f), agency_hint=agency, line=line) for f in files]
+
+
+class _Reader:
+    """Walks the composed YAML nodes so every complaint can name its line."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.base = path.resolve().parent
+
+    def fail(self, node: yaml.Node | None, reason: str) -> ManifestError:
+        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        return ManifestError(f"{self.path}{line}: {reason}")
+
+    def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, f"{what} must be a mapping (key: value)")
+        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                raise self.fail(key, f"{what}: keys must be plain words")
+            if key.value in out:
+                raise self.fail(key, f"{what}: duplicate key {key.value!r}")
+            out[key.value] = (key, value)
+        return out
+
+    def scalar(self, node: yaml.Node, what: str) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(node, f"{what} must be a single value")
+        return yaml.SafeLoader("").construct_object(node)
+
+    def text(self, node: yaml.Node, what: str) -> str:
+        value = self.scalar(node, what)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(node, f"{what} must be non-empty text")
+        return value.strip()
+
+    def manifest(self, root: yaml.Node | None) -> Manifest:
+        if root is None:
+            raise self.fail(None, "empty manifest: expected a 'sources:' list")
+        top = self.mapping(root, "the manifest")
+        for name, (key, _) in top.items():
+            if name not in ("sources", "settings"):
+                raise self.fail(key, f"unknown key {name!r} (expected 'sources' and optionally 'settings')")
+        if "sources" not in top:
+            raise self.fail(root, "missing 'sources:' list")
+        settings = self.settings(top["settings"][1]) if "settings" in top else {}
+        seq = top["sources"][1]
+        if not isinstance(seq, yaml.SequenceNode) or not seq.value:
+            raise self.fail(seq, "'sources' must be a non-empty list")
+        sources: list[SourceSpec] = []
+        for item in seq.value:
+            sources.extend(self.source(item))
+        return Manifest(sources=sources, settings=settings, path=self.path)
+
+    def settings(self, node: yaml.Node) -> dict[str, Any]:
+        known = setting_names()
+        out: dict[str, Any] = {}
+        for name, (key, value) in self.mapping(node, "settings").items():
+            if name not in known:
+                raise self.fail(key, f"unknown setting {name!r} (known: {', '.join(known)})")
+            try:
+                out[name] = coerce(name, self.scalar(value, f"setting {name!r}"))
+            except ValueError as exc:
+                raise self.fail(value, f"setting {name!r}: {exc}") from None
+        return out
+
+    def source(self, node: yaml.Node) -> list[SourceSpec]:
+        entries = self.mapping(node, "a source")
+        line = node.start_mark.line + 1
+        kinds = [k for k in KINDS if k in entries]
+        if len(kinds) != 1:
+            found = f"found {' and '.join(kinds)}" if kinds else f"found only {', '.join(entries) or 'nothing'}"
+            raise self.fail(node, f"a source needs exactly one of 'url', 'listing', 'path' ({found})")
+        kind = kinds[0]
+        for name, (key, _) in entries.items():
+            if name not in SOURCE_KEYS[kind]:
+                raise self.fail(key, f"unknown key {name!r} in a {kind} source (allowed: {', '.join(sorted(SOURCE_KEYS[kind]))})")
+        agency = self.text(entries["agency"][1], "'agency'") if "agency" in entries else None
+        value_node = entries[kind][1]
+        location = self.text(value_node, f"'{kind}'")
+        if kind == "path":
+            target = (self.base / location).resolve()
+            if not target.exists():
+                raise self.fail(value_node, f"path {location!r} does not exist (looked at {target})")
+            return local_documents(target, where=f"{self.path}:{line}", agency=agency, line=line)
+        self.check_url(value_node, location)
+        spec = SourceSpec(kind=kind, location=location, agency_hint=agency, line=line)
+        if kind == "listing":
+            max_pages = None
+            if "max_pages" in entries:
+                max_pages = self.scalar(entries["max_pages"][1], "'max_pages'")
+                if not isinstance(max_pages, int) or isinstance(max_pages, bool) or max_pages < 1:
+                    raise self.fail(entries["max_pages"][1], f"'max_pages' must be a positive integer, got {max_pages!r}")
+            link_text = DEFAULT_LINK_TEXT
+            if "link_text" in entries:
+                link_text = self.text(entries["link_text"][1], "'link_text'")
+                try:
+                    re.compile(link_text)
+                except re.error as exc:
+                    raise self.fail(entries["link_text"][1], f"'link_text' is not a valid regular expression: {exc}") from None
+            spec = SourceSpec(kind=kind, location=location, agency_hint=agency, max_pages=max_pages, link_text=link_text, line=line)
+        return [spec]
+
+    def check_url(self, node: yaml.Node, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise self.fail(node, f"{url!r}: only http and https URLs can be fetched (scheme {parts.scheme or 'missing'!r})")
+        if not parts.hostname:
+            raise self.fail(node, f"{url!r}: URL has no host")

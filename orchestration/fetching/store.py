@@ -1,0 +1,153 @@
+"""The raw store: every fetched body kept content-addressed, every arrival kept in an append-only log.
+
+Layout under ``root``::
+
+    blobs/ab/<sha256>     the bytes, written once (temp file + rename, so never half-written)
+    fetch_log.jsonl       one JSON line per stored fetch: source_uri, content_hash, size, headers, fetched_at, ...
+
+Nothing fetched is ever lost: a blob is never overwritten or deleted, and the log is only appended to.
+``latest(source_uri)`` gives the last arrival of a source, for conditional requests and change detection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import warnings
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+LOG_NAME = "fetch_log.jsonl"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredFetch:
+    """One line of the fetch log."""
+
+    source_uri: str
+    content_hash: str
+    size: int
+    fetched_at: str
+    final_url: str | None = None
+    http_status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+
+class RawStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.blobs = self.root / "blobs"
+        self.log_path = self.root / LOG_NAME
+        self._lock = threading.Lock()
+        self._latest: dict[str, StoredFetch] | None = None
+
+    def blob_path(self, content_hash: str) -> Path:
+        if len(content_hash) != 64 or any(c not in "0123456789abcdef" for c in content_hash):
+            raise ValueError(f"not a sha256 hex digest: {content_hash!r}")
+        return self.blobs / content_hash[:2] / content_hash
+
+    def has(self, content_hash: str) -> bool:
+        return self.blob_path(content_hash).exists()
+
+    def get(self, content_hash: str) -> bytes:
+        """The bytes of a blob, checked against their hash (a damaged store fails loudly)."""
+        path = self.blob_path(content_hash)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise KeyError(f"no blob {content_hash} in {self.root}") from None
+        if sha256_hex(data) != content_hash:
+            raise ValueError(f"blob {path} is damaged: its content no longer hashes to its name")
+        return data
+
+    def put(
+        self,
+        source_uri: str,
+        data: bytes,
+        headers: dict[str, str] | None = None,
+        fetched_at: str | None = None,
+        final_url: str | None = None,
+        http_status: int | None = None,
+    ) -> StoredFetch:
+        """Keep ``data`` (once per distinct content) and log this arrival of ``source_uri``."""
+        content_hash = sha256_hex(data)
+        entry = StoredFetch(
+            source_uri=source_uri,
+            content_hash=content_hash,
+            size=len(data),
+            fetched_at=fetched_at or utc_now(),
+            final_url=final_url,
+            http_status=http_status,
+            headers={k.lower(): v for k, v in (headers or {}).items()},
+        )
+        path = self.blob_path(content_hash)
+        with self._lock:
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+                try:
+                    with os.fdopen(fd, "wb") as fh:
+                        fh.write(data)
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                    os.replace(tmp, path)
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
+            self.root.mkdir(parents=True, exist_ok=True)
+            line = json.dumps(asdict(entry), ensure_ascii=False) + "\n"
+            with open(self.log_path, "ab+") as log:
+                if log.seek(0, os.SEEK_END) > 0:
+                    log.seek(-1, os.SEEK_END)
+                    if log.read(1) != b"\n":  # after a torn line, start a fresh one
+                        line = "\n" + line
+                log.write(line.encode("utf-8"))
+            if self._latest is not None:
+                self._latest[source_uri] = entry
+        return entry
+
+    def latest(self, source_uri: str) -> StoredFetch | None:
+        """The last stored fetch of ``source_uri``, or None if it was never fetched."""
+        with self._lock:
+            if self._latest is None:
+                self._latest = {e.source_uri: e for e in self._read_log()}
+            return self._latest.get(source_uri)
+
+    def entries(self) -> Iterator[StoredFetch]:
+        """The whole fetch log, oldest first."""
+        with self._lock:
+            entries = list(self._read_log())
+        return iter(entries)
+
+    def _read_log(self) -> Iterator[StoredFetch]:
+        if not self.log_path.exists():
+            return
+        for number, line in enumerate(self.log_path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                yield StoredFetch(**json.loads(line))
+            except (ValueError, TypeError) as exc:
+                # Only a crash mid-append tears a line; the blob it described is still in blobs/.
+                warnings.warn(f"{self.log_path}:{number}: skipping a torn fetch log line: {exc}", stacklevel=2)
