@@ -14,3 +14,24 @@ def seeds_dir() -> Path:
     if not SEEDS.is_dir():
         pytest.fail(f"seed documents not found at {SEEDS}: ../shared must sit beside the repo")
     return SEEDS
+
+
+@pytest.fixture
+def http_server():
+    """Start real HTTP servers on 127.0.0.1: ``start(handler_class) -> base URL``; all stopped after the test."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    servers = []
+
+    def start(handler) -> str:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
