@@ -5,7 +5,6 @@ been parsed with the current PARSER_VERSION is parsed again; ``full: true`` in t
 ``source_documents`` (``disclosure refresh --full``) re-fetches and re-parses everything.
 """
 
-from __future__ import annotations
 
 import json
 import os
@@ -72,10 +71,7 @@ def source_documents(
     store_root = raw_store_root(warehouse)
     store = RawStore(store_root)
 
-    def progress(done: int, total: int, result: Any) -> None:
-        context.log.info(f"fetch {done}/{total}: {result.status} {result.source_uri}")
-
-    results = fetch_sources(manifest, store, FetchConfig.from_env(manifest.settings), full=config.full, progress=progress)
+    results = fetch_sources(manifest, store, FetchConfig.from_env(manifest.settings), full=config.full, progress=context.log.info)
     counts = _count(r.status for r in results)
     failed = [r for r in results if r.status == "failed"]
     context.log.info(
@@ -96,10 +92,12 @@ def source_documents(
 
 
 @asset(group_name="ingest", kinds={"python", "duckdb"})
-def parsed_documents(
+def raw_landing(
     context: AssetExecutionContext, source_documents: FetchBatch, warehouse: WarehouseResource
 ) -> MaterializeResult:
-    """Parse new or changed content (or content not yet parsed by this PARSER_VERSION) and land it with provenance."""
+    """The parsed documents, landed with provenance in the work DB's raw schema (every dbt ``raw`` source).
+
+    Parses only new or changed content, or content not yet parsed by this PARSER_VERSION."""
     from extract import PARSER_VERSION
     from orchestration.warehouse.landing import land, parsed_hashes
 
@@ -178,17 +176,10 @@ def _parse_one(job: tuple[str, str, dict, str]) -> ParseOutcome:
 # --- dbt -------------------------------------------------------------------------------------
 
 QUALITY_GATE = AssetKey("quality_gate")
-LANDED = AssetKey("parsed_documents")
 
 
 class DisclosureDbtTranslator(DagsterDbtTranslator):
-    """dbt sources land from ``parsed_documents`` unless their meta names another asset (quality_gate)."""
-
-    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
-        meta_key = (dbt_resource_props.get("meta") or {}).get("dagster", {}).get("asset_key")
-        if dbt_resource_props["resource_type"] == "source" and not meta_key:
-            return LANDED
-        return super().get_asset_key(dbt_resource_props)
+    """dbt sources name their Dagster asset in meta (raw.* → raw_landing, quality.rule_results → quality_gate)."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "warehouse"
@@ -212,7 +203,7 @@ def dbt_keys_tagged(tag: str) -> list[AssetKey]:
     return [
         TRANSLATOR.get_asset_key(node)
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and tag in node.get("tags", [])
+        if node["resource_type"] in ("model", "seed") and tag in node.get("tags", [])
     ]
 
 

@@ -4,7 +4,6 @@ Quality alerts are sent here, from the check results themselves: in open-source 
 (non-blocking) check leaves the run successful, so a run-failure sensor would never see it.
 """
 
-from __future__ import annotations
 
 from pathlib import Path
 

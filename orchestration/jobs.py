@@ -15,7 +15,7 @@ from orchestration.resources import WRITER_TAG
 
 refresh_job = define_asset_job(
     name="refresh",
-    selection=AssetSelection.all(include_sources=False),
+    selection=AssetSelection.all(),
     executor_def=in_process_executor,
     tags={WRITER_TAG: "true"},
     description="Fetch, parse, land, dbt build, quality gate and publish (incremental; `full: true` on source_documents re-does everything).",

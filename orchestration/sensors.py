@@ -4,7 +4,6 @@ Quality alerts do not come from here: a failed asset check leaves its run succes
 sent by the checks themselves (orchestration/checks.py).
 """
 
-from __future__ import annotations
 
 import hashlib
 from pathlib import Path

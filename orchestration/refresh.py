@@ -1,0 +1,146 @@
+"""``disclosure refresh``: the whole pipeline, run through Dagster so every run shows in the UI's history.
+
+DAGSTER_HOME defaults to ``<repo>/.dagster_home`` (created on demand with the instance settings of
+``orchestration/dagster_home/dagster.yaml``). Exit codes: 0 published (quarantined reports are a
+normal outcome), 1 the run failed or the batch gate refused to publish, 2 the sources were refused.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from orchestration.resources import REPO
+
+DEFAULT_DAGSTER_HOME = REPO / ".dagster_home"
+INSTANCE_TEMPLATE = Path(__file__).resolve().parent / "dagster_home" / "dagster.yaml"
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
+
+
+def ensure_dagster_home() -> Path:
+    """The Dagster instance folder (env DAGSTER_HOME, else <repo>/.dagster_home), with its dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).expanduser().resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(INSTANCE_TEMPLATE, home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def refresh_job_def():
+    """The refresh job, rebuilt from the code location (what ``reconstructable`` needs)."""
+    from orchestration.definitions import defs
+
+    return defs.resolve_job_def("refresh")
+
+
+def refresh_run_config(sources: Path, warehouse: Path, full: bool, progress: bool = True) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "ops": {"source_documents": {"config": {"full": full}}},
+        "resources": {
+            "sources": {"config": {"sources": str(sources)}},
+            "warehouse": {"config": {"warehouse": str(warehouse)}},
+        },
+    }
+    if progress:
+        config["loggers"] = {"progress": {}}
+    return config
+
+
+def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
+    """Fetch, parse, land, build, gate and publish; print progress and a summary; return the exit code."""
+    from orchestration.fetching.manifest import ManifestError, default_manifest_path, manifest_for
+    from orchestration.warehouse.config import WarehousePaths
+
+    location = Path(sources).expanduser().resolve() if sources else default_manifest_path()
+    try:
+        manifest = manifest_for(location)
+    except ManifestError as exc:
+        print(f"disclosure refresh: sources refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    paths = WarehousePaths.from_env(warehouse)
+    home = ensure_dagster_home()
+    mode = "full" if full else "incremental"
+    print(f"refresh ({mode}): {len(manifest.sources)} sources from {location}", flush=True)
+    print(f"  warehouse {paths.published}; Dagster home {home}", flush=True)
+
+    from dagster import DagsterInstance, execute_job, reconstructable
+
+    print("loading Dagster definitions (dbt manifest, assets)...", flush=True)
+    with DagsterInstance.get() as instance:
+        result = execute_job(
+            reconstructable(refresh_job_def),
+            instance=instance,
+            run_config=refresh_run_config(location, paths.published, full),
+            raise_on_error=False,
+        )
+        summary = run_summary(instance, result.run_id)
+    print_summary(summary, paths, success=result.success)
+    return EXIT_OK if result.success else EXIT_FAILED
+
+
+def run_summary(instance, run_id: str) -> dict[str, Any]:
+    """What a run did, from its own events: per-asset materialization metadata, check results, failures."""
+    from dagster import DagsterEventType
+
+    assets: dict[str, dict[str, Any]] = {}
+    checks: dict[str, dict[str, Any]] = {}
+    failures: list[str] = []
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            mat = event.step_materialization_data.materialization
+            assets[mat.asset_key.to_user_string()] = {k: _plain(v) for k, v in mat.metadata.items()}
+        elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+            data = event.event_specific_data
+            checks[data.check_name] = {"passed": data.passed, **{k: _plain(v) for k, v in data.metadata.items()}}
+        elif event.event_type == DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
+        elif event.event_type == DagsterEventType.RUN_FAILURE and not failures:
+            failures.append(entry.message or "run failed")
+    return {"run_id": run_id, "assets": assets, "checks": checks, "failures": failures}
+
+
+def _plain(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def print_summary(summary: dict[str, Any], paths, success: bool) -> None:
+    fetch = summary["assets"].get("source_documents", {})
+    parse = summary["assets"].get("raw_landing", {})
+    gate = summary["assets"].get("quality_gate", {})
+    batch = summary["checks"].get("batch_gate_allows_publish", {})
+    lines = ["", f"summary of run {summary['run_id']}:"]
+    if fetch:
+        lines.append(
+            f"  documents   {fetch.get('sources', 0)} sources: fetched {fetch.get('fetched', 0)}, "
+            f"unchanged {fetch.get('unchanged', 0)}, failed {fetch.get('failed', 0)}"
+        )
+    if parse:
+        lines.append(
+            f"  parsed      {parse.get('parsed', 0)} (already parsed: {parse.get('skipped_already_parsed', 0)}, "
+            f"parse errors: {parse.get('parse_errors', 0)}; parser {parse.get('parser_version', '?')})"
+        )
+    if gate:
+        lines.append(
+            f"  gate        passed {gate.get('passed', 0)}, quarantined {gate.get('quarantined', 0)}, "
+            f"not applicable {gate.get('not_applicable', 0)}"
+        )
+        for report, rules in (gate.get("quarantined_reasons") or {}).items():
+            lines.append(f"  quarantined {report}: {', '.join(rules)}")
+        lines.append(f"  data docs   {gate.get('data_docs') or paths.data_docs_dir}")
+    if success:
+        lines.append(f"  published   {paths.published}")
+    else:
+        if batch and not batch.get("passed", True):
+            lines.append(f"  NOT published: the batch gate refused: {batch.get('reason', '')}")
+        else:
+            lines.append("  NOT published: the run failed")
+        lines += [f"  failure     {f}" for f in summary["failures"]]
+    print("\n".join(lines), flush=True)
