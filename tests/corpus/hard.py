@@ -1,0 +1,111 @@
+"""Hard cases with known expected issues: damaged tables the parser must flag, never guess.
+
+Each case's truth lists ``expected_errors`` ({code, table[, key]}: the parser must raise an
+error-severity issue for that table; the code is the one TEMPLATE.md's wording suggests) and
+``uncertain_keys`` (cells the parser cannot be expected to return). A case without expected
+errors must parse exactly, like any clean page.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from extract.template import APPLICANT_COLUMNS, columns_for, rows_for
+
+from .layouts import GeneratedDoc, _headers, html_template, text_lines
+from .pages import html_page, text_page
+from .truth import PARTS, check_rules, outcome_rows, random_truth
+
+
+def _bump(truth: dict[str, Any], row: str, col: str, k: int) -> None:
+    """Add ``k`` applications to one outcome cell, keeping every rule satisfied."""
+    c = truth["cells"]
+    for r in (row, "total_processed", "new_received"):
+        for cc in (col, "total"):
+            c[f"applications.{r}.{cc}"] += k
+
+
+def _row_keys(row: str) -> list[str]:
+    return [f"applications.{row}.{c}" for c in APPLICANT_COLUMNS]
+
+
+def lost_row_label(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A sub-row of （三）不予公开 lost its label and carries non-zero values: an error, not a positional guess."""
+    t = random_truth(rng, version)
+    row = rng.choice([r for r in outcome_rows(version) if r.startswith("denied_")])
+    _bump(t, row, rng.choice(PARTS), rng.randint(1, 9))
+    t["expected_errors"] = [{"code": "unplaceable_cell", "table": "applications"}]
+    t["uncertain_keys"] = [k for k in t["cells"] if k.startswith("applications.denied_")]
+    return t, {"drop": {"label": row}}
+
+
+def lost_row_label_zero_group(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Like seed 000: a lost sub-row label in an all-zero group — zeros are safe (a warning at most)."""
+    t = random_truth(rng, version)
+    rows = [r for r in outcome_rows(version) if r.startswith("denied_")]
+    for r in rows:  # empty the group, keeping the sums right
+        for col in PARTS:
+            k = t["cells"][f"applications.{r}.{col}"]
+            if k:
+                _bump(t, r, col, -k)
+    t["uncertain_keys"] = []
+    return t, {"drop": {"label": rng.choice(rows)}}
+
+
+def two_numbers(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A value cell with two numbers or text in it: unreadable_value for that key."""
+    t = random_truth(rng, version)
+    row = rng.choice(outcome_rows(version))
+    col = rng.choice(PARTS)
+    _bump(t, row, col, 3)
+    key = f"applications.{row}.{col}"
+    v = t["cells"][key]
+    text = rng.choice((f"{v} {v + 2}", f"{v}（其中{max(v - 1, 1)}件为重复申请）", "见附件", f"{v}/{v + 1}"))
+    t["expected_errors"] = [{"code": "unreadable_value", "table": "applications", "key": key}]
+    t["uncertain_keys"] = [key]
+    return t, {"override": {key: text}}
+
+
+def missing_cell(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A row of table 三 one cell short while its group is not all zero: the row cannot be placed."""
+    t = random_truth(rng, version)
+    row = rng.choice([r for r in rows_for(version, "applications") if r not in ("carried_over", "carried_forward")])
+    col = rng.choice(PARTS)
+    if row in outcome_rows(version):
+        _bump(t, row, col, rng.randint(1, 9))
+    else:
+        _bump(t, "granted", col, rng.randint(1, 9))
+    t["expected_errors"] = [{"code": "cell_count_mismatch", "table": "applications"}]
+    t["uncertain_keys"] = _row_keys(row)
+    return t, {"drop": {"cell": f"applications.{row}.{rng.choice(APPLICANT_COLUMNS)}"}}
+
+
+def extra_row(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A row the body added to table 二 (like seed 002's 其他主动公开文件): kept under active.extra.*, no error."""
+    t = random_truth(rng, version)
+    label = rng.choice(("其他主动公开文件", "其他文件", "政策解读"))
+    values = [rng.randint(0, 30) for _ in columns_for(version, "active", "rules")]
+    for col, v in zip(columns_for(version, "active", "rules"), values):
+        t["cells"][f"active.extra.{label}.{col}"] = v
+    t["uncertain_keys"] = []
+    return t, {"extra_rows": {label: values}}
+
+
+HARD_CASES = {f.__name__: f for f in (lost_row_label, lost_row_label_zero_group, two_numbers, missing_cell, extra_row)}
+
+
+def hard_cases(seed: int = 0, per_case: int = 4) -> list[GeneratedDoc]:
+    """``per_case`` documents of each hard case, both versions, HTML and scraped text."""
+    rng = random.Random(seed)
+    docs = []
+    for name, case in HARD_CASES.items():
+        for i in range(per_case):
+            truth, damage = case(rng, ("2019", "2021")[i % 2])
+            truth["expected_rule_failures"] = check_rules(truth["cells"], truth["template_version"])
+            style = (html_template if i % 4 < 2 else text_lines)(rng)
+            data = text_page(truth, style, rng, damage) if style.text else html_page(truth, style, rng, damage=damage)
+            ext = "txt" if style.text else "html"
+            docs.append(GeneratedDoc(f"hard_{name}_{i:02d}.{ext}", data, _headers(style), truth, f"hard_{name}",
+                                     {"encoding": style.encoding, "charset": style.charset}))
+    return docs
