@@ -89,9 +89,13 @@ def run_summary(instance, run_id: str) -> dict[str, Any]:
     assets: dict[str, dict[str, Any]] = {}
     checks: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
+    lock_events: list[tuple[float, str]] = []  # (timestamp, acquired|released): shows runs taking turns
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
         if event is None:
+            for what in ("acquired", "released"):
+                if entry.user_message.startswith(f"warehouse lock {what}"):
+                    lock_events.append((entry.timestamp, what))
             continue
         if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             mat = event.step_materialization_data.materialization
@@ -104,7 +108,7 @@ def run_summary(instance, run_id: str) -> dict[str, Any]:
             failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
         elif event.event_type == DagsterEventType.RUN_FAILURE and not failures:
             failures.append(entry.message or "run failed")
-    return {"run_id": run_id, "assets": assets, "checks": checks, "failures": failures}
+    return {"run_id": run_id, "assets": assets, "checks": checks, "failures": failures, "lock_events": lock_events}
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,86 @@
+"""The Dagster code location loads from workspace.yaml and has the asset graph the pipeline needs."""
+
+import importlib
+from pathlib import Path
+
+import pytest
+import yaml
+from dagster import AssetKey
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def defs():
+    workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())
+    target = workspace["load_from"][0]["python_module"]
+    assert (REPO / target["working_directory"]).resolve() == REPO
+    return importlib.import_module(target["module_name"]).defs
+
+
+@pytest.fixture(scope="module")
+def graph(defs):
+    return defs.resolve_asset_graph()
+
+
+def _models(graph, schema: str) -> list[AssetKey]:
+    return [k for k in graph.get_all_asset_keys() if k.path[0] == schema]
+
+
+def test_pipeline_assets_in_order(graph):
+    keys = graph.get_all_asset_keys()
+    for name in ("source_documents", "raw_landing", "quality_gate", "published_warehouse"):
+        assert AssetKey(name) in keys
+    assert AssetKey("source_documents") in graph.get(AssetKey("raw_landing")).parent_keys
+    staging = _models(graph, "staging")
+    assert staging, "dbt staging models are assets"
+    for key in staging:
+        assert AssetKey("raw_landing") in graph.get_ancestor_asset_keys(key)
+
+
+def test_gate_splits_dbt_into_pre_and_post_gate(graph):
+    gate = AssetKey("quality_gate")
+    before = graph.get_ancestor_asset_keys(gate)
+    assert any(k.path[0] == "staging" for k in before)
+    marts = _models(graph, "marts")
+    assert marts, "dbt marts are assets"
+    for key in marts:
+        assert gate in graph.get_ancestor_asset_keys(key), f"{key} must wait for the quality gate"
+        assert key not in before
+    publish_parents = graph.get(AssetKey("published_warehouse")).parent_keys
+    assert gate in publish_parents
+    assert set(marts) <= set(publish_parents)
+
+
+def test_gate_checks(defs):
+    checks = {spec.key.name: spec for spec in _check_specs(defs)}
+    assert {"hard_rules_hold", "soft_rules_hold", "batch_gate_allows_publish"} <= set(checks)
+    assert checks["batch_gate_allows_publish"].blocking
+    assert not checks["hard_rules_hold"].blocking, "a quarantined report is a normal outcome, not a stop"
+
+
+def _check_specs(defs):
+    return [spec for checks_def in defs.asset_checks for spec in checks_def.check_specs]
+
+
+def test_job_schedule_and_sensors(defs, monkeypatch):
+    job = defs.resolve_job_def("refresh")
+    assert job.tags.get("disclosure/writes-warehouse") == "true"
+    assert job.executor_def.name == "in_process"
+    schedule = defs.resolve_schedule_def("weekly_refresh")
+    assert schedule.execution_timezone == "Asia/Shanghai"
+    assert schedule.cron_schedule == "0 3 * * 1"
+    assert schedule.job_name == "refresh"
+    assert {s.name for s in defs.sensors} >= {"sources_manifest_changed", "run_failure_alert"}
+
+    from orchestration.schedules import refresh_schedule
+
+    monkeypatch.setenv("DISCLOSURE_REFRESH_CRON", "30 1 * * *")
+    assert refresh_schedule().cron_schedule == "30 1 * * *"
+
+
+def test_dbt_resource_and_manifest(defs):
+    from orchestration.assets import DBT_PROJECT
+
+    assert Path(DBT_PROJECT.manifest_path).is_file()
+    assert set(defs.resources) >= {"warehouse", "sources", "alerts", "dbt"}

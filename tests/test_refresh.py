@@ -1,0 +1,134 @@
+"""`disclosure refresh` end to end, through Dagster, on the bundled sample corpus in a temporary warehouse.
+
+One fresh refresh is shared by the module (it is the expensive part); the later tests build on
+its state: a refresh with nothing changed, two refreshes at once, a held lock, a bad manifest.
+"""
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.resources import warehouse_lock
+from orchestration.warehouse.config import WarehousePaths
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def refresh(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "refresh", *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
+    )
+
+
+def runs_summaries(home: Path) -> list[dict]:
+    """Every run in the instance, oldest first, summarised from its own events."""
+    from dagster import DagsterInstance
+
+    from orchestration.refresh import run_summary
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        runs = list(reversed(instance.get_runs()))
+        return [run_summary(instance, r.run_id) | {"status": r.status.value} for r in runs]
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    base = tmp_path_factory.mktemp("refresh")
+    home = base / "dagster_home"
+    warehouse = base / "wh" / "disclosure.duckdb"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DISCLOSURE_LOCK_TIMEOUT": "600"}
+    for var in ("DISCLOSURE_WAREHOUSE", "DISCLOSURE_WORK_DB", "DISCLOSURE_SOURCES", "DISCLOSURE_DATA_DOCS"):
+        env.pop(var, None)
+    proc = refresh(env, "--warehouse", str(warehouse))
+    return {"proc": proc, "env": env, "home": home, "warehouse": warehouse}
+
+
+def test_fresh_refresh_publishes(first):
+    proc = first["proc"]
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    for stage in ("▶ source_documents", "▶ raw_landing", "▶ quality_gate", "▶ published_warehouse"):
+        assert stage in out, f"no progress line {stage!r}:\n{out}"
+    assert "summary of run" in out
+    assert "quarantined" in out and "data docs" in out
+    assert f"published   {first['warehouse']}" in out
+    assert (first["home"] / "dagster.yaml").is_file(), "DAGSTER_HOME gets the instance settings"
+
+
+def test_published_warehouse_holds_the_contract(first, seeds_dir):
+    with duckdb.connect(str(first["warehouse"]), read_only=True) as con:
+        for rel in ("marts.dim_report", "marts.fct_metric", "marts.dim_agency", "marts.dim_metric", "quality.rule_results"):
+            con.execute(f"select * from {rel} limit 1")
+        status = dict(con.execute("select source_uri, gate_status from marts.dim_report").fetchall())
+        assert con.execute("select count(*) from marts.fct_metric").fetchone()[0] > 0
+    by_name = {Path(uri).name: s for uri, s in status.items()}
+    bundled = sorted(p.name for p in (REPO / "orchestration/sample_corpus/documents").iterdir())
+    assert set(bundled) <= set(by_name), "every bundled document is in dim_report"
+    assert by_name["001_7a4d3651a9fce74d.txt"] == "quarantined"  # seed 001 does not add up
+    assert by_name["004_8c293465a3188d00.txt"] == "not_applicable"  # not a template report
+    assert by_name["000_b4db0ae74d3253e2.txt"] == "passed"
+
+
+def test_summary_counts_come_from_the_run(first):
+    run = runs_summaries(first["home"])[0]
+    fetch, parse, gate = (run["assets"][k] for k in ("source_documents", "raw_landing", "quality_gate"))
+    documents = len(list((REPO / "orchestration/sample_corpus/documents").iterdir()))
+    assert fetch["sources"] == documents and fetch["fetched"] == documents and fetch["failed"] == 0
+    assert parse["parsed"] == documents
+    assert gate["quarantined"] >= 1
+    assert not run["checks"]["hard_rules_hold"]["passed"], "seed 001 breaks a hard rule"
+    assert run["checks"]["batch_gate_allows_publish"]["passed"]
+
+
+def test_nothing_changed_means_no_fetch_or_parse_work(first):
+    proc = refresh(first["env"], "--warehouse", str(first["warehouse"]))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = runs_summaries(first["home"])[-1]
+    fetch, parse = run["assets"]["source_documents"], run["assets"]["raw_landing"]
+    assert fetch["fetched"] == 0 and fetch["unchanged"] == fetch["sources"]
+    assert parse["parsed"] == 0 and parse["skipped_already_parsed"] == fetch["sources"]
+    assert "published" in proc.stdout
+
+
+def test_two_refreshes_at_once_take_turns(first):
+    with ThreadPoolExecutor(2) as pool:
+        procs = list(pool.map(lambda _: refresh(first["env"], "--warehouse", str(first["warehouse"])), range(2)))
+    for proc in procs:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    runs = runs_summaries(first["home"])[-2:]
+    lock_events = []
+    for run in runs:
+        assert run["status"] == "SUCCESS"
+        lock_events += [(ts, run["run_id"], what) for ts, what in run["lock_events"]]
+    order = [what for _, _, what in sorted(lock_events)]
+    assert order == ["acquired", "released", "acquired", "released"], sorted(lock_events)
+    with duckdb.connect(str(first["warehouse"]), read_only=True) as con:
+        assert con.execute("select count(*) from marts.dim_report").fetchone()[0] >= 5
+
+
+def test_second_writer_refuses_clearly_when_the_lock_is_held(first):
+    paths = WarehousePaths.from_env(str(first["warehouse"]))
+    env = {**first["env"], "DISCLOSURE_LOCK_TIMEOUT": "1"}
+    with warehouse_lock(Path(paths.work_db), holder="the test", timeout_s=1):
+        proc = refresh(env, "--warehouse", str(first["warehouse"]))
+    assert proc.returncode == 1
+    assert "locked by the test" in proc.stdout + proc.stderr
+    assert "NOT published" in proc.stdout
+
+
+def test_malformed_manifest_is_refused_up_front(first, tmp_path):
+    bad = tmp_path / "sources.yml"
+    bad.write_text("sources:\n  - url: [not, a, url]\n", encoding="utf-8")
+    before = len(runs_summaries(first["home"]))
+    proc = refresh(first["env"], "--sources", str(bad), "--warehouse", str(tmp_path / "wh.duckdb"))
+    assert proc.returncode == 2
+    assert "sources refused" in proc.stderr and str(bad) in proc.stderr
+    assert len(runs_summaries(first["home"])) == before, "no run is started for refused sources"
+    assert not (tmp_path / "wh.duckdb").exists()
