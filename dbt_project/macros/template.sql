@@ -1,0 +1,43 @@
+{#- The template's structure for wide (pivoted) models: column names only. Which keys exist in which
+    template version comes from the metric_dictionary seed, never from here. -#}
+
+{% macro applicant_columns() -%}
+    {{ return(["natural_person", "commercial", "research", "social_welfare", "legal_services", "other_org", "total"]) }}
+{%- endmacro %}
+
+{% macro applications_rows() -%}
+    {{ return([
+        "new_received", "carried_over", "granted", "partially_granted",
+        "denied_state_secret", "denied_law_prohibited", "denied_security_stability", "denied_third_party",
+        "denied_internal_affairs", "denied_process_info", "denied_enforcement_file", "denied_admin_query",
+        "unable_not_held", "unable_needs_creation", "unable_unclear",
+        "not_processed_complaint", "not_processed_duplicate", "not_processed_publication",
+        "not_processed_excessive", "not_processed_confirmation",
+        "other", "other_overdue_correction", "other_unpaid_fee", "other_misc",
+        "total_processed", "carried_forward"]) }}
+{%- endmacro %}
+
+{% macro review_columns() -%}
+    {{ return(["upheld", "corrected", "other", "pending", "total"]) }}
+{%- endmacro %}
+
+{% macro active_columns() -%}
+    {{ return(["new_made", "new_published", "total_published", "issued", "repealed", "in_force",
+               "prior_items", "change", "decisions", "items", "amount_yuan", "amount_10k_yuan"]) }}
+{%- endmacro %}
+
+{#- One column per key: max(value) filter (where <key_column> = '<key>') as <key>. -#}
+{% macro pivot_values(key_column, keys, value_column="value") -%}
+    {%- for key in keys %}
+    max({{ value_column }}) filter (where {{ key_column }} = '{{ key }}') as {{ key }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- Whether a template version is listed in a comma-separated versions column of the dictionary. -#}
+{% macro in_versions(version, versions_column) -%}
+    list_contains(string_split({{ versions_column }}, ','), {{ version }})
+{%- endmacro %}
+
+{% macro agency_id(name_column) -%}
+    left(md5(coalesce({{ name_column }}, '')), 16)
+{%- endmacro %}

@@ -1,0 +1,87 @@
+-- Template cells of current annual reports with corrections applied, plus the harmonised
+-- applications.other.* of 2021 reports (sum of the three other_* rows, only when all three exist).
+with reports as (
+    select report_id, template_version
+    from {{ ref('int_reports_current') }}
+    where document_kind = 'annual_report'
+),
+
+dictionary as (
+    select metric_key, table_key, row_key, column_key
+    from {{ ref('metric_dictionary') }}
+),
+
+cells as (
+    select cells.*
+    from {{ ref('stg_cells') }} as cells
+    inner join reports using (report_id)
+    inner join dictionary using (metric_key)  -- active.extra.* rows stay in staging only
+),
+
+corrections as (
+    select corrections.*
+    from {{ ref('stg_corrections') }} as corrections
+    inner join reports using (report_id)
+),
+
+corrected as (
+    select
+        coalesce(cells.report_id, corrections.report_id) as report_id,
+        coalesce(cells.metric_key, corrections.metric_key) as metric_key,
+        cells.value as extracted_value,
+        corrections.corrected_value,
+        coalesce(corrections.corrected_value, cells.value) as value,
+        corrections.report_id is not null as is_corrected,
+        false as is_derived,
+        cells.raw_text,
+        cells.is_blank,
+        cells.is_filled,
+        cells.table_index,
+        cells.row_index,
+        cells.col_index,
+        cells.row_label,
+        cells.col_label
+    from cells
+    full outer join corrections
+        on cells.report_id = corrections.report_id and cells.metric_key = corrections.metric_key
+),
+
+derived as (
+    select
+        corrected.report_id,
+        'applications.other.' || split_part(corrected.metric_key, '.', 3) as metric_key,
+        null::double as extracted_value,
+        null::double as corrected_value,
+        sum(corrected.value) as value,
+        false as is_corrected,
+        true as is_derived,
+        null as raw_text,
+        null::boolean as is_blank,
+        null::boolean as is_filled,
+        null::integer as table_index,
+        null::integer as row_index,
+        null::integer as col_index,
+        null as row_label,
+        null as col_label
+    from corrected
+    inner join reports using (report_id)
+    where reports.template_version = '2021'
+        and split_part(corrected.metric_key, '.', 1) = 'applications'
+        and split_part(corrected.metric_key, '.', 2) in ('other_overdue_correction', 'other_unpaid_fee', 'other_misc')
+    group by corrected.report_id, split_part(corrected.metric_key, '.', 3)
+    having count(*) = 3
+),
+
+unioned as (
+    select * from corrected
+    union all by name
+    select * from derived
+)
+
+select
+    unioned.*,
+    dictionary.table_key,
+    dictionary.row_key,
+    dictionary.column_key
+from unioned
+inner join dictionary using (metric_key)

@@ -1,0 +1,37 @@
+-- Report x metric for gate-passed reports only, each value with its provenance.
+with passed_reports as (
+    select report_id, agency_id, year, template_version, source_uri, content_hash, parser_version
+    from {{ ref('dim_report') }}
+    where gate_status = 'passed'
+),
+
+metric_values as (
+    select * from {{ ref('int_metric_values') }}
+)
+
+select
+    metric_values.report_id,
+    passed_reports.agency_id,
+    passed_reports.year,
+    metric_values.metric_key,
+    metric_values.value,
+    metric_values.table_key,
+    metric_values.row_key,
+    metric_values.column_key,
+    passed_reports.template_version,
+    metric_values.is_derived,
+    metric_values.is_corrected,
+    metric_values.extracted_value,
+    metric_values.raw_text,
+    metric_values.is_blank,
+    metric_values.is_filled,
+    metric_values.table_index,
+    metric_values.row_index,
+    metric_values.col_index,
+    metric_values.row_label,
+    metric_values.col_label,
+    passed_reports.source_uri,
+    passed_reports.content_hash,
+    passed_reports.parser_version
+from metric_values
+inner join passed_reports using (report_id)

@@ -1,0 +1,15 @@
+with source as (
+    select * from {{ source('raw', 'waivers') }}
+),
+
+renamed as (
+    select
+        report_id,
+        rule as waived_rule,
+        reason as waiver_reason,
+        waived_by,
+        loaded_from
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,302 @@
+"""Landing parsed reports and fetch records in the ``raw`` schema of the work DB, in bulk.
+
+A report is keyed by ``report_id`` = a hash of (source, content hash): the same page landed twice
+changes nothing; the same page re-parsed by a new parser version replaces its cells and issues;
+a changed page (same source, new content) lands as the next ``source_version`` of that source,
+and the marts read only the latest version of each source.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from extract.model import ParsedReport
+from extract.template import metric_by_key
+
+from .db import connect, relation_exists
+
+SCHEMA_SQL = """
+create schema if not exists raw;
+create table if not exists raw.documents (
+    report_id varchar primary key, source_uri varchar not null, content_hash varchar not null,
+    source_version integer not null, parser_version varchar not null, document_kind varchar not null,
+    template_version varchar, agency varchar, year integer, published varchar, index_no varchar,
+    doc_no varchar, title varchar, encoding varchar, input_format varchar,
+    n_cells integer not null, n_issues integer not null, n_errors integer not null,
+    landed_at timestamp not null
+);
+create table if not exists raw.cells (
+    report_id varchar not null, metric_key varchar not null, value double not null, raw_text varchar,
+    blank boolean not null, filled boolean not null, table_index integer, row_index integer,
+    col_index integer, row_label varchar, col_label varchar
+);
+create table if not exists raw.issues (
+    report_id varchar not null, issue_seq integer not null, code varchar not null,
+    severity varchar not null, table_key varchar, metric_key varchar, message varchar
+);
+create table if not exists raw.fetches (
+    fetch_id varchar primary key, source_uri varchar not null, final_url varchar, fetched_at varchar,
+    status varchar, http_status integer, content_hash varchar, headers varchar, error varchar,
+    landed_at timestamp not null
+);
+create table if not exists raw.corrections (
+    report_id varchar not null, metric_key varchar not null, corrected_value double not null,
+    reason varchar not null, corrected_by varchar not null, loaded_from varchar not null
+);
+create table if not exists raw.waivers (
+    report_id varchar not null, rule varchar not null, reason varchar not null,
+    waived_by varchar not null, loaded_from varchar not null
+);
+"""
+
+CORRECTION_COLUMNS = ("report_id", "metric_key", "corrected_value", "reason", "corrected_by")
+WAIVER_COLUMNS = ("report_id", "rule", "reason", "waived_by")
+
+
+@dataclass
+class LandingStats:
+    """What one landing did."""
+
+    received: int = 0  # reports handed in
+    new: int = 0  # reports never landed before (new sources or new versions)
+    new_versions: int = 0  # of which: changed content of a source already known
+    reparsed: int = 0  # same content, new parser version: cells and issues replaced
+    unchanged: int = 0  # same content, same parser version: nothing to do
+    cells: int = 0  # cells written
+    issues: int = 0  # issues written
+    fetches: int = 0  # new fetch records
+    corrections: int = 0  # correction rows loaded
+    waivers: int = 0  # waiver rows loaded
+
+
+def report_id(source: str, content_hash: str) -> str:
+    """Stable id of one version of one source document."""
+    return hashlib.sha256(f"{source}\n{content_hash}".encode()).hexdigest()[:20]
+
+
+def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(SCHEMA_SQL)
+
+
+def land(
+    work_db: Path,
+    reports: Iterable[ParsedReport],
+    fetches: Iterable[Mapping] = (),
+    corrections: Path | None = None,
+    waivers: Path | None = None,
+) -> LandingStats:
+    """Land reports (documents, cells, issues), fetch records and the override CSVs, in one transaction.
+
+    ``corrections`` / ``waivers`` default to ``WarehousePaths.from_env()``'s (env
+    ``DISCLOSURE_CORRECTIONS`` / ``DISCLOSURE_WAIVERS``, else ``dbt_project/overrides/*.csv``).
+    """
+    from .config import WarehousePaths
+
+    if corrections is None or waivers is None:
+        paths = WarehousePaths.from_env()
+        corrections = corrections or paths.corrections_csv
+        waivers = waivers or paths.waivers_csv
+    correction_rows = read_overrides(corrections, CORRECTION_COLUMNS)
+    waiver_rows = read_overrides(waivers, WAIVER_COLUMNS)
+    by_id: dict[str, ParsedReport] = {}
+    for report in reports:  # the last report of a source wins within one batch
+        by_id[report_id(report.source, report.content_hash)] = report
+    stats = LandingStats(received=len(by_id))
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    with connect(work_db) as conn:
+        ensure_schema(conn)
+        conn.execute("begin transaction")
+        try:
+            _land_reports(conn, by_id, stats, now)
+            stats.fetches = _land_fetches(conn, fetches, now)
+            stats.corrections = _replace(conn, "raw.corrections", correction_rows, CORRECTION_COLUMNS, corrections)
+            stats.waivers = _replace(conn, "raw.waivers", waiver_rows, WAIVER_COLUMNS, waivers)
+            conn.execute("commit")
+        except BaseException:
+            conn.execute("rollback")
+            raise
+    return stats
+
+
+def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport], stats: LandingStats,
+                  now: datetime) -> None:
+    known = {
+        rid: (source, version, parser)
+        for rid, source, version, parser in conn.execute(
+            "select report_id, source_uri, source_version, parser_version from raw.documents"
+        ).fetchall()
+    }
+    latest: dict[str, tuple[int, str]] = {}  # source -> (highest version, its report id)
+    for rid, (source, version, _) in known.items():
+        if source not in latest or version > latest[source][0]:
+            latest[source] = (version, rid)
+    write: dict[str, tuple[ParsedReport, int]] = {}
+    for rid, report in by_id.items():
+        previous = known.get(rid)
+        top_version, top_id = latest.get(report.source, (0, None))
+        if previous is None:
+            stats.new += 1
+            stats.new_versions += top_id is not None
+            version = top_version + 1
+        elif top_id != rid:  # content came back after another version: it is current again
+            version = top_version + 1
+        elif previous[2] != report.parser_version:
+            stats.reparsed += 1
+            version = previous[1]
+        else:
+            stats.unchanged += 1
+            continue
+        latest[report.source] = (version, rid)
+        write[rid] = (report, version)
+    if not write:
+        return
+    documents, cells, issues = _tables(write, now)
+    conn.register("incoming_ids", pa.table({"report_id": list(write)}))
+    for table in ("raw.documents", "raw.cells", "raw.issues"):
+        conn.execute(f"delete from {table} where report_id in (select report_id from incoming_ids)")
+    for table, data in (("raw.documents", documents), ("raw.cells", cells), ("raw.issues", issues)):
+        conn.register("incoming", data)
+        conn.execute(f"insert into {table} by name select * from incoming")
+        conn.unregister("incoming")
+    conn.unregister("incoming_ids")
+    stats.cells, stats.issues = cells.num_rows, issues.num_rows
+
+
+def _tables(write: dict[str, tuple[ParsedReport, int]], now: datetime) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """Column lists built in one pass, turned into Arrow tables (no row-by-row inserts)."""
+    doc_cols = ("report_id", "source_uri", "content_hash", "source_version", "parser_version", "document_kind",
+                "template_version", "agency", "year", "published", "index_no", "doc_no", "title", "encoding",
+                "input_format", "n_cells", "n_issues", "n_errors", "landed_at")
+    cell_cols = ("report_id", "metric_key", "value", "raw_text", "blank", "filled", "table_index", "row_index",
+                 "col_index", "row_label", "col_label")
+    issue_cols = ("report_id", "issue_seq", "code", "severity", "table_key", "metric_key", "message")
+    docs: dict[str, list] = {c: [] for c in doc_cols}
+    cells: dict[str, list] = {c: [] for c in cell_cols}
+    issues: dict[str, list] = {c: [] for c in issue_cols}
+    for rid, (r, version) in write.items():
+        for col, value in zip(doc_cols, (
+            rid, r.source, r.content_hash, version, r.parser_version, r.document_kind, r.template_version,
+            r.agency, r.year, r.published, r.index_no, r.doc_no, r.title, r.encoding, r.input_format,
+            len(r.cells), len(r.issues), sum(i.severity == "error" for i in r.issues), now,
+        )):
+            docs[col].append(value)
+        for c in r.cells.values():
+            cells["report_id"].append(rid)
+            cells["metric_key"].append(c.key)
+            cells["value"].append(float(c.value))
+            cells["raw_text"].append(c.raw_text)
+            cells["blank"].append(bool(c.blank))
+            cells["filled"].append(bool(c.filled))
+            cells["table_index"].append(c.table_index)
+            cells["row_index"].append(c.row_index)
+            cells["col_index"].append(c.col_index)
+            cells["row_label"].append(c.row_label)
+            cells["col_label"].append(c.col_label)
+        for seq, i in enumerate(r.issues):
+            for col, value in zip(issue_cols, (rid, seq, i.code, i.severity, i.table, i.key, i.message)):
+                issues[col].append(value)
+    types = {"source_version": pa.int32(), "year": pa.int32(), "n_cells": pa.int32(), "n_issues": pa.int32(),
+             "n_errors": pa.int32(), "landed_at": pa.timestamp("us"), "value": pa.float64(),
+             "blank": pa.bool_(), "filled": pa.bool_(), "table_index": pa.int32(), "row_index": pa.int32(),
+             "col_index": pa.int32(), "issue_seq": pa.int32()}
+
+    def table(columns: dict[str, list]) -> pa.Table:
+        return pa.table({c: pa.array(v, type=types.get(c, pa.string())) for c, v in columns.items()})
+
+    return table(docs), table(cells), table(issues)
+
+
+def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], now: datetime) -> int:
+    cols = ("fetch_id", "source_uri", "final_url", "fetched_at", "status", "http_status", "content_hash",
+            "headers", "error")
+    rows: dict[str, list] = {c: [] for c in cols}
+    seen: set[str] = set()
+    for f in fetches:
+        record = dict(f)
+        fetched_at = record.get("fetched_at")
+        fetched_at = fetched_at.isoformat() if isinstance(fetched_at, datetime) else fetched_at
+        key = "\n".join(str(record.get(k)) for k in ("source_uri", "content_hash", "status")) + f"\n{fetched_at}"
+        fid = hashlib.sha256(key.encode()).hexdigest()[:20]
+        if fid in seen:
+            continue
+        seen.add(fid)
+        headers = record.get("headers")
+        values = (fid, record.get("source_uri"), record.get("final_url"), fetched_at, record.get("status"),
+                  record.get("http_status"), record.get("content_hash"),
+                  json.dumps(dict(headers), ensure_ascii=False) if headers else None, record.get("error"))
+        for col, value in zip(cols, values):
+            rows[col].append(value)
+    if not seen:
+        return 0
+    data = pa.table({c: pa.array(v, type=pa.int32() if c == "http_status" else pa.string()) for c, v in rows.items()})
+    conn.register("incoming_fetches", data)
+    before = conn.execute("select count(*) from raw.fetches").fetchone()[0]
+    conn.execute(
+        "insert into raw.fetches by name select *, ? as landed_at from incoming_fetches "
+        "where fetch_id not in (select fetch_id from raw.fetches)", [now])
+    conn.unregister("incoming_fetches")
+    return conn.execute("select count(*) from raw.fetches").fetchone()[0] - before
+
+
+def read_overrides(path: Path | None, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    """Rows of a maintainer's CSV (corrections or waivers); a missing file is no override, a bad one an error."""
+    if path is None or not Path(path).exists():
+        return []
+    with Path(path).open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(columns)}")
+        rows = []
+        for n, row in enumerate(reader, start=2):
+            if not any((row.get(c) or "").strip() for c in columns):
+                continue  # blank line
+            empty = [c for c in columns if not (row.get(c) or "").strip()]
+            if empty:
+                raise ValueError(f"{path}:{n}: empty {', '.join(empty)}")
+            if "metric_key" in columns and row["metric_key"].strip() not in metric_by_key():
+                raise ValueError(f"{path}:{n}: unknown metric_key {row['metric_key']!r} (see metric_dictionary.csv)")
+            if "corrected_value" in columns:
+                try:
+                    float(row["corrected_value"])
+                except ValueError:
+                    raise ValueError(f"{path}:{n}: corrected_value {row['corrected_value']!r} is not a number") from None
+            rows.append({c: row[c].strip() for c in columns})
+        return rows
+
+
+def _replace(conn: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, str]],
+             columns: tuple[str, ...], path: Path | None) -> int:
+    """The override tables mirror their CSV exactly: replaced whole on every landing."""
+    conn.execute(f"delete from {table}")
+    if rows:
+        data = {c: [r[c] for r in rows] for c in columns}
+        if "corrected_value" in data:
+            data["corrected_value"] = [float(v) for v in data["corrected_value"]]
+        data["loaded_from"] = [str(path)] * len(rows)
+        conn.register("incoming_overrides", pa.table(data))
+        conn.execute(f"insert into {table} by name select * from incoming_overrides")
+        conn.unregister("incoming_overrides")
+    return len(rows)
+
+
+def parsed_hashes(work_db: Path, parser_version: str) -> set[str]:
+    """Content hashes already landed with ``parser_version`` (so only new work is parsed again)."""
+    if not Path(work_db).exists():
+        return set()
+    with connect(work_db, read_only=True) as conn:
+        if not relation_exists(conn, "raw", "documents"):
+            return set()
+        rows = conn.execute(
+            "select distinct content_hash from raw.documents where parser_version = ?", [parser_version]
+        ).fetchall()
+    return {r[0] for r in rows}

@@ -1,0 +1,32 @@
+"""Helpers for the warehouse tests: seed truth as ParsedReports, and a small build wrapper."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from extract.model import Cell, Issue, ParsedReport
+
+PARSER_VERSION = "truth-1"
+
+
+def report_from_truth(truth: dict, source: str | None = None, content: bytes | None = None,
+                      parser_version: str = PARSER_VERSION) -> ParsedReport:
+    """A ParsedReport carrying exactly the truth's cells (as if parsed perfectly)."""
+    source = source or truth["source"]
+    content = content if content is not None else json.dumps(truth, sort_keys=True, ensure_ascii=False).encode()
+    cells = {k: Cell(key=k, value=v, raw_text=str(v)) for k, v in truth.get("cells", {}).items()}
+    issues = [Issue(code=i["code"], severity=i["severity"], message=i.get("message", ""), table=i.get("table"),
+                    key=i.get("key")) for i in truth.get("issues", []) if isinstance(i, dict)]
+    return ParsedReport(
+        source=source, content_hash=hashlib.sha256(content).hexdigest(), parser_version=parser_version,
+        document_kind=truth["document_kind"], template_version=truth.get("template_version"),
+        agency=truth.get("agency"), year=truth.get("year"), published=truth.get("published"),
+        cells=cells, issues=issues,
+    )
+
+
+def seed_truths(seeds_dir: Path) -> dict[str, dict]:
+    """Seed name (e.g. 001) -> expected truth."""
+    return {p.name[:3]: json.loads(p.read_text(encoding="utf-8")) for p in sorted((seeds_dir / "expected").glob("*.json"))}
