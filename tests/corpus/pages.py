@@ -49,7 +49,7 @@ NAV = ("首页", "政务公开", "政府信息公开指南", "政府信息公开
        "办事服务", "领导信箱", "在线访谈", "征集调查", "网上调查", "数据开放", "专题专栏")
 SCRIPT = ("<script type=\"text/javascript\">var _hmt = _hmt || [];(function(){var hm=document.createElement('script');"
           "hm.src='https://hm.baidu.com/hm.js?{h}';var s=document.getElementsByTagName('script')[0];"
-          "s.parentNode.insertBefore(hm,s);})();function setFont(size){{document.getElementById('zoom').style.fontSize=size+'px';}}"
+          "s.parentNode.insertBefore(hm,s);})();function setFont(size){document.getElementById('zoom').style.fontSize=size+'px';}"
           "</script>")
 
 
