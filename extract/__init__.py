@@ -1,0 +1,81 @@
+"""Extraction: a published annual-report page (bytes) in, canonical cells with provenance and issues out.
+
+``parse_document`` never raises on bad input: every problem becomes an ``Issue``. Codes raised
+outside ``extract.tables`` (severity):
+- ``empty_document`` (error) — no bytes, or only whitespace.
+- ``unsupported_format`` (error) — PDF, Word, images... recognised by magic bytes.
+- ``decode_failure`` (error when nothing readable came out, else warning) — bytes that are not
+  text in any charset tried, or HTML that lxml could not build a tree from.
+- ``not_a_report`` (warning) — readable, but none of the template tables is there.
+- ``no_tables`` (warning) — an HTML page without any ``<table>`` and no template tables in its text.
+- ``input_truncated`` (warning) — a page over ``MAX_BYTES`` is read up to that size only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from extract.model import ERROR, WARNING, Issue, ParsedReport
+
+PARSER_VERSION = "1.0.0"
+MAX_BYTES = 64 * 1024 * 1024
+
+__all__ = ["PARSER_VERSION", "parse_document", "ParsedReport", "Issue"]
+
+
+def parse_document(data: bytes, source: str, headers: Mapping[str, str] | None = None) -> ParsedReport:
+    """Parse one document. Sets ``content_hash`` (sha256 of ``data``) and ``parser_version``."""
+    report = ParsedReport(source=source, content_hash=hashlib.sha256(data).hexdigest(),
+                          parser_version=PARSER_VERSION, document_kind="not_annual_report")
+    try:
+        _parse_into(report, data, headers)
+    except RecursionError:
+        report.issues.append(Issue("decode_failure", ERROR, "markup nested too deeply to read"))
+    except MemoryError:
+        report.issues.append(Issue("decode_failure", ERROR, "document too large to read in memory"))
+    return report
+
+
+def _parse_into(report: ParsedReport, data: bytes, headers: Mapping[str, str] | None) -> None:
+    from extract.document import read_meta
+    from extract.html_tokens import html_tokens
+    from extract.loading import HTML, load
+    from extract.tables import extract_tables
+    from extract.tokens import text_tokens
+
+    if len(data) > MAX_BYTES:
+        report.issues.append(Issue("input_truncated", WARNING, f"{len(data)} bytes; only the first {MAX_BYTES} are read"))
+        data = data[:MAX_BYTES]
+    loaded = load(data, headers)
+    report.input_format = loaded.format
+    report.encoding = loaded.encoding
+    if loaded.problem:
+        code, message = loaded.problem
+        severity = WARNING if loaded.text and code == "decode_failure" else ERROR
+        report.issues.append(Issue(code, severity, message))
+    if not loaded.text:
+        return
+    html_title = None
+    has_grid = False
+    if loaded.format == HTML:
+        res = html_tokens(loaded.text)
+        if res.problem:
+            report.issues.append(Issue(res.problem[0], ERROR, res.problem[1]))
+        tokens, html_title, has_grid = res.tokens, res.title, res.tables > 0
+    else:
+        tokens = text_tokens(loaded.text)
+    meta = read_meta([t.text for t in tokens[:3000]], html_title)
+    report.title, report.agency, report.year = meta.title, meta.agency, meta.year
+    report.published, report.index_no, report.doc_no = meta.published, meta.index_no, meta.doc_no
+    version, cells, issues, found = extract_tables(tokens)
+    if found:
+        report.document_kind = "annual_report"
+        report.template_version = version
+        report.cells = cells
+        report.issues.extend(issues)
+        return
+    if loaded.format == HTML and not has_grid and not report.issues:
+        report.issues.append(Issue("no_tables", WARNING, "the page has no tables"))
+    if not any(i.severity == ERROR for i in report.issues):
+        report.issues.append(Issue("not_a_report", WARNING, "none of the template tables is in the document"))

@@ -1,0 +1,110 @@
+"""Document understanding beyond the tables: title, agency, reporting year, publish date, index fields.
+
+Agency: from the report title first (``<agency><year>年…政府信息公开…年度报告``, also split over two
+lines), else from the opening paragraphs; a ``发布机构`` header field is not used because it
+often names the site's publishing body rather than the reporting agency (seed 000).
+Year: the title's year, else the 统计期限, else the first year named outside book titles 《》.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+HEAD_CHARS = 60_000  # metadata lives at the top of a page; never scan a 50 MB body with these regexes
+
+_TITLE = re.compile(r"(.{0,60}?)((?:19|20)\d\d)\s*年\s*度?\s*(?:本单位|本机关|本部门)?\s*政府信息公开(?:工作)?年度?报告")
+_TITLE_PREFIX = re.compile(r"^(?:标\s*题|题\s*目|名\s*称)\s*[::]?\s*")
+_TITLE_JUNK = re.compile(r"^[\s\d年月日::|/_\-—·.,，。;；、]+|[\s:：|_\-—·、]+$")
+_PERIOD = re.compile(r"统计期限[^0-9]{0,8}((?:19|20)\d\d)\s*年")
+_YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
+_BOOK = re.compile(r"《[^《》]{0,80}》|〔[^〔〕]{0,20}〕|\[[^\[\]]{0,20}\]")
+_DATE = r"((?:19|20)\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})"
+_PUBLISHED = re.compile(r"(?:发布|公开|生成|成文|发文|印发)?\s*(?:时\s*间|日\s*期)\s*[::]?\s*" + _DATE)
+_INDEX_NO = re.compile(r"索\s*引\s*号\s*[::]?\s*([A-Za-z0-9][A-Za-z0-9\-_/.]*)")
+_DOC_NO = re.compile(r"文\s*号\s*[::]?\s*([^\s:：]{2,40}?〔\d{4}〕\s*\d+\s*号|[^\s:：]{2,40}?\[\d{4}\]\s*\d+\s*号)")
+_SUFFIX = r"(?:人民政府办公室|人民政府办公厅|人民政府|办公室|办公厅|管理委员会|委员会|办事处|政府|局|厅|委|办|中心|院|署|所|站|队|处|会)"
+_PLACE_NAME = re.compile(r"[\u4e00-\u9fff（）()]{2,40}?(?:省|市|区|县|州|旗|盟|镇|乡|街道)[\u4e00-\u9fff（）()]{0,24}?" + _SUFFIX + r"(?![\u4e00-\u9fff]{0,2}(?:长|员|主任|书记))")
+_CONTACT = re.compile(r"请与\s*([\u4e00-\u9fff（）()]{3,40}?" + _SUFFIX + r")\s*联系")
+_LEAD_VERBS = re.compile(r"^(?:.*?(?:请与|现将|根据|按照|依据|明确|关于|由|向|经|对|在|为|是|将|我们|本年度|年度|年))")
+
+
+@dataclass
+class Meta:
+    title: str | None = None
+    agency: str | None = None
+    year: int | None = None
+    published: str | None = None
+    index_no: str | None = None
+    doc_no: str | None = None
+
+
+def _nfkc(s: str) -> str:
+    return unicodedata.normalize("NFKC", s)
+
+
+def _clean_agency(name: str) -> str | None:
+    name = _TITLE_PREFIX.sub("", name.strip())
+    name = _TITLE_JUNK.sub("", name)
+    name = re.sub(r"\s+", "", name)
+    return name if len(name) >= 2 and re.search(r"[\u4e00-\u9fff]", name) else None
+
+
+def find_title(lines: list[str], html_title: str | None) -> tuple[str | None, str | None, int | None]:
+    """(title, agency, year) from the first line that reads as the report title."""
+    candidates = ([html_title] if html_title else []) + lines[:400]
+    prev = ""
+    for line in candidates:
+        text = _nfkc(line).strip()
+        m = _TITLE.search(text)
+        if m and len(text) <= 120:
+            agency = _clean_agency(m.group(1)) or (_clean_agency(prev) if len(prev) <= 40 else None)
+            if agency is not None:
+                return text, agency, int(m.group(2))
+            year = int(m.group(2))
+            title = text
+            return title, None, year
+        if text:
+            prev = text
+    return None, None, None
+
+
+def _agency_from_text(head: str) -> str | None:
+    text = _BOOK.sub("", _nfkc(head))
+    m = _CONTACT.search(text)
+    if m:
+        return _clean_agency(m.group(1))
+    for para in text.splitlines():
+        for m in _PLACE_NAME.finditer(para):
+            name = _LEAD_VERBS.sub("", m.group(0))
+            if len(name) >= 4 and re.search(r"(?:省|市|区|县|州|旗|盟|镇|乡|街道)", name):
+                return _clean_agency(name)
+    return None
+
+
+def read_meta(lines: list[str], html_title: str | None) -> Meta:
+    """Metadata of a document from its lines of text (top of the page first)."""
+    meta = Meta()
+    head = "\n".join(lines)[:HEAD_CHARS]
+    nhead = _nfkc(head)
+    meta.title, meta.agency, meta.year = find_title(lines, html_title)
+    if meta.agency is None:
+        meta.agency = _agency_from_text(head)
+    if meta.year is None:
+        m = _PERIOD.search(nhead)
+        if m:
+            meta.year = int(m.group(1))
+        else:
+            m = _YEAR.search(_BOOK.sub("", nhead))
+            meta.year = int(m.group(1)) if m else None
+    m = _PUBLISHED.search(nhead)
+    if m:
+        y, mo, d = (int(g) for g in m.groups())
+        if 1 <= mo <= 12 and 1 <= d <= 31:
+            meta.published = f"{y:04d}-{mo:02d}-{d:02d}"
+    m = _INDEX_NO.search(nhead)
+    meta.index_no = m.group(1) if m else None
+    m = _DOC_NO.search(nhead)
+    meta.doc_no = re.sub(r"\s+", "", m.group(1)) if m else None
+    return meta

@@ -1,0 +1,145 @@
+"""Bytes in, text out: format sniffing (by magic bytes, never the extension) and charset decoding.
+
+Charset order: BOM, HTTP ``Content-Type`` header, ``<meta charset>`` / ``http-equiv``, strict
+UTF-8, strict GB18030, then charset-normalizer. Any GB-family name (gb2312, gbk, cp936...) is
+decoded as GB18030, its superset, so pages declaring gb2312 but using GBK/GB18030-only
+characters come out right.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+HTML, TEXT, PDF, WORD, UNKNOWN = "html", "text", "pdf", "word", "unknown"
+
+_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"%PDF", PDF, "PDF document"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", WORD, "OLE2 (legacy Word/Excel) document"),
+    (b"PK\x03\x04", WORD, "ZIP container (docx/xlsx/archive)"),
+    (b"{\\rtf", WORD, "RTF document"),
+    (b"\x89PNG", UNKNOWN, "PNG image"),
+    (b"\xff\xd8\xff", UNKNOWN, "JPEG image"),
+    (b"GIF8", UNKNOWN, "GIF image"),
+)
+_GB_FAMILY = {"gb2312", "gbk", "gb18030", "cp936", "x-gbk", "gb_2312-80", "csgb2312", "euc-cn", "hz-gb-2312", "ms936", "windows-936"}
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_META_CHARSET = re.compile(rb"<meta[^>]{0,400}?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+_HTML_SNIFF = re.compile(r"<\s*(?:!doctype\s+html|html|head|body|table|div|p|meta|title|td|tr|span|br)\b", re.I)
+
+
+@dataclass
+class Loaded:
+    """A decoded document (``text`` is empty for unsupported formats)."""
+
+    format: str
+    text: str
+    encoding: str | None
+    problem: tuple[str, str] | None = None  # (issue code, message) when it could not be read well
+
+
+def sniff_binary(data: bytes) -> tuple[str, str] | None:
+    """(format, description) for known binary formats by magic bytes."""
+    head = data[:1024].lstrip()
+    for magic, fmt, what in _MAGIC:
+        if head.startswith(magic):
+            return fmt, what
+    return None
+
+
+def canonical_charset(name: str | None) -> str | None:
+    """A Python codec name for a declared charset, GB-family mapped to gb18030; None if unknown."""
+    if not name:
+        return None
+    low = name.strip().lower().strip("\"'")
+    if low in _GB_FAMILY:
+        return "gb18030"
+    try:
+        codec = codecs.lookup(low).name
+    except LookupError:
+        return None
+    return "gb18030" if codec in {"gb2312", "gbk", "gb18030", "hz"} else codec
+
+
+def _declared(data: bytes, headers: Mapping[str, str] | None) -> str | None:
+    if headers:
+        for k, v in headers.items():
+            if k.lower() == "content-type":
+                m = _HEADER_CHARSET.search(v)
+                if m and (cs := canonical_charset(m.group(1))):
+                    return cs
+    m = _META_CHARSET.search(data[:8192])
+    if m:
+        return canonical_charset(m.group(1).decode("ascii", "replace"))
+    return None
+
+
+def _bom(data: bytes) -> str | None:
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16"
+    if data.startswith(b"\x84\x31\x95\x33"):
+        return "gb18030"
+    return None
+
+
+def _strict(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _looks_binary(text: str) -> bool:
+    """Many control characters or replacement characters: not a text document."""
+    sample = text[:20000]
+    if not sample:
+        return False
+    bad = sum(1 for ch in sample if (ch < " " and ch not in "\t\n\r\f\v") or ch == "\ufffd")
+    return bad / len(sample) > 0.05
+
+
+def decode(data: bytes, headers: Mapping[str, str] | None = None) -> tuple[str, str, tuple[str, str] | None]:
+    """(text, encoding, problem) — never raises."""
+    enc = _bom(data)
+    if enc:
+        return data.decode(enc, errors="replace"), enc, None
+    declared = _declared(data, headers)
+    if declared:
+        text = _strict(data, declared)
+        if text is not None:
+            return text, declared, None
+    for enc in ("utf-8", "gb18030"):
+        text = _strict(data, enc)
+        if text is not None:
+            return text, enc, None
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data[:200_000]).best()
+        guess = canonical_charset(best.encoding) if best is not None else None
+    except Exception:  # noqa: BLE001 - detection is best effort
+        guess = None
+    enc = guess or declared or "gb18030"
+    text = data.decode(enc, errors="replace")
+    bad = text.count("\ufffd")
+    problem = ("decode_failure", f"{bad} undecodable characters replaced (decoded as {enc})") if bad else None
+    return text, enc, problem
+
+
+def load(data: bytes, headers: Mapping[str, str] | None = None) -> Loaded:
+    """Sniff and decode a document."""
+    if not data.strip():
+        return Loaded(UNKNOWN, "", None, ("empty_document", "the document is empty"))
+    binary = sniff_binary(data)
+    if binary:
+        fmt, what = binary
+        return Loaded(fmt, "", None, ("unsupported_format", f"{what}: not readable as a report page (yet)"))
+    text, enc, problem = decode(data, headers)
+    if _looks_binary(text):
+        return Loaded(UNKNOWN, "", enc, ("decode_failure", "binary content: not a text or HTML document"))
+    fmt = HTML if _HTML_SNIFF.search(text[:4096]) or "<table" in text[:200_000].lower() else TEXT
+    return Loaded(fmt, text, enc, problem)

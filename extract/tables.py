@@ -1,0 +1,331 @@
+"""From tokens to canonical cells: find the three template tables, place each number, or say why not.
+
+Placement is by label first (row labels and groups from the metric dictionary) and by position
+only inside a labelled row whose cell count is exactly the template's. A count that does not
+fit is an issue, never a guess; the one allowed shortcut (TEMPLATE.md) is a group whose cells
+are all the same zero value, filled with zeros and a ``zero_group_filled`` warning.
+
+Issue codes raised here (severity):
+- ``cell_count_mismatch`` (error; warning when the group was zero-filled) — a row/group/table
+  has more or fewer cells than the template.
+- ``zero_group_filled`` (warning) — an all-zero group with a wrong cell count filled with zeros.
+- ``unlabelled_rows`` (warning) — a group lost its sub-row labels but holds exactly the
+  template's cell count, so its cells were placed in template order.
+- ``unplaceable_cell`` (error) — numbers with no row they can belong to.
+- ``unreadable_value`` (error) — a number cell holding text or two numbers.
+- ``unknown_row`` (warning) — a row the template does not have (kept as ``active.extra.*``
+  when it sits in table 二 and its cells fit the columns).
+- ``duplicate_table`` (warning when the copies agree, error when they differ).
+- ``missing_table`` / ``missing_cell`` (error) — template cells the report should have but lacks.
+- ``unknown_version`` (error) — template tables found but the version cannot be told.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from extract.labels import (
+    ACTIVE, APPLICATIONS, GROUP, HEADER, REVIEW, ROW, Label, classify, group_rows, normalize, section_of,
+)
+from extract.model import ERROR, WARNING, Cell, Issue
+from extract.template import APPLICANT_COLUMNS, REVIEW_COLUMNS, REVIEW_ROWS, TABLES, columns_for, keys_for, metric_by_key, rows_for, value_type
+from extract.tokens import Token
+from extract.values import is_number_cell, read_number, to_value
+
+_EXTRA_LABEL_MAX = 24  # longer unknown text is narrative, not a row label
+
+
+@dataclass
+class Run:
+    """A label and the number cells that follow it."""
+
+    kind: str  # row | group | extra | unknown | loose (numbers with no label)
+    key: str | None
+    label: Token | None
+    values: list[Token] = field(default_factory=list)
+    in_10k: bool = False
+
+    def accepts_empty(self, tok: Token) -> bool:
+        """An empty grid cell is a blank value only on the same grid row as this run's last token."""
+        last = self.values[-1] if self.values else self.label
+        return last is not None and tok.grid_row is not None and last.grid_row == tok.grid_row
+
+
+def split_sections(tokens: list[Token]) -> list[tuple[str, list[Token]]]:
+    """The token runs of each template table, by section titles or by the labels themselves."""
+    out: list[tuple[str, list[Token]]] = []
+    current: str | None = None
+    for tok in tokens:
+        text = tok.text
+        if text and not is_number_cell(text):
+            sec = section_of(text)
+            if sec == "end":
+                current = None
+                continue
+            if sec is not None:
+                current = sec
+                out.append((sec, []))
+                continue
+            if current is None or not classify(text, current):
+                other = [t for t in TABLES if t != current and _strong(classify(text, t))]
+                if len(other) == 1:
+                    current = other[0]
+                    out.append((current, []))
+        if current is not None:
+            out[-1][1].append(tok)
+    return out
+
+
+def _strong(labels: tuple[Label, ...]) -> bool:
+    return any(lb.kind in (ROW, HEADER) and lb.key for lb in labels)
+
+
+def detect_version(sections: list[tuple[str, list[Token]]]) -> str | None:
+    """``2019`` / ``2021`` from version-specific headers and rows (never from the year)."""
+    votes: Counter[str] = Counter()
+    for table, toks in sections:
+        for tok in toks:
+            if tok.text and not is_number_cell(tok.text):
+                for lb in classify(tok.text, table):
+                    if lb.versions and not (lb.kind == ROW and lb.key == "normative_docs"):
+                        votes.update(lb.versions)
+    if not votes:
+        return None
+    (best, n), *rest = votes.most_common()
+    if rest and rest[0][1] == n:
+        return None
+    return best
+
+
+def _pick(labels: tuple[Label, ...], table: str, version: str | None) -> Label | None:
+    usable = [lb for lb in labels if version is None or not lb.versions or version in lb.versions or (table == ACTIVE and lb.kind == ROW)]
+    for kind in (ROW, GROUP):
+        for lb in usable:
+            if lb.kind == kind:
+                return lb
+    return usable[0] if usable else None
+
+
+def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
+    """Runs of (label, numbers) in one table section."""
+    runs: list[Run] = []
+    cur: Run | None = None
+    in_10k = False
+    for tok in tokens:
+        text = tok.text
+        if not text.strip():
+            if cur is not None and cur.accepts_empty(tok):
+                cur.values.append(tok)
+            continue
+        if is_number_cell(text):
+            if cur is None:
+                cur = Run("loose", None, None)
+                runs.append(cur)
+            cur.values.append(tok)
+            continue
+        lb = _pick(classify(text, table), table, version)
+        if lb is None:
+            kind = "extra" if table == ACTIVE and len(normalize(text)) <= _EXTRA_LABEL_MAX else "unknown"
+            cur = Run(kind, normalize(text), tok)
+            runs.append(cur)
+        elif lb.kind in (ROW, GROUP):
+            cur = Run(lb.kind, lb.key, tok, in_10k=in_10k)
+            runs.append(cur)
+        else:
+            if lb.kind == HEADER and lb.in_10k and lb.key == "amount_yuan":
+                in_10k = True
+            cur = None
+    return runs
+
+
+class Placer:
+    """Accumulates cells and issues for one document."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+        self.cells: dict[str, Cell] = {}
+        self.issues: list[Issue] = []
+        self._dup_warned: set[str] = set()
+
+    def issue(self, code: str, severity: str, message: str, table: str | None = None, key: str | None = None) -> None:
+        self.issues.append(Issue(code, severity, message, table, key))
+
+    def _put(self, cell: Cell, table: str) -> None:
+        old = self.cells.get(cell.key)
+        if old is None:
+            self.cells[cell.key] = cell
+        elif old.value != cell.value:
+            self.issue("duplicate_table", ERROR, f"{cell.key} read twice with different values ({old.raw_text!r} vs {cell.raw_text!r})", table, cell.key)
+        elif table not in self._dup_warned:
+            self._dup_warned.add(table)
+            self.issue("duplicate_table", WARNING, "the table appears more than once (the copies agree)", table)
+
+    def place(self, keys: list[str], run: Run, table: str, what: str) -> None:
+        """Place a labelled row's numbers on ``keys`` when the count fits, else report it."""
+        values = _trim(run.values, len(keys))
+        if len(values) == len(keys):
+            for key, tok in zip(keys, values):
+                self.read(key, tok, run, table)
+            return
+        if values and self.zero_fill(keys, values, run, table, what):
+            return
+        self.issue("cell_count_mismatch", ERROR, f"{what}: {len(values)} cells where the template has {len(keys)}", table)
+
+    def read(self, key: str, tok: Token, run: Run, table: str) -> None:
+        reading = read_number(tok.text)
+        column = key.rsplit(".", 1)[-1]
+        value = to_value(reading, value_type(key), column, run.in_10k) if reading is not None else None
+        if value is None:
+            self.issue("unreadable_value", ERROR, f"{key}: cannot read {tok.text!r} as a number", table, key)
+            return
+        self._put(Cell(key, value, tok.text, reading.blank, tok.table, tok.row, tok.col,
+                       run.label.text if run.label else None, _col_label(key)), table)
+
+    def zero_fill(self, keys: list[str], values: list[Token], run: Run, table: str, what: str) -> bool:
+        """The TEMPLATE.md shortcut: a group whose cells are all the same zero value."""
+        readings = [read_number(t.text) for t in values if t.text.strip()]
+        if not readings or any(r is None or r.value != 0 for r in readings):
+            return False
+        self.issue("cell_count_mismatch", WARNING, f"{what}: {len(values)} cells where the template has {len(keys)}", table)
+        self.issue("zero_group_filled", WARNING, f"{what}: all {len(values)} cells are 0, so its {len(keys)} template cells are filled with 0", table)
+        first = values[0]
+        for key in keys:
+            zero = 0.0 if value_type(key) == "amount" else 0
+            self._put(Cell(key, zero, first.text, False, first.table, first.row, first.col,
+                           run.label.text if run.label else None, _col_label(key), filled=True), table)
+        return True
+
+
+def _col_label(key: str) -> str | None:
+    m = metric_by_key().get(key)
+    return m.column_label_zh if m else None
+
+
+def _trim(values: list[Token], n: int) -> list[Token]:
+    """Drop trailing empty grid cells (layout padding) beyond the expected count."""
+    out = list(values)
+    while len(out) > n and not out[-1].text.strip():
+        out.pop()
+    return out
+
+
+def _loose(p: Placer, runs: list[Run], table: str) -> None:
+    for run in runs:
+        if run.kind in ("loose", "unknown") and any(t.text.strip() for t in run.values):
+            if run.kind == "unknown":
+                p.issue("unknown_row", WARNING, f"row {run.label.text!r} is not in the template; its {len(run.values)} cells are not placed", table)
+            else:
+                p.issue("unplaceable_cell", ERROR, f"{len(run.values)} number cells with no row label", table)
+
+
+def place_active(p: Placer, runs: list[Run]) -> None:
+    table = ACTIVE
+    expected = {row: columns_for(p.version, table, row) for row in rows_for(p.version, table)}
+    prev_cols: tuple[str, ...] | None = None
+    for run in runs:
+        if run.kind == "row":
+            cols = expected.get(run.key)  # type: ignore[arg-type]
+            if not cols:
+                if run.values:
+                    p.issue("unknown_row", WARNING, f"row {run.label.text!r} is not in the {p.version} template", table)
+                continue
+            prev_cols = cols
+            if run.values:
+                p.place([f"{table}.{run.key}.{c}" for c in cols], run, table, f"row {run.label.text!r}")
+        elif run.kind == "extra" and run.values:
+            values = _trim(run.values, len(prev_cols or ()))
+            if prev_cols and len(values) == len(prev_cols):
+                p.issue("unknown_row", WARNING, f"row {run.label.text!r} is not in the template; kept as active.extra.{run.key}", table)
+                for c, tok in zip(prev_cols, values):
+                    p.read(f"{table}.extra.{run.key}.{c}", tok, run, table)
+            else:
+                p.issue("unknown_row", WARNING, f"row {run.label.text!r} is not in the template and its {len(values)} cells fit no columns; not kept", table)
+    _loose(p, runs, table)
+
+
+def place_applications(p: Placer, runs: list[Run]) -> None:
+    table = APPLICATIONS
+    valid = set(rows_for(p.version, table))
+    groups: list[Run] = []
+    for run in runs:
+        if run.kind == "row" and run.values:
+            if run.key not in valid:
+                p.issue("unknown_row", WARNING, f"row {run.label.text!r} is not in the {p.version} template", table)
+                continue
+            p.place([f"{table}.{run.key}.{c}" for c in APPLICANT_COLUMNS], run, table, f"row {run.label.text!r}")
+        elif run.kind == "group" and run.values:
+            groups.append(run)
+    for run in groups:
+        leaves = group_rows(p.version, run.key or "")
+        missing = [r for r in leaves if f"{table}.{r}.natural_person" not in p.cells]
+        keys = [f"{table}.{r}.{c}" for r in missing for c in APPLICANT_COLUMNS]
+        what = f"group {run.label.text!r}"
+        values = _trim(run.values, len(keys))
+        if not keys:
+            p.issue("unplaceable_cell", ERROR, f"{what}: {len(values)} cells beyond its labelled rows", table)
+        elif len(values) == len(keys) and len(missing) == len(leaves):
+            p.issue("unlabelled_rows", WARNING, f"{what}: sub-row labels lost; {len(keys)} cells placed in template order", table)
+            for key, tok in zip(keys, values):
+                p.read(key, tok, run, table)
+        elif not p.zero_fill(keys, values, run, table, what):
+            p.issue("cell_count_mismatch", ERROR, f"{what}: {len(values)} cells where the template has {len(keys)} for its unlabelled rows", table)
+    _loose(p, [r for r in runs if r.kind == "unknown"], table)
+    loose = [r for r in runs if r.kind == "loose"]
+    _loose(p, loose, table)
+
+
+def place_review(p: Placer, runs: list[Run]) -> None:
+    table = REVIEW
+    flat: list[Token] = []
+    flat_run: Run | None = None
+    labelled = False
+    for run in runs:
+        if run.kind == "row" and run.values:
+            labelled = True
+            p.place([f"{table}.{run.key}.{c}" for c in REVIEW_COLUMNS], run, table, f"row {run.label.text!r}")
+        elif run.kind == "group" and run.values:
+            labelled = True
+            rows = [r for r in REVIEW_ROWS[1:] if f"{table}.{r}.upheld" not in p.cells]
+            p.place([f"{table}.{r}.{c}" for r in rows for c in REVIEW_COLUMNS], run, table, f"group {run.label.text!r}")
+        elif run.kind in ("loose", "unknown") and run.values:
+            flat.extend(run.values)
+            flat_run = flat_run or run
+    if flat_run is not None and any(t.text.strip() for t in flat):
+        if labelled:
+            p.issue("unplaceable_cell", ERROR, f"{len(flat)} number cells with no row label", table)
+        else:
+            p.place([f"{table}.{r}.{c}" for r in REVIEW_ROWS for c in REVIEW_COLUMNS], Run("loose", None, None, flat), table, "table 四")
+
+
+_PLACERS = {ACTIVE: place_active, APPLICATIONS: place_applications, REVIEW: place_review}
+
+
+def extract_tables(tokens: list[Token]) -> tuple[str | None, dict[str, Cell], list[Issue], set[str]]:
+    """(template version, cells, issues, tables found) for a document's tokens."""
+    sections = split_sections(tokens)
+    found: set[str] = set()
+    runs_by_table: dict[str, list[Run]] = {}
+    version = detect_version(sections)
+    for table, toks in sections:
+        runs = collect(toks, table, version)
+        if any(r.values and r.kind in ("row", "group") for r in runs) or (table == REVIEW and any(r.values for r in runs)):
+            found.add(table)
+        runs_by_table.setdefault(table, []).extend(runs)
+    if not found:
+        return None, {}, [], found
+    if version is None:
+        return None, {}, [Issue("unknown_version", ERROR, "template tables found but their headers do not tell the template version")], found
+    p = Placer(version)
+    for table in TABLES:
+        if table in runs_by_table:
+            _PLACERS[table](p, runs_by_table[table])
+    for table in TABLES:
+        keys = keys_for(version, table)
+        if table not in found:
+            p.issue("missing_table", ERROR, f"table {table} not found", table)
+            continue
+        for key in keys:
+            if key not in p.cells:
+                p.issue("missing_cell", ERROR, f"{key} not found", table, key)
+    return version, p.cells, p.issues, found
