@@ -1,0 +1,70 @@
+"""``disclosure parse PATH... [--jsonl]``: parse documents, one result per document, streamed.
+
+Folders are expanded (sorted, recursively, hidden files skipped). One unreadable file never
+aborts the batch: it gets its own object with an issue.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from extract import PARSER_VERSION, parse_document
+from extract.model import ERROR, Issue, ParsedReport
+
+PROGRESS_EVERY = 100
+
+
+def expand(paths: list[str]) -> list[str]:
+    """Files as given, folders replaced by their files (sorted); missing paths kept to report them."""
+    out: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            out.extend(str(f) for f in sorted(path.rglob("*")) if f.is_file() and not any(part.startswith(".") for part in f.relative_to(path).parts))
+        else:
+            out.append(p)
+    return out
+
+
+def parse_path(path: str) -> ParsedReport:
+    """Parse one file; a file that cannot be read gives a report holding the reason."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        report = ParsedReport(source=path, content_hash="", parser_version=PARSER_VERSION, document_kind="not_annual_report")
+        report.issues.append(Issue("unreadable_file", ERROR, f"cannot read file: {exc.strerror or exc}"))
+        return report
+    return parse_document(data, path)
+
+
+def _summary(report: ParsedReport) -> str:
+    errors = sum(1 for i in report.issues if i.severity == ERROR)
+    warnings = len(report.issues) - errors
+    head = f"{report.source}: {report.document_kind}"
+    if report.template_version:
+        head += f" {report.template_version}"
+    head += f" | {report.agency or '?'} | {report.year or '?'} | {len(report.cells)} cells | {errors} errors, {warnings} warnings"
+    lines = [head] + [f"    {i.severity}: {i.code}{' [' + i.table + ']' if i.table else ''} {i.message}" for i in report.issues]
+    return "\n".join(lines)
+
+
+def run_parse(paths: list[str], jsonl: bool) -> int:
+    """Parse every document under ``paths``; 0 when the batch ran, 2 on usage errors."""
+    files = expand(paths)
+    if not files:
+        print("disclosure parse: no documents found under the given paths", file=sys.stderr)
+        return 2
+    total = len(files)
+    out = sys.stdout
+    for n, path in enumerate(files, 1):
+        report = parse_path(path)
+        if jsonl:
+            out.write(json.dumps(report.to_contract(), ensure_ascii=False) + "\n")
+        else:
+            out.write(_summary(report) + "\n")
+        out.flush()
+        if total >= PROGRESS_EVERY and (n % PROGRESS_EVERY == 0 or n == total):
+            print(f"parsed {n}/{total}", file=sys.stderr, flush=True)
+    return 0
