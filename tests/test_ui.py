@@ -1,0 +1,151 @@
+"""A person's view: the Dagster UI on loopback runs the refresh job and shows the graph and the run.
+
+Starts ``dagster-webserver -w workspace.yaml`` with a temporary DAGSTER_HOME, launches the refresh
+job through its GraphQL API (default run coordinator: no daemon needed), waits for success, then
+looks at the asset graph page and the run page in headless Chromium and saves screenshots (also
+to ``warehouse/ui/`` for a person).
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+pytestmark = pytest.mark.slow
+
+LAUNCH = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}"""
+LOCATIONS = """{ workspaceOrError { ... on Workspace { locationEntries { name
+  locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+RUN_STATUS = """query Status($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status } } }"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def graphql(base: str, query: str, variables: dict | None = None) -> dict:
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    request = urllib.request.Request(f"{base}/graphql", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        payload = json.load(response)
+    assert "errors" not in payload, payload
+    return payload["data"]
+
+
+def wait_for(predicate, what: str, attempts: int, pause: float = 1.0):
+    """Poll until ``predicate`` returns a truthy value (a bounded number of attempts, not a timing assertion)."""
+    last = None
+    for _ in range(attempts):
+        try:
+            last = predicate()
+            if last:
+                return last
+        except OSError as exc:  # the server is still starting
+            last = exc
+        time.sleep(pause)
+    pytest.fail(f"gave up waiting for {what}: {last}")
+
+
+@pytest.fixture(scope="module")
+def webserver(tmp_path_factory):
+    base_dir = tmp_path_factory.mktemp("ui")
+    home = base_dir / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DISCLOSURE_WAREHOUSE": str(base_dir / "wh" / "disclosure.duckdb")}
+    for var in ("DISCLOSURE_WORK_DB", "DISCLOSURE_SOURCES", "DISCLOSURE_DATA_DOCS"):
+        env.pop(var, None)
+    log = (base_dir / "webserver.log").open("w")
+    proc = subprocess.Popen(
+        [str(REPO / ".venv/bin/dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def loaded():
+            entries = graphql(base, LOCATIONS)["workspaceOrError"]["locationEntries"]
+            states = [e["locationOrLoadError"] for e in entries]
+            if any(s and s["__typename"] == "PythonError" for s in states):
+                pytest.fail(f"code location failed to load: {states}")
+            return entries if entries and all(s and s["__typename"] == "RepositoryLocation" for s in states) else None
+
+        entries = wait_for(loaded, "the code location to load", attempts=300)
+        yield {"base": base, "location": entries[0]["name"], "dir": base_dir}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def successful_run(webserver):
+    params = {
+        "selector": {
+            "repositoryLocationName": webserver["location"],
+            "repositoryName": "__repository__",
+            "jobName": "refresh",
+        },
+        "runConfigData": {},
+    }
+    launched = graphql(webserver["base"], LAUNCH, {"params": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+
+    def finished():
+        status = graphql(webserver["base"], RUN_STATUS, {"id": run_id})["runOrError"]["status"]
+        return status if status in ("SUCCESS", "FAILURE", "CANCELED") else None
+
+    status = wait_for(finished, f"run {run_id} to finish", attempts=600)
+    assert status == "SUCCESS", f"run {run_id} ended {status}; see {webserver['dir']}/webserver.log"
+    return run_id
+
+
+def test_ui_shows_asset_graph_and_successful_run(webserver, successful_run, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} missing: run `make browser` (Debian's chromium)")
+    shots = REPO / "warehouse" / "ui"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(f"{webserver['base']}/asset-groups", wait_until="domcontentloaded")
+        for name in ("source_documents", "raw_landing", "quality_gate", "published_warehouse"):
+            page.get_by_text(name, exact=True).first.wait_for(timeout=60_000)
+        page.screenshot(path=str(tmp_path / "asset_graph.png"))
+
+        page.goto(f"{webserver['base']}/runs/{successful_run}", wait_until="domcontentloaded")
+        page.get_by_text("Success", exact=False).first.wait_for(timeout=60_000)
+        page.get_by_text("published_warehouse").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(tmp_path / "run.png"))
+        browser.close()
+    for name in ("asset_graph.png", "run.png"):
+        assert (tmp_path / name).stat().st_size > 10_000, f"{name} looks empty"
+        shutil.copyfile(tmp_path / name, shots / name)
