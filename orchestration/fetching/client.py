@@ -183,7 +183,7 @@ class HttpClient:
                 body = self._read_body(response, found, url, max_bytes or self.config.max_bytes)
                 return HttpResponse(url, status, found, body)
         except httpx.TimeoutException as exc:
-            raise FetchError(f"timeout ({type(exc).__name__}) after {self.config.timeout_seconds:g} s", url=url, retryable=True) from None
+            raise FetchError(f"timeout ({type(exc).__name__}, limit {self.config.timeout_seconds:g} s)", url=url, retryable=True) from None
         except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.CloseError) as exc:
             raise FetchError(f"connection dropped: {type(exc).__name__}: {exc}", url=url, retryable=True) from None
         except httpx.ConnectError as exc:
