@@ -1,0 +1,96 @@
+"""Parse speed on 50–60 KB generated report pages, one core, against a BeautifulSoup baseline.
+
+    uv run python -m tests.bench.parse_speed [--n 500] [--seed 0]
+
+Single process, CPU time (``time.process_time``) so a busy shared machine skews it less. Prints
+pages per CPU-second, median ms per page and peak memory (tracemalloc peak per page, ru_maxrss)
+for ``extract.parse_document`` and for ``BeautifulSoup(html, "lxml").get_text()`` on the same
+pages, and the speed ratio. Targets (TEMPLATE.md): >= 500 pages/s/core and >= 5x the baseline.
+It reports; it does not assert.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+
+from bs4 import BeautifulSoup
+
+from extract import parse_document
+from tests.corpus import REPORT_LAYOUTS, GeneratedDoc, generate
+
+HTML_LAYOUTS = [name for name in REPORT_LAYOUTS if name.startswith("html_")]
+MEMORY_SAMPLE = 40  # pages traced for peak memory (tracemalloc slows everything, so not all of them)
+
+
+def _parser(doc: GeneratedDoc) -> object:
+    return parse_document(doc.data, doc.name, doc.headers)
+
+
+def _baseline(doc: GeneratedDoc) -> object:
+    return BeautifulSoup(doc.data, "lxml").get_text()
+
+
+def cpu_times(fn: Callable[[GeneratedDoc], object], docs: list[GeneratedDoc]) -> list[float]:
+    for d in docs[:5]:  # warm caches and imports
+        fn(d)
+    times = []
+    gc.collect()
+    for d in docs:
+        t = time.process_time()
+        fn(d)
+        times.append(time.process_time() - t)
+    return times
+
+
+def peak_memory(fn: Callable[[GeneratedDoc], object], docs: list[GeneratedDoc]) -> int:
+    peak = 0
+    tracemalloc.start()
+    for d in docs[:MEMORY_SAMPLE]:
+        tracemalloc.reset_peak()
+        fn(d)
+        peak = max(peak, tracemalloc.get_traced_memory()[1])
+    tracemalloc.stop()
+    return peak
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=500, help="pages (default 500)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    docs = generate(args.n, seed=args.seed, layouts=HTML_LAYOUTS)
+    sizes = [len(d.data) for d in docs]
+    print(f"{len(docs)} HTML report pages, {min(sizes) / 1000:.1f}–{max(sizes) / 1000:.1f} KB "
+          f"(median {statistics.median(sizes) / 1000:.1f} KB), {len(HTML_LAYOUTS)} layouts", flush=True)
+
+    results = {}
+    for label, fn in (("parse_document", _parser), ("bs4 lxml get_text", _baseline)):
+        times = cpu_times(fn, docs)
+        results[label] = times
+        print(f"{label:<20} {len(times) / sum(times):8.1f} pages/CPU-s   median {1000 * statistics.median(times):6.2f} ms/page   "
+              f"tracemalloc peak {peak_memory(fn, docs) / 2**20:6.1f} MiB/page", flush=True)
+    print("\nmedian ms per page by layout (parse_document / baseline):")
+    for name in HTML_LAYOUTS:
+        idx = [i for i, d in enumerate(docs) if d.layout == name]
+        if idx:
+            ours_ms, base_ms = (1000 * statistics.median(results[k][i] for i in idx) for k in results)
+            print(f"  {name:<24} {ours_ms:7.2f} / {base_ms:6.2f}")
+    print(f"ru_maxrss (whole run) {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    ours, base = sum(results["parse_document"]), sum(results["bs4 lxml get_text"])
+    speed = len(docs) / ours
+    print(f"\nspeed ratio: parse_document is {base / ours:.2f}x the baseline (target >= 5x); "
+          f"{speed:.0f} pages/CPU-s (target >= 500)")
+    print(f"targets {'met' if speed >= 500 and base / ours >= 5 else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
