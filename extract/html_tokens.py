@@ -24,7 +24,7 @@ _CELL_BREAK = ("br", "p", "div", "li")
 MAX_SPAN = 200  # larger rowspan/colspan values are markup errors; capped so a grid stays small
 _WS = re.compile(r"\s+")
 
-_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, no_network=True)
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, no_network=True, encoding="utf-8")
 
 
 class HtmlResult:

@@ -134,7 +134,14 @@ def _group_rows() -> dict[tuple[str, str], tuple[str, ...]]:
 
 
 def group_rows(version: str, group: str) -> tuple[str, ...]:
+    """Leaf row keys of an applications group (e.g. 不予公开) in template order."""
     return _group_rows().get((version, group), ())
+
+
+@cache
+def group_of(version: str) -> dict[str, str]:
+    """Applications leaf row key -> its group name, for ``version``."""
+    return {row: g for (v, g), rows in _group_rows().items() if v == version for row in rows}
 
 
 @lru_cache(maxsize=65536)

@@ -22,11 +22,12 @@ Issue codes raised here (severity):
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from extract.labels import (
-    ACTIVE, APPLICATIONS, GROUP, HEADER, REVIEW, ROW, Label, classify, group_rows, normalize, section_of,
+    ACTIVE, APPLICATIONS, GROUP, HEADER, REVIEW, ROW, Label, classify, group_of, group_rows, normalize, section_of,
 )
 from extract.model import ERROR, WARNING, Cell, Issue
 from extract.template import APPLICANT_COLUMNS, REVIEW_COLUMNS, REVIEW_ROWS, TABLES, columns_for, keys_for, metric_by_key, rows_for, value_type
@@ -34,6 +35,8 @@ from extract.tokens import Token
 from extract.values import is_number_cell, read_number, to_value
 
 _EXTRA_LABEL_MAX = 24  # longer unknown text is narrative, not a row label
+_HAS_DIGIT = re.compile(r"\d")
+ZERO_FILL_MIN_SHARE = 0.8  # a zero group is filled only when most of its cells are there
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Run:
     label: Token | None
     values: list[Token] = field(default_factory=list)
     in_10k: bool = False
+    cut: bool = False  # ended by text that is neither a label nor a number (its cells may be split)
 
     def accepts_empty(self, tok: Token) -> bool:
         """An empty grid cell is a blank value only on the same grid row as this run's last token."""
@@ -107,25 +111,48 @@ def _pick(labels: tuple[Label, ...], table: str, version: str | None) -> Label |
     return usable[0] if usable else None
 
 
+def _in_value_position(cur: Run | None, tok: Token, text: str) -> bool:
+    """Text that sits where a number belongs (after a row's numbers): an unreadable value, not a label."""
+    if cur is None or not cur.values:
+        return False
+    if tok.grid_row is not None:
+        return cur.values[-1].grid_row == tok.grid_row
+    return len(text) <= 20 and _HAS_DIGIT.search(text) is not None
+
+
 def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
     """Runs of (label, numbers) in one table section."""
     runs: list[Run] = []
     cur: Run | None = None
     in_10k = False
+    pending: list[Token] = []  # empty grid cells that open a row without a label (blank values, if numbers follow)
     for tok in tokens:
         text = tok.text
         if not text.strip():
             if cur is not None and cur.accepts_empty(tok):
                 cur.values.append(tok)
+            elif tok.grid_row is not None:
+                if pending and pending[-1].grid_row != tok.grid_row:
+                    pending.clear()
+                pending.append(tok)
             continue
         if is_number_cell(text):
             if cur is None:
                 cur = Run("loose", None, None)
                 runs.append(cur)
+            if pending and pending[-1].grid_row == tok.grid_row:
+                cur.values.extend(pending)
+            pending.clear()
             cur.values.append(tok)
             continue
+        pending.clear()
         lb = _pick(classify(text, table), table, version)
         if lb is None:
+            if _in_value_position(cur, tok, text):
+                cur.values.append(tok)  # type: ignore[union-attr]
+                continue
+            if cur is not None:
+                cur.cut = True
             kind = "extra" if table == ACTIVE and len(normalize(text)) <= _EXTRA_LABEL_MAX else "unknown"
             cur = Run(kind, normalize(text), tok)
             runs.append(cur)
@@ -185,7 +212,9 @@ class Placer:
     def zero_fill(self, keys: list[str], values: list[Token], run: Run, table: str, what: str) -> bool:
         """The TEMPLATE.md shortcut: a group whose cells are all the same zero value."""
         readings = [read_number(t.text) for t in values if t.text.strip()]
-        if not readings or any(r is None or r.value != 0 for r in readings):
+        if not readings or any(r is None or r.value != 0 for r in readings) or run.cut:
+            return False
+        if len(values) < ZERO_FILL_MIN_SHARE * len(keys):
             return False
         self.issue("cell_count_mismatch", WARNING, f"{what}: {len(values)} cells where the template has {len(keys)}", table)
         self.issue("zero_group_filled", WARNING, f"{what}: all {len(values)} cells are 0, so its {len(keys)} template cells are filled with 0", table)
@@ -245,34 +274,55 @@ def place_active(p: Placer, runs: list[Run]) -> None:
 
 
 def place_applications(p: Placer, runs: list[Run]) -> None:
+    """Rows by label; within a group (（三）不予公开 …) what labels cannot place is settled group-wide."""
     table = APPLICATIONS
     valid = set(rows_for(p.version, table))
-    groups: list[Run] = []
+    leaf_group = group_of(p.version)
+    blocks: list[tuple[str, list[Run]]] = []  # (group name, its runs: the group label's and its leaves')
     for run in runs:
-        if run.kind == "row" and run.values:
+        if run.kind == "group":
+            blocks.append((run.key or "", [run]))
+        elif run.kind == "row" and run.key in leaf_group:
+            g = leaf_group[run.key]
+            if not blocks or blocks[-1][0] != g:
+                blocks.append((g, []))
+            blocks[-1][1].append(run)
+        elif run.kind == "row":
             if run.key not in valid:
-                p.issue("unknown_row", WARNING, f"row {run.label.text!r} is not in the {p.version} template", table)
+                if run.values:
+                    p.issue("unknown_row", WARNING, f"row {run.label.text!r} is not in the {p.version} template", table)
                 continue
-            p.place([f"{table}.{run.key}.{c}" for c in APPLICANT_COLUMNS], run, table, f"row {run.label.text!r}")
-        elif run.kind == "group" and run.values:
-            groups.append(run)
-    for run in groups:
-        leaves = group_rows(p.version, run.key or "")
-        missing = [r for r in leaves if f"{table}.{r}.natural_person" not in p.cells]
-        keys = [f"{table}.{r}.{c}" for r in missing for c in APPLICANT_COLUMNS]
-        what = f"group {run.label.text!r}"
-        values = _trim(run.values, len(keys))
+            if run.values:
+                p.place([f"{table}.{run.key}.{c}" for c in APPLICANT_COLUMNS], run, table, f"row {run.label.text!r}")
+    width = len(APPLICANT_COLUMNS)
+    for group, group_runs in blocks:
+        leaves = group_rows(p.version, group)
+        leftover: list[Run] = []
+        for run in group_runs:
+            if run.kind == "row" and run.values:
+                keys = [f"{table}.{run.key}.{c}" for c in APPLICANT_COLUMNS]
+                if len(_trim(run.values, width)) == width:
+                    p.place(keys, run, table, f"row {run.label.text!r}")
+                else:
+                    leftover.append(run)
+            elif run.kind == "group" and run.values:
+                leftover.append(run)
+        if not leftover:
+            continue
+        unplaced = [r for r in leaves if f"{table}.{r}.natural_person" not in p.cells]
+        keys = [f"{table}.{r}.{c}" for r in unplaced for c in APPLICANT_COLUMNS]
+        values = [t for run in leftover for t in _trim(run.values, width)]
+        head = leftover[0]
+        what = f"group {group_runs[0].label.text!r}" if group_runs[0].kind == "group" else f"row {head.label.text!r}"
         if not keys:
             p.issue("unplaceable_cell", ERROR, f"{what}: {len(values)} cells beyond its labelled rows", table)
-        elif len(values) == len(keys) and len(missing) == len(leaves):
+        elif len(leftover) == 1 and head.kind == "group" and len(values) == len(keys) and len(unplaced) == len(leaves):
             p.issue("unlabelled_rows", WARNING, f"{what}: sub-row labels lost; {len(keys)} cells placed in template order", table)
             for key, tok in zip(keys, values):
-                p.read(key, tok, run, table)
-        elif not p.zero_fill(keys, values, run, table, what):
-            p.issue("cell_count_mismatch", ERROR, f"{what}: {len(values)} cells where the template has {len(keys)} for its unlabelled rows", table)
-    _loose(p, [r for r in runs if r.kind == "unknown"], table)
-    loose = [r for r in runs if r.kind == "loose"]
-    _loose(p, loose, table)
+                p.read(key, tok, head, table)
+        elif not p.zero_fill(keys, values, head, table, what):
+            p.issue("cell_count_mismatch", ERROR, f"{what}: {len(values)} cells that labels cannot place on its {len(unplaced)} unplaced rows", table)
+    _loose(p, [r for r in runs if r.kind in ("unknown", "loose")], table)
 
 
 def place_review(p: Placer, runs: list[Run]) -> None:

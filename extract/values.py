@@ -28,15 +28,23 @@ class Reading:
     signed: bool  # carried an explicit + or -
 
 
-def clean(text: str) -> str:
-    """NFKC (full-width digits and punctuation to ASCII) without any whitespace."""
-    return _SPACES.sub("", unicodedata.normalize("NFKC", text)).replace("\u3000", "")
+_SPLIT_DIGITS = re.compile(r"\d\s+[\d.,]|[.,]\s+\d")
+
+
+def clean(text: str) -> str | None:
+    """NFKC (full-width digits and punctuation to ASCII) without whitespace; None for ``3 5`` (two numbers)."""
+    s = unicodedata.normalize("NFKC", text).strip()
+    if _SPLIT_DIGITS.search(s):
+        return None
+    return _SPACES.sub("", s)
 
 
 @lru_cache(maxsize=4096)
 def read_number(text: str) -> Reading | None:
     """The number a cell holds, or None when it is not a number or blank marker."""
     s = clean(text)
+    if s is None:
+        return None
     if s in BLANK_MARKERS or (s and set(s) <= {"-", "—", "―", "─", "–"}):
         return Reading(Decimal(0), True, None, False)
     m = _NUMBER.match(s)
