@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from extract import parse_document
 from extract.template import VERSIONS
-from tests.corpus import OTHER_LAYOUTS, REPORT_LAYOUTS, RULES, hard_cases, inject_inconsistency, random_truth, render
+from tests.corpus import (OTHER_LAYOUTS, REPORT_LAYOUTS, RULES, hard_cases, inject_inconsistency, other_truth, random_truth,
+                          render)
 from tests.corpus.compare import cell_mismatches, error_issues, field_mismatches, flagged_as_expected
 
 
@@ -53,8 +54,6 @@ def test_each_layout_parses_back_exactly(layout, version):
 
 @pytest.mark.parametrize("layout", sorted(OTHER_LAYOUTS))
 def test_pages_that_are_not_reports_are_classified_and_given_no_numbers(layout):
-    from tests.corpus import other_truth
-
     for i in range(3):
         rng = random.Random(f"{layout}-{i}")
         doc = render(other_truth(rng), layout, rng)

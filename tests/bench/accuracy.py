@@ -44,6 +44,7 @@ class Outcome:
     flagged: bool
     silent: bool
     crashed: str | None = None
+    published_ok: bool = False
 
 
 def judge(doc: GeneratedDoc) -> Outcome:
@@ -57,7 +58,7 @@ def judge(doc: GeneratedDoc) -> Outcome:
         silent = not flagged_as_expected(doc.truth, got)
     else:
         silent = bool(wrong) and not flagged
-    return Outcome(doc, wrong, flagged, silent)
+    return Outcome(doc, wrong, flagged, silent, published_ok=got.get("published") == doc.truth["published"])
 
 
 def add(t: Tally, o: Outcome) -> None:
@@ -74,6 +75,9 @@ def add(t: Tally, o: Outcome) -> None:
     for f in fields:
         t.fields_judged[f] += 1
         t.fields_right[f] += f not in wrong_keys and o.crashed is None
+    if truth["document_kind"] == "annual_report":
+        t.fields_judged["published"] += 1
+        t.fields_right["published"] += o.published_ok
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cells                {clean.cells}  exact {clean.cells_pct():.3f} %  (pages without expected errors)")
     for f in FIELDS:
         print(f"{f:<20} {100.0 * total.fields_right[f] / max(total.fields_judged[f], 1):.2f} %  of {total.fields_judged[f]}")
+    print(f"{'published':<20} {100.0 * total.fields_right['published'] / max(total.fields_judged['published'], 1):.2f} %  "
+          f"of {total.fields_judged['published']}  (informative, not gated)")
     print(f"silent errors        {total.silent}")
     print(f"flagged documents    {total.flagged}  (an error-severity issue raised)")
     crashed = sum(o.crashed is not None for o in failures)
