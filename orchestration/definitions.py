@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from dagster import Definitions
 
-from orchestration.assets import DBT_PROJECT, dbt_models, raw_landing, published_warehouse, quality_gate, source_documents
+from orchestration.assets import (
+    DBT_PROJECT,
+    dbt_post_gate,
+    dbt_pre_gate,
+    published_warehouse,
+    quality_gate,
+    raw_landing,
+    source_documents,
+)
 from orchestration.checks import QUALITY_CHECKS
 from orchestration.jobs import progress_logger, refresh_job
 from orchestration.resources import AlertsResource, SourcesResource, WarehouseResource, dbt_resource
@@ -16,7 +24,7 @@ from orchestration.schedules import refresh_schedule
 from orchestration.sensors import run_failure_alert, sources_manifest_changed
 
 defs = Definitions(
-    assets=[source_documents, raw_landing, dbt_models, quality_gate, published_warehouse],
+    assets=[source_documents, raw_landing, dbt_pre_gate, quality_gate, dbt_post_gate, published_warehouse],
     asset_checks=QUALITY_CHECKS,
     jobs=[refresh_job],
     schedules=[refresh_schedule()],

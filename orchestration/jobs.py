@@ -7,6 +7,7 @@ saves a Python start-up per step; parsing brings its own small process pool.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 from dagster import AssetSelection, define_asset_job, in_process_executor, logger
@@ -35,22 +36,32 @@ def progress_logger(init_context) -> logging.Logger:
 
 
 class _ProgressFormatter(logging.Formatter):
-    """Step starts and failures from Dagster's events; everything the assets log themselves."""
+    """Step starts, failures and failed checks from Dagster's events; the assets' own messages.
+
+    dbt's line-per-node stream is cut to its verdicts (errors, failures, the closing totals).
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         meta = getattr(record, "dagster_meta", None) or {}
         event = meta.get("dagster_event")
+        message = str(meta.get("orig_message", record.getMessage()))
         if event is None:
-            return f"  {meta.get('orig_message', record.getMessage())}" if record.levelno >= logging.INFO else ""
+            if record.levelno < logging.INFO:
+                return ""
+            if (meta.get("step_key") or "").startswith("dbt_") and not DBT_VERDICT.search(message):
+                return ""
+            return f"  {message.strip()}"
         kind = event.event_type_value
         if kind == "STEP_START":
             return f"▶ {event.step_key}"
         if kind in ("STEP_FAILURE", "RUN_FAILURE"):
-            return f"✗ {event.step_key or 'run'}: {meta.get('orig_message', '')}"
-        if kind == "ASSET_CHECK_EVALUATION":
-            data = event.event_specific_data
-            return f"  check {data.check_name}: {'passed' if data.passed else 'FAILED'}"
+            return f"✗ {event.step_key or 'run'}: {message}"
+        if kind == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
+            return f"  check {event.event_specific_data.check_name}: FAILED"
         return ""
+
+
+DBT_VERDICT = re.compile(r"^Done\.|\bERROR\b(?!=)|\bFAIL\b(?!=)|^Finished dbt command")
 
 
 def _drop_empty(record: logging.LogRecord) -> bool:
