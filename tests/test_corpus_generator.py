@@ -117,6 +117,8 @@ def test_layout_variations_are_really_in_the_pages():
         return "".join(d.data.decode(d.meta["encoding"]) for d in generate(8, seed=4, layouts=[layout]))
 
     assert "<o:p>" in page("html_word") and "MsoNormal" in page("html_word")
+    assert re.search(r">\d</span><span lang=EN-US style='font-family:仿宋_GB2312'>\d", page("html_word"))  # split runs
+    assert '<td class="main"><h1' in page("html_cms") and "&nbsp;</FONT></TD>" in page("html_cms")
     assert "<th" in page("html_th")
     assert re.search("[０-９]", page("html_fullwidth"))
     assert re.search(r"\d,\d{3}", page("html_thousands"))

@@ -33,7 +33,7 @@ def html_template(rng: random.Random) -> Style:
 
 def html_word(rng: random.Random) -> Style:
     """Word's 'save as web page': MsoNormal paragraphs, <o:p>, nested spans, mso styles."""
-    return Style(word=True, charset="http_equiv", spaced_labels=rng.random() < 0.5)
+    return Style(word=True, charset="http_equiv", spaced_labels=rng.random() < 0.5, split_runs=rng.random() < 0.5)
 
 
 def html_gbk_declared(rng: random.Random) -> Style:
@@ -58,6 +58,11 @@ html_fullwidth = _fixed("Full-width digits.", fullwidth=True)
 html_thousands = _fixed("Thousands separators (1,234).", thousands=True)
 
 
+def html_cms(rng: random.Random) -> Style:
+    """An old CMS page: upper-case tags, <font>, &nbsp; padding, the article nested in a layout table."""
+    return Style(cms=True, layout_table=True, halfwidth_labels=rng.random() < 0.5)
+
+
 def html_units(rng: random.Random) -> Style:
     """Values with units (件); the procurement amount in 万元, said in the header or in the value."""
     return Style(units=True, wan=rng.choice(("header", "value")))
@@ -69,7 +74,8 @@ def html_mixed(rng: random.Random) -> Style:
     enc = "gbk" if flip() else "utf-8"
     return Style(encoding=enc, charset=rng.choice(("meta", "http_equiv", "header", "none")), word=flip(), th=flip(),
                  merged=flip(0.2), review_vertical=flip(0.25), blank_markers=flip(), fullwidth=flip(0.2),
-                 thousands=flip(), units=flip(0.25), wan=rng.choice(("", "", "header", "value")), spaced_labels=flip(0.2))
+                 thousands=flip(), units=flip(0.25), wan=rng.choice(("", "", "header", "value")), spaced_labels=flip(0.2),
+                 split_runs=flip(), cms=flip(0.2), layout_table=flip(0.25), halfwidth_labels=flip(0.25))
 
 
 def text_lines(rng: random.Random) -> Style:
@@ -87,7 +93,7 @@ REPORT_LAYOUTS: dict[str, Callable[[random.Random], Style]] = {
     "html_gbk_undeclared": html_gbk_undeclared, "html_gbk_header_only": html_gbk_header_only, "html_merged": html_merged,
     "html_th": html_th, "html_review_vertical": html_review_vertical, "html_blank_markers": html_blank_markers,
     "html_fullwidth": html_fullwidth, "html_thousands": html_thousands, "html_units": html_units,
-    "html_mixed": html_mixed, "text_lines": text_lines, "text_pipes": text_pipes,
+    "html_cms": html_cms, "html_mixed": html_mixed, "text_lines": text_lines, "text_pipes": text_pipes,
 }
 
 

@@ -79,25 +79,34 @@ def intro(truth: dict[str, Any]) -> str:
 
 def _cell_html(c: TCell, style: Style) -> str:
     tag = "th" if c.header and style.th else "td"
+    if style.halfwidth_labels and c.key is None:
+        c = TCell(unicodedata.normalize("NFKC", c.text), c.rowspan, c.colspan, c.header)
     attrs = (f' rowspan="{c.rowspan}"' if c.rowspan > 1 else "") + (f' colspan="{c.colspan}"' if c.colspan > 1 else "")
     if style.word:
         inner = "<br>".join(html.escape(t) for t in c.text.split("\n")) or "&nbsp;"
         if c.key is None and len(c.text) > 6 and "\n" not in c.text:  # Word splits labels over runs and lines
             cut = len(c.text) // 2
             inner = f"{html.escape(c.text[:cut])}</span><br><span style='font-family:仿宋_GB2312'>{html.escape(c.text[cut:])}"
+        elif c.key is not None and len(c.text) > 1 and style.split_runs:  # Word splits a number over runs
+            inner = f"{html.escape(c.text[:1])}</span><span lang=EN-US style='font-family:仿宋_GB2312'>{html.escape(c.text[1:])}"
         elif c.key is not None and c.text:
             inner = f"<span style='mso-spacerun:yes'>&nbsp;</span>{inner}"
         return (f"<{tag}{attrs} valign=top><p class=MsoNormal align=center>"
                 f"<span lang=EN-US>{inner}<o:p></o:p></span></p></{tag}>")
     text = "<br/>".join(html.escape(t) for t in c.text.split("\n"))
+    if style.cms:  # an old CMS: upper-case tags, font wrappers, non-breaking spaces around values
+        pad = "&nbsp;" if c.key is not None else ""
+        return f"<{tag.upper()}{attrs} align=center><FONT face=宋体 size=2>{pad}{text}{pad}</FONT></{tag.upper()}>"
     return f"<{tag}{attrs}>{text}</{tag}>"
 
 
 def _rows_html(g: Grid, style: Style) -> str:
     out = []
     for i, row in enumerate(g.rows):
-        tr = f"<tr style='mso-yfti-irow:{i}'>" if style.word else "<tr>"
-        out.append(tr + "".join(_cell_html(c, style) for c in row) + "</tr>")
+        tr = f"<tr style='mso-yfti-irow:{i}'>" if style.word else "<TR>" if style.cms else "<tr>"
+        out.append(tr + "".join(_cell_html(c, style) for c in row) + ("</TR><!-- row -->\n" if style.cms else "</tr>"))
+    if style.cms:
+        return "<COLGROUP>" + "<COL width=80>" * g.width + "</COLGROUP><TBODY>" + "".join(out) + "</TBODY>"
     if style.th and g.header_rows:
         return f"<thead>{''.join(out[:g.header_rows])}</thead><tbody>{''.join(out[g.header_rows:])}</tbody>"
     return "".join(out)
@@ -212,6 +221,11 @@ def html_page(truth: dict[str, Any], style: Style, rng: random.Random, body: str
     h1 = f'<h1 class="title">{html.escape(title)}</h1><div class="info">发布日期：{truth["published"]} 来源：{html.escape(truth["publisher"])} 字号：<a>大</a> <a>中</a> <a>小</a></div>'
     opening = "<!DOCTYPE html>" + f"<html{xmlns}>" + head(title, style, truth["site"]) + "<body>" + top + h1 + '<div id="zoom" class="content"><div class=WordSection1>'
     ending = "</div></div>" + bottom + "</body></html>"
+    if style.layout_table:  # the article sits in a page-layout table beside a side menu (nested tables)
+        side = "".join(f'<tr><td><a href="/zwgk/{i}/">{n}</a></td></tr>' for i, n in enumerate(NAV[:8]))
+        opening = opening.replace("<h1", f'<table class="layout" width="1000"><tr><td class="side" width="200"><table>{side}</table>'
+                                  '</td><td class="main"><h1', 1)
+        ending = "</div></div></td></tr></table>" + bottom + "</body></html>"
     narrative: list[str] = []
     if target is None:
         target = rng.randint(51_600, 60_000)

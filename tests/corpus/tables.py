@@ -44,6 +44,10 @@ class Style:
     text: str = ""  # "" (HTML) | lines (one cell per line) | pipes (`|`-separated)
     chrome: bool = True  # site navigation, header block, footer, scripts
     spaced_labels: bool = False  # 总 计, 法 律 服 务 机 构
+    split_runs: bool = False  # Word: a number split over two <span> runs (1</span><span>2)
+    cms: bool = False  # old CMS markup: upper-case tags, <font>, &nbsp; around values, <colgroup>, comments
+    layout_table: bool = False  # the article inside a page-layout table (tables nested in a <td>)
+    halfwidth_labels: bool = False  # labels typed with ASCII punctuation: (一)予以公开, 1.属于国家秘密
 
 
 @dataclass
