@@ -8,7 +8,6 @@ One bad source never fails the run: it becomes a ``failed`` result with its reas
 
 from __future__ import annotations
 
-import json
 import mimetypes
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -44,10 +43,8 @@ class FetchResult:
     size: int | None = None  # bytes of the content
 
     def to_record(self) -> dict[str, Any]:
-        """A flat row for ``raw.fetches`` (headers as JSON text)."""
-        record = asdict(self)
-        record["headers"] = json.dumps(self.headers, ensure_ascii=False, sort_keys=True)
-        return record
+        """The row for ``raw.fetches`` (headers stay a mapping: the landing serialises them)."""
+        return asdict(self)
 
 
 def fetch_sources(
