@@ -131,8 +131,27 @@ def image_only(truth: dict[str, Any], rng: random.Random) -> tuple[str, str]:
     return title, body
 
 
+def report_index(truth: dict[str, Any], rng: random.Random) -> tuple[str, str]:
+    """A listing page of annual reports (what a crawl of a 年报 column finds first)."""
+    items = "".join(
+        f'<li><a href="/zwgk/ndbg/{rng.getrandbits(32):x}.html">{random_agency(rng).name}{truth["year"] - i % 3}'
+        f'年政府信息公开工作年度报告</a><span class="date">{published_date(rng, truth["year"] - i % 3)}</span></li>'
+        for i in range(rng.randint(10, 20)))
+    return "政府信息公开年报", f'<ul class="list">{items}</ul><div class="page">共5页 <a>下一页</a> <a>尾页</a></div>'
+
+
+def disclosure_guide(truth: dict[str, Any], rng: random.Random) -> tuple[str, str]:
+    """A 政府信息公开指南: about requests, review and litigation, but no report and no tables."""
+    title = f"{truth['agency']}政府信息公开指南"
+    parts = ("一、主动公开", "二、依申请公开", "三、收费标准", "四、监督和救济")
+    text = ("公民、法人或者其他组织可以通过信函、传真、网上申请等方式向本机关申请获取政府信息。"
+            "本机关收到申请后，能够当场答复的当场予以答复；不能当场答复的，自收到申请之日起20个工作日内予以答复。"
+            "申请人认为本机关在政府信息公开工作中侵犯其合法权益的，可以依法申请行政复议或者提起行政诉讼。")
+    return title, "".join(_heading(h, Style()) + _para(text, Style()) for h in parts[: rng.randint(2, 4)])
+
+
 OTHER_LAYOUTS: dict[str, Callable[[dict[str, Any], random.Random], tuple[str, str]]] = {
-    f.__name__: f for f in (news_article, work_report_no_tables, attachment_only, image_only)
+    f.__name__: f for f in (news_article, work_report_no_tables, attachment_only, image_only, report_index, disclosure_guide)
 }
 LAYOUTS = (*REPORT_LAYOUTS, *OTHER_LAYOUTS)
 

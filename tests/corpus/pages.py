@@ -264,8 +264,16 @@ def _text_grid(g: Grid, style: Style, rng: random.Random) -> list[str]:
 
 def text_page(truth: dict[str, Any], style: Style, rng: random.Random, damage: dict[str, Any] | None = None) -> bytes:
     """A report as a scraper's text: one cell per line (seeds 000/001) or `|`-separated rows (seeds 002/003)."""
-    title = title_of(truth, rng)
-    lines = [title, f"日期:{truth['published']} 17:37:00 字号:", intro(truth), "一、总体情况"]
+    dated = f"日期:{truth['published']} 17:37:00 字号:"
+    y, shape = truth["year"], rng.random()
+    if shape < 0.2:  # no title line: the agency is named only in the opening paragraph (seed 002)
+        lines = [dated, f"依据《中华人民共和国政府信息公开条例》要求，制作本报告。本报告中所列数据统计期限自{y}年1月1日至{y}年12月31日。"
+                        f"如对本年度报告有任何疑问，请与{truth['agency']}联系（联系电话：0592-{rng.randint(10**6, 10**7 - 1)}）。"]
+    elif shape < 0.4:  # the title over two lines (seed 003)
+        lines = [truth["agency"], f"{y}年政府信息公开年度报告", dated, intro(truth)]
+    else:
+        lines = [title_of(truth, rng), dated, intro(truth)]
+    lines.append("一、总体情况")
     lines += [paragraph(truth, rng) for _ in range(rng.randint(4, 10))]
     for g in report_grids(truth, style, rng, **(damage or {})):
         lines += _text_grid(g, style, rng)

@@ -126,7 +126,7 @@ def active_grid(truth: dict[str, Any], style: Style, rng: random.Random, extra_r
     """
     version, cells = truth["template_version"], truth["cells"]
     row_labels, col_labels = _labels(version)
-    g = Grid("active", "二、主动公开政府信息情况", width=4)
+    g = Grid("active", rng.choice(("二、主动公开政府信息情况", "二、主动公开政府信息的情况")), width=4)
     article = None
     for row in rows_for(version, "active"):
         columns = columns_for(version, "active", row)
@@ -173,7 +173,8 @@ def applications_grid(truth: dict[str, Any], style: Style, rng: random.Random, d
     drop = drop or {}
     row_labels, col_labels = _labels(version)
     lab = lambda c: _space(col_labels[f"applications.{c}"], style, rng)  # noqa: E731
-    g = Grid("applications", "三、收到和处理政府信息公开申请情况", width=10, header_rows=3)
+    title = rng.choice(("三、收到和处理政府信息公开申请情况", "三、收到和处理政府信息公开申请情况", "三、政府信息依申请公开办理情况"))
+    g = Grid("applications", title, width=10, header_rows=3)
     g.rows.append([TCell(BALANCE_NOTE, rowspan=3, colspan=3, header=True), TCell("申请人情况", colspan=7, header=True)])
     g.rows.append([TCell(lab("natural_person"), rowspan=2, header=True), TCell("法人或其他组织", colspan=5, header=True),
                    TCell(lab("total"), rowspan=2, header=True)])
