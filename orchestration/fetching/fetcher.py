@@ -15,9 +15,11 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Callable
 
+from extract.loading import decode
+
 from .client import FetchError, HttpClient
 from .config import DOCUMENT_TYPES, FetchConfig
-from .listing import decode_html, find_links
+from .listing import find_links
 from .manifest import Manifest, SourceSpec
 from .store import RawStore, sha256_hex, utc_now
 
@@ -165,7 +167,7 @@ class _Run:
                 if body is None:
                     failures.append(result)
                     continue
-                links = find_links(decode_html(body, result.headers), result.final_url or page, spec.link_text)
+                links = find_links(decode(body, result.headers)[0], result.final_url or page, spec.link_text)
                 off_site += links.off_site
                 for url in links.reports:
                     if all(d.location != url for d in documents):

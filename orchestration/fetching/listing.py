@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup
-from charset_normalizer import from_bytes
 
 from .client import without_fragment
 
 PAGINATION_TEXT = re.compile(r"^(下一?页|后一?页|上一?页|前一?页|首页|尾页|末页|第?\d{1,4}页?|next|prev(ious)?|last|first|[<>›»«‹]+)$", re.I)
 CREATE_PAGE = re.compile(r"createPageHTML\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"]?(\d+)['\"]?\s*,\s*['\"]([\w-]+)['\"]\s*,\s*['\"](\w+)['\"]")
-META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w-]+)""", re.I)
 
 
 @dataclass
@@ -27,21 +25,6 @@ class ListingLinks:
     reports: list[str] = field(default_factory=list)  # absolute URLs, in page order, deduplicated
     pages: list[str] = field(default_factory=list)
     off_site: int = 0  # matching links to other hosts, left alone
-
-
-def decode_html(data: bytes, headers: dict[str, str]) -> str:
-    """Text of an HTML page: the header's charset, else the page's meta charset, else a detected one."""
-    declared = re.search(r"charset=([\w-]+)", headers.get("content-type", ""), re.I)
-    meta = META_CHARSET.search(data[:4096])
-    for name in (declared.group(1) if declared else None, meta.group(1).decode("ascii") if meta else None):
-        if name:
-            name = "gb18030" if name.lower() in ("gb2312", "gbk") else name  # supersets: never worse
-            try:
-                return data.decode(name)
-            except (LookupError, UnicodeDecodeError):
-                pass
-    best = from_bytes(data).best()
-    return str(best) if best is not None else data.decode("utf-8", errors="replace")
 
 
 def find_links(html: str, page_url: str, link_text: str) -> ListingLinks:
