@@ -416,3 +416,28 @@ def test_local_files_go_through_the_same_change_detection(tmp_path):
     second = fetch_sources(load_manifest(manifest_file), store, FAST)
     assert [(r.status, r.changed) for r in second] == [("fetched", True), ("unchanged", False)]
     assert second[1].content_hash == first[1].content_hash
+
+
+def test_generated_corpus_pages_arrive_byte_for_byte_through_a_listing(http_server, tmp_path):
+    """Pages from the corpus generator (many layouts, encodings, formats) served with their own headers."""
+    from tests.corpus import generate
+
+    docs = generate(8, seed=7)
+    reports = [d for d in docs if d.truth["document_kind"] == "annual_report"]
+    links = "".join(
+        f"<li><a href='/ndbg/{d.name}'>{d.truth['agency']}{d.truth['year']}年政府信息公开工作"
+        f"{'年度报告' if d in reports else '情况通报'}</a></li>"
+        for d in docs
+    )
+    routes = {"/ndbg/": page(html(f"<ul>{links}</ul>"))}
+    for d in docs:
+        routes[f"/ndbg/{d.name}"] = lambda h, site, d=d: h.reply(200, d.data, None, d.headers)
+    base, seen = start_site(http_server, routes)
+    store = RawStore(tmp_path)
+    config = FetchConfig(**{**FAST.__dict__, "max_bytes": 5_000_000})
+    results = fetch_sources(Manifest(sources=[SourceSpec(kind="listing", location=f"{base}/ndbg/")]), store, config)
+    assert reports and [r.source_uri for r in results] == [f"{base}/ndbg/{d.name}" for d in reports]
+    for result, doc in zip(results, reports):
+        assert result.status == "fetched" and store.get(result.content_hash) == doc.data
+        assert {k.lower(): v for k, v in doc.headers.items()}.items() <= result.headers.items()
+    assert all(seen.counts[f"/ndbg/{d.name}"] == 0 for d in docs if d not in reports)
