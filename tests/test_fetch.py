@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Callable
@@ -181,6 +181,7 @@ def report_site(http_server) -> tuple[str, Site, str]:
         "/private/2017.html": page(html("<h1>secret</h1>")),
         "/news/1.html": page(html("<p>通知</p>")),
         "/flaky": flaky(2),
+        "/busy": lambda h, site: h.reply(503, b"busy", "text/plain", {"Retry-After": "1"}) if site.counts[h.path] == 1 else h.reply(200, html("<p>ok</p>")),
         "/slow-once": slow(1),
         "/always-slow": slow(None),
         "/loop-a": redirect("/loop-b"),
@@ -355,11 +356,18 @@ def test_5xx_and_timeouts_are_retried_until_they_recover(site, tmp_path):
     assert seen.counts["/flaky"] == 3 and seen.counts["/slow-once"] == 2
 
 
+def test_retry_after_is_honoured(site, tmp_path):
+    base, seen, _ = site
+    (result,) = fetch_sources(urls(f"{base}/busy"), RawStore(tmp_path), FAST)
+    first, second = (at for path, _, at in seen.requests if path == "/busy")
+    assert result.status == "fetched" and second - first >= 0.95  # asked for 1 s; our own backoff is 0.01 s
+
+
 def test_redirects_are_followed_within_the_limit(site, tmp_path):
     base, _, _ = site
     (ok,) = fetch_sources(urls(f"{base}/hops"), RawStore(tmp_path), FAST)
     assert ok.status == "fetched" and ok.final_url == f"{base}/ndbg/2018.html" and ok.source_uri == f"{base}/hops"
-    strict = FetchConfig(**{**FAST.__dict__, "max_redirects": 0})
+    strict = replace(FAST, max_redirects=0)
     (refused,) = fetch_sources(urls(f"{base}/hops"), RawStore(tmp_path / "strict"), strict)
     assert refused.status == "failed" and "too many redirects" in refused.error
 
@@ -373,7 +381,7 @@ def test_user_agent_names_the_project_and_contact(site, tmp_path):
 
 def test_per_host_concurrency_and_interval_are_kept(site, tmp_path):
     base, seen, _ = site
-    polite = FetchConfig(**{**FAST.__dict__, "per_host_concurrency": 1, "min_interval_seconds": 0.2, "workers": 4})
+    polite = replace(FAST, per_host_concurrency=1, min_interval_seconds=0.2, workers=4)
     pages = ["/ndbg/2018.html", "/news/1.html", "/flaky", "/ndbg/2020.html", "/gzipped"]
     fetch_sources(urls(*(base + p for p in pages)), RawStore(tmp_path), polite)
     assert seen.max_inflight == 1
@@ -395,7 +403,7 @@ def test_concurrency_is_used_when_allowed(http_server, tmp_path):
         h.reply(200, html("<p>x</p>"))
 
     base, seen = start_site(http_server, {f"/r{i}": meet for i in range(4)})
-    config = FetchConfig(**{**FAST.__dict__, "per_host_concurrency": 2, "timeout_seconds": 6})
+    config = replace(FAST, per_host_concurrency=2, timeout_seconds=6)
     results = fetch_sources(urls(*(f"{base}/r{i}" for i in range(4))), RawStore(tmp_path), config)
     assert [r.status for r in results] == ["fetched"] * 4
     assert seen.max_inflight == 2
@@ -434,7 +442,7 @@ def test_generated_corpus_pages_arrive_byte_for_byte_through_a_listing(http_serv
         routes[f"/ndbg/{d.name}"] = lambda h, site, d=d: h.reply(200, d.data, None, d.headers)
     base, seen = start_site(http_server, routes)
     store = RawStore(tmp_path)
-    config = FetchConfig(**{**FAST.__dict__, "max_bytes": 5_000_000})
+    config = replace(FAST, max_bytes=5_000_000)
     results = fetch_sources(Manifest(sources=[SourceSpec(kind="listing", location=f"{base}/ndbg/")]), store, config)
     assert reports and [r.source_uri for r in results] == [f"{base}/ndbg/{d.name}" for d in reports]
     for result, doc in zip(results, reports):

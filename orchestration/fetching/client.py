@@ -27,12 +27,13 @@ MAX_CRAWL_DELAY = 60.0
 class FetchError(Exception):
     """A URL that could not be fetched; ``reason`` is what goes into the fetch record."""
 
-    def __init__(self, reason: str, http_status: int | None = None, url: str | None = None, retryable: bool = False):
+    def __init__(self, reason: str, http_status: int | None = None, url: str | None = None, retryable: bool = False, retry_after: float = 0.0):
         super().__init__(reason)
         self.reason = reason
         self.http_status = http_status
         self.url = url
         self.retryable = retryable
+        self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After), if any
 
 
 @dataclass
@@ -154,7 +155,7 @@ class HttpClient:
                     if exc.retryable and attempts > 1:
                         exc.reason = f"{exc.reason} (after {attempts} attempts)"
                     raise
-                delay = min(self.config.backoff_seconds * 2**attempt, self.config.max_backoff_seconds)
+                delay = min(max(self.config.backoff_seconds * 2**attempt, exc.retry_after), self.config.max_backoff_seconds)
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -170,7 +171,8 @@ class HttpClient:
                 status = response.status_code
                 found = {k.lower(): v for k, v in response.headers.items()}
                 if status == 429 or status >= 500:
-                    raise FetchError(f"HTTP {status} {response.reason_phrase}".strip(), status, url, retryable=True)
+                    wait = found.get("retry-after", "").strip()
+                    raise FetchError(f"HTTP {status} {response.reason_phrase}".strip(), status, url, retryable=True, retry_after=float(wait) if wait.isdigit() else 0.0)
                 if status >= 400:
                     raise FetchError(f"HTTP {status} {response.reason_phrase}".strip(), status, url)
                 if status in REDIRECTS or status == 304:

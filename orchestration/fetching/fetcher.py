@@ -105,7 +105,7 @@ class _Run:
         try:
             if spec.kind == "file":
                 return self._local(spec, listing)
-            return self._remote(spec.location, spec.agency_hint, listing)[0]
+            return self._remote(spec.location, spec.agency_hint, listing)
         except Exception as exc:  # a bug must cost one source, not the run; the reason is kept
             return FetchResult(spec.location, None, FAILED, None, None, error=f"internal error: {exc!r}", agency_hint=spec.agency_hint, listing=listing)
 
@@ -119,8 +119,8 @@ class _Run:
         headers = {"content-type": mimetypes.guess_type(path.name)[0] or "application/octet-stream", "last-modified": formatdate(mtime, usegmt=True)}
         return self._arrived(spec.location, spec.location, None, headers, data, spec.agency_hint, listing)
 
-    def _remote(self, url: str, agency: str | None, listing: str | None, accept_types: tuple[str, ...] = DOCUMENT_TYPES) -> tuple[FetchResult, bytes | None]:
-        """Fetch a URL conditionally; the result, and the content (stored copy when 304) unless failed."""
+    def _remote(self, url: str, agency: str | None, listing: str | None, accept_types: tuple[str, ...] = DOCUMENT_TYPES) -> FetchResult:
+        """Fetch a URL conditionally (validators of the store's last copy) and store what is new."""
         previous = None if self.full else self.store.latest(url)
         conditional = {}
         if previous is not None and previous.etag:
@@ -130,14 +130,12 @@ class _Run:
         try:
             response = self.client.get(url, conditional, accept_types)
         except FetchError as exc:
-            return FetchResult(url, exc.url, FAILED, exc.http_status, None, error=exc.reason, agency_hint=agency, listing=listing), None
+            return FetchResult(url, exc.url, FAILED, exc.http_status, None, error=exc.reason, agency_hint=agency, listing=listing)
         if response.status == 304:
             if previous is None:
-                return FetchResult(url, response.url, FAILED, 304, None, response.headers, error="HTTP 304 without a conditional request", agency_hint=agency, listing=listing), None
-            result = FetchResult(url, response.url, UNCHANGED, 304, previous.content_hash, response.headers, agency_hint=agency, listing=listing, size=previous.size)
-            return result, self.store.get(previous.content_hash)
-        result = self._arrived(url, response.url, response.status, response.headers, response.body, agency, listing)
-        return result, (response.body if result.status != FAILED else None)
+                return FetchResult(url, response.url, FAILED, 304, None, response.headers, error="HTTP 304 without a conditional request", agency_hint=agency, listing=listing)
+            return FetchResult(url, response.url, UNCHANGED, 304, previous.content_hash, response.headers, agency_hint=agency, listing=listing, size=previous.size)
+        return self._arrived(url, response.url, response.status, response.headers, response.body, agency, listing)
 
     def _arrived(self, uri: str, final: str, http_status: int | None, headers: dict[str, str], data: bytes, agency: str | None, listing: str | None) -> FetchResult:
         """Store new content (or new validators) and say whether the document changed."""
@@ -163,10 +161,11 @@ class _Run:
             while queue and pages < budget:
                 page = queue.pop(0)
                 pages += 1
-                result, body = self._remote(page, spec.agency_hint, spec.location, LISTING_TYPES)
-                if body is None:
+                result = self._remote(page, spec.agency_hint, spec.location, LISTING_TYPES)
+                if result.status == FAILED:
                     failures.append(result)
                     continue
+                body = self.store.get(result.content_hash)  # just stored, or the copy a 304 confirmed
                 links = find_links(decode(body, result.headers)[0], result.final_url or page, spec.link_text)
                 off_site += links.off_site
                 for url in links.reports:
