@@ -1,6 +1,6 @@
 """Extraction accuracy on a generated corpus with known truth.
 
-    uv run python -m tests.bench.accuracy [--n 2000] [--seed 0] [--inconsistent-share 0.1] [--out FOLDER]
+    uv run python -m tests.bench.accuracy [--n 2000] [--seed 0] [--inconsistent-share 0.1] [--layouts A,B] [--out FOLDER]
 
 Prints documents, cells, % cells exact, document-level accuracy (kind / version / agency / year),
 silent errors (a wrong or missing value with no error-severity issue: must be 0), flagged documents,
@@ -86,12 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--inconsistent-share", type=float, default=0.1, help="share of reports that break a rule (read as written)")
     ap.add_argument("--hard-per-case", type=int, default=10, help="documents per hard case (default 10)")
+    ap.add_argument("--layouts", default=None, help="comma-separated layout names (default: the generator's mix)")
     ap.add_argument("--examples", type=int, default=12, help="example failures to print")
     ap.add_argument("--out", default=None, help="also write the corpus and truth.jsonl to this folder")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
-    docs = generate(args.n, seed=args.seed, inconsistent_share=args.inconsistent_share)
+    layouts = args.layouts.split(",") if args.layouts else None
+    docs = generate(args.n, seed=args.seed, layouts=layouts, inconsistent_share=args.inconsistent_share)
     hard = hard_cases(seed=args.seed, per_case=args.hard_per_case)
     print(f"generated {len(docs)} documents + {len(hard)} hard cases in {time.perf_counter() - t0:.1f}s", flush=True)
     if args.out:

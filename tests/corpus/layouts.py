@@ -56,6 +56,7 @@ html_review_vertical = _fixed("Table 四 as 3 rows x 5 columns instead of the te
 html_blank_markers = _fixed("Zeros written as empty, -, —, ——, /, 无.", blank_markers=True)
 html_fullwidth = _fixed("Full-width digits.", fullwidth=True)
 html_thousands = _fixed("Thousands separators (1,234).", thousands=True)
+html_unmerged = _fixed("No rowspan/colspan: merged cells split into text plus empty cells (pasted from Excel).", unmerged=True)
 
 
 def html_cms(rng: random.Random) -> Style:
@@ -93,7 +94,7 @@ REPORT_LAYOUTS: dict[str, Callable[[random.Random], Style]] = {
     "html_gbk_undeclared": html_gbk_undeclared, "html_gbk_header_only": html_gbk_header_only, "html_merged": html_merged,
     "html_th": html_th, "html_review_vertical": html_review_vertical, "html_blank_markers": html_blank_markers,
     "html_fullwidth": html_fullwidth, "html_thousands": html_thousands, "html_units": html_units,
-    "html_cms": html_cms, "html_mixed": html_mixed, "text_lines": text_lines, "text_pipes": text_pipes,
+    "html_cms": html_cms, "html_unmerged": html_unmerged, "html_mixed": html_mixed, "text_lines": text_lines, "text_pipes": text_pipes,
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from extract.template import APPLICANT_COLUMNS, REVIEW_COLUMNS, REVIEW_ROWS, columns_for, metrics, rows_for, value_type
 
 BLANK_MARKERS = ("", "-", "—", "——", "/", "无")
-FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+FULLWIDTH = str.maketrans("0123456789+-", "０１２３４５６７８９＋－")
 # Which 第二十条 item of the regulation each row of table 二 reports under (template layout).
 ARTICLE = {"rules": "（一）", "normative_docs": "（一）", "licensing": "（五）", "other_services": "（五）",
            "penalty": "（六）", "coercion": "（六）", "fees": "（八）", "procurement": "（九）"}
@@ -48,6 +48,7 @@ class Style:
     cms: bool = False  # old CMS markup: upper-case tags, <font>, &nbsp; around values, <colgroup>, comments
     layout_table: bool = False  # the article inside a page-layout table (tables nested in a <td>)
     halfwidth_labels: bool = False  # labels typed with ASCII punctuation: (一)予以公开, 1.属于国家秘密
+    unmerged: bool = False  # merged cells split into text + empty cells (pasted from Excel)
 
 
 @dataclass
@@ -97,7 +98,7 @@ def format_value(key: str, value: Any, style: Style, rng: random.Random) -> str:
         if style.thousands and d >= 1000:
             s = f"{d.normalize():,f}"
         else:
-            s = _plain(d)
+            s = _plain(d) if d or rng.random() < 0.5 else "0.00"
         unit = "万元" if (column == "amount_10k_yuan" or style.wan) else "元"
         if style.wan == "value" and column == "amount_yuan" or (style.units and rng.random() < 0.5):
             s += unit
@@ -133,7 +134,7 @@ def active_grid(truth: dict[str, Any], style: Style, rng: random.Random, extra_r
         if ARTICLE[row] != article:
             article = ARTICLE[row]
             g.rows.append([TCell(f"第二十条第{article}项", colspan=4, header=True)])
-            heads = [TCell(_col_label(col_labels[f"active.{c}"], c, style)) for c in columns]
+            heads = [TCell(_col_label(col_labels[f"active.{c}"], c, style, rng)) for c in columns]
             g.rows.append([TCell("信息内容", header=True)] + _spread(heads, 3, header=True))
         values = _value_cells([f"active.{row}.{c}" for c in columns], cells, style, rng)
         g.rows.append([TCell(row_labels[f"active.{row}"])] + _spread(values, 3))
@@ -143,10 +144,29 @@ def active_grid(truth: dict[str, Any], style: Style, rng: random.Random, extra_r
     return g
 
 
-def _col_label(label: str, column: str, style: Style) -> str:
+def _col_label(label: str, column: str, style: Style, rng: random.Random) -> str:
     if column == "amount_yuan":
         return label + {"header": "（万元）", "value": ""}.get(style.wan, "（元）")
+    if column == "change" and rng.random() < 0.1:  # seed 001: the header cut short
+        return label.rstrip("减")
     return BROKEN_LABELS.get(label, label)
+
+
+def unmerged(g: Grid) -> Grid:
+    """The grid with every merged cell split back into its text plus empty cells (a table pasted from Excel)."""
+    taken: dict[tuple[int, int], TCell] = {}
+    for r, row in enumerate(g.rows):
+        c = 0
+        for cell in row:
+            while (r, c) in taken:
+                c += 1
+            for dr in range(cell.rowspan):
+                for dc in range(cell.colspan):
+                    taken[(r + dr, c + dc)] = cell if (dr, dc) == (0, 0) else TCell("", header=cell.header)
+            c += cell.colspan
+    rows = [[TCell(t.text, header=t.header, key=t.key) for (_, c), t in sorted(taken.items()) if _ == r]
+            for r in range(len(g.rows))]
+    return Grid(g.table, g.title, rows, g.width, g.header_rows)
 
 
 def _spread(cells: list[TCell], width: int, header: bool = False) -> list[TCell]:
@@ -236,5 +256,6 @@ def review_grid(truth: dict[str, Any], style: Style, rng: random.Random) -> Grid
 def report_grids(truth: dict[str, Any], style: Style, rng: random.Random, extra_rows: dict[str, list[int]] | None = None,
                  drop: dict[str, Any] | None = None, override: dict[str, str] | None = None) -> list[Grid]:
     """The three tables of ``truth``; the keyword arguments damage them the way hard cases need."""
-    return [active_grid(truth, style, rng, extra_rows), applications_grid(truth, style, rng, drop, override),
-            review_grid(truth, style, rng)]
+    grids = [active_grid(truth, style, rng, extra_rows), applications_grid(truth, style, rng, drop, override),
+             review_grid(truth, style, rng)]
+    return [unmerged(g) for g in grids] if style.unmerged else grids
