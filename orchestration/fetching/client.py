@@ -107,7 +107,8 @@ class HttpClient:
             trust_env=False,
         )
         self._robots: dict[str, RobotFileParser | str] = {}  # origin -> parser, or the reason all is refused
-        self._robots_lock = threading.Lock()
+        self._robots_locks: dict[str, threading.Lock] = {}
+        self._robots_lock = threading.Lock()  # guards _robots_locks
 
     def __enter__(self) -> HttpClient:
         return self
@@ -224,7 +225,9 @@ class HttpClient:
         if not self.config.respect_robots:
             return
         site = origin(url)
-        with self._robots_lock:  # held while loading, so each site's robots.txt is fetched once
+        with self._robots_lock:
+            site_lock = self._robots_locks.setdefault(site, threading.Lock())
+        with site_lock:  # each site's robots.txt is fetched once; other sites are not held up meanwhile
             if site not in self._robots:
                 self._robots[site] = self._load_robots(site)
             rules = self._robots[site]
