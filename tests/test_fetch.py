@@ -449,3 +449,18 @@ def test_generated_corpus_pages_arrive_byte_for_byte_through_a_listing(http_serv
         assert result.status == "fetched" and store.get(result.content_hash) == doc.data
         assert {k.lower(): v for k, v in doc.headers.items()}.items() <= result.headers.items()
     assert all(seen.counts[f"/ndbg/{d.name}"] == 0 for d in docs if d not in reports)
+
+
+def test_a_document_named_twice_is_fetched_once_with_its_first_hint(site, tmp_path):
+    base, seen, _ = site
+    manifest = Manifest(
+        sources=[
+            SourceSpec(kind="url", location=f"{base}/ndbg/2021.html", agency_hint="first"),
+            SourceSpec(kind="listing", location=f"{base}/ndbg/index.html", max_pages=1, agency_hint="listing"),
+            SourceSpec(kind="url", location=f"{base}/ndbg/2021.html", agency_hint="third"),
+        ]
+    )
+    results = fetch_sources(manifest, RawStore(tmp_path), FAST)
+    assert [r.source_uri for r in results].count(f"{base}/ndbg/2021.html") == 1
+    assert by_uri(results)[f"{base}/ndbg/2021.html"].agency_hint == "first" and seen.counts["/ndbg/2021.html"] == 1
+    assert by_uri(results)[f"{base}/ndbg/2020.html"].agency_hint == "listing"

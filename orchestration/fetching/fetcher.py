@@ -66,23 +66,23 @@ def fetch_sources(
     with HttpClient(config) as client, ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
         run = _Run(client, store, config, full)
         listings = {i: pool.submit(run.crawl, s) for i, s in enumerate(manifest.sources) if s.kind == "listing"}
-        plan: list[tuple[SourceSpec, str | None] | FetchResult] = []  # documents to fetch, or listing failures
+        jobs: list[Any] = []  # futures of documents, in manifest order, or a listing's failure results
+        seen: set[str] = set()
+
+        def submit(spec: SourceSpec, listing: str | None) -> None:
+            if spec.location not in seen:  # a document listed twice is fetched once, with its first hint
+                seen.add(spec.location)
+                jobs.append(pool.submit(run.fetch_document, spec, listing))
+
         for i, spec in enumerate(manifest.sources):
             if spec.kind != "listing":
-                plan.append((spec, None))
+                submit(spec, None)
                 continue
             documents, failures, note = listings[i].result()
             say(f"listing {spec.location}: {note}")
-            plan.extend((doc, spec.location) for doc in documents)
-            plan.extend(failures)
-        seen: set[str] = set()
-        jobs: list[Any] = []
-        for item in plan:
-            if isinstance(item, FetchResult):
-                jobs.append(item)
-            elif item[0].location not in seen:
-                seen.add(item[0].location)
-                jobs.append(pool.submit(run.fetch_document, *item))
+            for doc in documents:
+                submit(doc, spec.location)
+            jobs.extend(failures)
         results: list[FetchResult] = []
         for number, job in enumerate(jobs, 1):
             result = job if isinstance(job, FetchResult) else job.result()
