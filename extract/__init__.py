@@ -8,6 +8,7 @@ outside ``extract.tables`` (severity):
   text in any charset tried, or HTML that lxml could not build a tree from.
 - ``not_a_report`` (warning) — readable, but none of the template tables is there.
 - ``no_tables`` (warning) — an HTML page without any ``<table>`` and no template tables in its text.
+- ``markup_too_deep`` (warning) — nesting beyond the HTML parser's limit; re-read without wrappers.
 - ``input_truncated`` (warning) — a page over ``MAX_BYTES`` is read up to that size only.
 """
 
@@ -61,7 +62,8 @@ def _parse_into(report: ParsedReport, data: bytes, headers: Mapping[str, str] | 
     if loaded.format == HTML:
         res = html_tokens(loaded.text)
         if res.problem:
-            report.issues.append(Issue(res.problem[0], ERROR, res.problem[1]))
+            code, message = res.problem
+            report.issues.append(Issue(code, WARNING if code == "markup_too_deep" else ERROR, message))
         tokens, html_title, has_grid = res.tokens, res.title, res.tables > 0
     else:
         tokens = text_tokens(loaded.text)

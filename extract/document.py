@@ -9,12 +9,12 @@ Year: the title's year, else the 统计期限, else the first year named outside
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
-HEAD_CHARS = 60_000  # metadata lives at the top of a page; never scan a 50 MB body with these regexes
+HEAD_CHARS = 20_000  # metadata lives at the top of a page; never scan a 50 MB body with these regexes
 
-_TITLE = re.compile(r"(.{0,60}?)((?:19|20)\d\d)\s*年\s*度?\s*(?:本单位|本机关|本部门)?\s*政府信息公开(?:工作)?年度?报告")
+_TITLE = re.compile(r"^([^,，。;；!！?？《》]{0,60}?)((?:19|20)\d\d)\s*年\s*度?\s*(?:本单位|本机关|本部门)?\s*(?:政府信息公开(?:工作)?年度?报告|政务公开工作)")
+_NAME_TAIL = re.compile(r"(?:召开|关于|举办|开展|印发|发布)$")
 _TITLE_PREFIX = re.compile(r"^(?:标\s*题|题\s*目|名\s*称)\s*[::]?\s*")
 _TITLE_JUNK = re.compile(r"^[\s\d年月日::|/_\-—·.,，。;；、]+|[\s:：|_\-—·、]+$")
 _PERIOD = re.compile(r"统计期限[^0-9]{0,8}((?:19|20)\d\d)\s*年")
@@ -26,6 +26,7 @@ _INDEX_NO = re.compile(r"索\s*引\s*号\s*[::]?\s*([A-Za-z0-9][A-Za-z0-9\-_/.]*
 _DOC_NO = re.compile(r"文\s*号\s*[::]?\s*([^\s:：]{2,40}?〔\d{4}〕\s*\d+\s*号|[^\s:：]{2,40}?\[\d{4}\]\s*\d+\s*号)")
 _SUFFIX = r"(?:人民政府办公室|人民政府办公厅|人民政府|办公室|办公厅|管理委员会|委员会|办事处|政府|局|厅|委|办|中心|院|署|所|站|队|处|会)"
 _PLACE_NAME = re.compile(r"[\u4e00-\u9fff（）()]{2,40}?(?:省|市|区|县|州|旗|盟|镇|乡|街道)[\u4e00-\u9fff（）()]{0,24}?" + _SUFFIX + r"(?![\u4e00-\u9fff]{0,2}(?:长|员|主任|书记))")
+_AGENCY_LINE = re.compile(r"^[\u4e00-\u9fff（）()]{2,40}" + _SUFFIX + "$")
 _CONTACT = re.compile(r"请与\s*([\u4e00-\u9fff（）()]{3,40}?" + _SUFFIX + r")\s*联系")
 _LEAD_VERBS = re.compile(r"^(?:.*?(?:请与|现将|根据|按照|依据|明确|关于|由|向|经|对|在|为|是|将|我们|本年度|年度|年))")
 
@@ -40,14 +41,22 @@ class Meta:
     doc_no: str | None = None
 
 
+_FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]+")
+
+
+def _fold(m: re.Match[str]) -> str:
+    return "".join(" " if ch == "\u3000" else chr(ord(ch) - 0xFEE0) for ch in m.group())
+
+
 def _nfkc(s: str) -> str:
-    return unicodedata.normalize("NFKC", s)
+    """Full-width ASCII folded (digits, colons, brackets): what NFKC does here, at a fraction of its cost."""
+    return _FULLWIDTH.sub(_fold, s)
 
 
 def _clean_agency(name: str) -> str | None:
     name = _TITLE_PREFIX.sub("", name.strip())
     name = _TITLE_JUNK.sub("", name)
-    name = re.sub(r"\s+", "", name)
+    name = _NAME_TAIL.sub("", re.sub(r"\s+", "", name))
     return name if len(name) >= 2 and re.search(r"[\u4e00-\u9fff]", name) else None
 
 
@@ -56,10 +65,10 @@ def find_title(lines: list[str], html_title: str | None) -> tuple[str | None, st
     candidates = ([html_title] if html_title else []) + lines[:400]
     prev = ""
     for line in candidates:
-        text = _nfkc(line).strip()
+        text = _TITLE_PREFIX.sub("", _nfkc(line).strip())
         m = _TITLE.search(text)
         if m and len(text) <= 120:
-            agency = _clean_agency(m.group(1)) or (_clean_agency(prev) if len(prev) <= 40 else None)
+            agency = _clean_agency(m.group(1)) or (_clean_agency(prev) if _AGENCY_LINE.search(prev) else None)
             if agency is not None:
                 return text, agency, int(m.group(2))
             year = int(m.group(2))
@@ -70,8 +79,8 @@ def find_title(lines: list[str], html_title: str | None) -> tuple[str | None, st
     return None, None, None
 
 
-def _agency_from_text(head: str) -> str | None:
-    text = _BOOK.sub("", _nfkc(head))
+def _agency_from_text(nhead: str) -> str | None:
+    text = _BOOK.sub("", nhead)
     m = _CONTACT.search(text)
     if m:
         return _clean_agency(m.group(1))
@@ -90,7 +99,7 @@ def read_meta(lines: list[str], html_title: str | None) -> Meta:
     nhead = _nfkc(head)
     meta.title, meta.agency, meta.year = find_title(lines, html_title)
     if meta.agency is None:
-        meta.agency = _agency_from_text(head)
+        meta.agency = _agency_from_text(nhead)
     if meta.year is None:
         m = _PERIOD.search(nhead)
         if m:

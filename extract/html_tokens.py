@@ -19,12 +19,23 @@ _BLOCK = frozenset(
     "blockquote pre center form hr title td th caption main aside address figure figcaption".split()
 )
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "template", "svg", "select", "button", "object", "embed", "nav", "footer", "head")
-_CHROME = re.compile(r"(?:^|[\s_-])(share|bdshare|breadcrumb|crumb|navbar|nav|menu|footer|copyright|toolbar|bshare)(?:$|[\s_-])", re.I)
 _CELL_BREAK = ("br", "p", "div", "li")
 MAX_SPAN = 200  # larger rowspan/colspan values are markup errors; capped so a grid stays small
 _WS = re.compile(r"\s+")
 
+_WRAPPERS = re.compile(r"</?(?:div|span|font|section|article|center|b|i|strong|em|a|p)\b[^>]*>", re.I)
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, no_network=True, encoding="utf-8")
+
+
+def _parse(data: bytes) -> etree._Element | None:
+    try:
+        return etree.fromstring(data, _PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+
+
+def _too_deep() -> bool:
+    return any("Excessive depth" in e.message for e in _PARSER.error_log)
 
 
 class HtmlResult:
@@ -46,8 +57,10 @@ def _span(value: str | None) -> int:
 
 
 def _cell_text(cell: etree._Element) -> str:
-    for el in cell.iter(*_CELL_BREAK):
-        el.tail = " " + el.tail if el.tail else " "
+    """The text of a cell; ``<br>``/``<p>`` breaks inside it were turned into spaces beforehand."""
+    if len(cell) == 0:
+        text = cell.text
+        return _WS.sub(" ", text).strip() if text else ""
     return _WS.sub(" ", "".join(cell.itertext())).strip()
 
 
@@ -61,77 +74,65 @@ def _grid_tokens(table: etree._Element, index: int, out: list[Token]) -> None:
                 continue
             while (r, c) in taken:
                 c += 1
-            rs, cs = _span(cell.get("rowspan")), _span(cell.get("colspan"))
+            rs, cs = cell.get("rowspan"), cell.get("colspan")
+            rs, cs = (_span(rs) if rs else 1), (_span(cs) if cs else 1)
             if rs > 1 or cs > 1:
                 taken.update((r + dr, c + dc) for dr in range(rs) for dc in range(cs))
             out.append(Token(_cell_text(cell), index, r, c))
             c += cs
 
 
-def _is_chrome(el: etree._Element) -> bool:
-    cls = el.get("class")
-    ident = el.get("id")
-    return bool((cls and _CHROME.search(cls)) or (ident and _CHROME.search(ident)))
+_CHROME = re.compile(r"(?:^|[\s_-])(?:share|bdshare|bshare|breadcrumb|crumb|nav|navbar|menu|footer|copyright|toolbar)(?:$|[\s_-])", re.I)
+_WITH_CLASS_OR_ID = etree.XPath("//*[@class or @id]")
+_LEAF_TABLES = etree.XPath("//table[not(descendant::table)]")
+_MARK = "\ue000table:"  # a private-use character: the marker line of a table read into tokens
 
 
 def html_tokens(text: str) -> HtmlResult:
-    """Tokens of an HTML page (never raises on malformed markup)."""
+    """Tokens of an HTML page (never raises on malformed markup).
+
+    Mostly C-level lxml work: leaf tables are read into grid tokens and replaced by a marker
+    line, block elements get line breaks, and the rest of the page is read as lines of text.
+    """
     res = HtmlResult()
-    try:
-        root = etree.fromstring(text.encode("utf-8", "surrogatepass"), _PARSER)
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        root = None
-        res.problem = ("decode_failure", f"HTML could not be parsed: {exc}")
+    root = _parse(text.encode("utf-8", "surrogatepass"))
+    if root is not None and _too_deep():
+        # libxml2 stops at depth 2048; wrapper tags carry no table structure, so re-read without them
+        root = _parse(_WRAPPERS.sub("<br>", text).encode("utf-8", "surrogatepass"))
+        res.problem = ("markup_too_deep", "markup nested deeper than the parser's limit; re-read without div/span wrappers")
+        if root is not None and _too_deep():
+            res.problem = ("decode_failure", "markup nested too deeply to read even without div/span wrappers")
+            return res
     if root is None:
-        if res.problem is None:
-            res.problem = ("decode_failure", "HTML could not be parsed: empty document tree")
+        res.problem = ("decode_failure", "HTML could not be parsed into a document tree")
         return res
     title_el = root.find(".//title")
     if title_el is not None and title_el.text:
         res.title = _WS.sub(" ", title_el.text).strip() or None
     etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
+    for el in _WITH_CLASS_OR_ID(root):
+        if _CHROME.search(el.get("class") or "") or _CHROME.search(el.get("id") or ""):
+            el.clear(keep_tail=True)
+    for el in root.iter(*_CELL_BREAK):
+        el.tail = " " + el.tail if el.tail else " "
+    grids: list[list[Token]] = []
+    for table in _LEAF_TABLES(root):
+        cells: list[Token] = []
+        _grid_tokens(table, len(grids), cells)
+        grids.append(cells)
+        table.clear(keep_tail=True)
+        table.text = f"\n{_MARK}{len(grids) - 1}\n"
+    res.tables = len(grids)
+    for el in root.iter(*_BLOCK):
+        el.tail = "\n" + el.tail if el.tail else "\n"
+        el.text = "\n" + el.text if el.text else "\n"
     body = root.find("body")
     if body is None:
         body = root
     out = res.tokens
-    line: list[str] = []
-    line_no = 0
-
-    def flush() -> None:
-        nonlocal line_no
-        if line:
-            split_line("".join(line), line_no, out)
-            line.clear()
-        line_no += 1
-
-    # iterative walk: (element, False) = enter, (element, True) = leave (then its tail)
-    stack: list[tuple[etree._Element, bool]] = [(body, False)]
-    while stack:
-        el, leaving = stack.pop()
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if leaving:
-            if tag in _BLOCK:
-                flush()
-            if el.tail and el is not body:
-                line.append(el.tail)
-            continue
-        if tag and el is not body and _is_chrome(el):
-            if el.tail:
-                line.append(el.tail)
-            continue
-        if tag == "table" and el.find(".//table") is None:
-            flush()
-            _grid_tokens(el, res.tables, out)
-            res.tables += 1
-            flush()
-            if el.tail:
-                line.append(el.tail)
-            continue
-        if tag in _BLOCK:
-            flush()
-        if el.text and tag:
-            line.append(el.text)
-        stack.append((el, True))
-        stack.extend((child, False) for child in reversed(el))
-    flush()
+    for i, line in enumerate("".join(body.itertext()).split("\n")):
+        if line.startswith(_MARK) and line[len(_MARK):].isdigit() and int(line[len(_MARK):]) < len(grids):
+            out.extend(grids[int(line[len(_MARK):])])
+        elif line and not line.isspace():
+            split_line(line, i, out)
     return res

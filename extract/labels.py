@@ -144,9 +144,14 @@ def group_of(version: str) -> dict[str, str]:
     return {row: g for (v, g), rows in _group_rows().items() if v == version for row in rows}
 
 
+MAX_LABEL_TEXT = 120  # longer text is narrative: never a label (and never normalised)
+
+
 @lru_cache(maxsize=65536)
 def classify(text: str, table: str) -> tuple[Label, ...]:
     """Every interpretation of ``text`` as a label of ``table`` (empty: not a label of it)."""
+    if len(text) > MAX_LABEL_TEXT:
+        return ()
     norm = normalize(text)
     if not norm:
         return ()
@@ -184,6 +189,8 @@ _END_WORDS = ("存在的主要问题", "改进情况", "其他需要报告", "�
 @lru_cache(maxsize=65536)
 def section_of(text: str) -> str | None:
     """``active`` / ``applications`` / ``review_litigation`` / ``end`` when ``text`` is a section title."""
+    if len(text) > 80:
+        return None
     norm = normalize(text)
     if not norm or len(norm) > 40:
         return None

@@ -27,6 +27,7 @@ _MAGIC: tuple[tuple[bytes, str, str], ...] = (
 _GB_FAMILY = {"gb2312", "gbk", "gb18030", "cp936", "x-gbk", "gb_2312-80", "csgb2312", "euc-cn", "hz-gb-2312", "ms936", "windows-936"}
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _META_CHARSET = re.compile(rb"<meta[^>]{0,400}?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\ufffd]")
 _HTML_SNIFF = re.compile(r"<\s*(?:!doctype\s+html|html|head|body|table|div|p|meta|title|td|tr|span|br)\b", re.I)
 
 
@@ -98,7 +99,7 @@ def _looks_binary(text: str) -> bool:
     sample = text[:20000]
     if not sample:
         return False
-    bad = sum(1 for ch in sample if (ch < " " and ch not in "\t\n\r\f\v") or ch == "\ufffd")
+    bad = len(_CONTROL.findall(sample))
     return bad / len(sample) > 0.05
 
 
@@ -112,10 +113,15 @@ def decode(data: bytes, headers: Mapping[str, str] | None = None) -> tuple[str, 
         text = _strict(data, declared)
         if text is not None:
             return text, declared, None
-    for enc in ("utf-8", "gb18030"):
-        text = _strict(data, enc)
-        if text is not None:
-            return text, enc, None
+    try:
+        return data.decode("utf-8"), "utf-8", None
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and data[: exc.start].decode("utf-8", "ignore"):
+            # a UTF-8 page cut mid-character (truncated download): keep UTF-8, note the loss
+            return data[: exc.start].decode("utf-8"), "utf-8", ("decode_failure", "the document ends inside a UTF-8 character (truncated?)")
+    text = _strict(data, "gb18030")
+    if text is not None:
+        return text, "gb18030", None
     try:
         from charset_normalizer import from_bytes
 

@@ -36,6 +36,9 @@ def split_line(line: str, row: int, out: list[Token]) -> None:
     s = line.strip()
     if not s:
         return
+    if " " not in s and "\t" not in s and "\u3000" not in s and "\xa0" not in s:
+        out.append(Token(s, None, row))
+        return
     parts = _WS_SPLIT.split(s)
     if len(parts) > 1 and is_number_cell(parts[-1]):
         k = len(parts)

@@ -39,9 +39,14 @@ def clean(text: str) -> str | None:
     return _SPACES.sub("", s)
 
 
+MAX_NUMBER_TEXT = 40  # longer text is never one number (keeps narrative off the NFKC path)
+
+
 @lru_cache(maxsize=4096)
 def read_number(text: str) -> Reading | None:
     """The number a cell holds, or None when it is not a number or blank marker."""
+    if len(text) > MAX_NUMBER_TEXT:
+        return None
     s = clean(text)
     if s is None:
         return None
@@ -62,7 +67,7 @@ def read_number(text: str) -> Reading | None:
 
 def is_number_cell(text: str) -> bool:
     """True when the text reads as a number or a non-empty blank marker (not for empty text)."""
-    return bool(text.strip()) and read_number(text) is not None
+    return len(text) <= MAX_NUMBER_TEXT and bool(text.strip()) and read_number(text) is not None
 
 
 def to_value(reading: Reading, value_type: str, column: str, header_in_10k: bool = False) -> int | float | None:
