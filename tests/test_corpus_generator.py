@@ -149,10 +149,18 @@ def test_hard_cases_record_what_the_parser_must_say():
     assert by_case["hard_two_numbers"]["expected_errors"][0]["code"] == "unreadable_value"
     assert by_case["hard_lost_row_label"]["expected_errors"][0]["table"] == "applications"
     assert by_case["hard_missing_cell"]["expected_errors"][0]["code"] == "cell_count_mismatch"
+    assert by_case["hard_missing_row"]["expected_errors"][0]["code"] == "missing_cell"
+    assert by_case["hard_review_cell_missing"]["expected_errors"][0]["table"] == "review_litigation"
+    assert by_case["hard_review_cell_missing_zero"]["expected_errors"] == []
     assert by_case["hard_extra_row"]["expected_errors"] == []
     assert any(k.startswith("active.extra.") for k in by_case["hard_extra_row"]["cells"])
     for truth in by_case.values():
         assert check_rules(truth["cells"], truth["template_version"]) == []
+    texts = [d for d in hard_cases(seed=0, per_case=4) if d.layout == "hard_review_cell_missing" and d.name.endswith(".txt")]
+    assert texts
+    for doc in texts:  # the damage is really in the page: table 四 has 14 values after its last header
+        table = doc.data.decode().split("五、存在的主要问题")[0].rsplit("总计", 1)[-1]
+        assert len(re.findall(r"^  \S+$", table, re.M)) == 14, doc.name
 
 
 def test_compare_counts_missing_wrong_and_unexpected_cells():

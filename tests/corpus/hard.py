@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from extract.template import APPLICANT_COLUMNS, columns_for, rows_for
+from extract.template import APPLICANT_COLUMNS, REVIEW_COLUMNS, REVIEW_ROWS, columns_for, rows_for
 
 from .layouts import GeneratedDoc, _headers, html_template, text_lines
 from .pages import html_page, text_page
@@ -81,6 +81,37 @@ def missing_cell(rng: random.Random, version: str) -> tuple[dict[str, Any], dict
     return t, {"drop": {"cell": f"applications.{row}.{rng.choice(APPLICANT_COLUMNS)}"}}
 
 
+def missing_row(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Table 三 without one of its rows (an outdated form): its cells are missing, which must be said."""
+    t = random_truth(rng, version)
+    row = rng.choice([r for r in outcome_rows(version) if r.startswith(("denied_", "unable_", "not_processed_"))])
+    t["expected_errors"] = [{"code": "missing_cell", "table": "applications"}]
+    t["uncertain_keys"] = _row_keys(row)
+    return t, {"drop": {"row": row}}
+
+
+def review_cell_missing(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Table 四 with 14 of its 15 cells and not all zero: which one is missing cannot be known."""
+    t = random_truth(rng, version)
+    c = t["cells"]
+    row = rng.choice(REVIEW_ROWS)
+    c[f"review_litigation.{row}.upheld"] += rng.randint(1, 5)
+    c[f"review_litigation.{row}.total"] = sum(c[f"review_litigation.{row}.{x}"] for x in REVIEW_COLUMNS[:-1])
+    t["expected_errors"] = [{"code": "cell_count_mismatch", "table": "review_litigation"}]
+    t["uncertain_keys"] = [k for k in c if k.startswith("review_litigation.")]
+    return t, {"drop": {"cell": f"review_litigation.{rng.choice(REVIEW_ROWS)}.{rng.choice(REVIEW_COLUMNS)}"}}
+
+
+def review_cell_missing_zero(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Like seed 003: table 四 with 14 of 15 cells, all zero — zeros are safe (a warning at most)."""
+    t = random_truth(rng, version)
+    for k in t["cells"]:
+        if k.startswith("review_litigation."):
+            t["cells"][k] = 0
+    t["uncertain_keys"] = []
+    return t, {"drop": {"cell": f"review_litigation.{rng.choice(REVIEW_ROWS)}.{rng.choice(REVIEW_COLUMNS)}"}}
+
+
 def extra_row(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """A row the body added to table 二 (like seed 002's 其他主动公开文件): kept under active.extra.*, no error."""
     t = random_truth(rng, version)
@@ -92,7 +123,8 @@ def extra_row(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[st
     return t, {"extra_rows": {label: values}}
 
 
-HARD_CASES = {f.__name__: f for f in (lost_row_label, lost_row_label_zero_group, two_numbers, missing_cell, extra_row)}
+HARD_CASES = {f.__name__: f for f in (lost_row_label, lost_row_label_zero_group, two_numbers, missing_cell, missing_row,
+                                       review_cell_missing, review_cell_missing_zero, extra_row)}
 
 
 def hard_cases(seed: int = 0, per_case: int = 4) -> list[GeneratedDoc]:

@@ -117,7 +117,7 @@ def _value_cells(keys: list[str], cells: dict[str, Any], style: Style, rng: rand
                  override: dict[str, str] | None = None) -> list[TCell]:
     """Value cells for ``keys``; ``override`` (hard cases) writes a given text instead of the value."""
     override = override or {}
-    return [TCell(override[k] if k in override else format_value(k, cells[k], style, rng), key=k) for k in keys]
+    return [TCell(override[k] if k in override else format_value(k, cells[k], style, rng), key=k) for k in keys if k in cells]
 
 
 def active_grid(truth: dict[str, Any], style: Style, rng: random.Random, extra_rows: dict[str, list[int]] | None = None) -> Grid:
@@ -187,7 +187,8 @@ def applications_grid(truth: dict[str, Any], style: Style, rng: random.Random, d
                       override: dict[str, str] | None = None) -> Grid:
     """Table 三: three header rows under 申请人情况 (法人或其他组织 spans 5), then the template's rows.
 
-    ``drop`` (hard cases) can blank a row label (``{"label": row}``) or remove a value cell (``{"cell": key}``).
+    ``drop`` (hard cases) can blank a row label (``{"label": row}``), leave out a row (``{"row": row}``) or
+    remove a value cell (``{"cell": key}``).
     """
     version, cells = truth["template_version"], truth["cells"]
     drop = drop or {}
@@ -199,7 +200,7 @@ def applications_grid(truth: dict[str, Any], style: Style, rng: random.Random, d
     g.rows.append([TCell(lab("natural_person"), rowspan=2, header=True), TCell("法人或其他组织", colspan=5, header=True),
                    TCell(lab("total"), rowspan=2, header=True)])
     g.rows.append([TCell(lab(c), header=True) for c in APPLICANT_COLUMNS[1:-1]])
-    rows = rows_for(version, "applications")
+    rows = [r for r in rows_for(version, "applications") if r != drop.get("row")]
     results = [r for r in rows if r not in ("new_received", "carried_over", "carried_forward")]
     groups: dict[str, list[str]] = {}
     for r in results:
@@ -229,9 +230,13 @@ def applications_grid(truth: dict[str, Any], style: Style, rng: random.Random, d
     return g
 
 
-def review_grid(truth: dict[str, Any], style: Style, rng: random.Random) -> Grid:
-    """Table 四: the template's one row of 15 values, or (``style.review_vertical``) 3 rows x 5 columns."""
-    cells = truth["cells"]
+def review_grid(truth: dict[str, Any], style: Style, rng: random.Random, drop: dict[str, Any] | None = None) -> Grid:
+    """Table 四: the template's one row of 15 values, or (``style.review_vertical``) 3 rows x 5 columns.
+
+    ``drop`` (hard cases) can remove a value cell (``{"cell": key}``).
+    """
+    cells = dict(truth["cells"])
+    cells.pop((drop or {}).get("cell"), None)
     row_labels, col_labels = _labels(truth["template_version"])
     heads = [_space(col_labels[f"review_litigation.{c}"], style, rng) for c in REVIEW_COLUMNS]
     title = "四、政府信息公开行政复议、行政诉讼情况"
@@ -257,5 +262,5 @@ def report_grids(truth: dict[str, Any], style: Style, rng: random.Random, extra_
                  drop: dict[str, Any] | None = None, override: dict[str, str] | None = None) -> list[Grid]:
     """The three tables of ``truth``; the keyword arguments damage them the way hard cases need."""
     grids = [active_grid(truth, style, rng, extra_rows), applications_grid(truth, style, rng, drop, override),
-             review_grid(truth, style, rng)]
+             review_grid(truth, style, rng, drop)]
     return [unmerged(g) for g in grids] if style.unmerged else grids
