@@ -31,7 +31,7 @@ SENTENCES = (
     "做好建议提案办理结果公开，全年公开人大代表建议和政协提案办理复文{m}件。",
     "推进基层政务公开标准化规范化建设，梳理编制{m}个领域的公开事项标准目录。",
     "主动公开部门预决算、“三公”经费和政府采购信息，接受社会监督。",
-    "全年未因政府信息公开工作被申请行政复议或提起行政诉讼。" ,
+    "全年未因政府信息公开工作被申请行政复议或提起行政诉讼。",
     "将政务公开工作纳入年度绩效考核，分值权重不低于4%，考核结果与评先评优挂钩。",
     "开展政府信息公开社会评议，收集意见建议{m}条，逐条研究改进。",
 )
@@ -196,54 +196,65 @@ def head(title: str, style: Style, site: str) -> str:
             '<link rel="stylesheet" href="/static/css/main.css"/><script src="/static/js/jquery.min.js"></script></head>')
 
 
-def html_page(truth: dict[str, Any], style: Style, rng: random.Random, body: str | None = None,
-              title: str | None = None, target: int | None = None, damage: dict[str, Any] | None = None) -> bytes:
-    """A report (or another ``body``) in a site page, padded with narrative to ``target`` encoded bytes.
+def cn_date(iso: str) -> str:
+    """2021-01-05 -> 2021年1月5日 (how a report's signature dates it)."""
+    y, m, d = iso.split("-")
+    return f"{y}年{int(m)}月{int(d)}日"
 
-    ``damage`` is passed to ``report_grids`` (hard cases).
-    """
-    title = title or title_of(truth, rng)
-    if body is None:
-        body = tables_html(report_grids(truth, style, rng, **(damage or {})), style)
-        sections = [_para(intro(truth), style), _heading("一、总体情况", style)]
-    else:
-        sections = []
-    closing = [_heading("五、存在的主要问题及改进情况", style), _para(paragraph(truth, rng, PROBLEMS), style),
-               _heading("六、其他需要报告的事项", style), _para("无。", style) if rng.random() < 0.5 else _para(paragraph(truth, rng), style),
-               f'<p style="text-align:right">{html.escape(truth["agency"])}</p>'
-               f'<p style="text-align:right">{truth["published"][:4]}年{int(truth["published"][5:7])}月{int(truth["published"][8:])}日</p>']
-    if body is not None and not sections and "一、总体情况" not in body:
-        closing = []
+
+def _frame(truth: dict[str, Any], title: str, style: Style, rng: random.Random) -> tuple[str, str]:
+    """The page around the article: head, chrome, title block; and what closes it."""
     top = chrome_top(truth, title, rng) if style.chrome else ""
     bottom = chrome_bottom(truth, rng) if style.chrome else ""
     xmlns = (' xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office"'
              ' xmlns:w="urn:schemas-microsoft-com:office:word"') if style.word else ""
-    h1 = f'<h1 class="title">{html.escape(title)}</h1><div class="info">发布日期：{truth["published"]} 来源：{html.escape(truth["publisher"])} 字号：<a>大</a> <a>中</a> <a>小</a></div>'
-    opening = "<!DOCTYPE html>" + f"<html{xmlns}>" + head(title, style, truth["site"]) + "<body>" + top + h1 + '<div id="zoom" class="content"><div class=WordSection1>'
-    ending = "</div></div>" + bottom + "</body></html>"
+    h1 = (f'<h1 class="title">{html.escape(title)}</h1><div class="info">发布日期：{truth["published"]} '
+          f'来源：{html.escape(truth["publisher"])} 字号：<a>大</a> <a>中</a> <a>小</a></div>')
     if style.layout_table:  # the article sits in a page-layout table beside a side menu (nested tables)
         side = "".join(f'<tr><td><a href="/zwgk/{i}/">{n}</a></td></tr>' for i, n in enumerate(NAV[:8]))
-        opening = opening.replace("<h1", f'<table class="layout" width="1000"><tr><td class="side" width="200"><table>{side}</table>'
-                                  '</td><td class="main"><h1', 1)
-        ending = "</div></div></td></tr></table>" + bottom + "</body></html>"
-    narrative: list[str] = []
+        h1 = f'<table class="layout" width="1000"><tr><td class="side" width="200"><table>{side}</table></td><td class="main">{h1}'
+        bottom = "</td></tr></table>" + bottom
+    opening = f"<!DOCTYPE html><html{xmlns}>{head(title, style, truth['site'])}<body>{top}{h1}" \
+              '<div id="zoom" class="content"><div class=WordSection1>'
+    return opening, "</div></div>" + bottom + "</body></html>"
+
+
+def html_page(truth: dict[str, Any], style: Style, rng: random.Random, body: str | None = None,
+              title: str | None = None, target: int | None = None, damage: dict[str, Any] | None = None) -> bytes:
+    """A report (or another ``body``) in a site page, padded with narrative up to ``target`` encoded bytes.
+
+    ``target`` defaults to 50–60 KB; ``damage`` is passed to ``report_grids`` (hard cases).
+    """
+    title = title or title_of(truth, rng)
+    opening, ending = _frame(truth, title, style, rng)
+    before: list[str] = []
+    after: list[str] = []
+    if body is None:  # a report: opening paragraph, 一 (the padding goes here), 二–四 tables, 五, 六, signature
+        body = tables_html(report_grids(truth, style, rng, **(damage or {})), style)
+        before = [_para(intro(truth), style), _heading("一、总体情况", style)]
+        after = [_heading("五、存在的主要问题及改进情况", style), _para(paragraph(truth, rng, PROBLEMS), style),
+                 _heading("六、其他需要报告的事项", style),
+                 _para("无。", style) if rng.random() < 0.5 else _para(paragraph(truth, rng), style),
+                 f'<p style="text-align:right">{html.escape(truth["agency"])}</p>'
+                 f'<p style="text-align:right">{cn_date(truth["published"])}</p>']
     if target is None:
         target = rng.randint(51_600, 60_000)
-    enc = "gbk" if style.encoding == "gbk" else "utf-8"
-    size = sum(len(p.encode(enc, "replace")) for p in [opening, ending, body, *sections, *closing])
+    enc = style.encoding
+    size = sum(len(p.encode(enc)) for p in [opening, ending, body, *before, *after])
+    narrative: list[str] = []
     subheads = list(SUBHEADS)
     while True:  # stop before passing the target: pages stay within it
         sub = _heading(subheads[0], style) if subheads and rng.random() < 0.25 else ""
         p = sub + _para(paragraph(truth, rng), style)
-        n = len(p.encode(enc, "replace"))
+        n = len(p.encode(enc))
         if size + n > target:
             break
         if sub:
             subheads.pop(0)
         narrative.append(p)
         size += n
-    if sections:
-        page = opening + "".join(sections) + "".join(narrative) + body + "".join(closing) + ending
+    if before:
+        page = opening + "".join(before + narrative) + body + "".join(after) + ending
     else:
         page = opening + body + "".join(narrative) + ending
     return page.encode(enc)
@@ -278,7 +289,7 @@ def text_page(truth: dict[str, Any], style: Style, rng: random.Random, damage: d
     for g in report_grids(truth, style, rng, **(damage or {})):
         lines += _text_grid(g, style, rng)
     lines += ["五、存在的主要问题及改进情况", paragraph(truth, rng, PROBLEMS), "六、其他需要报告的事项", "无",
-              truth["agency"], f"{truth['published'][:4]}年{int(truth['published'][5:7])}月{int(truth['published'][8:])}日"]
+              truth["agency"], cn_date(truth["published"])]
     if style.text == "lines":
         text = "".join(f"  {t}\n\n" for t in lines)
     else:
