@@ -43,10 +43,24 @@ def run_dbt(args: list[str], work_db: Path) -> None:
     full_args = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
                  "--target-path", str(target), "--log-path", str(target / "logs"), "--quiet"]
     with _env(DISCLOSURE_WORK_DB=str(work_db), DBT_SEND_ANONYMOUS_USAGE_STATS="false"):
-        result = dbtRunner().invoke(full_args)
+        try:
+            result = dbtRunner().invoke(full_args)
+        finally:
+            _release_duckdb()
     if result.success:
         return
     raise DbtError(f"dbt {' '.join(args)} failed: {_errors(result)}")
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its DuckDB handle open in-process after a run: close it, so the next step
+    (the gate, the publish, a reader) can open the file."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
 
 
 def _errors(result) -> str:

@@ -48,6 +48,11 @@ create table if not exists raw.fetches (
     status varchar, http_status integer, content_hash varchar, headers varchar, error varchar,
     landed_at timestamp not null
 );
+create table if not exists raw.parse_failures (
+    source_uri varchar not null, content_hash varchar not null, parser_version varchar not null,
+    error varchar not null, landed_at timestamp not null,
+    primary key (source_uri, content_hash, parser_version)
+);
 create table if not exists raw.corrections (
     report_id varchar not null, metric_key varchar not null, corrected_value double not null,
     reason varchar not null, corrected_by varchar not null, loaded_from varchar not null
@@ -74,6 +79,7 @@ class LandingStats:
     cells: int = 0  # cells written
     issues: int = 0  # issues written
     fetches: int = 0  # new fetch records
+    parse_failures: int = 0  # documents the parser failed on
     corrections: int = 0  # correction rows loaded
     waivers: int = 0  # waiver rows loaded
 
@@ -93,8 +99,12 @@ def land(
     fetches: Iterable[Mapping] = (),
     corrections: Path | None = None,
     waivers: Path | None = None,
+    failures: Iterable[Mapping] = (),
 ) -> LandingStats:
     """Land reports (documents, cells, issues), fetch records and the override CSVs, in one transaction.
+
+    ``failures`` are documents the parser could not handle at all (dicts: source_uri, content_hash,
+    parser_version, error): kept in ``raw.parse_failures`` with their reason, counted by the batch gate.
 
     ``corrections`` / ``waivers`` default to ``WarehousePaths.from_env()``'s (env
     ``DISCLOSURE_CORRECTIONS`` / ``DISCLOSURE_WAIVERS``, else ``dbt_project/overrides/*.csv``).
@@ -118,6 +128,7 @@ def land(
         try:
             _land_reports(conn, by_id, stats, now)
             stats.fetches = _land_fetches(conn, fetches, now)
+            stats.parse_failures = _land_failures(conn, failures, now)
             stats.corrections = _replace(conn, "raw.corrections", correction_rows, CORRECTION_COLUMNS, corrections)
             stats.waivers = _replace(conn, "raw.waivers", waiver_rows, WAIVER_COLUMNS, waivers)
             conn.execute("commit")
@@ -245,6 +256,19 @@ def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], n
         "where fetch_id not in (select fetch_id from raw.fetches)", [now])
     conn.unregister("incoming_fetches")
     return conn.execute("select count(*) from raw.fetches").fetchone()[0] - before
+
+
+def _land_failures(conn: duckdb.DuckDBPyConnection, failures: Iterable[Mapping], now: datetime) -> int:
+    cols = ("source_uri", "content_hash", "parser_version", "error")
+    rows = {(str(f["source_uri"]), str(f["content_hash"]), str(f["parser_version"])): str(f.get("error") or "unknown error")
+            for f in failures}
+    if not rows:
+        return 0
+    data = pa.table({c: [k[i] for k in rows] for i, c in enumerate(cols[:3])} | {"error": list(rows.values())})
+    conn.register("incoming_failures", data)
+    conn.execute("insert or replace into raw.parse_failures by name select *, ? as landed_at from incoming_failures", [now])
+    conn.unregister("incoming_failures")
+    return len(rows)
 
 
 def read_overrides(path: Path | None, columns: tuple[str, ...]) -> list[dict[str, str]]:

@@ -1,6 +1,6 @@
 -- One row per source document (its current version) with the gate's verdict:
 -- not_applicable for non-reports; quarantined when a hard rule failed and no waiver covers it
--- (or when the gate produced no result for it); passed otherwise.
+-- (or when the gate produced no result for it); passed otherwise. The gate marks waived failures.
 with reports as (
     select * from {{ ref('int_reports_current') }}
 ),
@@ -9,19 +9,11 @@ results as (
     select * from {{ source('quality', 'rule_results') }}
 ),
 
-waivers as (
-    select * from {{ ref('stg_waivers') }}
-),
-
 hard_failures as (
     select
         results.report_id,
         results.rule || ':' || results.instance as failure,
-        exists (
-            select 1 from waivers
-            where waivers.report_id = results.report_id
-                and waivers.waived_rule in ('*', results.rule, results.rule || ':' || results.instance)
-        ) as is_waived
+        results.waived as is_waived
     from results
     where results.severity = 'hard' and not results.passed
 ),

@@ -22,4 +22,4 @@ select
 from quarantined
 left join results
     on results.report_id = quarantined.report_id
-    and list_contains(quarantined.failed_rules, results.rule || ':' || results.instance)
+    and not results.waived

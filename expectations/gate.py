@@ -1,0 +1,226 @@
+"""The quality gate: the rules of ``expectations/rules.py`` run as Great Expectations suites on
+pandas DataFrames read from the pre_gate relations, verdicts written to ``quality.rule_results``.
+
+Per rule (and template version, so every report in a batch carries every instance) the long
+frame ``report_id, instance, lhs, rhs`` is pivoted wide and each instance gets one named
+expectation comparing its two columns. ``ignore_row_if="neither"``: a NULL side FAILS (GX's
+default would skip rows where both sides are missing). Hard failures quarantine a report unless
+a waiver (``raw.waivers``: a rule, a ``rule:instance`` or ``*``) covers them.
+GX runs in an ephemeral context (nothing written into the repo, analytics off); the Data Docs
+site is built into ``data_docs_dir``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from orchestration.warehouse.db import connect
+
+from .rules import AT_MOST, HARD, RULES, Rule
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+RESULT_COLUMNS = ("report_id", "rule", "instance", "lhs", "rhs", "passed", "severity", "waived",
+                  "template_version", "expectation", "checked_at")
+
+
+@dataclass
+class GateResult:
+    """What the gate decided for the current documents of the load."""
+
+    passed: int = 0
+    quarantined: int = 0
+    not_applicable: int = 0
+    failures: dict[str, list[str]] = field(default_factory=dict)  # report_id -> unwaived hard `rule:instance`
+    warnings: dict[str, list[str]] = field(default_factory=dict)  # report_id -> failed soft `rule:instance`
+    rule_checks: int = 0  # rows written to quality.rule_results
+    data_docs_index: Path | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"passed": self.passed, "quarantined": self.quarantined, "not_applicable": self.not_applicable}
+
+
+def run_gate(work_db: Path, data_docs_dir: Path | None = None) -> GateResult:
+    """Run every rule on the pre_gate relations of ``work_db``; write quality.rules and quality.rule_results."""
+    checked_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    with connect(work_db) as conn:
+        reports = conn.execute(
+            "select report_id, document_kind, template_version from intermediate.int_reports_current").df()
+        waivers = conn.execute("select report_id, waived_rule from staging.stg_waivers").df()
+        frames = {rule.name: _long_frame(conn, rule, reports) for rule in RULES}
+    context = _context(data_docs_dir)
+    results = [_validate(context, rule, frames[rule.name]) for rule in RULES]
+    table = pd.concat([r for r in results if len(r)], ignore_index=True) if any(len(r) for r in results) \
+        else pd.DataFrame(columns=[c for c in RESULT_COLUMNS if c not in ("waived", "checked_at")])
+    table["waived"] = _waived(table, waivers)
+    table["checked_at"] = checked_at
+    with connect(work_db) as conn:
+        _write(conn, table)
+    docs_index = _build_docs(context, data_docs_dir)
+    return _summarise(reports, table, docs_index)
+
+
+def _long_frame(conn, rule: Rule, reports: pd.DataFrame) -> pd.DataFrame:
+    frame = conn.execute(rule.select_sql()).df()
+    versions = reports.set_index("report_id")["template_version"]
+    frame["template_version"] = frame["report_id"].map(versions)
+    return frame
+
+
+def _context(data_docs_dir: Path | None):
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    for site in list(context.list_data_docs_sites()):
+        context.delete_data_docs_site(site)  # the default site points at a temp folder
+    if data_docs_dir is not None:
+        site_dir = Path(data_docs_dir).resolve()
+        if site_dir.exists():
+            shutil.rmtree(site_dir)  # generated: the site shows this gate run only
+        site_dir.mkdir(parents=True)
+        context.add_data_docs_site("disclosure_quality_gate", {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        })
+    context.data_sources.add_pandas("gate")
+    return context
+
+
+def _validate(context, rule: Rule, frame: pd.DataFrame) -> pd.DataFrame:
+    """One suite per (rule, template version): one expectation per instance; verdicts per report."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    out = []
+    for version, group in frame.groupby(frame["template_version"].fillna("unknown"), sort=True):
+        name = f"{rule.name}__{version}"
+        wide = group.pivot(index="report_id", columns="instance", values=["lhs", "rhs"])
+        wide.columns = [f"{instance}:{side}" for side, instance in wide.columns]
+        wide = wide.reset_index()
+        expectations = []
+        for instance in sorted(group["instance"].unique()):
+            lhs, rhs = f"{instance}:lhs", f"{instance}:rhs"
+            common = dict(meta={"rule": rule.name, "instance": instance, "severity": rule.severity},
+                          description=f"{rule.name}:{instance} — {rule.statement}",
+                          ignore_row_if="both_values_are_missing" if rule.missing_is_absent else "neither")
+            if rule.comparison == AT_MOST:
+                expectation = gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=rhs, column_B=lhs, or_equal=True, **common)
+            else:
+                expectation = gxe.ExpectColumnPairValuesToBeEqual(column_A=lhs, column_B=rhs, **common)
+            expectations.append(expectation)
+        # Built whole, then added once: GX re-serialises the suite on every add_expectation.
+        suite = context.suites.add(gx.ExpectationSuite(
+            name=name, expectations=expectations, meta={"rule": rule.name, "statement": rule.statement}))
+        asset = context.data_sources.get("gate").add_dataframe_asset(name)
+        definition = context.validation_definitions.add(gx.ValidationDefinition(
+            name=name, data=asset.add_batch_definition_whole_dataframe("load"), suite=suite))
+        checkpoint = context.checkpoints.add(gx.Checkpoint(
+            name=name, validation_definitions=[definition],
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["report_id"]},
+        ))
+        run = checkpoint.run(batch_parameters={"dataframe": wide})
+        failing: dict[str, set[str]] = {}
+        for validation in run.run_results.values():
+            for result in validation.results:
+                if result.exception_info and result.exception_info.get("raised_exception"):
+                    raise RuntimeError(f"{name}: GX could not evaluate {result.expectation_config.meta}: "
+                                       f"{result.exception_info.get('exception_message')}")
+                instance = result.expectation_config.meta["instance"]
+                failing[instance] = {row["report_id"] for row in result.result.get("unexpected_index_list") or []}
+        verdicts = group.copy()
+        verdicts["passed"] = [rid not in failing.get(inst, set())
+                              for rid, inst in zip(verdicts["report_id"], verdicts["instance"])]
+        verdicts["rule"] = rule.name
+        verdicts["severity"] = rule.severity
+        verdicts["expectation"] = name
+        verdicts["template_version"] = group["template_version"]
+        out.append(verdicts)
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def _waived(table: pd.DataFrame, waivers: pd.DataFrame) -> pd.Series:
+    """A failure is waived by a waiver for its report naming `*`, its rule or its `rule:instance`."""
+    if table.empty or waivers.empty:
+        return pd.Series(False, index=table.index, dtype=bool)
+    keys = set(zip(waivers["report_id"], waivers["waived_rule"]))
+    return pd.Series([
+        not passed and bool({(rid, "*"), (rid, rule), (rid, f"{rule}:{inst}")} & keys)
+        for rid, rule, inst, passed in zip(table["report_id"], table["rule"], table["instance"], table["passed"])
+    ], index=table.index, dtype=bool)
+
+
+def _write(conn, table: pd.DataFrame) -> None:
+    """Replace quality.rule_results and quality.rules in one transaction (bulk, from Arrow)."""
+    data = pa.table({
+        "report_id": pa.array(table["report_id"].astype(str).tolist(), pa.string()),
+        "rule": pa.array(table["rule"].tolist(), pa.string()),
+        "instance": pa.array(table["instance"].astype(str).tolist(), pa.string()),
+        "lhs": pa.array(table["lhs"].astype("float64").tolist(), pa.float64(), from_pandas=True),
+        "rhs": pa.array(table["rhs"].astype("float64").tolist(), pa.float64(), from_pandas=True),
+        "passed": pa.array(table["passed"].astype(bool).tolist(), pa.bool_()),
+        "severity": pa.array(table["severity"].tolist(), pa.string()),
+        "waived": pa.array(table["waived"].astype(bool).tolist(), pa.bool_()),
+        "template_version": pa.array([None if pd.isna(v) else v for v in table["template_version"]], pa.string()),
+        "expectation": pa.array(table["expectation"].tolist(), pa.string()),
+        "checked_at": pa.array([table["checked_at"].iloc[0]] * len(table) if len(table) else [], pa.timestamp("us")),
+    })
+    catalog = pa.table({
+        "rule": [r.name for r in RULES], "severity": [r.severity for r in RULES],
+        "statement": [r.statement for r in RULES], "relation": [r.relation for r in RULES],
+        "lhs": [r.lhs for r in RULES], "rhs": [r.rhs for r in RULES], "comparison": [r.comparison for r in RULES],
+    })
+    conn.execute("create schema if not exists quality")
+    conn.execute("begin transaction")
+    try:
+        conn.register("new_results", data)
+        conn.execute("create or replace table quality.rule_results as select * from new_results")
+        conn.register("new_rules", catalog)
+        conn.execute("create or replace table quality.rules as select * from new_rules")
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+
+
+def _build_docs(context, data_docs_dir: Path | None) -> Path | None:
+    if data_docs_dir is None:
+        return None
+    context.build_data_docs()
+    index = Path(data_docs_dir).resolve() / "index.html"
+    return index if index.exists() else None
+
+
+def _summarise(reports: pd.DataFrame, table: pd.DataFrame, docs_index: Path | None) -> GateResult:
+    result = GateResult(rule_checks=len(table), data_docs_index=docs_index)
+    failed = table[~table["passed"].astype(bool)] if len(table) else table
+    for rid, rule, inst, severity, waived in zip(failed.get("report_id", []), failed.get("rule", []),
+                                                 failed.get("instance", []), failed.get("severity", []),
+                                                 failed.get("waived", [])):
+        if severity == HARD and not waived:
+            result.failures.setdefault(rid, []).append(f"{rule}:{inst}")
+        elif severity != HARD:
+            result.warnings.setdefault(rid, []).append(f"{rule}:{inst}")
+    checked = set(table["report_id"]) if len(table) else set()
+    for rid, kind in zip(reports["report_id"], reports["document_kind"]):
+        if kind != "annual_report":
+            result.not_applicable += 1
+        elif rid in result.failures or rid not in checked:
+            result.quarantined += 1
+            if rid not in checked:
+                result.failures[rid] = ["no_gate_result"]
+        else:
+            result.passed += 1
+    for failures in result.failures.values():
+        failures.sort()
+    return result
