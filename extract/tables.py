@@ -49,6 +49,12 @@ class Run:
     values: list[Token] = field(default_factory=list)
     in_10k: bool = False
     cut: bool = False  # ended by text that is neither a label nor a number (its cells may be split)
+    header_cols: dict[str, int] = field(default_factory=dict)  # column key -> grid column of its header
+
+    @property
+    def has_cells(self) -> bool:
+        """Holds at least one non-empty cell (empty grid cells alone are layout, not data)."""
+        return any(t.text.strip() for t in self.values)
 
     def accepts_empty(self, tok: Token) -> bool:
         """An empty grid cell is a blank value only on the same grid row as this run's last token."""
@@ -125,6 +131,8 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
     runs: list[Run] = []
     cur: Run | None = None
     in_10k = False
+    heads: dict[int | None, dict[str, list[int]]] = {}  # grid table -> column key -> header grid columns
+    after_rows = True  # a header after data rows starts a new header block (table 二 repeats them)
     pending: list[Token] = []  # empty grid cells that open a row without a label (blank values, if numbers follow)
     for tok in tokens:
         text = tok.text
@@ -157,11 +165,19 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
             cur = Run(kind, normalize(text), tok)
             runs.append(cur)
         elif lb.kind in (ROW, GROUP):
-            cur = Run(lb.kind, lb.key, tok, in_10k=in_10k)
+            known = heads.get(tok.table, {})
+            cur = Run(lb.kind, lb.key, tok, in_10k=in_10k, header_cols={k: v[0] for k, v in known.items() if len(v) == 1})
             runs.append(cur)
+            after_rows = True
         else:
             if lb.kind == HEADER and lb.in_10k and lb.key == "amount_yuan":
                 in_10k = True
+            if lb.kind == HEADER and tok.col is not None:
+                if after_rows:
+                    heads[tok.table] = {}
+                    after_rows = False
+                if lb.key:
+                    heads[tok.table].setdefault(lb.key, []).append(tok.col)
             cur = None
     return runs
 
@@ -190,11 +206,12 @@ class Placer:
 
     def place(self, keys: list[str], run: Run, table: str, what: str) -> None:
         """Place a labelled row's numbers on ``keys`` when the count fits, else report it."""
-        values = _trim(run.values, len(keys))
-        if len(values) == len(keys):
-            for key, tok in zip(keys, values):
+        fitted = fit(keys, run)
+        if fitted is not None:
+            for key, tok in zip(keys, fitted):
                 self.read(key, tok, run, table)
             return
+        values = _trim(run.values, len(keys))
         if values and self.zero_fill(keys, values, run, table, what):
             return
         self.issue("cell_count_mismatch", ERROR, f"{what}: {len(values)} cells where the template has {len(keys)}", table)
@@ -231,6 +248,24 @@ def _col_label(key: str) -> str | None:
     return m.column_label_zh if m else None
 
 
+def fit(keys: list[str], run: Run) -> list[Token] | None:
+    """The row's cells for ``keys``: by count (layout padding trimmed), else by the grid columns of
+    the headers (tables pasted without merged cells), else None."""
+    values = _trim(run.values, len(keys))
+    if len(values) == len(keys):
+        return values
+    cols = [run.header_cols.get(k.rsplit(".", 1)[1]) for k in keys]
+    if None in cols or not run.values or run.values[0].col is None:
+        return None
+    at = {t.col: t for t in run.values}
+    if len(at) != len(run.values) or any(c not in at for c in cols):
+        return None
+    chosen = {id(at[c]) for c in cols}
+    if any(t.text.strip() for t in run.values if id(t) not in chosen):
+        return None  # a number outside every header column: not placeable
+    return [at[c] for c in cols]  # type: ignore[index]
+
+
 def _trim(values: list[Token], n: int) -> list[Token]:
     """Drop trailing empty grid cells (layout padding) beyond the expected count."""
     out = list(values)
@@ -256,13 +291,13 @@ def place_active(p: Placer, runs: list[Run]) -> None:
         if run.kind == "row":
             cols = expected.get(run.key)  # type: ignore[arg-type]
             if not cols:
-                if run.values:
+                if run.has_cells:
                     p.issue("unknown_row", WARNING, f"row {run.label.text!r} is not in the {p.version} template", table)
                 continue
             prev_cols = cols
-            if run.values:
+            if run.values:  # a row of only empty cells is a row of blanks
                 p.place([f"{table}.{run.key}.{c}" for c in cols], run, table, f"row {run.label.text!r}")
-        elif run.kind == "extra" and run.values:
+        elif run.kind == "extra" and run.has_cells:
             values = _trim(run.values, len(prev_cols or ()))
             if prev_cols and len(values) == len(prev_cols):
                 p.issue("unknown_row", WARNING, f"row {run.label.text!r} is not in the template; kept as active.extra.{run.key}", table)
@@ -289,7 +324,7 @@ def place_applications(p: Placer, runs: list[Run]) -> None:
             blocks[-1][1].append(run)
         elif run.kind == "row":
             if run.key not in valid:
-                if run.values:
+                if run.has_cells:
                     p.issue("unknown_row", WARNING, f"row {run.label.text!r} is not in the {p.version} template", table)
                 continue
             if run.values:
@@ -301,11 +336,11 @@ def place_applications(p: Placer, runs: list[Run]) -> None:
         for run in group_runs:
             if run.kind == "row" and run.values:
                 keys = [f"{table}.{run.key}.{c}" for c in APPLICANT_COLUMNS]
-                if len(_trim(run.values, width)) == width:
+                if fit(keys, run) is not None:
                     p.place(keys, run, table, f"row {run.label.text!r}")
                 else:
                     leftover.append(run)
-            elif run.kind == "group" and run.values:
+            elif run.kind == "group" and run.has_cells:
                 leftover.append(run)
         if not leftover:
             continue
@@ -331,14 +366,14 @@ def place_review(p: Placer, runs: list[Run]) -> None:
     flat_run: Run | None = None
     labelled = False
     for run in runs:
-        if run.kind == "row" and run.values:
+        if run.kind == "row" and run.has_cells:
             labelled = True
             p.place([f"{table}.{run.key}.{c}" for c in REVIEW_COLUMNS], run, table, f"row {run.label.text!r}")
-        elif run.kind == "group" and run.values:
+        elif run.kind == "group" and run.has_cells:
             labelled = True
             rows = [r for r in REVIEW_ROWS[1:] if f"{table}.{r}.upheld" not in p.cells]
             p.place([f"{table}.{r}.{c}" for r in rows for c in REVIEW_COLUMNS], run, table, f"group {run.label.text!r}")
-        elif run.kind in ("loose", "unknown") and run.values:
+        elif run.kind in ("loose", "unknown") and run.has_cells:
             flat.extend(run.values)
             flat_run = flat_run or run
     if flat_run is not None and any(t.text.strip() for t in flat):
@@ -359,7 +394,7 @@ def extract_tables(tokens: list[Token]) -> tuple[str | None, dict[str, Cell], li
     version = detect_version(sections)
     for table, toks in sections:
         runs = collect(toks, table, version)
-        if any(r.values and r.kind in ("row", "group") for r in runs) or (table == REVIEW and any(r.values for r in runs)):
+        if any(r.has_cells and r.kind in ("row", "group") for r in runs) or (table == REVIEW and any(r.has_cells for r in runs)):
             found.add(table)
         runs_by_table.setdefault(table, []).extend(runs)
     if not found:
