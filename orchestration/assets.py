@@ -227,47 +227,41 @@ def dbt_keys_tagged(tag: str) -> list[AssetKey]:
 
 @asset(deps=dbt_keys_tagged("pre_gate"), group_name="quality", kinds={"great_expectations"})
 def quality_gate(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    """Run the GX consistency suites over the staged reports; failing reports are quarantined."""
+    """Run the GX consistency suites over the staged reports (writes quality.rule_results); failing reports are quarantined."""
     from expectations.gate import run_gate
 
     paths = warehouse.paths()
     result = run_gate(paths.work_db, paths.data_docs_dir)
-    summary = gate_summary(result)
+    sources = report_sources(Path(paths.work_db))
+    quarantined = {sources.get(rid, rid): rules for rid, rules in sorted(result.failures.items())}
+    rules_failed: dict[str, int] = {}
+    for rules in result.failures.values():
+        for rule in rules:
+            rules_failed[rule.split(":", 1)[0]] = rules_failed.get(rule.split(":", 1)[0], 0) + 1
     context.log.info(
-        f"quality gate: {summary['passed']} passed, {summary['quarantined']} quarantined, "
-        f"{summary['not_applicable']} not applicable; Data Docs: {summary['data_docs']}"
+        f"quality gate: {result.passed} passed, {result.quarantined} quarantined, "
+        f"{result.not_applicable} not applicable; Data Docs: {result.data_docs_index}"
     )
-    for report_id, rules in summary["quarantined_reasons"].items():
-        context.log.info(f"quarantined {report_id}: {', '.join(rules)}")
+    for source, rules in quarantined.items():
+        context.log.info(f"quarantined {source}: {', '.join(rules)}")
     return MaterializeResult(
         metadata={
-            "passed": summary["passed"],
-            "quarantined": summary["quarantined"],
-            "not_applicable": summary["not_applicable"],
-            "rules_failed": MetadataValue.json(summary["rules_failed"]),
-            "quarantined_reasons": MetadataValue.json(summary["quarantined_reasons"]),
-            "data_docs": MetadataValue.path(summary["data_docs"]),
+            **result.counts,
+            "rule_checks": result.rule_checks,
+            "rules_failed": MetadataValue.json(rules_failed),
+            "quarantined_reasons": MetadataValue.json(quarantined),
+            "warnings": MetadataValue.json({sources.get(k, k): v for k, v in sorted(result.warnings.items())}),
+            "data_docs": MetadataValue.path(str(result.data_docs_index or paths.data_docs_dir)),
         }
     )
 
 
-def gate_summary(result: Any) -> dict[str, Any]:
-    """The gate result as plain counts, reasons and the Data Docs index (for the UI and the CLI summary)."""
-    counts = dict(getattr(result, "counts", {}) or {})
-    failures: Mapping[str, Sequence[str]] = getattr(result, "failures", {}) or {}
-    rules_failed: dict[str, int] = {}
-    for rules in failures.values():
-        for rule in rules:
-            name = str(rule).split(":", 1)[0]
-            rules_failed[name] = rules_failed.get(name, 0) + 1
-    return {
-        "passed": int(counts.get("passed", 0)),
-        "quarantined": int(counts.get("quarantined", 0)),
-        "not_applicable": int(counts.get("not_applicable", 0)),
-        "rules_failed": rules_failed,
-        "quarantined_reasons": {str(k): [str(r) for r in v] for k, v in failures.items()},
-        "data_docs": str(getattr(result, "data_docs_index", "") or ""),
-    }
+def report_sources(work_db: Path) -> dict[str, str]:
+    """report_id → source URI of every landed document (to name reports the way a person knows them)."""
+    import duckdb
+
+    with duckdb.connect(str(work_db), read_only=True) as con:
+        return dict(con.execute("select report_id, source_uri from raw.documents").fetchall())
 
 
 @asset(deps=[QUALITY_GATE, *dbt_keys_tagged("post_gate")], group_name="publish", kinds={"duckdb"})

@@ -4,69 +4,85 @@ Quality alerts are sent here, from the check results themselves: in open-source 
 (non-blocking) check leaves the run successful, so a run-failure sensor would never see it.
 """
 
-
 from pathlib import Path
 
-from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
+from dagster import AssetCheckExecutionContext, AssetKey, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
 from orchestration.assets import QUALITY_GATE, md_table
 from orchestration.resources import AlertsResource, WarehouseResource
 
 SAMPLE_ROWS = 50
+DIM_REPORT = AssetKey(["marts", "dim_report"])  # the batch gate counts its gate_status column
+FAILED_ROWS_SQL = """
+select r.report_id, d.source_uri, d.agency, d.year, r.rule, r.instance, r.lhs, r.rhs
+from quality.rule_results r left join raw.documents d using (report_id)
+where not r.passed and not r.waived and (r.severity = 'hard') = ?
+order by r.report_id, r.rule, r.instance
+"""
 
 
-def failing_rules(work_db: Path, prefix: str) -> list[tuple]:
-    """Failed rule instances (report_id, rule, instance, lhs, rhs) whose rule starts with ``prefix`` (R: hard, W: soft)."""
+def failed_rules(work_db: Path, hard: bool) -> list[tuple]:
+    """Unwaived failed rule instances (report_id, source, agency, year, rule, instance, lhs, rhs), hard or soft."""
     import duckdb
 
     with duckdb.connect(str(work_db), read_only=True) as con:
-        return con.execute(
-            "select report_id, rule, instance, lhs, rhs from quality.rule_results "
-            "where not passed and starts_with(rule, ?) order by report_id, rule, instance",
-            [prefix],
-        ).fetchall()
+        return con.execute(FAILED_ROWS_SQL, [hard]).fetchall()
 
 
-def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource, prefix: str, what: str) -> AssetCheckResult:
+def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource, hard: bool) -> AssetCheckResult:
+    from orchestration.alerts import Alert
+
+    what = "hard rules (R0–R6)" if hard else "soft rules (W1–W3)"
     paths = warehouse.paths()
-    rows = failing_rules(Path(paths.work_db), prefix)
-    reports = sorted({str(r[0]) for r in rows})
-    rules = sorted({f"{r[1]}:{r[2]}" for r in rows})
+    rows = failed_rules(Path(paths.work_db), hard)
+    reports: dict[str, dict] = {}
+    for rid, source, agency, year, rule, inst, _lhs, _rhs in rows:
+        entry = reports.setdefault(rid, {"report_id": rid, "source": source, "agency": agency, "year": year, "rules": []})
+        entry["rules"].append(f"{rule}:{inst}")
+    rules = sorted({f"{r[4]}:{r[5]}" for r in rows})
+    docs = Path(paths.data_docs_dir) / "index.html"
     metadata = {
         "failed_instances": len(rows),
         "reports": len(reports),
         "rules_failed": MetadataValue.json(rules),
-        "failures": MetadataValue.md(
-            md_table(["report_id", "rule", "instance", "lhs", "rhs"], [list(map(str, r)) for r in rows[:SAMPLE_ROWS]])
-        ),
-        "data_docs": MetadataValue.path(str(paths.data_docs_dir)),
+        "failures": MetadataValue.md(md_table(
+            ["report_id", "source", "rule", "instance", "lhs", "rhs"],
+            [[r[0], Path(str(r[1])).name, r[4], r[5], r[6], r[7]] for r in rows[:SAMPLE_ROWS]],
+        )),
+        "data_docs": MetadataValue.path(str(docs)),
     }
     if rows:
-        context.log.warning(f"{what}: {len(rows)} failed rule instances in {len(reports)} reports")
-        lines = [f"{rid}: {rule}:{inst} ({lhs} vs {rhs})" for rid, rule, inst, lhs, rhs in rows[:SAMPLE_ROWS]]
+        context.log.warning(f"{what}: {len(rows)} failed rule instances in {len(reports)} report(s)")
+        consequence = "held back from the marts (quarantined)" if hard else "reported as warnings"
         alerts.send(
-            subject=f"disclosure-warehouse: {what} failed for {len(reports)} report(s)",
-            body="\n".join([f"{len(rows)} failed rule instances; Data Docs: {paths.data_docs_dir}", *lines]),
-            kind="quality",
-            details={"reports": reports, "rules": rules, "run_id": context.run.run_id},
+            Alert(
+                subject=f"disclosure-warehouse: {what} failed for {len(reports)} report(s)",
+                summary=f"The quality gate found {len(rows)} failed rule instances; these reports are {consequence}.",
+                failed_reports=list(reports.values()),
+                counts={"reports": len(reports), "failed_rules": len(rows)},
+                links={"Data Docs": str(docs), "Dagster run": context.run.run_id},
+                kind="quality",
+            ),
+            log=context.log,
         )
     return AssetCheckResult(passed=not rows, severity=AssetCheckSeverity.WARN, metadata=metadata)
 
 
 @asset_check(asset=QUALITY_GATE, description="Hard rules R0–R6 hold for every report (failing reports are quarantined and alerted).")
 def hard_rules_hold(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource) -> AssetCheckResult:
-    return _rule_check(context, warehouse, alerts, "R", "hard rules (R0–R6)")
+    return _rule_check(context, warehouse, alerts, hard=True)
 
 
 @asset_check(asset=QUALITY_GATE, description="Soft rules W1–W3 hold (warnings: reported and alerted, not gating).")
 def soft_rules_hold(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource) -> AssetCheckResult:
-    return _rule_check(context, warehouse, alerts, "W", "soft rules (W1–W3)")
+    return _rule_check(context, warehouse, alerts, hard=False)
 
 
 @asset_check(
-    asset=QUALITY_GATE,
+    asset=DIM_REPORT,
     blocking=True,
-    description="The batch as a whole may be published; blocking: a refused batch stops the marts and the publish.",
+    description="The batch as a whole may be published (shares of quarantined and failed documents, from the marts); "
+    "blocking: a refused batch is not published.",
 )
 def batch_gate_allows_publish(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     from orchestration.warehouse.publish import batch_gate

@@ -138,12 +138,24 @@ class SourcesResource(ConfigurableResource):
 
 
 class AlertsResource(ConfigurableResource):
-    """Sends alerts (SMTP and/or webhook) configured by the DISCLOSURE_ALERT_* environment variables."""
+    """Sends alerts by e-mail and webhooks, configured by DISCLOSURE_SMTP_* / DISCLOSURE_ALERT_* / DISCLOSURE_WEBHOOKS."""
 
-    def send(self, subject: str, body: str, kind: str, details: dict | None = None) -> None:
-        from orchestration.alerts import Alert, AlertConfig, send_alert
+    def send(self, alert, log=None) -> list:
+        """Send ``alert`` (orchestration.alerts.Alert) on every channel; log each delivery; never raise for a channel."""
+        from orchestration.alerts import AlertConfig, send_alert
 
-        send_alert(Alert(subject=subject, body=body, kind=kind, details=details or {}), AlertConfig.from_env())
+        config = AlertConfig.from_env()
+        if not config.enabled:
+            if log is not None:
+                log.info(f"alert not sent (no channel configured): {alert.subject}")
+            return []
+        deliveries = send_alert(alert, config)
+        for d in deliveries:
+            if log is not None:
+                (log.info if d.ok else log.warning)(
+                    f"alert {'sent' if d.ok else 'NOT sent'} via {d.channel} to {d.target}" + (f": {d.error}" if d.error else "")
+                )
+        return deliveries
 
 
 def dbt_project() -> DbtProject:

@@ -66,12 +66,21 @@ def sources_manifest_changed(context: SensorEvaluationContext, sources: SourcesR
     description="Sends an alert (SMTP / webhook) when any run of this code location fails.",
 )
 def run_failure_alert(context: RunFailureSensorContext, alerts: AlertsResource) -> None:
+    from orchestration.alerts import Alert
+
     run = context.dagster_run
-    errors = [e.message for e in context.get_step_failure_events() if e.message]
-    reason = context.failure_event.message or "run failed"
+    steps = [
+        f"{e.step_key}: {e.step_failure_data.error.message.strip() if e.step_failure_data.error else 'failed'}"
+        for e in context.get_step_failure_events()
+    ]
+    reason = context.failure_event.message or "the run failed"
     alerts.send(
-        subject=f"disclosure-warehouse: run {run.run_id[:8]} of {run.job_name} failed",
-        body="\n".join([reason, *errors]),
-        kind="run_failure",
-        details={"run_id": run.run_id, "job": run.job_name},
+        Alert(
+            subject=f"disclosure-warehouse: run {run.run_id[:8]} of job {run.job_name} failed",
+            summary=" ".join([reason, *steps])[:2000],
+            counts={"failed_steps": len(steps)},
+            links={"Dagster run": run.run_id},
+            kind="run_failure",
+        ),
+        log=context.log,
     )

@@ -54,11 +54,15 @@ def test_gate_splits_dbt_into_pre_and_post_gate(graph):
     assert set(marts) <= set(publish_parents)
 
 
-def test_gate_checks(defs):
+def test_gate_checks(defs, graph):
     checks = {spec.key.name: spec for spec in _check_specs(defs)}
     assert {"hard_rules_hold", "soft_rules_hold", "batch_gate_allows_publish"} <= set(checks)
-    assert checks["batch_gate_allows_publish"].blocking
-    assert not checks["hard_rules_hold"].blocking, "a quarantined report is a normal outcome, not a stop"
+    for name in ("hard_rules_hold", "soft_rules_hold"):
+        assert checks[name].asset_key == AssetKey("quality_gate")
+        assert not checks[name].blocking, "a quarantined report is a normal outcome, not a stop"
+    batch = checks["batch_gate_allows_publish"]
+    assert batch.blocking
+    assert batch.asset_key in graph.get(AssetKey("published_warehouse")).parent_keys
 
 
 def _check_specs(defs):
