@@ -56,6 +56,7 @@ html_review_vertical = _fixed("Table 四 as 3 rows x 5 columns instead of the te
 html_blank_markers = _fixed("Zeros written as empty, -, —, ——, /, 无.", blank_markers=True)
 html_fullwidth = _fixed("Full-width digits.", fullwidth=True)
 html_thousands = _fixed("Thousands separators (1,234).", thousands=True)
+html_simplified = _fixed("Table 三 retyped: one header row, no 法人或其他组织 span, no 三、本年度办理结果 column.", simplified=True)
 html_unmerged = _fixed("No rowspan/colspan: merged cells split into text plus empty cells (pasted from Excel).", unmerged=True)
 
 
@@ -76,7 +77,8 @@ def html_mixed(rng: random.Random) -> Style:
     return Style(encoding=enc, charset=rng.choice(("meta", "http_equiv", "header", "none")), word=flip(), th=flip(),
                  merged=flip(0.2), review_vertical=flip(0.25), blank_markers=flip(), fullwidth=flip(0.2),
                  thousands=flip(), units=flip(0.25), wan=rng.choice(("", "", "header", "value")), spaced_labels=flip(0.2),
-                 split_runs=flip(), cms=flip(0.2), layout_table=flip(0.25), halfwidth_labels=flip(0.25))
+                 split_runs=flip(), cms=flip(0.2), layout_table=flip(0.25), halfwidth_labels=flip(0.25),
+                 unmerged=flip(0.15), simplified=flip(0.15))
 
 
 def text_lines(rng: random.Random) -> Style:
@@ -94,7 +96,8 @@ REPORT_LAYOUTS: dict[str, Callable[[random.Random], Style]] = {
     "html_gbk_undeclared": html_gbk_undeclared, "html_gbk_header_only": html_gbk_header_only, "html_merged": html_merged,
     "html_th": html_th, "html_review_vertical": html_review_vertical, "html_blank_markers": html_blank_markers,
     "html_fullwidth": html_fullwidth, "html_thousands": html_thousands, "html_units": html_units,
-    "html_cms": html_cms, "html_unmerged": html_unmerged, "html_mixed": html_mixed, "text_lines": text_lines, "text_pipes": text_pipes,
+    "html_cms": html_cms, "html_unmerged": html_unmerged,
+    "html_simplified": html_simplified, "html_mixed": html_mixed, "text_lines": text_lines, "text_pipes": text_pipes,
 }
 
 

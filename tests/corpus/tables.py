@@ -49,6 +49,7 @@ class Style:
     layout_table: bool = False  # the article inside a page-layout table (tables nested in a <td>)
     halfwidth_labels: bool = False  # labels typed with ASCII punctuation: (一)予以公开, 1.属于国家秘密
     unmerged: bool = False  # merged cells split into text + empty cells (pasted from Excel)
+    simplified: bool = False  # table 三 retyped with one header row and no 三、本年度办理结果 column
 
 
 @dataclass
@@ -195,11 +196,15 @@ def applications_grid(truth: dict[str, Any], style: Style, rng: random.Random, d
     row_labels, col_labels = _labels(version)
     lab = lambda c: _space(col_labels[f"applications.{c}"], style, rng)  # noqa: E731
     title = rng.choice(("三、收到和处理政府信息公开申请情况", "三、收到和处理政府信息公开申请情况", "三、政府信息依申请公开办理情况"))
-    g = Grid("applications", title, width=10, header_rows=3)
-    g.rows.append([TCell(BALANCE_NOTE, rowspan=3, colspan=3, header=True), TCell("申请人情况", colspan=7, header=True)])
-    g.rows.append([TCell(lab("natural_person"), rowspan=2, header=True), TCell("法人或其他组织", colspan=5, header=True),
-                   TCell(lab("total"), rowspan=2, header=True)])
-    g.rows.append([TCell(lab(c), header=True) for c in APPLICANT_COLUMNS[1:-1]])
+    if style.simplified:  # one header row, no 法人或其他组织 span, no 三、本年度办理结果 column
+        g = Grid("applications", title, width=9, header_rows=1)
+        g.rows.append([TCell("申请人情况", colspan=2, header=True)] + [TCell(lab(c), header=True) for c in APPLICANT_COLUMNS])
+    else:
+        g = Grid("applications", title, width=10, header_rows=3)
+        g.rows.append([TCell(BALANCE_NOTE, rowspan=3, colspan=3, header=True), TCell("申请人情况", colspan=7, header=True)])
+        g.rows.append([TCell(lab("natural_person"), rowspan=2, header=True), TCell("法人或其他组织", colspan=5, header=True),
+                       TCell(lab("total"), rowspan=2, header=True)])
+        g.rows.append([TCell(lab(c), header=True) for c in APPLICANT_COLUMNS[1:-1]])
     rows = [r for r in rows_for(version, "applications") if r != drop.get("row")]
     results = [r for r in rows if r not in ("new_received", "carried_over", "carried_forward")]
     groups: dict[str, list[str]] = {}
@@ -212,10 +217,10 @@ def applications_grid(truth: dict[str, Any], style: Style, rng: random.Random, d
             values.remove(drop["cell"])
         vcells = _value_cells(values, cells, style, rng, override)
         if r not in results:
-            g.rows.append([TCell(_space(label, style, rng), colspan=3)] + vcells)
+            g.rows.append([TCell(_space(label, style, rng), colspan=g.width - 7)] + vcells)
             continue
         lead: list[TCell] = []
-        if r == results[0]:
+        if r == results[0] and not style.simplified:
             lead.append(TCell("三、本年度办理结果", rowspan=len(results)))
         group, _, sub = label.partition(" ")
         if drop.get("label") == r:
