@@ -112,6 +112,18 @@ def review_cell_missing_zero(rng: random.Random, version: str) -> tuple[dict[str
     return t, {"drop": {"cell": f"review_litigation.{rng.choice(REVIEW_ROWS)}.{rng.choice(REVIEW_COLUMNS)}"}}
 
 
+def reordered_columns(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The five 法人或其他组织 columns in another order, headers and values alike: read by label, not position."""
+    t = random_truth(rng, version)
+    middle = list(APPLICANT_COLUMNS[1:-1])
+    while middle == list(APPLICANT_COLUMNS[1:-1]):
+        rng.shuffle(middle)
+    for col in middle[:2]:  # make the order matter
+        _bump(t, "granted", col, rng.randint(1, 9))
+    t["uncertain_keys"] = []
+    return t, {"drop": {"columns": [APPLICANT_COLUMNS[0], *middle, APPLICANT_COLUMNS[-1]]}}
+
+
 def extra_row(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """A row the body added to table 二 (like seed 002's 其他主动公开文件): kept under active.extra.*, no error."""
     t = random_truth(rng, version)
@@ -124,7 +136,7 @@ def extra_row(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[st
 
 
 HARD_CASES = {f.__name__: f for f in (lost_row_label, lost_row_label_zero_group, two_numbers, missing_cell, missing_row,
-                                       review_cell_missing, review_cell_missing_zero, extra_row)}
+                                       review_cell_missing, review_cell_missing_zero, reordered_columns, extra_row)}
 
 
 def hard_cases(seed: int = 0, per_case: int = 4) -> list[GeneratedDoc]:

@@ -188,23 +188,24 @@ def applications_grid(truth: dict[str, Any], style: Style, rng: random.Random, d
                       override: dict[str, str] | None = None) -> Grid:
     """Table 三: three header rows under 申请人情况 (法人或其他组织 spans 5), then the template's rows.
 
-    ``drop`` (hard cases) can blank a row label (``{"label": row}``), leave out a row (``{"row": row}``) or
-    remove a value cell (``{"cell": key}``).
+    ``drop`` (hard cases) can blank a row label (``{"label": row}``), leave out a row (``{"row": row}``),
+    remove a value cell (``{"cell": key}``) or put the applicant columns in another order (``{"columns": [...]}``).
     """
     version, cells = truth["template_version"], truth["cells"]
     drop = drop or {}
     row_labels, col_labels = _labels(version)
     lab = lambda c: _space(col_labels[f"applications.{c}"], style, rng)  # noqa: E731
+    columns = drop.get("columns") or APPLICANT_COLUMNS
     title = rng.choice(("三、收到和处理政府信息公开申请情况", "三、收到和处理政府信息公开申请情况", "三、政府信息依申请公开办理情况"))
     if style.simplified:  # one header row, no 法人或其他组织 span, no 三、本年度办理结果 column
         g = Grid("applications", title, width=9, header_rows=1)
-        g.rows.append([TCell("申请人情况", colspan=2, header=True)] + [TCell(lab(c), header=True) for c in APPLICANT_COLUMNS])
+        g.rows.append([TCell("申请人情况", colspan=2, header=True)] + [TCell(lab(c), header=True) for c in columns])
     else:
         g = Grid("applications", title, width=10, header_rows=3)
         g.rows.append([TCell(BALANCE_NOTE, rowspan=3, colspan=3, header=True), TCell("申请人情况", colspan=7, header=True)])
         g.rows.append([TCell(lab("natural_person"), rowspan=2, header=True), TCell("法人或其他组织", colspan=5, header=True),
                        TCell(lab("total"), rowspan=2, header=True)])
-        g.rows.append([TCell(lab(c), header=True) for c in APPLICANT_COLUMNS[1:-1]])
+        g.rows.append([TCell(lab(c), header=True) for c in columns[1:-1]])
     rows = [r for r in rows_for(version, "applications") if r != drop.get("row")]
     results = [r for r in rows if r not in ("new_received", "carried_over", "carried_forward")]
     groups: dict[str, list[str]] = {}
@@ -212,7 +213,7 @@ def applications_grid(truth: dict[str, Any], style: Style, rng: random.Random, d
         groups.setdefault(row_labels[f"applications.{r}"].split(" ")[0], []).append(r)
     for r in rows:
         label = row_labels[f"applications.{r}"]
-        values = [f"applications.{r}.{c}" for c in APPLICANT_COLUMNS]
+        values = [f"applications.{r}.{c}" for c in columns]
         if drop.get("cell") in values:
             values.remove(drop["cell"])
         vcells = _value_cells(values, cells, style, rng, override)
