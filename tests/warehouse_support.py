@@ -30,3 +30,39 @@ def report_from_truth(truth: dict, source: str | None = None, content: bytes | N
 def seed_truths(seeds_dir: Path) -> dict[str, dict]:
     """Seed name (e.g. 001) -> expected truth."""
     return {p.name[:3]: json.loads(p.read_text(encoding="utf-8")) for p in sorted((seeds_dir / "expected").glob("*.json"))}
+
+
+def warehouse_paths(root: Path, corrections: str = "", waivers: str = ""):
+    """WarehousePaths under ``root`` with the test's own corrections / waivers CSVs (never the repo's)."""
+    import dataclasses
+
+    from orchestration.warehouse.config import WarehousePaths
+    from orchestration.warehouse.landing import CORRECTION_COLUMNS, WAIVER_COLUMNS
+
+    root.mkdir(parents=True, exist_ok=True)
+    corrections_csv, waivers_csv = root / "corrections.csv", root / "waivers.csv"
+    corrections_csv.write_text(",".join(CORRECTION_COLUMNS) + "\n" + corrections, encoding="utf-8")
+    waivers_csv.write_text(",".join(WAIVER_COLUMNS) + "\n" + waivers, encoding="utf-8")
+    return dataclasses.replace(
+        WarehousePaths.from_env(str(root / "disclosure.duckdb")),
+        work_db=root / "work" / "disclosure.duckdb", data_docs_dir=root / "data_docs",
+        parquet_dir=None, corrections_csv=corrections_csv, waivers_csv=waivers_csv,
+    )
+
+
+def query(db: Path, sql: str, params: list | None = None):
+    """A DataFrame from ``db`` opened read-only (as a BI reader would)."""
+    import duckdb
+
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        return conn.execute(sql, params or []).df()
+    finally:
+        conn.close()
+
+
+def parse_seeds(seeds_dir: Path) -> list[ParsedReport]:
+    """The five seed documents through the real parser, sourced by file name."""
+    from extract import parse_document
+
+    return [parse_document(p.read_bytes(), p.name) for p in sorted(seeds_dir.glob("*.txt"))]
