@@ -50,6 +50,7 @@ class Run:
     in_10k: bool = False
     cut: bool = False  # ended by text that is neither a label nor a number (its cells may be split)
     header_cols: dict[str, int] = field(default_factory=dict)  # column key -> grid column of its header
+    col_order: tuple[str, ...] | None = None  # column keys in the order the headers give them (text pages)
 
     @property
     def has_cells(self) -> bool:
@@ -118,12 +119,17 @@ def _pick(labels: tuple[Label, ...], table: str, version: str | None) -> Label |
 
 
 def _in_value_position(cur: Run | None, tok: Token, text: str) -> bool:
-    """Text that sits where a number belongs (after a row's numbers): an unreadable value, not a label."""
-    if cur is None or not cur.values:
+    """Text that sits where a number belongs: an unreadable value, not a label.
+
+    In a grid: on the same row after a row's numbers (or right after its label, when the text has
+    a digit, e.g. ``3 5``). In text: short text with a digit after a row's numbers.
+    """
+    if cur is None or cur.kind == "loose" and not cur.values:
         return False
     if tok.grid_row is not None:
-        return cur.values[-1].grid_row == tok.grid_row
-    return len(text) <= 20 and _HAS_DIGIT.search(text) is not None
+        last = cur.values[-1] if cur.values else cur.label
+        return last is not None and last.grid_row == tok.grid_row and (bool(cur.values) or _HAS_DIGIT.search(text) is not None)
+    return bool(cur.values) and len(text) <= 20 and _HAS_DIGIT.search(text) is not None
 
 
 def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
@@ -132,6 +138,7 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
     cur: Run | None = None
     in_10k = False
     heads: dict[int | None, dict[str, list[int]]] = {}  # grid table -> column key -> header grid columns
+    seen: list[str] = []  # column keys of the current header block, in reading order
     after_rows = True  # a header after data rows starts a new header block (table 二 repeats them)
     pending: list[Token] = []  # empty grid cells that open a row without a label (blank values, if numbers follow)
     for tok in tokens:
@@ -166,18 +173,22 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
             runs.append(cur)
         elif lb.kind in (ROW, GROUP):
             known = heads.get(tok.table, {})
-            cur = Run(lb.kind, lb.key, tok, in_10k=in_10k, header_cols={k: v[0] for k, v in known.items() if len(v) == 1})
+            cur = Run(lb.kind, lb.key, tok, in_10k=in_10k, header_cols={k: v[0] for k, v in known.items() if len(v) == 1},
+                      col_order=_applicant_order(seen) if table == APPLICATIONS else None)
             runs.append(cur)
             after_rows = True
         else:
             if lb.kind == HEADER and lb.in_10k and lb.key == "amount_yuan":
                 in_10k = True
-            if lb.kind == HEADER and tok.col is not None:
+            if lb.kind == HEADER:
                 if after_rows:
                     heads[tok.table] = {}
+                    seen = []
                     after_rows = False
                 if lb.key:
-                    heads[tok.table].setdefault(lb.key, []).append(tok.col)
+                    seen.append(lb.key)
+                    if tok.col is not None:
+                        heads.setdefault(tok.table, {}).setdefault(lb.key, []).append(tok.col)
             cur = None
     return runs
 
@@ -248,12 +259,38 @@ def _col_label(key: str) -> str | None:
     return m.column_label_zh if m else None
 
 
+def _applicant_order(seen: list[str]) -> tuple[str, ...] | None:
+    """Applicant columns in the order a text page's headers give them; None when they do not say.
+
+    The template prints 自然人 and 总计 as two-row headers around the five 法人或其他组织 columns,
+    so reading order puts 总计 before them; only the order of the five is taken from the page.
+    """
+    middle = [k for k in seen if k in APPLICANT_COLUMNS[1:-1]]
+    if sorted(middle) != sorted(APPLICANT_COLUMNS[1:-1]):
+        return None
+    return (APPLICANT_COLUMNS[0], *middle, APPLICANT_COLUMNS[-1])
+
+
 def fit(keys: list[str], run: Run) -> list[Token] | None:
-    """The row's cells for ``keys``: by count (layout padding trimmed), else by the grid columns of
-    the headers (tables pasted without merged cells), else None."""
+    """The row's cells for ``keys``, in the order of ``keys``; None when they cannot be placed.
+
+    By the grid columns of the headers when every key has one (any column order, tables pasted
+    without merged cells), else by count in the header order (text pages) or template order.
+    """
+    by_header = _by_header_cols(keys, run)
+    if by_header is not None:
+        return by_header
     values = _trim(run.values, len(keys))
-    if len(values) == len(keys):
-        return values
+    if len(values) != len(keys):
+        return None
+    columns = [k.rsplit(".", 1)[1] for k in keys]
+    if run.col_order and sorted(run.col_order) == sorted(columns) and list(run.col_order) != columns:
+        pos = {c: i for i, c in enumerate(run.col_order)}
+        return [values[pos[c]] for c in columns]
+    return values
+
+
+def _by_header_cols(keys: list[str], run: Run) -> list[Token] | None:
     cols = [run.header_cols.get(k.rsplit(".", 1)[1]) for k in keys]
     if None in cols or not run.values or run.values[0].col is None:
         return None
