@@ -39,7 +39,7 @@ def _amount(rng: random.Random, column: str) -> float:
         return 0.0
     if column == "amount_yuan":  # yuan, often whole hundreds (reports in 万元 keep 2 decimals)
         cents = rng.randint(1_000_00, 50_000_000_00)
-        return round((cents // 10000 * 100) / 100 if rng.random() < 0.6 else cents / 100, 2)
+        return float(cents // 10000 * 100) if rng.random() < 0.6 else cents / 100
     return round(rng.randint(1, 5_000_000) / 100, 2)  # 万元, up to 2 decimals
 
 
