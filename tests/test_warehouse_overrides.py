@@ -1,0 +1,75 @@
+"""Maintainer overrides: a waiver releases a quarantined report, a correction makes it pass.
+
+Seed 001 is landed twice under two sources (two reports, same content): one gets a waiver, the
+other a correction, so a single build shows both.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from extract import parse_document
+from orchestration.warehouse.landing import read_overrides, report_id
+from orchestration.warehouse.pipeline import build_warehouse
+from tests.warehouse_support import query, warehouse_paths
+
+WAIVED, CORRECTED = "waived/001.txt", "corrected/001.txt"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, seeds_dir):
+    data = next(seeds_dir.glob("001_*.txt")).read_bytes()
+    reports = [parse_document(data, WAIVED), parse_document(data, CORRECTED), parse_document(data, "plain/001.txt")]
+    waived_id = report_id(WAIVED, reports[0].content_hash)
+    corrected_id = report_id(CORRECTED, reports[1].content_hash)
+    paths = warehouse_paths(
+        tmp_path_factory.mktemp("overrides_wh"),
+        corrections=f"{corrected_id},applications.total_processed.legal_services,0,"
+                    f"(七)总计 has 2 under 法律服务机构 where every row has 0,a maintainer\n",
+        waivers=f"{waived_id},*,checked against the signed paper copy,a maintainer\n",
+    )
+    build_warehouse(reports, paths)
+    return paths, waived_id, corrected_id
+
+
+def test_waiver_releases_the_report_and_keeps_the_failures_visible(built):
+    paths, waived_id, _ = built
+    row = query(paths.published, "select gate_status, failed_rules, waived_failures from marts.dim_report "
+                                 "where report_id = ?", [waived_id]).iloc[0]
+    assert row.gate_status == "passed"
+    assert list(row.failed_rules) == []
+    assert sorted(row.waived_failures) == [
+        "R1_balance:legal_services", "R2_row_total:total_processed", "R3_outcome_total:legal_services"]
+    assert query(paths.published, "select count(*) as n from marts.fct_metric where report_id = ?",
+                 [waived_id]).n[0] > 0
+
+
+def test_correction_makes_the_report_pass_with_an_audit_trail(built):
+    paths, _, corrected_id = built
+    status = query(paths.published, "select gate_status from marts.dim_report where report_id = ?", [corrected_id])
+    assert status.gate_status[0] == "passed"
+    audit = query(paths.published, "select * from quality.correction_audit").iloc[0]
+    assert (audit.report_id, audit.metric_key, audit.extracted_value, audit.corrected_value, audit.is_applied) == (
+        corrected_id, "applications.total_processed.legal_services", 2, 0, True)
+    fact = query(paths.published, "select value, extracted_value, is_corrected from marts.fct_metric "
+                                  "where report_id = ? and metric_key = 'applications.total_processed.legal_services'",
+                 [corrected_id]).iloc[0]
+    assert (fact.value, fact.extracted_value, fact.is_corrected) == (0, 2, True)
+
+
+def test_the_same_report_without_override_stays_quarantined(built):
+    paths, _, _ = built
+    status = query(paths.published, "select gate_status from marts.dim_report where source_uri = 'plain/001.txt'")
+    assert status.gate_status[0] == "quarantined"
+
+
+def test_bad_override_files_are_refused_with_their_line(tmp_path):
+    bad = tmp_path / "corrections.csv"
+    bad.write_text("report_id,metric_key,corrected_value,reason,corrected_by\n"
+                   "abc,applications.granted.total,two,typo,me\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"corrections.csv:2: corrected_value 'two'"):
+        read_overrides(bad, ("report_id", "metric_key", "corrected_value", "reason", "corrected_by"))
+    bad.write_text("report_id,metric_key,corrected_value,reason,corrected_by\n"
+                   "abc,applications.granted.everyone,1,typo,me\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown metric_key"):
+        read_overrides(bad, ("report_id", "metric_key", "corrected_value", "reason", "corrected_by"))
