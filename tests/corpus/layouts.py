@@ -50,6 +50,8 @@ def _fixed(doc: str, **style: Any) -> Callable[[random.Random], Style]:
 
 html_gbk_undeclared = _fixed("GBK bytes and no charset anywhere: neither a meta tag nor the HTTP header.", encoding="gbk", charset="none")
 html_gbk_header_only = _fixed("GBK bytes, the charset only in the HTTP Content-Type header.", encoding="gbk", charset="header")
+html_utf8_bom = _fixed("UTF-8 with a byte-order mark and no declaration.", charset="bom")
+html_charset_lies = _fixed("UTF-8 bytes under a <meta> that says gb2312 (a CMS template written for GBK).", charset="wrong")
 html_merged = _fixed("All three tables in one <table>, section titles as full-width rows.", merged=True)
 html_th = _fixed("Header cells as <th> (in <thead> where the table starts with headers).", th=True)
 html_review_vertical = _fixed("Table 四 as 3 rows x 5 columns instead of the template's 1 x 15.", review_vertical=True)
@@ -61,7 +63,7 @@ html_unmerged = _fixed("No rowspan/colspan: merged cells split into text plus em
 
 
 def html_cms(rng: random.Random) -> Style:
-    """An old CMS page: upper-case tags, <font>, &nbsp; padding, the article nested in a layout table."""
+    """An old CMS page: upper-case tags, end tags left out, <font>, &nbsp; padding, the article nested in a layout table."""
     return Style(cms=True, layout_table=True, halfwidth_labels=rng.random() < 0.5)
 
 
@@ -74,7 +76,8 @@ def html_mixed(rng: random.Random) -> Style:
     """Several of the variations at once, as real pages combine them."""
     flip = lambda p=0.35: rng.random() < p  # noqa: E731
     enc, word = "gbk" if flip() else "utf-8", flip()
-    return Style(encoding=enc, charset=rng.choice(("meta", "http_equiv", "header", "none")), word=word, th=flip(),
+    charsets = ("meta", "http_equiv", "header", "none") + (("bom", "wrong") if enc == "utf-8" else ())
+    return Style(encoding=enc, charset=rng.choice(charsets), word=word, th=flip(),
                  merged=flip(0.2), review_vertical=flip(0.25), blank_markers=flip(), fullwidth=flip(0.2),
                  thousands=flip(), units=flip(0.25), wan=rng.choice(("", "", "header", "value")), spaced_labels=flip(0.2),
                  split_runs=flip(), cms=flip(0.2), layout_table=flip(0.25), halfwidth_labels=flip(0.25),
@@ -93,7 +96,8 @@ def text_pipes(rng: random.Random) -> Style:
 
 REPORT_LAYOUTS: dict[str, Callable[[random.Random], Style]] = {
     "html_template": html_template, "html_word": html_word, "html_gbk_declared": html_gbk_declared,
-    "html_gbk_undeclared": html_gbk_undeclared, "html_gbk_header_only": html_gbk_header_only, "html_merged": html_merged,
+    "html_gbk_undeclared": html_gbk_undeclared, "html_gbk_header_only": html_gbk_header_only, "html_utf8_bom": html_utf8_bom,
+    "html_charset_lies": html_charset_lies, "html_merged": html_merged,
     "html_th": html_th, "html_review_vertical": html_review_vertical, "html_blank_markers": html_blank_markers,
     "html_fullwidth": html_fullwidth, "html_thousands": html_thousands, "html_units": html_units,
     "html_cms": html_cms, "html_unmerged": html_unmerged,

@@ -96,7 +96,7 @@ def _cell_html(c: TCell, style: Style) -> str:
     text = "<br/>".join(html.escape(t) for t in c.text.split("\n"))
     if style.cms:  # an old CMS: upper-case tags, font wrappers, non-breaking spaces around values
         pad = "&nbsp;" if c.key is not None else ""
-        return f"<{tag.upper()}{attrs} align=center><FONT face=宋体 size=2>{pad}{text}{pad}</FONT></{tag.upper()}>"
+        return f"<{tag.upper()}{attrs} align=center><FONT face=宋体 size=2>{pad}{text}{pad}</FONT>"  # HTML 4: </TD> optional
     return f"<{tag}{attrs}>{text}</{tag}>"
 
 
@@ -104,7 +104,7 @@ def _rows_html(g: Grid, style: Style) -> str:
     out = []
     for i, row in enumerate(g.rows):
         tr = f"<tr style='mso-yfti-irow:{i}'>" if style.word else "<TR>" if style.cms else "<tr>"
-        out.append(tr + "".join(_cell_html(c, style) for c in row) + ("</TR><!-- row -->\n" if style.cms else "</tr>"))
+        out.append(tr + "".join(_cell_html(c, style) for c in row) + ("<!-- row -->\n" if style.cms else "</tr>"))
     if style.cms:
         return "<COLGROUP>" + "<COL width=80>" * g.width + "</COLGROUP><TBODY>" + "".join(out) + "</TBODY>"
     if style.th and g.header_rows:
@@ -185,6 +185,8 @@ def head(title: str, style: Style, site: str) -> str:
     meta = ""
     if style.charset == "meta":
         meta = f'<meta charset="{charset if style.encoding == "utf-8" else "gb2312"}">'
+    elif style.charset == "wrong":  # the template's header says gb2312, the CMS writes UTF-8
+        meta = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
     elif style.charset == "http_equiv":
         meta = f'<meta http-equiv="Content-Type" content="text/html; charset={charset}">'
     word = ('<meta name=ProgId content=Word.Document><meta name=Generator content="Microsoft Word 15">'
@@ -257,7 +259,7 @@ def html_page(truth: dict[str, Any], style: Style, rng: random.Random, body: str
         page = opening + "".join(before + narrative) + body + "".join(after) + ending
     else:
         page = opening + body + "".join(narrative) + ending
-    return page.encode(enc)
+    return (b"\xef\xbb\xbf" if style.charset == "bom" else b"") + page.encode(enc)
 
 
 # ---------------------------------------------------------------- scraped text

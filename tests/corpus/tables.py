@@ -32,6 +32,7 @@ class Style:
 
     encoding: str = "utf-8"  # utf-8 | gbk
     charset: str = "meta"  # meta (<meta charset>) | http_equiv | header (HTTP header only) | none
+    #   | bom (UTF-8 byte-order mark only) | wrong (declares gb2312, is UTF-8)
     word: bool = False  # Word-exported HTML (MsoNormal, <o:p>, nested spans)
     th: bool = False  # header cells as <th>
     merged: bool = False  # all three tables in one <table>
@@ -45,7 +46,7 @@ class Style:
     chrome: bool = True  # site navigation, header block, footer, scripts
     spaced_labels: bool = False  # 总 计, 法 律 服 务 机 构
     split_runs: bool = False  # Word: a number split over two <span> runs (1</span><span>2)
-    cms: bool = False  # old CMS markup: upper-case tags, <font>, &nbsp; around values, <colgroup>, comments
+    cms: bool = False  # old CMS markup: upper-case tags, no </TD></TR>, <font>, &nbsp; around values, <colgroup>, comments
     layout_table: bool = False  # the article inside a page-layout table (tables nested in a <td>)
     halfwidth_labels: bool = False  # labels typed with ASCII punctuation: (一)予以公开, 1.属于国家秘密
     unmerged: bool = False  # merged cells split into text + empty cells (pasted from Excel)
