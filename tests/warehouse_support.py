@@ -8,6 +8,8 @@ from pathlib import Path
 
 from extract.model import Cell, Issue, ParsedReport
 
+REPO = Path(__file__).resolve().parent.parent
+
 PARSER_VERSION = "truth-1"
 
 

@@ -110,6 +110,8 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None) -> 
     published.parent.mkdir(parents=True, exist_ok=True)
     with connect(work_db) as conn:
         conn.execute("checkpoint")  # fold the WAL into the file so the copy is complete
+    for stale in published.parent.glob(f".{published.name}.*.tmp"):  # left by a killed publish
+        stale.unlink(missing_ok=True)
     temp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
     try:
         shutil.copyfile(work_db, temp)
