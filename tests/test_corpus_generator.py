@@ -135,6 +135,7 @@ def test_layout_variations_are_really_in_the_pages():
     for doc in generate(3, seed=4, layouts=["html_merged"]):  # the page header block and the one merged report table
         assert doc.data.count(b"<table") == 2
     assert "colspan=\"5\">法人或其他组织" in page("html_template") and 'rowspan="8">（三）不予公开' in page("html_template")
+    assert re.search(r"^规章 \| [-—/无\d,]+ \| ", page("text_rows"), re.M)
     assert re.search(r"^\S.* \|$", page("text_pipes"), re.M) and "  自然人\n\n" in page("text_lines").replace("(", "（")
 
 

@@ -94,6 +94,11 @@ def text_pipes(rng: random.Random) -> Style:
     return Style(text="pipes", blank_markers=rng.random() < 0.3, thousands=rng.random() < 0.3)
 
 
+def text_rows(rng: random.Random) -> Style:
+    """Scraped text, one line per table row with ` | ` between its cells."""
+    return Style(text="rows", blank_markers=rng.random() < 0.3, thousands=rng.random() < 0.3)
+
+
 REPORT_LAYOUTS: dict[str, Callable[[random.Random], Style]] = {
     "html_template": html_template, "html_word": html_word, "html_gbk_declared": html_gbk_declared,
     "html_gbk_undeclared": html_gbk_undeclared, "html_gbk_header_only": html_gbk_header_only, "html_utf8_bom": html_utf8_bom,
@@ -102,6 +107,7 @@ REPORT_LAYOUTS: dict[str, Callable[[random.Random], Style]] = {
     "html_fullwidth": html_fullwidth, "html_thousands": html_thousands, "html_units": html_units,
     "html_cms": html_cms, "html_unmerged": html_unmerged,
     "html_simplified": html_simplified, "html_mixed": html_mixed, "text_lines": text_lines, "text_pipes": text_pipes,
+    "text_rows": text_rows,
 }
 
 

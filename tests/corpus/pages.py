@@ -266,6 +266,8 @@ def html_page(truth: dict[str, Any], style: Style, rng: random.Random, body: str
 
 def _text_grid(g: Grid, style: Style, rng: random.Random) -> list[str]:
     out = [g.title]
+    if style.text == "rows":  # one line per table row, cells joined by " | " (html2text-like)
+        return out + [" | ".join(c.text.replace("\n", "") for c in row) for row in g.rows]
     for i, row in enumerate(g.rows):
         for c in row:
             lines = c.text.split("\n")
@@ -276,7 +278,8 @@ def _text_grid(g: Grid, style: Style, rng: random.Random) -> list[str]:
 
 
 def text_page(truth: dict[str, Any], style: Style, rng: random.Random, damage: dict[str, Any] | None = None) -> bytes:
-    """A report as a scraper's text: one cell per line (seeds 000/001) or `|`-separated rows (seeds 002/003)."""
+    """A report as a scraper's text: one cell per line (seeds 000/001), cells ending in ` |` (seeds 002/003)
+    or one line per row with ` | ` between cells."""
     dated = f"日期:{truth['published']} 17:37:00 字号:"
     y, shape = truth["year"], rng.random()
     if shape < 0.2:  # no title line: the agency is named only in the opening paragraph (seed 002)

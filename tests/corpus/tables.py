@@ -42,7 +42,7 @@ class Style:
     thousands: bool = False  # 1,234
     units: bool = False  # 12件, 3.5万元
     wan: str = ""  # procurement amount in 万元: "header" (header says 万元) | "value" (value says 万元) | ""
-    text: str = ""  # "" (HTML) | lines (one cell per line) | pipes (`|`-separated)
+    text: str = ""  # "" (HTML) | lines (one cell per line) | pipes (cells ending in ` |`) | rows (a line per row)
     chrome: bool = True  # site navigation, header block, footer, scripts
     spaced_labels: bool = False  # 总 计, 法 律 服 务 机 构
     split_runs: bool = False  # Word: a number split over two <span> runs (1</span><span>2)
