@@ -20,8 +20,8 @@ _TITLE_JUNK = re.compile(r"^[\s\d年月日::|/_\-—·.,，。;；、]+|[\s:：|
 _PERIOD = re.compile(r"统计期限[^0-9]{0,8}((?:19|20)\d\d)\s*年")
 _YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
 _BOOK = re.compile(r"《[^《》]{0,80}》|〔[^〔〕]{0,20}〕|\[[^\[\]]{0,20}\]")
-_DATE = r"((?:19|20)\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})"
-_PUBLISHED = re.compile(r"(?:发布|公开|生成|成文|发文|印发)?\s*(?:时\s*间|日\s*期)\s*[::]?\s*" + _DATE)
+_DATE = r"((?:19|20)\d\d|[１２][０-９]{3})\s*[-/.年－／．]\s*(\d{1,2})\s*[-/.月－／．]\s*(\d{1,2})"
+_PUBLISHED = re.compile(r"[时日]\s*[间期]\s*[:：]?\s*" + _DATE)  # 发布时间 / 日期 / 生成日期 …: (a literal start is fast)
 _INDEX_NO = re.compile(r"索\s*引\s*号\s*[::]?\s*([A-Za-z0-9][A-Za-z0-9\-_/.]*)")
 _DOC_NO = re.compile(r"文\s*号\s*[::]?\s*([^\s:：]{2,40}?〔\d{4}〕\s*\d+\s*号|[^\s:：]{2,40}?\[\d{4}\]\s*\d+\s*号)")
 _SUFFIX = r"(?:人民政府办公室|人民政府办公厅|人民政府|办公室|办公厅|管理委员会|委员会|办事处|政府|局|厅|委|办|中心|院|署|所|站|队|处|会)"
@@ -95,8 +95,9 @@ def _agency_from_text(nhead: str) -> str | None:
 def read_meta(lines: list[str], html_title: str | None) -> Meta:
     """Metadata of a document from its lines of text (top of the page first)."""
     meta = Meta()
-    head = "\n".join(lines)[:HEAD_CHARS]
-    nhead = _nfkc(head)
+    # \d and int() read full-width digits, and the patterns accept full-width colons and brackets,
+    # so the head is searched as it is (folding 20 KB of text would cost more than all the rest)
+    nhead = "\n".join(lines)[:HEAD_CHARS]
     meta.title, meta.agency, meta.year = find_title(lines, html_title)
     if meta.agency is None:
         meta.agency = _agency_from_text(nhead)

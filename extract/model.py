@@ -14,7 +14,7 @@ ERROR = "error"
 WARNING = "warning"
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     """One extracted value and where it came from."""
 

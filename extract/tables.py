@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from extract.labels import (
     ACTIVE, APPLICATIONS, GROUP, HEADER, REVIEW, ROW, Label, classify, group_of, group_rows, normalize, section_of,
@@ -69,23 +70,36 @@ def split_sections(tokens: list[Token]) -> list[tuple[str, list[Token]]]:
     current: str | None = None
     for tok in tokens:
         text = tok.text
-        if text and not is_number_cell(text):
-            sec = section_of(text)
-            if sec == "end":
+        if text:
+            move = _route(text, current)
+            if move == "end":
                 current = None
                 continue
-            if sec is not None:
-                current = sec
-                out.append((sec, []))
-                continue
-            if current is None or not classify(text, current):
-                other = [t for t in TABLES if t != current and _strong(classify(text, t))]
-                if len(other) == 1:
-                    current = other[0]
-                    out.append((current, []))
+            if move is not None:
+                current = move[0]
+                out.append((current, []))
+                if move[1]:
+                    continue
         if current is not None:
             out[-1][1].append(tok)
     return out
+
+
+@lru_cache(maxsize=65536)
+def _route(text: str, current: str | None) -> str | tuple[str, bool] | None:
+    """Where a token moves the reader: ``end`` of the tables, (table, is a title) to start one, None to stay."""
+    if is_number_cell(text):
+        return None
+    sec = section_of(text)
+    if sec == "end":
+        return "end"
+    if sec is not None:
+        return (sec, True)
+    if current is None or not classify(text, current):
+        other = [t for t in TABLES if t != current and _strong(classify(text, t))]
+        if len(other) == 1:
+            return (other[0], False)
+    return None
 
 
 def _strong(labels: tuple[Label, ...]) -> bool:
