@@ -193,5 +193,6 @@ def test_write_corpus_writes_documents_and_truth_lines(tmp_path):
     folder = write_corpus(docs, tmp_path / "corpus")
     lines = [json.loads(line) for line in (folder / "truth.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [line["name"] for line in lines] == [d.name for d in docs]
-    assert all((folder / d.name).read_bytes() == d.data for d in docs)
+    assert all((folder / "documents" / d.name).read_bytes() == d.data for d in docs)
+    assert sorted(p.name for p in (folder / "documents").iterdir()) == sorted(d.name for d in docs)
     assert lines[0]["truth"] == docs[0].truth and lines[0]["layout"] == docs[0].layout

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hard-per-case", type=int, default=10, help="documents per hard case (default 10)")
     ap.add_argument("--layouts", default=None, help="comma-separated layout names (default: the generator's mix)")
     ap.add_argument("--examples", type=int, default=12, help="example failures to print")
-    ap.add_argument("--out", default=None, help="also write the corpus and truth.jsonl to this folder")
+    ap.add_argument("--out", default=None, help="also write the corpus to this folder (documents/ and truth.jsonl)")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()

@@ -230,12 +230,16 @@ def generate(n: int, seed: int = 0, layouts: Iterable[str] | None = None, incons
 
 
 def write_corpus(docs: Iterable[GeneratedDoc], folder: str | Path) -> Path:
-    """Write each document and a ``truth.jsonl`` (one line per document: name, layout, headers, truth)."""
+    """Write the documents to ``folder/documents/`` and their truth to ``folder/truth.jsonl``; return ``folder``.
+
+    The truth sits beside the documents folder, so the folder can be handed to ``disclosure parse``
+    or ``disclosure refresh --sources`` as it is. One line per document: name, layout, headers, truth.
+    """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "documents").mkdir(parents=True, exist_ok=True)
     with (folder / "truth.jsonl").open("w", encoding="utf-8") as fh:
         for d in docs:
-            (folder / d.name).write_bytes(d.data)
+            (folder / "documents" / d.name).write_bytes(d.data)
             fh.write(json.dumps({"name": d.name, "layout": d.layout, "headers": d.headers, "truth": d.truth},
                                 ensure_ascii=False) + "\n")
     return folder
