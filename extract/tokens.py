@@ -3,8 +3,9 @@
 Every input style reduces to this stream so one matcher (``extract.tables``) reads them all:
 HTML tables become their cells (rowspan/colspan expanded on a dense grid, each cell once at its
 top-left slot); text outside tables becomes one token per line; plain-text pages give one token
-per line (seeds 000/001), per ``|``-separated cell (seeds 002/003), or a label followed by the
-numbers on the same line (``规章 0 0 0``).
+per line (seeds 000/001), per ``|``-separated cell (seeds 002/003 put one cell per line, html2text
+puts a row per line: ``规章 | 2 | 0 | 7``), or a label followed by the numbers on the same line
+(``规章 0 0 0``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ class Token:
         return (self.table, self.row) if self.table is not None else None
 
 
-_PIPE_LINE = re.compile(r"\|\s*$")
 _WS_SPLIT = re.compile(r"[ \t\u3000\u00a0]+")
 
 
@@ -55,7 +55,7 @@ def split_line(line: str, row: int, out: list[Token]) -> None:
 def text_tokens(text: str) -> list[Token]:
     """Tokens of a plain-text page."""
     lines = text.splitlines()
-    piped = sum(1 for ln in lines if _PIPE_LINE.search(ln))
+    piped = sum(1 for ln in lines if "|" in ln)
     out: list[Token] = []
     if piped >= 10:
         for i, ln in enumerate(lines):
