@@ -6,6 +6,7 @@ been parsed with the current PARSER_VERSION is parsed again; ``full: true`` in t
 """
 
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,7 @@ from typing import Any
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetObservation,
     Config,
     MaterializeResult,
     MetadataValue,
@@ -25,7 +27,7 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.resources import SourcesResource, WarehouseResource, dbt_project
+from orchestration.resources import REPO, SourcesResource, WarehouseResource, dbt_project, dbt_source_files
 
 PARSE_POOL_THRESHOLD = 24  # below this many documents, a process pool costs more than it saves
 
@@ -91,17 +93,19 @@ def source_documents(
     return FetchBatch(results=results, full=config.full, manifest=str(sources.location()), store_root=str(store_root))
 
 
-@asset(group_name="ingest", kinds={"python", "duckdb"})
-def raw_landing(
-    context: AssetExecutionContext, source_documents: FetchBatch, warehouse: WarehouseResource
-) -> MaterializeResult:
+@asset(group_name="ingest", kinds={"python", "duckdb"}, output_required=False)
+def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, warehouse: WarehouseResource):
     """The parsed documents, landed with provenance in the work DB's raw schema (every dbt ``raw`` source).
 
-    Parses only new or changed content, or content not yet parsed by this PARSER_VERSION."""
+    Parses only new or changed content, or content not yet parsed by this PARSER_VERSION. When
+    nothing at all changed since the last publish (documents, fetch outcomes, parser, dbt models,
+    gate rules, overrides), the asset is not materialized, so dbt, the gate and the publish are
+    skipped: the published warehouse is already this state."""
     from extract import PARSER_VERSION
     from orchestration.warehouse.landing import land, parsed_hashes
 
-    work_db = Path(warehouse.paths().work_db)
+    paths = warehouse.paths()
+    work_db = Path(paths.work_db)
     batch = source_documents
     done = set() if batch.full else parsed_hashes(work_db, PARSER_VERSION)
     fetched = [r for r in batch.results if r.content_hash and r.status != "failed"]
@@ -118,20 +122,51 @@ def raw_landing(
     stats = land(work_db, reports, [asdict(r) for r in batch.results])  # landing wants headers as a mapping
     kinds = _count(r.document_kind for r in reports)
     context.log.info(f"landed {len(reports)} parsed documents ({len(errors)} could not be parsed)")
-    return MaterializeResult(
-        metadata={
-            "parsed": len(reports),
-            "skipped_already_parsed": len(fetched) - len(todo),
-            "parse_errors": len(errors),
-            "annual_reports": kinds.get("annual_report", 0),
-            "not_annual_reports": kinds.get("not_annual_report", 0),
-            "with_error_issues": sum(1 for r in reports if r.has_errors),
-            "parser_version": PARSER_VERSION,
-            "landing": MetadataValue.json(_as_jsonable(stats)),
-            "errors": MetadataValue.md(md_table(["source", "error"], [[o.source, o.error or ""] for o in errors])),
-            "work_db": str(work_db),
-        }
-    )
+    metadata = {
+        "parsed": len(reports),
+        "skipped_already_parsed": len(fetched) - len(todo),
+        "parse_errors": len(errors),
+        "annual_reports": kinds.get("annual_report", 0),
+        "not_annual_reports": kinds.get("not_annual_report", 0),
+        "with_error_issues": sum(1 for r in reports if r.has_errors),
+        "parser_version": PARSER_VERSION,
+        "landing": MetadataValue.json(_as_jsonable(stats)),
+        "errors": MetadataValue.md(md_table(["source", "error"], [[o.source, o.error or ""] for o in errors])),
+        "work_db": str(work_db),
+    }
+    fingerprint = inputs_fingerprint(batch, paths, PARSER_VERSION)
+    if not batch.full and not outcomes and published_fingerprint(paths) == fingerprint:
+        context.log.info(f"nothing changed since the last publish of {paths.published}: dbt, gate and publish skipped")
+        context.log_event(AssetObservation(asset_key=context.asset_key, metadata={**metadata, "unchanged": True}))
+        return
+    _fingerprint_file(paths, "pending").write_text(fingerprint)
+    yield MaterializeResult(metadata=metadata)
+
+
+def inputs_fingerprint(batch: FetchBatch, paths, parser_version: str) -> str:
+    """A digest of everything the published warehouse is made from: each source's content (or failure),
+    the parser version, the dbt project, the gate's rules and the maintainers' overrides."""
+    digest = hashlib.sha256(parser_version.encode())
+    for r in sorted(batch.results, key=lambda r: r.source_uri):
+        digest.update(f"{r.source_uri}\0{r.status == 'failed'}\0{r.content_hash}\n".encode())
+    gate_code = sorted((REPO / "expectations").glob("*.py"))
+    overrides = [Path(p) for p in (paths.corrections_csv, paths.waivers_csv) if p and Path(p).exists()]
+    for path in [*dbt_source_files(Path(paths.dbt_project_dir)), *gate_code, *overrides]:
+        digest.update(f"{path}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _fingerprint_file(paths, which: str) -> Path:
+    """``pending``: inputs of the run in progress; ``published``: inputs of the file last published."""
+    return Path(paths.work_db).parent / f"{which}.inputs.sha256"
+
+
+def published_fingerprint(paths) -> str | None:
+    marker = _fingerprint_file(paths, "published")
+    if not Path(paths.published).exists() or not marker.exists():
+        return None
+    return marker.read_text().strip()
 
 
 def parse_all(items: Sequence[tuple[str, str, dict]], store_root: str, log=print) -> list[ParseOutcome]:
@@ -271,6 +306,9 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
 
     paths = warehouse.paths()
     publish(paths.work_db, paths.published, parquet_dir=paths.parquet_dir)
+    pending = _fingerprint_file(paths, "pending")
+    if pending.exists():
+        pending.replace(_fingerprint_file(paths, "published"))
     rows = relation_rows(Path(paths.published))
     context.log.info(f"published {paths.published}: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
     return MaterializeResult(

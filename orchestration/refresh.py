@@ -7,6 +7,7 @@ normal outcome), 1 the run failed or the batch gate refused to publish, 2 the so
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -69,6 +70,9 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
 
     from dagster import DagsterInstance, execute_job, reconstructable
 
+    # Skipped blocking dbt tests (nothing changed) are expected here, not worth a warning per test.
+    logging.getLogger("dagster._core.execution.plan.active").setLevel(logging.ERROR)
+
     print("loading Dagster definitions (dbt manifest, assets)...", flush=True)
     with DagsterInstance.get() as instance:
         result = execute_job(
@@ -100,14 +104,19 @@ def run_summary(instance, run_id: str) -> dict[str, Any]:
         if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             mat = event.step_materialization_data.materialization
             assets[mat.asset_key.to_user_string()] = {k: _plain(v) for k, v in mat.metadata.items()}
+        elif event.event_type == DagsterEventType.ASSET_OBSERVATION:  # e.g. raw_landing when nothing changed
+            obs = event.asset_observation_data.asset_observation
+            assets[obs.asset_key.to_user_string()] = {k: _plain(v) for k, v in obs.metadata.items()}
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             data = event.event_specific_data
             checks[data.check_name] = {"passed": data.passed, **{k: _plain(v) for k, v in data.metadata.items()}}
         elif event.event_type == DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
             failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
-        elif event.event_type == DagsterEventType.RUN_FAILURE and not failures:
-            failures.append(entry.message or "run failed")
+        elif event.event_type in (DagsterEventType.RUN_FAILURE, DagsterEventType.RESOURCE_INIT_FAILURE, DagsterEventType.ENGINE_EVENT):
+            error = getattr(event.event_specific_data, "error", None)
+            if error is not None:  # e.g. the warehouse lock timed out while resources were set up
+                failures.append(f"{error.cls_name or 'error'}: {error.message.strip()}")
     return {"run_id": run_id, "assets": assets, "checks": checks, "failures": failures, "lock_events": lock_events}
 
 
@@ -139,7 +148,9 @@ def print_summary(summary: dict[str, Any], paths, success: bool) -> None:
         for report, rules in (gate.get("quarantined_reasons") or {}).items():
             lines.append(f"  quarantined {report}: {', '.join(rules)}")
         lines.append(f"  data docs   {gate.get('data_docs') or paths.data_docs_dir}")
-    if success:
+    if success and parse.get("unchanged"):
+        lines.append(f"  unchanged   nothing changed since the last publish; {paths.published} is current")
+    elif success:
         lines.append(f"  published   {paths.published}")
     else:
         if batch and not batch.get("passed", True):

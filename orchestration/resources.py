@@ -167,17 +167,22 @@ def dbt_project() -> DbtProject:
     return project
 
 
+def dbt_source_files(project_dir: Path) -> list[Path]:
+    """The files a dbt manifest (and a build) is made from."""
+    root = Path(project_dir)
+    files = [p for p in (root / "dbt_project.yml", root / "profiles.yml") if p.exists()]
+    for sub in ("models", "seeds", "macros", "tests", "snapshots"):
+        if (root / sub).is_dir():
+            files.extend(sorted(p for p in (root / sub).rglob("*") if p.is_file()))
+    return files
+
+
 def _manifest_stale(project: DbtProject) -> bool:
     manifest = Path(project.manifest_path)
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    root = Path(project.project_dir)
-    watched = [root / "dbt_project.yml", root / "profiles.yml"]
-    for sub in ("models", "seeds", "macros", "tests", "snapshots"):
-        if (root / sub).is_dir():
-            watched.extend(p for p in (root / sub).rglob("*") if p.is_file())
-    return any(p.exists() and p.stat().st_mtime > built for p in watched)
+    return any(p.stat().st_mtime > built for p in dbt_source_files(Path(project.project_dir)))
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:

@@ -7,7 +7,7 @@ its state: a refresh with nothing changed, two refreshes at once, a held lock, a
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import time
 from pathlib import Path
 
 import duckdb
@@ -74,6 +74,8 @@ def test_published_warehouse_holds_the_contract(first, seeds_dir):
     assert by_name["001_7a4d3651a9fce74d.txt"] == "quarantined"  # seed 001 does not add up
     assert by_name["004_8c293465a3188d00.txt"] == "not_applicable"  # not a template report
     assert by_name["000_b4db0ae74d3253e2.txt"] == "passed"
+    assert by_name["g08_2021_html_th_inconsistent.html"] == "quarantined"  # generated to break R1_balance
+    assert by_name["g10_news_article.html"] == "not_applicable"
 
 
 def test_summary_counts_come_from_the_run(first):
@@ -94,21 +96,33 @@ def test_nothing_changed_means_no_fetch_or_parse_work(first):
     fetch, parse = run["assets"]["source_documents"], run["assets"]["raw_landing"]
     assert fetch["fetched"] == 0 and fetch["unchanged"] == fetch["sources"]
     assert parse["parsed"] == 0 and parse["skipped_already_parsed"] == fetch["sources"]
-    assert "published" in proc.stdout
+    assert parse["unchanged"], "nothing changed: raw_landing is observed, not materialized"
+    assert "quality_gate" not in run["assets"] and "published_warehouse" not in run["assets"]
+    assert "nothing changed since the last publish" in proc.stdout
 
 
-def test_two_refreshes_at_once_take_turns(first):
-    with ThreadPoolExecutor(2) as pool:
-        procs = list(pool.map(lambda _: refresh(first["env"], "--warehouse", str(first["warehouse"])), range(2)))
-    for proc in procs:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    runs = runs_summaries(first["home"])[-2:]
+def test_two_refreshes_at_once_take_turns(first, tmp_path):
+    """Both refreshes start while the warehouse is held, so both must wait; then they go one at a time."""
+    paths = WarehousePaths.from_env(str(first["warehouse"]))
+    cmd = [sys.executable, "-m", "orchestration.cli", "refresh", "--warehouse", str(first["warehouse"])]
+    logs = [tmp_path / f"refresh{i}.log" for i in range(2)]
+    with warehouse_lock(Path(paths.work_db), holder="the test", timeout_s=1):
+        procs = [subprocess.Popen(cmd, cwd=REPO, env=first["env"], stdout=log.open("w"), stderr=subprocess.STDOUT) for log in logs]
+        for _ in range(600):  # until both runs report that they wait (bounded; not a timing assertion)
+            if all("waiting for the warehouse" in log.read_text() for log in logs) or any(p.poll() is not None for p in procs):
+                break
+            time.sleep(0.5)
+        for log in logs:
+            assert "in use by the test" in log.read_text(), log.read_text()
+    for proc, log in zip(procs, logs):
+        assert proc.wait(timeout=900) == 0, log.read_text()
     lock_events = []
-    for run in runs:
+    for run in runs_summaries(first["home"])[-2:]:
         assert run["status"] == "SUCCESS"
         lock_events += [(ts, run["run_id"], what) for ts, what in run["lock_events"]]
-    order = [what for _, _, what in sorted(lock_events)]
-    assert order == ["acquired", "released", "acquired", "released"], sorted(lock_events)
+    order = [(run_id, what) for _, run_id, what in sorted(lock_events)]
+    assert [what for _, what in order] == ["acquired", "released", "acquired", "released"], order
+    assert order[0][0] == order[1][0] and order[2][0] == order[3][0], "each run holds the warehouse start to end"
     with duckdb.connect(str(first["warehouse"]), read_only=True) as con:
         assert con.execute("select count(*) from marts.dim_report").fetchone()[0] >= 5
 
