@@ -22,6 +22,8 @@ _DROP_TAGS = ("script", "style", "noscript", "iframe", "template", "svg", "selec
 _CELL_BREAK = ("br", "p", "div", "li")
 MAX_SPAN = 200  # larger rowspan/colspan values are markup errors; capped so a grid stays small
 _WS = re.compile(r"\s+")
+_WS_INNER = re.compile(r"\s\s|[^\S ]")  # whitespace that is not already single spaces
+_STRING = etree.XPath("string()", smart_strings=False)
 
 _WRAPPERS = re.compile(r"</?(?:div|span|font|section|article|center|b|i|strong|em|a|p)\b[^>]*>", re.I)
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, no_network=True, encoding="utf-8")
@@ -58,10 +60,11 @@ def _span(value: str | None) -> int:
 
 def _cell_text(cell: etree._Element) -> str:
     """The text of a cell; ``<br>``/``<p>`` breaks inside it were turned into spaces beforehand."""
-    if len(cell) == 0:
-        text = cell.text
-        return _WS.sub(" ", text).strip() if text else ""
-    return _WS.sub(" ", "".join(cell.itertext())).strip()
+    text = cell.text if len(cell) == 0 else _STRING(cell)
+    if not text:
+        return ""
+    text = text.strip()
+    return _WS.sub(" ", text) if _WS_INNER.search(text) else text
 
 
 def _grid_tokens(table: etree._Element, index: int, out: list[Token]) -> None:

@@ -17,6 +17,7 @@ from functools import cache, lru_cache
 from extract.template import APPLICANT_COLUMNS, metrics
 
 ACTIVE, APPLICATIONS, REVIEW = "active", "applications", "review_litigation"
+TABLE_KEYS = (ACTIVE, APPLICATIONS, REVIEW)
 
 # Kinds of label.
 ROW, GROUP, HEADING, HEADER, NOISE, SECTION, END = "row", "group", "heading", "header", "noise", "section", "end"
@@ -147,40 +148,43 @@ def group_of(version: str) -> dict[str, str]:
 MAX_LABEL_TEXT = 120  # longer text is narrative: never a label (and never normalised)
 
 
-@lru_cache(maxsize=65536)
 def classify(text: str, table: str) -> tuple[Label, ...]:
     """Every interpretation of ``text`` as a label of ``table`` (empty: not a label of it)."""
-    if len(text) > MAX_LABEL_TEXT:
-        return ()
+    return classify_all(text).get(table, ())
+
+
+@lru_cache(maxsize=65536)
+def classify_all(text: str) -> dict[str, tuple[Label, ...]]:
+    """table -> interpretations of ``text``; normalised and cut into its core once for all tables."""
+    if len(text) > MAX_LABEL_TEXT or "。" in text:  # a sentence is narrative, never a label
+        return {}
     norm = normalize(text)
     if not norm:
-        return ()
+        return {}
     if _NOISE.match(norm):
-        return (Label(NOISE),)
-    found = _lookup(norm, table)
-    if table == ACTIVE and "万元" in norm:
-        return tuple(Label(lb.kind, lb.key, lb.versions, True) if lb.kind == HEADER else lb for lb in found)
-    return found
-
-
-def _lookup(norm: str, table: str) -> tuple[Label, ...]:
-    known = _tables()[table]
-    found = known.get(norm)
-    if found is not None:
-        if table == APPLICATIONS:
-            # bare 总计 / 其他 are column headers; the rows carry an ordinal
-            headers = tuple(lb for lb in found if lb.kind == HEADER)
-            if headers:
-                return headers
-        return tuple(found)
-    core, had_ordinal = _core(norm)
-    found = known.get(core) or known.get(_PAREN_TAIL.sub("", core))
-    if found is None:
-        return ()
-    if table == APPLICATIONS and had_ordinal:
-        # an ordinal makes 总计 / 其他 a row ((七)总计, 3.其他), never the column header
-        return tuple(lb for lb in found if lb.kind != HEADER)
-    return tuple(found)
+        return dict.fromkeys(TABLE_KEYS, (Label(NOISE),))
+    out: dict[str, tuple[Label, ...]] = {}
+    core: tuple[str, bool] | None = None
+    for table, known in _tables().items():
+        found = known.get(norm)
+        if found is not None:
+            headers = tuple(lb for lb in found if lb.kind == HEADER) if table == APPLICATIONS else ()
+            # bare 总计 / 其他 in table 三 are column headers; its rows carry an ordinal
+            labels = headers or tuple(found)
+        else:
+            if core is None:
+                core = _core(norm)
+            text_core, had_ordinal = core
+            found = known.get(text_core) or known.get(_PAREN_TAIL.sub("", text_core))
+            if found is None:
+                continue
+            # an ordinal makes 总计 / 其他 a row ((七)总计, 3.其他), never the column header
+            labels = tuple(lb for lb in found if lb.kind != HEADER) if table == APPLICATIONS and had_ordinal else tuple(found)
+        if table == ACTIVE and "万元" in norm:
+            labels = tuple(Label(lb.kind, lb.key, lb.versions, True) if lb.kind == HEADER else lb for lb in labels)
+        if labels:
+            out[table] = labels
+    return out
 
 
 _END_WORDS = ("存在的主要问题", "改进情况", "其他需要报告", "需要说明的其他事项", "其他事项")
@@ -189,7 +193,7 @@ _END_WORDS = ("存在的主要问题", "改进情况", "其他需要报告", "�
 @lru_cache(maxsize=65536)
 def section_of(text: str) -> str | None:
     """``active`` / ``applications`` / ``review_litigation`` / ``end`` when ``text`` is a section title."""
-    if len(text) > 80:
+    if len(text) > 80 or "。" in text:
         return None
     norm = normalize(text)
     if not norm or len(norm) > 40:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from extract.labels import (
-    ACTIVE, APPLICATIONS, GROUP, HEADER, REVIEW, ROW, Label, classify, group_of, group_rows, normalize, section_of,
+    ACTIVE, APPLICATIONS, GROUP, HEADER, REVIEW, ROW, Label, classify, classify_all, group_of, group_rows, normalize, section_of,
 )
 from extract.model import ERROR, WARNING, Cell, Issue
 from extract.template import APPLICANT_COLUMNS, REVIEW_COLUMNS, REVIEW_ROWS, TABLES, columns_for, keys_for, metric_by_key, rows_for, value_type
@@ -95,8 +95,9 @@ def _route(text: str, current: str | None) -> str | tuple[str, bool] | None:
         return "end"
     if sec is not None:
         return (sec, True)
-    if current is None or not classify(text, current):
-        other = [t for t in TABLES if t != current and _strong(classify(text, t))]
+    labels = classify_all(text)
+    if labels and (current is None or current not in labels):
+        other = [t for t, lbs in labels.items() if t != current and _strong(lbs)]
         if len(other) == 1:
             return (other[0], False)
     return None
@@ -121,6 +122,12 @@ def detect_version(sections: list[tuple[str, list[Token]]]) -> str | None:
     if rest and rest[0][1] == n:
         return None
     return best
+
+
+@lru_cache(maxsize=65536)
+def _label(text: str, table: str, version: str | None) -> Label | None:
+    """The interpretation of ``text`` the reader acts on in ``table`` (rows before groups before the rest)."""
+    return _pick(classify(text, table), table, version)
 
 
 def _pick(labels: tuple[Label, ...], table: str, version: str | None) -> Label | None:
@@ -175,7 +182,7 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
             cur.values.append(tok)
             continue
         pending.clear()
-        lb = _pick(classify(text, table), table, version)
+        lb = _label(text, table, version)
         if lb is None:
             if _in_value_position(cur, tok, text):
                 cur.values.append(tok)  # type: ignore[union-attr]
@@ -242,13 +249,11 @@ class Placer:
         self.issue("cell_count_mismatch", ERROR, f"{what}: {len(values)} cells where the template has {len(keys)}", table)
 
     def read(self, key: str, tok: Token, run: Run, table: str) -> None:
-        reading = read_number(tok.text)
-        column = key.rsplit(".", 1)[-1]
-        value = to_value(reading, value_type(key), column, run.in_10k) if reading is not None else None
+        value, blank = _value_of(tok.text, key, run.in_10k)
         if value is None:
             self.issue("unreadable_value", ERROR, f"{key}: cannot read {tok.text!r} as a number", table, key)
             return
-        self._put(Cell(key, value, tok.text, reading.blank, tok.table, tok.row, tok.col,
+        self._put(Cell(key, value, tok.text, blank, tok.table, tok.row, tok.col,
                        run.label.text if run.label else None, _col_label(key)), table)
 
     def zero_fill(self, keys: list[str], values: list[Token], run: Run, table: str, what: str) -> bool:
@@ -266,6 +271,15 @@ class Placer:
             self._put(Cell(key, zero, first.text, False, first.table, first.row, first.col,
                            run.label.text if run.label else None, _col_label(key), filled=True), table)
         return True
+
+
+@lru_cache(maxsize=65536)
+def _value_of(text: str, key: str, in_10k: bool) -> tuple[int | float | None, bool]:
+    """(canonical value or None when unreadable, blank flag) of a cell's text for ``key``."""
+    reading = read_number(text)
+    if reading is None:
+        return None, False
+    return to_value(reading, value_type(key), key.rsplit(".", 1)[-1], in_10k), reading.blank
 
 
 def _col_label(key: str) -> str | None:
@@ -288,33 +302,29 @@ def _applicant_order(seen: list[str]) -> tuple[str, ...] | None:
 def fit(keys: list[str], run: Run) -> list[Token] | None:
     """The row's cells for ``keys``, in the order of ``keys``; None when they cannot be placed.
 
-    By the grid columns of the headers when every key has one (any column order, tables pasted
-    without merged cells), else by count in the header order (text pages) or template order.
+    By count (layout padding trimmed) when the cells sit under their headers or no header
+    positions are known, in the header order of text pages; otherwise by the grid columns of
+    the headers (columns in another order, tables pasted without merged cells).
     """
-    by_header = _by_header_cols(keys, run)
-    if by_header is not None:
-        return by_header
-    values = _trim(run.values, len(keys))
-    if len(values) != len(keys):
-        return None
     columns = [k.rsplit(".", 1)[1] for k in keys]
-    if run.col_order and sorted(run.col_order) == sorted(columns) and list(run.col_order) != columns:
-        pos = {c: i for i, c in enumerate(run.col_order)}
-        return [values[pos[c]] for c in columns]
-    return values
-
-
-def _by_header_cols(keys: list[str], run: Run) -> list[Token] | None:
-    cols = [run.header_cols.get(k.rsplit(".", 1)[1]) for k in keys]
-    if None in cols or not run.values or run.values[0].col is None:
+    pos = [run.header_cols.get(c) for c in columns] if run.header_cols else None
+    if pos is not None and None in pos:
+        pos = None
+    values = _trim(run.values, len(keys))
+    if len(values) == len(keys) and (pos is None or [t.col for t in values] == pos):
+        if run.col_order and list(run.col_order) != columns and sorted(run.col_order) == sorted(columns):
+            at = {c: i for i, c in enumerate(run.col_order)}
+            return [values[at[c]] for c in columns]
+        return values
+    if pos is None or not run.values or run.values[0].col is None:
         return None
-    at = {t.col: t for t in run.values}
-    if len(at) != len(run.values) or any(c not in at for c in cols):
+    by_col = {t.col: t for t in run.values}
+    if len(by_col) != len(run.values) or any(c not in by_col for c in pos):
         return None
-    chosen = {id(at[c]) for c in cols}
+    chosen = {id(by_col[c]) for c in pos}
     if any(t.text.strip() for t in run.values if id(t) not in chosen):
         return None  # a number outside every header column: not placeable
-    return [at[c] for c in cols]  # type: ignore[index]
+    return [by_col[c] for c in pos]  # type: ignore[index]
 
 
 def _trim(values: list[Token], n: int) -> list[Token]:
