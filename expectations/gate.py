@@ -98,12 +98,19 @@ def _context(data_docs_dir: Path | None):
 
 
 def _validate(context, rule: Rule, frame: pd.DataFrame) -> pd.DataFrame:
-    """One suite per (rule, template version): one expectation per instance; verdicts per report."""
+    """One suite per (rule, template version): one expectation per instance; verdicts per report.
+
+    Splitting by version gives every report of a batch every instance (R2's rows differ between
+    versions), so a NULL side always means a missing cell. R5 is one batch: an absent cell has
+    no instance there (both sides missing are ignored), and present cells are never NULL.
+    """
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
     out = []
-    for version, group in frame.groupby(frame["template_version"].fillna("unknown"), sort=True):
+    batches = "all" if rule.missing_is_absent else frame["template_version"].fillna("unknown")
+    batches = pd.Series(batches, index=frame.index)
+    for version, group in frame.groupby(batches, sort=True):
         name = f"{rule.name}__{version}"
         wide = group.pivot(index="report_id", columns="instance", values=["lhs", "rhs"])
         wide.columns = [f"{instance}:{side}" for side, instance in wide.columns]
