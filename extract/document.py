@@ -14,6 +14,7 @@ from dataclasses import dataclass
 HEAD_CHARS = 20_000  # metadata lives at the top of a page; never scan a 50 MB body with these regexes
 
 _TITLE = re.compile(r"^([^,，。;；!！?？《》]{0,60}?)((?:19|20)\d\d)\s*年\s*度?\s*(?:本单位|本机关|本部门)?\s*(?:政府信息公开(?:工作)?年度?报告|政务公开工作)")
+_TITLE_YEAR_FIRST = re.compile(r"^((?:19|20)\d\d)\s*年\s*度?\s*([^,，。;；!！?？《》\d]{2,40}?)(?:政府信息公开(?:工作)?年度?报告|政务公开工作)")
 _NAME_TAIL = re.compile(r"(?:召开|关于|举办|开展|印发|发布)$")
 _TITLE_PREFIX = re.compile(r"^(?:标\s*题|题\s*目|名\s*称)\s*[::]?\s*")
 _TITLE_JUNK = re.compile(r"^[\s\d年月日::|/_\-—·.,，。;；、]+|[\s:：|_\-—·、]+$")
@@ -61,22 +62,33 @@ def _clean_agency(name: str) -> str | None:
 
 
 def find_title(lines: list[str], html_title: str | None) -> tuple[str | None, str | None, int | None]:
-    """(title, agency, year) from the first line that reads as the report title."""
+    """(title, agency, year) from the first line that reads as the report title and names the agency.
+
+    ``<agency><year>年…年度报告`` (the agency may sit alone on the line before: seed 003) or
+    ``<year>年<agency>…年度报告``; a title without an agency still gives the year.
+    """
     candidates = ([html_title] if html_title else []) + lines[:400]
     prev = ""
+    fallback: tuple[str | None, str | None, int | None] = (None, None, None)
     for line in candidates:
         text = _TITLE_PREFIX.sub("", _nfkc(line).strip())
+        if len(text) > 120:
+            prev = text
+            continue
         m = _TITLE.search(text)
-        if m and len(text) <= 120:
+        if m:
             agency = _clean_agency(m.group(1)) or (_clean_agency(prev) if _AGENCY_LINE.search(prev) else None)
             if agency is not None:
                 return text, agency, int(m.group(2))
-            year = int(m.group(2))
-            title = text
-            return title, None, year
+            if fallback[2] is None:
+                fallback = (text, None, int(m.group(2)))
+        else:
+            m = _TITLE_YEAR_FIRST.search(text)
+            if m and (agency := _clean_agency(m.group(2))):
+                return text, agency, int(m.group(1))
         if text:
             prev = text
-    return None, None, None
+    return fallback
 
 
 def _agency_from_text(nhead: str) -> str | None:

@@ -1,0 +1,50 @@
+"""Document understanding: title, agency, reporting year, publish date and index fields."""
+
+from __future__ import annotations
+
+import pytest
+
+from extract import parse_document
+from extract.document import find_title, read_meta
+
+
+@pytest.mark.parametrize("lines,agency,year", [
+    (["标 题: 厦门市集美区行政审批管理局2019年政府信息公开工作年度报告"], "厦门市集美区行政审批管理局", 2019),
+    (["泉州台商投资区规划建设与交通运输局", "2020年政府信息公开年度报告"], "泉州台商投资区规划建设与交通运输局", 2020),
+    (["2021年厦门市思明区民政局政府信息公开工作年度报告"], "厦门市思明区民政局", 2021),
+    (["厦门市思明区民政局关于2021年度政府信息公开工作年度报告"], "厦门市思明区民政局", 2021),
+    (["相关链接", "2019年政府信息公开工作年度报告"], None, 2019),
+    (["会议要求，各科室要认真做好2020年政府信息公开工作年度报告编制工作。"], None, None),
+])
+def test_find_title(lines: list[str], agency: str | None, year: int | None) -> None:
+    _, got_agency, got_year = find_title(lines, None)
+    assert (got_agency, got_year) == (agency, year)
+
+
+def test_html_title_without_agency_does_not_hide_the_h1() -> None:
+    _, agency, year = find_title(["首页", "某某县财政局2022年政府信息公开工作年度报告"], "2022年政府信息公开工作年度报告_某某县人民政府")
+    assert (agency, year) == ("某某县财政局", 2022)
+
+
+def test_agency_from_the_opening_paragraph_when_there_is_no_title() -> None:
+    meta = read_meta(["本报告中所列数据统计期限自2020年1月1日至2020年12月31日。如对本年度报告有任何疑问，"
+                      "请与梁子湖区行政审批局联系（联系电话：027-60660158）。"], None)
+    assert (meta.agency, meta.year) == ("梁子湖区行政审批局", 2020)
+
+
+def test_publish_date_and_index_fields() -> None:
+    meta = read_meta(["索 引 号 XM03148-2500-2020-02677 生成日期 2020-01-02", "发布机构 区科技和工信局 文 号 集审管〔2020〕1号",
+                      "某局2019年政府信息公开工作年度报告"], None)
+    assert (meta.published, meta.index_no, meta.doc_no) == ("2020-01-02", "XM03148-2500-2020-02677", "集审管〔2020〕1号")
+    assert read_meta(["发布时间：2021年1月8日 来源：本站"], None).published == "2021-01-08"
+    assert read_meta(["日期:2020/1/23 17:37:00"], None).published == "2020-01-23"
+    assert read_meta(["二〇二〇年一月二日"], None).published is None
+
+
+def test_the_year_is_never_taken_for_the_template_version() -> None:
+    # a 2021 report still written on the 2019 template (some bodies kept it): the headers decide
+    r = parse_document("\n".join([
+        "某县交通运输局2021年政府信息公开工作年度报告", "二、主动公开政府信息情况", "第二十条第（一）项",
+        "信息内容 | 本年新制作数量 | 本年新公开数量 | 对外公开总数量", "规章 | 0 | 0 | 0", "规范性文件 | 1 | 1 | 3",
+    ] * 2 + ["| |"] * 10).encode(), "x.txt")
+    assert (r.year, r.template_version) == (2021, "2019")
