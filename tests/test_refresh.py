@@ -4,8 +4,14 @@ One fresh refresh is shared by the module (it is the expensive part); the later 
 its state: a refresh with nothing changed, two refreshes at once, a held lock, a bad manifest.
 """
 
+import email
+import email.policy
+import json
 import os
+import socket
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import sys
 import time
 from pathlib import Path
@@ -38,12 +44,69 @@ def runs_summaries(home: Path) -> list[dict]:
         return [run_summary(instance, r.run_id) | {"status": r.status.value} for r in runs]
 
 
+class Receivers:
+    """A real SMTP server and a real webhook endpoint on 127.0.0.1, collecting what they are sent."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.mails: list = []
+        self.posts: list[dict] = []
+        receivers = self
+
+        class Inbox:
+            async def handle_DATA(self, server, session, envelope):
+                receivers.mails.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+                return "250 OK"
+
+        class Hook(BaseHTTPRequestHandler):
+            def do_POST(self):
+                receivers.posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        with socket.socket() as probe:  # a free loopback port for the SMTP server
+            probe.bind(("127.0.0.1", 0))
+            self.smtp_port = probe.getsockname()[1]
+        self.smtp = Controller(Inbox(), hostname="127.0.0.1", port=self.smtp_port)
+        self.smtp.start()
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def env(self) -> dict[str, str]:
+        return {
+            "DISCLOSURE_SMTP_HOST": "127.0.0.1",
+            "DISCLOSURE_SMTP_PORT": str(self.smtp_port),
+            "DISCLOSURE_ALERT_TO": "ops@example.org",
+            "DISCLOSURE_WEBHOOKS": f"generic=http://127.0.0.1:{self.http.server_address[1]}/hook",
+        }
+
+    def mail_texts(self) -> list[str]:
+        return [f"{m['Subject']}\n{m.get_body(('plain',)).get_content()}" for m in self.mails]
+
+    def stop(self):
+        self.smtp.stop()
+        self.http.shutdown()
+        self.http.server_close()
+
+
 @pytest.fixture(scope="module")
-def first(tmp_path_factory):
+def receivers():
+    r = Receivers()
+    yield r
+    r.stop()
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory, receivers):
     base = tmp_path_factory.mktemp("refresh")
     home = base / "dagster_home"
     warehouse = base / "wh" / "disclosure.duckdb"
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DISCLOSURE_LOCK_TIMEOUT": "600"}
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DISCLOSURE_LOCK_TIMEOUT": "600", **receivers.env()}
     for var in ("DISCLOSURE_WAREHOUSE", "DISCLOSURE_WORK_DB", "DISCLOSURE_SOURCES", "DISCLOSURE_DATA_DOCS"):
         env.pop(var, None)
     proc = refresh(env, "--warehouse", str(warehouse))
@@ -127,14 +190,55 @@ def test_two_refreshes_at_once_take_turns(first, tmp_path):
         assert con.execute("select count(*) from marts.dim_report").fetchone()[0] >= 5
 
 
-def test_second_writer_refuses_clearly_when_the_lock_is_held(first):
+def test_quality_failures_are_alerted_by_mail_and_webhook(first, receivers):
+    """The fresh refresh quarantined seed 001: its hard-rule check sent the alert on every channel."""
+    quality_mails = [t for t in receivers.mail_texts() if "hard rules" in t]
+    assert quality_mails, f"no quality alert mail among {receivers.mail_texts()}"
+    assert "001_7a4d3651a9fce74d.txt" in quality_mails[0] and "R1_balance:legal_services" in quality_mails[0]
+    posts = [p for p in receivers.posts if p.get("kind") == "quality" and "hard rules" in p.get("subject", "")]
+    assert posts, f"no quality alert webhook among {receivers.posts}"
+    sources = {Path(str(r.get("source"))).name for r in posts[0]["failed_reports"]}
+    assert {"001_7a4d3651a9fce74d.txt", "g08_2021_html_th_inconsistent.html"} <= sources
+
+
+@pytest.fixture(scope="module")
+def lock_refused(first):
+    """A refresh that cannot get the warehouse (held by the test) within its 1 s patience: a failed run."""
     paths = WarehousePaths.from_env(str(first["warehouse"]))
     env = {**first["env"], "DISCLOSURE_LOCK_TIMEOUT": "1"}
     with warehouse_lock(Path(paths.work_db), holder="the test", timeout_s=1):
-        proc = refresh(env, "--warehouse", str(first["warehouse"]))
+        return refresh(env, "--warehouse", str(first["warehouse"]))
+
+
+def test_second_writer_refuses_clearly_when_the_lock_is_held(lock_refused):
+    proc = lock_refused
     assert proc.returncode == 1
     assert "locked by the test" in proc.stdout + proc.stderr
     assert "NOT published" in proc.stdout
+
+
+def test_run_failure_sends_an_alert(first, lock_refused, receivers, monkeypatch):
+    """The run-failure sensor, evaluated on the real failed run, alerts by mail and webhook."""
+    from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context
+
+    from orchestration.resources import AlertsResource
+    from orchestration.sensors import run_failure_alert
+
+    for name, value in receivers.env().items():
+        monkeypatch.setenv(name, value)
+    with DagsterInstance.from_config(str(first["home"])) as instance:
+        run = instance.get_runs(limit=1)[0]
+        assert run.status.value == "FAILURE"
+        failure = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_FAILURE)[0].dagster_event
+        context = build_run_status_sensor_context(
+            sensor_name="run_failure_alert", dagster_event=failure, dagster_instance=instance, dagster_run=run,
+            resources={"alerts": AlertsResource()},
+        )
+        run_failure_alert(context.for_run_failure())
+    mails = [t for t in receivers.mail_texts() if run.run_id[:8] in t]
+    assert mails and "failed" in mails[0]
+    posts = [p for p in receivers.posts if p.get("kind") == "run_failure"]
+    assert posts and run.run_id in json.dumps(posts[-1])
 
 
 def test_malformed_manifest_is_refused_up_front(first, tmp_path):
