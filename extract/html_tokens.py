@@ -84,7 +84,7 @@ def _grid_tokens(table: etree._Element, index: int, out: list[Token]) -> None:
 
 
 _CHROME = re.compile(r"(?:^|[\s_-])(?:share|bdshare|bshare|breadcrumb|crumb|nav|navbar|menu|footer|copyright|toolbar)(?:$|[\s_-])", re.I)
-_WITH_CLASS_OR_ID = etree.XPath("//*[@class or @id]")  # (a predicate of many contains() is far slower)
+_WITH_CLASS_OR_ID = etree.XPath("//*[@id or (@class and not(starts-with(@class, 'Mso')))]")  # Word's MsoNormal… never chrome
 _LEAF_TABLES = etree.XPath("//table[not(descendant::table)]")
 _MARK = "\ue000table:"  # a private-use character: the marker line of a table read into tokens
 
