@@ -1,7 +1,7 @@
 """Bytes in, text out: format sniffing (by magic bytes, never the extension) and charset decoding.
 
-Charset order: BOM, HTTP ``Content-Type`` header, ``<meta charset>`` / ``http-equiv``, strict
-UTF-8, strict GB18030, then charset-normalizer. Any GB-family name (gb2312, gbk, cp936...) is
+Charset order: BOM, strict UTF-8, the declared charset (HTTP ``Content-Type`` header, then
+``<meta charset>`` / ``http-equiv`` / ``<?xml encoding>``), strict GB18030, then charset-normalizer. Any GB-family name (gb2312, gbk, cp936...) is
 decoded as GB18030, its superset, so pages declaring gb2312 but using GBK/GB18030-only
 characters come out right.
 """
@@ -26,7 +26,7 @@ _MAGIC: tuple[tuple[bytes, str, str], ...] = (
 )
 _GB_FAMILY = {"gb2312", "gbk", "gb18030", "cp936", "x-gbk", "gb_2312-80", "csgb2312", "euc-cn", "hz-gb-2312", "ms936", "windows-936"}
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
-_META_CHARSET = re.compile(rb"<meta[^>]{0,400}?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+_META_CHARSET = re.compile(rb"<meta[^>]{0,400}?charset\s*=\s*[\"']?\s*([\w.:-]+)|<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([\w.:-]+)", re.I)
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\ufffd]")
 _HTML_SNIFF = re.compile(r"<\s*(?:!doctype\s+html|html|head|body|table|div|p|meta|title|td|tr|span|br)\b", re.I)
 
@@ -73,7 +73,7 @@ def _declared(data: bytes, headers: Mapping[str, str] | None) -> str | None:
                     return cs
     m = _META_CHARSET.search(data[:8192])
     if m:
-        return canonical_charset(m.group(1).decode("ascii", "replace"))
+        return canonical_charset((m.group(1) or m.group(2)).decode("ascii", "replace"))
     return None
 
 
@@ -104,21 +104,28 @@ def _looks_binary(text: str) -> bool:
 
 
 def decode(data: bytes, headers: Mapping[str, str] | None = None) -> tuple[str, str, tuple[str, str] | None]:
-    """(text, encoding, problem) — never raises."""
+    """(text, encoding, problem) — never raises.
+
+    Valid UTF-8 wins over a declaration: non-ASCII text that happens to be valid UTF-8 is
+    UTF-8 (GBK bytes almost never are), while GB18030 decodes almost any bytes, so a UTF-8
+    page declared gb2312 would otherwise come out as silent mojibake.
+    """
     enc = _bom(data)
     if enc:
         return data.decode(enc, errors="replace"), enc, None
-    declared = _declared(data, headers)
-    if declared:
-        text = _strict(data, declared)
-        if text is not None:
-            return text, declared, None
     try:
         return data.decode("utf-8"), "utf-8", None
     except UnicodeDecodeError as exc:
-        if exc.reason == "unexpected end of data" and data[: exc.start].decode("utf-8", "ignore"):
-            # a UTF-8 page cut mid-character (truncated download): keep UTF-8, note the loss
-            return data[: exc.start].decode("utf-8"), "utf-8", ("decode_failure", "the document ends inside a UTF-8 character (truncated?)")
+        cut_utf8 = exc.reason == "unexpected end of data"
+        cut_at = exc.start
+    declared = _declared(data, headers)
+    if declared and declared != "utf-8":
+        text = _strict(data, declared)
+        if text is not None:
+            return text, declared, None
+    if cut_utf8 and data[:cut_at].decode("utf-8", "ignore"):
+        # a UTF-8 page cut mid-character (truncated download): keep UTF-8, note the loss
+        return data[:cut_at].decode("utf-8"), "utf-8", ("decode_failure", "the document ends inside a UTF-8 character (truncated?)")
     text = _strict(data, "gb18030")
     if text is not None:
         return text, "gb18030", None

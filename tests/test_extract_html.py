@@ -100,3 +100,17 @@ def test_a_number_that_cannot_be_read_is_an_error_not_a_guess() -> None:
     report = parse_document(broken.encode("utf-8"), "x.html")
     assert "applications.denied_state_secret.natural_person" not in report.cells
     assert any(i.code == "unreadable_value" and i.severity == "error" for i in report.issues)
+
+
+def test_utf8_page_declaring_gb2312_is_read_as_utf8() -> None:
+    text = '<html><head><meta charset="gb2312"></head><body><p>厦门市思明区人民政府办公室</p></body></html>'
+    decoded, encoding, _ = decode(text.encode("utf-8"))
+    assert encoding == "utf-8" and "思明区" in decoded
+    xml = '<?xml version="1.0" encoding="gb2312"?><html><body><p>政府信息公开</p></body></html>'
+    assert decode(xml.encode("gbk"))[:2] == (xml, "gb18030")
+
+
+def test_truncated_utf8_keeps_utf8_with_a_warning() -> None:
+    data = "<p>政府信息公开工作年度报告</p>".encode("utf-8")[:-8]
+    text, encoding, problem = decode(data)
+    assert encoding == "utf-8" and text.startswith("<p>政府信息公开工作年度") and problem[0] == "decode_failure"
