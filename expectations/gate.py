@@ -12,6 +12,7 @@ site is built into ``data_docs_dir``.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ def _context(data_docs_dir: Path | None):
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # no temp-folder chatter
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     for site in list(context.list_data_docs_sites()):
@@ -145,43 +147,39 @@ def _validate(context, rule: Rule, frame: pd.DataFrame) -> pd.DataFrame:
                                        f"{result.exception_info.get('exception_message')}")
                 instance = result.expectation_config.meta["instance"]
                 failing[instance] = {row["report_id"] for row in result.result.get("unexpected_index_list") or []}
-        verdicts = group.copy()
-        verdicts["passed"] = [rid not in failing.get(inst, set())
-                              for rid, inst in zip(verdicts["report_id"], verdicts["instance"])]
+        failed = pd.DataFrame([(rid, inst) for inst, rids in failing.items() for rid in rids],
+                              columns=["report_id", "instance"], dtype=object)
+        verdicts = group.merge(failed.assign(failed=True), on=["report_id", "instance"], how="left")
+        verdicts["passed"] = verdicts.pop("failed").isna()
         verdicts["rule"] = rule.name
         verdicts["severity"] = rule.severity
         verdicts["expectation"] = name
-        verdicts["template_version"] = group["template_version"]
         out.append(verdicts)
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
 def _waived(table: pd.DataFrame, waivers: pd.DataFrame) -> pd.Series:
     """A failure is waived by a waiver for its report naming `*`, its rule or its `rule:instance`."""
+    waived = pd.Series(False, index=table.index, dtype=bool)
     if table.empty or waivers.empty:
-        return pd.Series(False, index=table.index, dtype=bool)
+        return waived
     keys = set(zip(waivers["report_id"], waivers["waived_rule"]))
-    return pd.Series([
-        not passed and bool({(rid, "*"), (rid, rule), (rid, f"{rule}:{inst}")} & keys)
-        for rid, rule, inst, passed in zip(table["report_id"], table["rule"], table["instance"], table["passed"])
-    ], index=table.index, dtype=bool)
+    failed = table[~table["passed"]]
+    waived[failed.index] = [
+        bool({(rid, "*"), (rid, rule), (rid, f"{rule}:{inst}")} & keys)
+        for rid, rule, inst in zip(failed["report_id"], failed["rule"], failed["instance"])
+    ]
+    return waived
 
 
 def _write(conn, table: pd.DataFrame) -> None:
     """Replace quality.rule_results and quality.rules in one transaction (bulk, from Arrow)."""
-    data = pa.table({
-        "report_id": pa.array(table["report_id"].astype(str).tolist(), pa.string()),
-        "rule": pa.array(table["rule"].tolist(), pa.string()),
-        "instance": pa.array(table["instance"].astype(str).tolist(), pa.string()),
-        "lhs": pa.array(table["lhs"].astype("float64").tolist(), pa.float64(), from_pandas=True),
-        "rhs": pa.array(table["rhs"].astype("float64").tolist(), pa.float64(), from_pandas=True),
-        "passed": pa.array(table["passed"].astype(bool).tolist(), pa.bool_()),
-        "severity": pa.array(table["severity"].tolist(), pa.string()),
-        "waived": pa.array(table["waived"].astype(bool).tolist(), pa.bool_()),
-        "template_version": pa.array([None if pd.isna(v) else v for v in table["template_version"]], pa.string()),
-        "expectation": pa.array(table["expectation"].tolist(), pa.string()),
-        "checked_at": pa.array([table["checked_at"].iloc[0]] * len(table) if len(table) else [], pa.timestamp("us")),
-    })
+    columns = {"report_id": pa.string(), "rule": pa.string(), "instance": pa.string(), "lhs": pa.float64(),
+               "rhs": pa.float64(), "passed": pa.bool_(), "severity": pa.string(), "waived": pa.bool_(),
+               "template_version": pa.string(), "expectation": pa.string(), "checked_at": pa.timestamp("us")}
+    frame = table.reindex(columns=list(columns)).astype({"lhs": "float64", "rhs": "float64"})
+    frame["instance"] = frame["instance"].astype(str)
+    data = pa.Table.from_pandas(frame, schema=pa.schema(columns), preserve_index=False)
     catalog = pa.table({
         "rule": [r.name for r in RULES], "severity": [r.severity for r in RULES],
         "statement": [r.statement for r in RULES], "relation": [r.relation for r in RULES],
@@ -210,7 +208,7 @@ def _build_docs(context, data_docs_dir: Path | None) -> Path | None:
 
 def _summarise(reports: pd.DataFrame, table: pd.DataFrame, docs_index: Path | None) -> GateResult:
     result = GateResult(rule_checks=len(table), data_docs_index=docs_index)
-    failed = table[~table["passed"].astype(bool)] if len(table) else table
+    failed = table[~table["passed"]] if len(table) else table
     for rid, rule, inst, severity, waived in zip(failed.get("report_id", []), failed.get("rule", []),
                                                  failed.get("instance", []), failed.get("severity", []),
                                                  failed.get("waived", [])):
@@ -218,7 +216,7 @@ def _summarise(reports: pd.DataFrame, table: pd.DataFrame, docs_index: Path | No
             result.failures.setdefault(rid, []).append(f"{rule}:{inst}")
         elif severity != HARD:
             result.warnings.setdefault(rid, []).append(f"{rule}:{inst}")
-    checked = set(table["report_id"]) if len(table) else set()
+    checked = set(table["report_id"].unique()) if len(table) else set()
     for rid, kind in zip(reports["report_id"], reports["document_kind"]):
         if kind != "annual_report":
             result.not_applicable += 1

@@ -145,3 +145,12 @@ def test_a_killed_refresh_leaves_the_published_warehouse_intact(copy, seeds_dir,
     assert result.decision.ok and result.published == copy.published
     assert query(copy.published, "select source_version from marts.dim_report "
                                  "where source_uri = 'site/002.txt'").source_version.tolist() == [2]
+
+
+def test_a_load_without_any_annual_report_builds_and_publishes(tmp_path, seeds_dir):
+    paths = warehouse_paths(tmp_path / "wh")
+    result = build_warehouse([report_from_truth(seed_truths(seeds_dir)["004"])], paths)
+    assert result.gate.counts == {"passed": 0, "quarantined": 0, "not_applicable": 1}
+    assert result.decision.ok
+    assert query(paths.published, "select gate_status from marts.dim_report").gate_status.tolist() == ["not_applicable"]
+    assert query(paths.published, "select count(*) as n from marts.fct_metric").n[0] == 0

@@ -96,3 +96,15 @@ def test_data_docs_site_is_built(built):
     index = result.gate.data_docs_index
     assert index is not None and index.parent == paths.data_docs_dir
     assert "R1_balance" in "".join(p.name for p in (paths.data_docs_dir / "validations").iterdir())
+
+
+def test_dbt_docs_generate_describes_the_marts(built):
+    import json
+
+    from orchestration.warehouse.dbt import dbt_target_dir, run_dbt
+
+    paths, _ = built
+    run_dbt(["docs", "generate"], paths.work_db)
+    catalog = json.loads((dbt_target_dir(paths.work_db) / "catalog.json").read_text(encoding="utf-8"))
+    relations = {(n["metadata"]["schema"], n["metadata"]["name"]) for n in catalog["nodes"].values()}
+    assert {("marts", "dim_report"), ("marts", "fct_metric"), ("marts", "agency_year"), ("quality", "quarantine")} <= relations

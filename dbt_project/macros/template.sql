@@ -41,3 +41,39 @@
 {% macro agency_id(name_column) -%}
     left(md5(coalesce({{ name_column }}, '')), 16)
 {%- endmacro %}
+
+{#- A table of the template pivoted wide: one row per current annual report x row of that table
+    in the report's template version, one column per column key (NULL where the cell is missing). -#}
+{% macro wide_by_template_row(table_key, columns) -%}
+with reports as (
+    select report_id, template_version
+    from {{ ref('int_reports_current') }}
+    where document_kind = 'annual_report'
+),
+
+template_rows as (
+    select distinct reports.report_id, reports.template_version, dictionary.row_key
+    from reports
+    inner join {{ ref('metric_dictionary') }} as dictionary
+        on dictionary.table_key = '{{ table_key }}'
+        and {{ in_versions('reports.template_version', 'dictionary.template_versions') }}
+),
+
+wide as (
+    select
+        report_id,
+        row_key,
+        {{ pivot_values('column_key', columns) }}
+    from {{ ref('int_metric_values') }}
+    where table_key = '{{ table_key }}' and not is_derived
+    group by report_id, row_key
+)
+
+select
+    template_rows.report_id,
+    template_rows.template_version,
+    template_rows.row_key,
+    wide.* exclude (report_id, row_key)
+from template_rows
+left join wide using (report_id, row_key)
+{%- endmacro %}
