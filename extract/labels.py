@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from extract.template import APPLICANT_COLUMNS, metrics
+from extract.template import metrics
 
 ACTIVE, APPLICATIONS, REVIEW = "active", "applications", "review_litigation"
 TABLE_KEYS = (ACTIVE, APPLICATIONS, REVIEW)
@@ -209,7 +209,3 @@ def section_of(text: str) -> str | None:
     if numbered and any(w in body for w in _END_WORDS):
         return "end"
     return None
-
-
-def applicant_columns() -> tuple[str, ...]:
-    return APPLICANT_COLUMNS

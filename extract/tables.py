@@ -112,7 +112,7 @@ def detect_version(sections: list[tuple[str, list[Token]]]) -> str | None:
     votes: Counter[str] = Counter()
     for table, toks in sections:
         for tok in toks:
-            if tok.text and not is_number_cell(tok.text):
+            if tok.text:
                 for lb in classify(tok.text, table):
                     if lb.versions and not (lb.kind == ROW and lb.key == "normative_docs"):
                         votes.update(lb.versions)
@@ -287,6 +287,11 @@ def _col_label(key: str) -> str | None:
     return m.column_label_zh if m else None
 
 
+@lru_cache(maxsize=4096)
+def _columns(keys: tuple[str, ...]) -> list[str]:
+    return [k.rsplit(".", 1)[1] for k in keys]
+
+
 def _applicant_order(seen: list[str]) -> tuple[str, ...] | None:
     """Applicant columns in the order a text page's headers give them; None when they do not say.
 
@@ -306,7 +311,7 @@ def fit(keys: list[str], run: Run) -> list[Token] | None:
     positions are known, in the header order of text pages; otherwise by the grid columns of
     the headers (columns in another order, tables pasted without merged cells).
     """
-    columns = [k.rsplit(".", 1)[1] for k in keys]
+    columns = _columns(tuple(keys))
     pos = [run.header_cols.get(c) for c in columns] if run.header_cols else None
     if pos is not None and None in pos:
         pos = None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-BLANK_MARKERS = frozenset({"", "-", "—", "——", "–", "/", "无", "－", "―", "——", "-—", "─"})
+BLANK_MARKERS = frozenset({"", "-", "—", "——", "–", "/", "无", "―", "─"})  # after NFKC (－ is -); dash runs too
 _SPACES = re.compile(r"\s+")
 _NUMBER = re.compile(r"^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(万元|元|件|条|项|个|次)?$")
 
