@@ -307,28 +307,36 @@ def _applicant_order(seen: list[str]) -> tuple[str, ...] | None:
 def fit(keys: list[str], run: Run) -> list[Token] | None:
     """The row's cells for ``keys``, in the order of ``keys``; None when they cannot be placed.
 
-    By count (layout padding trimmed) when the cells sit under their headers or no header
-    positions are known, in the header order of text pages; otherwise by the grid columns of
-    the headers (columns in another order, tables pasted without merged cells).
+    By the grid columns of the headers when every key has one and every number sits under one
+    (columns in another order, tables pasted without merged cells); else by count (layout padding
+    trimmed) in the header order of text pages or the template order.
     """
     columns = _columns(tuple(keys))
-    pos = [run.header_cols.get(c) for c in columns] if run.header_cols else None
-    if pos is not None and None in pos:
-        pos = None
     values = _trim(run.values, len(keys))
-    if len(values) == len(keys) and (pos is None or [t.col for t in values] == pos):
-        if run.col_order and list(run.col_order) != columns and sorted(run.col_order) == sorted(columns):
-            at = {c: i for i, c in enumerate(run.col_order)}
-            return [values[at[c]] for c in columns]
-        return values
-    if pos is None or not run.values or run.values[0].col is None:
+    count_fits = len(values) == len(keys)
+    pos = [run.header_cols.get(c) for c in columns] if run.header_cols else None
+    if pos is not None and None not in pos and len(set(pos)) == len(pos) and not (count_fits and [t.col for t in values] == pos):
+        by_header = _under_headers(run.values, pos)
+        if by_header is not None:
+            return by_header
+    if not count_fits:
         return None
-    by_col = {t.col: t for t in run.values}
-    if len(by_col) != len(run.values) or any(c not in by_col for c in pos):
+    if run.col_order and list(run.col_order) != columns and sorted(run.col_order) == sorted(columns):
+        at = {c: i for i, c in enumerate(run.col_order)}
+        return [values[at[c]] for c in columns]
+    return values
+
+
+def _under_headers(values: list[Token], pos: list[int | None]) -> list[Token] | None:
+    """The cells at the header columns ``pos``, when no other cell of the row holds a number."""
+    if not values or values[0].col is None:
+        return None
+    by_col = {t.col: t for t in values}
+    if len(by_col) != len(values) or any(c not in by_col for c in pos):
         return None
     chosen = {id(by_col[c]) for c in pos}
-    if any(t.text.strip() for t in run.values if id(t) not in chosen):
-        return None  # a number outside every header column: not placeable
+    if any(t.text.strip() for t in values if id(t) not in chosen):
+        return None  # a number outside every header column: not placeable by header
     return [by_col[c] for c in pos]  # type: ignore[index]
 
 
