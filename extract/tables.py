@@ -52,6 +52,7 @@ class Run:
     cut: bool = False  # ended by text that is neither a label nor a number (its cells may be split)
     header_cols: dict[str, int] = field(default_factory=dict)  # column key -> grid column of its header
     col_order: tuple[str, ...] | None = None  # column keys in the order the headers give them (text pages)
+    header_text: dict[str, str] = field(default_factory=dict)  # column key -> raw header text (provenance)
 
     @property
     def has_cells(self) -> bool:
@@ -160,6 +161,7 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
     in_10k = False
     heads: dict[int | None, dict[str, list[int]]] = {}  # grid table -> column key -> header grid columns
     seen: list[str] = []  # column keys of the current header block, in reading order
+    seen_text: dict[str, str] = {}  # column key -> raw header text, current header block
     after_rows = True  # a header after data rows starts a new header block (table 二 repeats them)
     pending: list[Token] = []  # empty grid cells that open a row without a label (blank values, if numbers follow)
     for tok in tokens:
@@ -195,7 +197,7 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
         elif lb.kind in (ROW, GROUP):
             known = heads.get(tok.table, {})
             cur = Run(lb.kind, lb.key, tok, in_10k=in_10k, header_cols={k: v[0] for k, v in known.items() if len(v) == 1},
-                      col_order=_applicant_order(seen) if table == APPLICATIONS else None)
+                      col_order=_applicant_order(seen) if table == APPLICATIONS else None, header_text=seen_text)
             runs.append(cur)
             after_rows = True
         else:
@@ -204,10 +206,11 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
             if lb.kind == HEADER:
                 if after_rows:
                     heads[tok.table] = {}
-                    seen = []
+                    seen, seen_text = [], {}
                     after_rows = False
                 if lb.key:
                     seen.append(lb.key)
+                    seen_text.setdefault(lb.key, text)
                     if tok.col is not None:
                         heads.setdefault(tok.table, {}).setdefault(lb.key, []).append(tok.col)
             cur = None
@@ -254,7 +257,7 @@ class Placer:
             self.issue("unreadable_value", ERROR, f"{key}: cannot read {tok.text!r} as a number", table, key)
             return
         self._put(Cell(key, value, tok.text, blank, tok.table, tok.row, tok.col,
-                       run.label.text if run.label else None, _col_label(key)), table)
+                       _row_label(key, run), _col_label(key, run)), table)
 
     def zero_fill(self, keys: list[str], values: list[Token], run: Run, table: str, what: str) -> bool:
         """The TEMPLATE.md shortcut: a group whose cells are all the same zero value."""
@@ -269,7 +272,7 @@ class Placer:
         for key in keys:
             zero = 0.0 if value_type(key) == "amount" else 0
             self._put(Cell(key, zero, first.text, False, first.table, first.row, first.col,
-                           run.label.text if run.label else None, _col_label(key), filled=True), table)
+                           _row_label(key, run), _col_label(key, run), filled=True), table)
         return True
 
 
@@ -282,7 +285,20 @@ def _value_of(text: str, key: str, in_10k: bool) -> tuple[int | float | None, bo
     return to_value(reading, value_type(key), key.rsplit(".", 1)[-1], in_10k), reading.blank
 
 
-def _col_label(key: str) -> str | None:
+def _row_label(key: str, run: Run) -> str | None:
+    """The raw row label the cell was read under; the template's label for table 四's unlabelled row."""
+    if run.label is not None:
+        return run.label.text
+    m = metric_by_key().get(key)
+    return m.row_label_zh if m else None
+
+
+def _col_label(key: str, run: Run) -> str | None:
+    """The raw header text of the key's column when the page gave one, else the template's label."""
+    column = key.rsplit(".", 1)[1]
+    raw = run.header_text.get(column)
+    if raw is not None:
+        return raw
     m = metric_by_key().get(key)
     return m.column_label_zh if m else None
 

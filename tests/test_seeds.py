@@ -78,3 +78,12 @@ def test_seed_004_is_not_a_template_report(seeds_dir: Path) -> None:
     assert report.document_kind == "not_annual_report"
     assert report.cells == {}
     assert _codes(report) == ["not_a_report"]
+
+
+def test_every_cell_keeps_its_provenance(seeds_dir: Path) -> None:
+    report, _ = _parse(seeds_dir, SEED_IDS[3])
+    for cell in report.cells.values():
+        assert cell.raw_text and cell.row_label and cell.col_label and cell.row_index is not None
+    change = report.cells["active.licensing.change"]
+    assert (change.row_label, change.col_label, change.raw_text) == ("行政许可", "本年增/减", "+1")
+    assert report.cells["applications.granted.legal_services"].col_label == "法律服务机构"
