@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.warehouse.landing import land
+from orchestration.warehouse.landing import land, parsed_hashes
 from orchestration.warehouse.pipeline import build_warehouse
 from orchestration.warehouse.publish import batch_gate
 from tests.warehouse_support import REPO, query, report_from_truth, seed_truths, warehouse_paths
@@ -24,6 +24,13 @@ MARTS_SQL = {
     "fct_metric": "select * from marts.fct_metric order by report_id, metric_key",
     "rule_results": "select * exclude (checked_at) from quality.rule_results order by report_id, rule, instance",
 }
+
+
+FETCHES = [
+    {"source_uri": f"site/{n}.txt", "final_url": f"http://127.0.0.1/site/{n}.txt", "fetched_at": "2026-01-01T00:00:00+00:00",
+     "status": "fetched", "http_status": 200, "content_hash": None, "headers": {"content-type": "text/plain"}, "error": None}
+    for n in ("000", "001", "002", "003", "004")
+]
 
 
 def _truths(seeds_dir: Path) -> list[dict]:
@@ -45,8 +52,8 @@ def base(tmp_path_factory, seeds_dir):
     """A published warehouse of the five seeds (from their truth), copied afresh by each test."""
     root = tmp_path_factory.mktemp("refresh_base")
     paths = warehouse_paths(root)
-    result = build_warehouse([report_from_truth(t) for t in _truths(seeds_dir)], paths)
-    assert result.decision.ok
+    result = build_warehouse([report_from_truth(t) for t in _truths(seeds_dir)], paths, fetches=FETCHES)
+    assert result.decision.ok and result.landing.fetches == 5
     return root
 
 
@@ -60,9 +67,11 @@ def copy(base, tmp_path):
 def test_loading_the_same_documents_twice_changes_nothing(copy, seeds_dir):
     before = {name: query(copy.published, sql) for name, sql in MARTS_SQL.items()}
     reports = [report_from_truth(t) for t in _truths(seeds_dir)]
-    stats = land(copy.work_db, reports, corrections=copy.corrections_csv, waivers=copy.waivers_csv)
-    assert (stats.unchanged, stats.new, stats.reparsed, stats.cells) == (5, 0, 0, 0)
-    build_warehouse(reports, copy)
+    assert parsed_hashes(copy.work_db, reports[0].parser_version) == {r.content_hash for r in reports}
+    assert parsed_hashes(copy.work_db, "another-parser") == set()
+    stats = land(copy.work_db, reports, FETCHES, corrections=copy.corrections_csv, waivers=copy.waivers_csv)
+    assert (stats.unchanged, stats.new, stats.reparsed, stats.cells, stats.fetches) == (5, 0, 0, 0, 0)
+    build_warehouse(reports, copy, fetches=FETCHES)
     for name, sql in MARTS_SQL.items():
         after = query(copy.published, sql)
         assert after.equals(before[name]), name
@@ -109,6 +118,24 @@ def test_batch_gate_refusal_keeps_the_published_warehouse(copy, seeds_dir, monke
     result = build_warehouse([report_from_truth(_changed_002(seeds_dir))], copy)
     assert not result.decision.ok and "quarantined" in result.decision.reason
     assert result.published is None and _sha(copy.published) == before
+
+
+def test_a_new_parser_version_replaces_cells_without_a_new_version(copy, seeds_dir):
+    reports = [report_from_truth(t, parser_version="truth-2") for t in _truths(seeds_dir)]
+    stats = land(copy.work_db, reports, corrections=copy.corrections_csv, waivers=copy.waivers_csv)
+    assert (stats.reparsed, stats.new, stats.new_versions) == (5, 0, 0)
+    docs = query(copy.work_db, "select parser_version, source_version, count(*) as n from raw.documents group by all")
+    assert docs.values.tolist() == [["truth-2", 1, 5]]
+
+
+def test_batch_gate_refuses_when_too_many_sources_failed(copy):
+    failures = [{"source_uri": f"site/broken{i}.html", "content_hash": f"{i:064x}", "parser_version": "truth-1",
+                 "error": "parser crashed"} for i in range(6)]
+    stats = land(copy.work_db, [], failures=failures, corrections=copy.corrections_csv, waivers=copy.waivers_csv)
+    assert stats.parse_failures == 6
+    decision = batch_gate(copy.work_db)
+    assert not decision.ok and "6 sources failed" in decision.reason and decision.counts["failed"] == 6
+    assert batch_gate(copy.work_db, max_failed_share=0.9).ok
 
 
 def test_batch_gate_refuses_when_nothing_was_parsed(tmp_path):

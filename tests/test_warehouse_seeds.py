@@ -108,3 +108,14 @@ def test_dbt_docs_generate_describes_the_marts(built):
     catalog = json.loads((dbt_target_dir(paths.work_db) / "catalog.json").read_text(encoding="utf-8"))
     relations = {(n["metadata"]["schema"], n["metadata"]["name"]) for n in catalog["nodes"].values()}
     assert {("marts", "dim_report"), ("marts", "fct_metric"), ("marts", "agency_year"), ("quality", "quarantine")} <= relations
+
+
+def test_marts_export_to_parquet(built, tmp_path):
+    import pyarrow.parquet as pq
+
+    from orchestration.warehouse.publish import export_parquet
+
+    paths, _ = built
+    written = {p.name for p in export_parquet(paths.published, tmp_path)}
+    assert {"marts.dim_report.parquet", "marts.fct_metric.parquet", "quality.rule_results.parquet"} <= written
+    assert pq.read_table(tmp_path / "marts.dim_report.parquet").num_rows == 5
