@@ -126,21 +126,25 @@ def html_tokens(text: str) -> HtmlResult:
     if title_el is not None and title_el.text:
         res.title = _clean(title_el.text) or None
     out = res.tokens
+    append = out.append
     table, r, c = -1, -1, 0
     taken: set[tuple[int, int]] = set()
     for i, line in enumerate(flat.split("\n")):
-        if not line or line.isspace():
+        if not line:
             continue
         if line[0] != _M:
-            split_line(line, i, out)
-        elif line.startswith(_CELL):
+            if not line.isspace():
+                split_line(line, i, out)
+        elif line[1] == "C":
             rs_text, cs_text, cell = line[2:].split("\t", 2)
-            while (r, c) in taken:
-                c += 1
-            rs, cs = _span(rs_text), _span(cs_text)
+            if taken:
+                while (r, c) in taken:
+                    c += 1
+            rs = _span(rs_text) if rs_text else 1
+            cs = _span(cs_text) if cs_text else 1
             if rs > 1 or cs > 1:
                 taken.update((r + dr, c + dc) for dr in range(rs) for dc in range(cs))
-            out.append(Token(_clean(cell), table, r, c))
+            append(Token(_clean(cell), table, r, c))
             c += cs
         elif line == _ROW:
             r, c = r + 1, 0

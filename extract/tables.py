@@ -23,7 +23,6 @@ Issue codes raised here (severity):
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -110,19 +109,20 @@ def _strong(labels: tuple[Label, ...]) -> bool:
 
 def detect_version(sections: list[tuple[str, list[Token]]]) -> str | None:
     """``2019`` / ``2021`` from version-specific headers and rows (never from the year)."""
-    votes: Counter[str] = Counter()
+    votes: dict[str, int] = {}
     for table, toks in sections:
         for tok in toks:
             if tok.text:
                 for lb in classify(tok.text, table):
                     if lb.versions and not (lb.kind == ROW and lb.key == "normative_docs"):
-                        votes.update(lb.versions)
+                        for v in lb.versions:
+                            votes[v] = votes.get(v, 0) + 1
     if not votes:
         return None
-    (best, n), *rest = votes.most_common()
-    if rest and rest[0][1] == n:
+    ranked = sorted(votes.items(), key=lambda kv: -kv[1])
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
         return None
-    return best
+    return ranked[0][0]
 
 
 @lru_cache(maxsize=65536)
