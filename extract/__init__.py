@@ -9,6 +9,7 @@ outside ``extract.tables`` (severity):
 - ``not_a_report`` (warning) — readable, but none of the template tables is there.
 - ``no_tables`` (warning) — an HTML page without any ``<table>`` and no template tables in its text.
 - ``markup_too_deep`` (warning) — nesting beyond the HTML parser's limit; re-read without wrappers.
+- ``parser_error`` (error) — an unexpected failure inside the parser (a bug), kept with its reason.
 - ``input_truncated`` (warning) — a page over ``MAX_BYTES`` is read up to that size only.
 """
 
@@ -35,6 +36,9 @@ def parse_document(data: bytes, source: str, headers: Mapping[str, str] | None =
         report.issues.append(Issue("decode_failure", ERROR, "markup nested too deeply to read"))
     except MemoryError:
         report.issues.append(Issue("decode_failure", ERROR, "document too large to read in memory"))
+    except Exception as exc:  # noqa: BLE001 - a batch must never stop on one document; the reason is kept
+        report.cells = {}
+        report.issues.append(Issue("parser_error", ERROR, f"the parser failed on this document: {type(exc).__name__}: {exc}"))
     return report
 
 

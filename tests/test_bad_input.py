@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from extract import parse_document
 from tests.corpus import render
@@ -135,3 +137,20 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
     (tmp_path / "one.txt").write_text("二、主动公开政府信息情况\n", encoding="utf-8")
     out = run("parse", str(tmp_path / "one.txt"))
     assert out.returncode == 0 and "one.txt: not_annual_report" in out.stdout
+
+
+@pytest.mark.timeout(120)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(
+    st.binary(max_size=3000),
+    st.text(max_size=2000).map(lambda t: t.encode("utf-8")),
+    st.lists(st.sampled_from(["<table>", "<tr>", "<td rowspan=3>", "<td colspan=x>", "</td>", "</tr>", "</table>", "<th>",
+                              "规章", "0", "—", "（三）不予公开", "1.属于国家秘密", "行政复议", "总计", "<br>", "<p>", "|", "\n",
+                              "二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况", "<div class='nav'>", "</div>", "+1", "3 5"]),
+             max_size=300).map(lambda parts: "".join(parts).encode("utf-8")),
+))
+def test_arbitrary_input_never_breaks_the_parser(data: bytes) -> None:
+    report = parse_document(data, "fuzz.html")
+    assert "parser_error" not in {i.code for i in report.issues}
+    assert report.document_kind in ("annual_report", "not_annual_report")
+    assert all(isinstance(c.value, (int, float)) for c in report.cells.values())
