@@ -77,3 +77,35 @@ def test_batch_gate_refuses_a_load_that_is_mostly_quarantined(built):
     _, result, _, _ = built
     assert not result.decision.ok and "quarantined" in result.decision.reason
     assert result.published is None
+
+
+@pytest.fixture(scope="module")
+def parsed_pages(tmp_path_factory):
+    """Generated pages (with injected inconsistencies) through the real parser and the warehouse."""
+    from extract import parse_document
+    from tests.corpus import generate
+
+    docs = generate(36, seed=11, inconsistent_share=0.4)
+    reports = [parse_document(d.data, f"pages/{d.name}", d.headers) for d in docs]
+    paths = warehouse_paths(tmp_path_factory.mktemp("pages_wh"))
+    build_warehouse(reports, paths, publish_=False)
+    return paths, docs, reports
+
+
+def test_parsed_pages_get_the_verdict_their_truth_implies(parsed_pages):
+    paths, docs, reports = parsed_pages
+    frame = query(paths.work_db, "select source_uri, gate_status, failed_rules from marts.dim_report")
+    status = {s: (g, sorted(f)) for s, g, f in zip(frame.source_uri, frame.gate_status, frame.failed_rules)}
+    exact = exact_failing = 0
+    for doc, report in zip(docs, reports):
+        truth = doc.truth
+        if truth["document_kind"] != "annual_report":
+            assert status[report.source][0] == "not_applicable", doc.name
+            continue
+        if report.has_errors or report.values() != truth["cells"]:
+            continue  # the parser's accuracy is measured elsewhere; here only faithful parses count
+        exact += 1
+        expected = sorted(truth["expected_rule_failures"])
+        exact_failing += bool(expected)
+        assert status[report.source] == ("quarantined" if expected else "passed", expected), doc.name
+    assert exact >= len(docs) // 2 and exact_failing >= 5
