@@ -9,6 +9,7 @@ outside ``extract.tables`` (severity):
 - ``not_a_report`` (warning) — readable, but none of the template tables is there.
 - ``no_tables`` (warning) — an HTML page without any ``<table>`` and no template tables in its text.
 - ``markup_too_deep`` (warning) — nesting beyond the HTML parser's limit; re-read without wrappers.
+- ``markup_too_large`` (error) — table spans covering an absurd grid; spans ignored, positions untrusted.
 - ``parser_error`` (error) — an unexpected failure inside the parser (a bug), kept with its reason.
 - ``input_truncated`` (warning) — a page over ``MAX_BYTES`` is read up to that size only.
 """

@@ -17,6 +17,7 @@ from lxml import etree
 from extract.tokens import Token, split_line
 
 MAX_SPAN = 200  # larger rowspan/colspan values are markup errors; capped so a grid stays small
+SPAN_BUDGET = 200_000  # grid slots that spans may cover per table; beyond it spans are ignored (an error)
 _BLOCK = ("p div br li ul ol h1 h2 h3 h4 h5 h6 tr table tbody thead tfoot section article dl dt dd header "
           "blockquote pre center form hr title td th caption main aside address figure figcaption").split()
 _DROP = "script style noscript iframe template svg select button object embed nav footer head".split()
@@ -143,7 +144,11 @@ def html_tokens(text: str) -> HtmlResult:
             rs = _span(rs_text) if rs_text else 1
             cs = _span(cs_text) if cs_text else 1
             if rs > 1 or cs > 1:
-                taken.update((r + dr, c + dc) for dr in range(rs) for dc in range(cs))
+                if len(taken) + rs * cs > SPAN_BUDGET:
+                    res.problem = ("markup_too_large", f"table {table}: rowspan/colspan cover more than {SPAN_BUDGET} cells; spans ignored")
+                    rs = cs = 1
+                else:
+                    taken.update((r + dr, c + dc) for dr in range(rs) for dc in range(cs))
             append(Token(_clean(cell), table, r, c))
             c += cs
         elif line == _ROW:

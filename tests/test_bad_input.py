@@ -154,3 +154,11 @@ def test_arbitrary_input_never_breaks_the_parser(data: bytes) -> None:
     assert "parser_error" not in {i.code for i in report.issues}
     assert report.document_kind in ("annual_report", "not_annual_report")
     assert all(isinstance(c.value, (int, float)) for c in report.cells.values())
+
+
+@pytest.mark.timeout(30)
+def test_absurd_spans_do_not_blow_up_the_grid() -> None:
+    cells = "<td rowspan=200 colspan=200>1</td>" * 50
+    data = ("<table>" + ("<tr>" + cells + "</tr>") * 100 + "</table>").encode()
+    kind, codes, _ = _codes(data)
+    assert ("markup_too_large", "error") in codes
