@@ -26,10 +26,11 @@ _PUBLISHED = re.compile(r"[时日]\s*[间期]\s*[:：]?\s*" + _DATE)  # 发布�
 _INDEX_NO = re.compile(r"索\s*引\s*号\s*[::]?\s*([A-Za-z0-9][A-Za-z0-9\-_/.]*)")
 _DOC_NO = re.compile(r"文\s*号\s*[::]?\s*([^\s:：]{2,40}?〔\d{4}〕\s*\d+\s*号|[^\s:：]{2,40}?\[\d{4}\]\s*\d+\s*号)")
 _SUFFIX = r"(?:人民政府办公室|人民政府办公厅|人民政府|办公室|办公厅|管理委员会|委员会|办事处|政府|局|厅|委|办|中心|院|署|所|站|队|处|会)"
-_PLACE_NAME = re.compile(r"[\u4e00-\u9fff（）()]{2,40}?(?:省|市|区|县|州|旗|盟|镇|乡|街道)[\u4e00-\u9fff（）()]{0,24}?" + _SUFFIX + r"(?![\u4e00-\u9fff]{0,2}(?:长|员|主任|书记))")
+_PLACE_NAME = re.compile(r"[\u4e00-\u9fff（）()]{2,20}?(?:省|市|区|县|州|旗|盟|镇|乡|街道)[\u4e00-\u9fff（）()]{0,24}?" + _SUFFIX + r"(?![\u4e00-\u9fff]{0,2}(?:长|员|主任|书记))")
 _AGENCY_LINE = re.compile(r"^[\u4e00-\u9fff（）()]{2,40}" + _SUFFIX + "$")
 _CONTACT = re.compile(r"请与\s*([\u4e00-\u9fff（）()]{3,40}?" + _SUFFIX + r")\s*联系")
-_LEAD_VERBS = re.compile(r"^(?:.*?(?:请与|现将|根据|按照|依据|明确|关于|由|向|经|对|在|为|是|将|我们|本年度|年度|年))")
+_LEAD_VERBS = re.compile(r"^(?:请与|现将|根据|按照|依据|明确|关于|我们|本年度|年度|由|向|经|对|在|为|是|将)+")  # words that open a clause, not a name
+AGENCY_SCAN_CHARS = 6000  # the opening paragraphs; bounds the name search on adversarial text
 
 
 @dataclass
@@ -92,7 +93,7 @@ def find_title(lines: list[str], html_title: str | None) -> tuple[str | None, st
 
 
 def _agency_from_text(nhead: str) -> str | None:
-    text = _BOOK.sub("", nhead)
+    text = _BOOK.sub("", nhead[:AGENCY_SCAN_CHARS])
     m = _CONTACT.search(text)
     if m:
         return _clean_agency(m.group(1))
