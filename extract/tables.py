@@ -36,6 +36,7 @@ from extract.values import is_number_cell, read_number, to_value
 
 _EXTRA_LABEL_MAX = 24  # longer unknown text is narrative, not a row label
 _HAS_DIGIT = re.compile(r"\d")
+_OPENS_WITH_NUMBER = re.compile(r"\s*[+\-＋－]?\d")
 ZERO_FILL_MIN_SHARE = 0.8  # a zero group is filled only when most of its cells are there
 
 
@@ -144,14 +145,15 @@ def _in_value_position(cur: Run | None, tok: Token, text: str) -> bool:
     """Text that sits where a number belongs: an unreadable value, not a label.
 
     In a grid: on the same row after a row's numbers (or right after its label, when the text has
-    a digit, e.g. ``3 5``). In text: short text with a digit after a row's numbers.
+    a digit, e.g. ``3 5``). In text: short text opening with a number after a row's numbers
+    (``3/4``, ``12（其中…）``), not a note such as ``注：2020年…``.
     """
     if cur is None or cur.kind == "loose" and not cur.values:
         return False
     if tok.grid_row is not None:
         last = cur.values[-1] if cur.values else cur.label
         return last is not None and last.grid_row == tok.grid_row and (bool(cur.values) or _HAS_DIGIT.search(text) is not None)
-    return bool(cur.values) and len(text) <= 20 and _HAS_DIGIT.search(text) is not None
+    return bool(cur.values) and len(text) <= 20 and _OPENS_WITH_NUMBER.match(text) is not None
 
 
 def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
