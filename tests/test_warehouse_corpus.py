@@ -15,6 +15,15 @@ from tests.corpus import RULES, inject_inconsistency, random_truth
 from tests.warehouse_support import query, report_from_truth, warehouse_paths
 
 N = 40
+REGIONS = {  # agency name -> (province, city, county) the admin_divisions seed must give it
+    "武汉市东西湖区财政局": ("湖北省", "武汉市", "东西湖区"),
+    "东西湖区教育局": ("湖北省", "武汉市", "东西湖区"),  # the longer name wins over 杭州's 西湖区
+    "杭州市西湖区民政局": ("浙江省", "杭州市", "西湖区"),
+    "鄂州葛店经济技术开发区管理委员会": ("湖北省", "鄂州市", None),
+    "福建省人民政府办公厅": ("福建省", None, None),
+    "北京市教育委员会": ("北京市", "北京市", None),
+    "某某县人民政府": (None, None, None),
+}
 
 
 def _cases() -> list[tuple[str, dict, list[str]]]:
@@ -44,8 +53,10 @@ def built(tmp_path_factory):
     errored.issues.append(Issue("unreadable_value", "error", "两件 in a number cell", table="applications",
                                 key="applications.granted.natural_person"))
     cases.append(("gen/errored.html", cases[0][1], ["R0_extraction:unreadable_value"]))
+    named = [report_from_truth({"document_kind": "not_annual_report", "agency": agency, "cells": {}},
+                               source=f"agencies/{i}.html") for i, agency in enumerate(REGIONS)]
     paths = warehouse_paths(tmp_path_factory.mktemp("corpus_wh"))
-    result = build_warehouse([*reports, errored], paths, publish_=False)
+    result = build_warehouse([*reports, errored, *named], paths, publish_=False)
     return paths, result, cases, [*reports, errored]
 
 
@@ -72,7 +83,8 @@ def test_null_sides_fail_and_are_recorded_as_null(built):
 def test_every_generated_agency_has_a_region(built):
     paths, _, _, _ = built
     agencies = query(paths.work_db, "select agency_name, province, city from marts.dim_agency")
-    unresolved = agencies[agencies.province.isna() | agencies.city.isna()]
+    generated = agencies[~agencies.agency_name.isin(list(REGIONS))]
+    unresolved = generated[generated.province.isna() | generated.city.isna()]
     assert unresolved.empty, list(unresolved.agency_name)
 
 
@@ -129,3 +141,11 @@ def test_continuity_is_a_soft_warning_on_the_later_year(built):
         join marts.dim_report r using (report_id)
         where q.rule = 'W1_continuity' and r.source_uri like 'gen/continuity_%' order by r.source_uri""")
     assert rows.values.tolist() == [["gen/continuity_2021.html", lhs, rhs, lhs == rhs, "passed"]]
+
+
+def test_agency_names_resolve_to_the_most_specific_division(built):
+    paths, _, _, _ = built
+    frame = query(paths.work_db, "select agency_name, province, city, county from marts.dim_agency")
+    got = {a: tuple(None if v is None or v != v else v for v in rest)
+           for a, *rest in frame.itertuples(index=False)}
+    assert {a: got[a] for a in REGIONS} == REGIONS
