@@ -58,7 +58,7 @@ def run_gate(work_db: Path, data_docs_dir: Path | None = None) -> GateResult:
         waivers = conn.execute("select report_id, waived_rule from staging.stg_waivers").df()
         frames = {rule.name: _long_frame(conn, rule, reports) for rule in RULES}
     context = _context(data_docs_dir)
-    results = [_validate(context, rule, frames[rule.name]) for rule in RULES]
+    results = [_validate(context, rule, frames[rule.name], checked_at) for rule in RULES]
     table = pd.concat([r for r in results if len(r)], ignore_index=True) if any(len(r) for r in results) \
         else pd.DataFrame(columns=[c for c in RESULT_COLUMNS if c not in ("waived", "checked_at")])
     table["waived"] = _waived(table, waivers)
@@ -99,7 +99,7 @@ def _context(data_docs_dir: Path | None):
     return context
 
 
-def _validate(context, rule: Rule, frame: pd.DataFrame) -> pd.DataFrame:
+def _validate(context, rule: Rule, frame: pd.DataFrame, checked_at: datetime) -> pd.DataFrame:
     """One suite per (rule, template version): one expectation per instance; verdicts per report.
 
     Splitting by version gives every report of a batch every instance (R2's rows differ between
@@ -108,6 +108,7 @@ def _validate(context, rule: Rule, frame: pd.DataFrame) -> pd.DataFrame:
     """
     import great_expectations as gx
     import great_expectations.expectations as gxe
+    from great_expectations.core.run_identifier import RunIdentifier
 
     out = []
     batches = "all" if rule.missing_is_absent else frame["template_version"].fillna("unknown")
@@ -138,7 +139,8 @@ def _validate(context, rule: Rule, frame: pd.DataFrame) -> pd.DataFrame:
             name=name, validation_definitions=[definition],
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["report_id"]},
         ))
-        run = checkpoint.run(batch_parameters={"dataframe": wide})
+        run = checkpoint.run(batch_parameters={"dataframe": wide},
+                             run_id=RunIdentifier(run_name="quality_gate", run_time=checked_at))
         failing: dict[str, set[str]] = {}
         for validation in run.run_results.values():
             for result in validation.results:
