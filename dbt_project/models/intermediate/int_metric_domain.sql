@@ -1,4 +1,6 @@
--- R5_domain input: each extracted (or corrected) cell beside the nearest value its type allows:
+{{ config(materialized="view") }}
+-- R5_domain input: each extracted (or corrected) cell beside the nearest value its type allows
+-- (a view: a 1:1 projection of int_metric_values, read once by the gate):
 -- counts non-negative integers, amounts non-negative, `change` any integer.
 with metric_values as (
     select report_id, metric_key, value
