@@ -1,16 +1,19 @@
-"""HTML to tokens with lxml: one parse, one XSLT pass in C, no BeautifulSoup tree on the hot path.
+"""HTML to tokens with lxml: one parse, one XSLT pass in C for the text, table cells read from the tree.
 
 An XSLT stylesheet (libxslt) flattens the page into lines: block elements end lines, site
 chrome (scripts, styles, nav, footers, share bars, menus, breadcrumbs) is dropped, and each
-table without a nested table is written as marker lines (table, row, cell with its rowspan and
-colspan). Python then expands the cells on a dense grid and keeps the other lines as text. Outer
-layout tables are read as ordinary blocks. Word-export markup (``<o:p>``, MsoNormal spans)
-needs nothing special: only its text is kept, ``<br>``/``<p>`` inside a cell read as a space.
+table without a nested table is written as one marker line. Python then reads that table's
+cells straight from the tree onto a dense grid (rowspan/colspan expanded) and keeps the other
+lines as text. Outer layout tables are read as ordinary blocks. Word-export markup (``<o:p>``,
+MsoNormal spans) needs nothing special: only its text is kept, ``<br>``/``<p>`` inside a cell
+read as a space. Text tokens are numbered by their line in the flattened page, where a table
+counts one line for itself, one per row and one per cell.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 
 from lxml import etree
 
@@ -20,40 +23,23 @@ MAX_SPAN = 200  # larger rowspan/colspan values are markup errors; capped so a g
 SPAN_BUDGET = 200_000  # grid slots that spans may cover per table; beyond it spans are ignored (an error)
 _BLOCK = ("p div br li ul ol h1 h2 h3 h4 h5 h6 tr table tbody thead tfoot section article dl dt dd header "
           "blockquote pre center form hr title td th caption main aside address figure figcaption").split()
-_DROP = "script style noscript iframe template svg select button object embed nav footer head".split()
+_CHROME = "x-chrome"  # site chrome containers are renamed to this for the XSLT pass, which drops it
+_DROP = f"script style noscript iframe template svg select button object embed nav footer head {_CHROME}".split()
+_CHROME_TAGS = ("div", "ul", "ol", "section", "aside", "header", "dl")  # chrome is looked for on containers only
 _CHROME_WORDS = ("share", "crumb", "nav", "menu", "footer", "copyright", "toolbar")
-_UPPER, _LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
-_M = "\ue000"  # a private-use character starts the marker lines of tables
-_TABLE, _ROW, _CELL = _M + "T", _M + "R", _M + "C"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_CELL_SPACE = frozenset(("br", "p", "div", "li"))  # read as a space inside a cell
+_CELL_DROP = frozenset(("script", "style"))
+_INDEX = "x-table-index"  # attribute numbering the tables, so a marker line names its table
+# a table's marker line; the random part keeps page text from ever passing for one
+_MARK = f"\ue000{secrets.token_hex(6)}:"
 
-
-def _chrome_test(attr: str) -> str:
-    low = f"translate(@{attr}, '{_UPPER}', '{_LOWER}')"
-    return " or ".join(f"contains({low}, '{w}')" for w in _CHROME_WORDS)
-
-
-# chrome is looked for on container tags only: a pattern on ``*`` would be tested on every element
-_CHROME_MATCH = "|".join(f"{tag}[@class or @id][{_chrome_test('class')} or {_chrome_test('id')}]"
-                         for tag in ("div", "ul", "ol", "section", "aside", "header", "dl"))
 _XSLT = etree.XSLT(etree.XML(f"""<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
 <xsl:output method="text" encoding="utf-8"/>
 <xsl:template match="{'|'.join(_DROP)}"/>
-<xsl:template match="{_CHROME_MATCH}" priority="3"/>
 <xsl:template match="table[not(.//table)]" priority="2">
-  <xsl:text>&#10;{_TABLE}&#10;</xsl:text>
-  <xsl:for-each select=".//tr">
-    <xsl:text>{_ROW}&#10;</xsl:text>
-    <xsl:for-each select="td|th">
-      <xsl:text>{_CELL}</xsl:text><xsl:value-of select="@rowspan"/><xsl:text>&#9;</xsl:text>
-      <xsl:value-of select="@colspan"/><xsl:text>&#9;</xsl:text>
-      <xsl:apply-templates mode="cell"/><xsl:text>&#10;</xsl:text>
-    </xsl:for-each>
-  </xsl:for-each>
-  <xsl:text>&#10;</xsl:text>
+  <xsl:text>&#10;{_MARK}</xsl:text><xsl:value-of select="@{_INDEX}"/><xsl:text>&#10;&#10;</xsl:text>
 </xsl:template>
-<xsl:template match="script|style" mode="cell"/>
-<xsl:template match="br|p|div|li" mode="cell"><xsl:text> </xsl:text><xsl:apply-templates mode="cell"/><xsl:text> </xsl:text></xsl:template>
-<xsl:template match="text()" mode="cell"><xsl:value-of select="translate(., '&#10;&#13;&#9;', '   ')"/></xsl:template>
 <xsl:template match="{'|'.join(_BLOCK)}"><xsl:text>&#10;</xsl:text><xsl:apply-templates/><xsl:text>&#10;</xsl:text></xsl:template>
 </xsl:stylesheet>"""))
 
@@ -84,11 +70,34 @@ def _too_deep() -> bool:
     return any("Excessive depth" in e.message for e in _PARSER.error_log)
 
 
-def _flatten(root: etree._Element) -> str | None:
+def _is_chrome(el: etree._Element) -> bool:
+    for value in (el.get("class"), el.get("id")):
+        if value:
+            low = value.lower() if value.isascii() else value.translate(_ASCII_LOWER)
+            if any(w in low for w in _CHROME_WORDS):
+                return True
+    return False
+
+
+def _flatten(root: etree._Element) -> tuple[str, list[etree._Element]] | None:
+    """(the page as lines, its tables by index) — None when libxslt cannot walk the tree.
+
+    Chrome containers are tested here rather than in the stylesheet (an XSLT predicate on every
+    container costs more than the rest of the pass) and renamed for the pass only.
+    """
+    tables = list(root.iter("table"))
+    for i, table in enumerate(tables):
+        table.set(_INDEX, str(i))
+    chrome = [(el, el.tag) for el in root.iter(*_CHROME_TAGS) if _is_chrome(el)]
+    for el, _ in chrome:
+        el.tag = _CHROME
     try:
-        return str(_XSLT(root))
+        return str(_XSLT(root)), tables
     except etree.XSLTApplyError:  # e.g. template recursion deeper than libxslt allows
         return None
+    finally:
+        for el, tag in chrome:
+            el.tag = tag
 
 
 def _span(value: str) -> int:
@@ -104,6 +113,75 @@ def _span(value: str) -> int:
 def _clean(text: str) -> str:
     text = text.strip()
     return _WS.sub(" ", text) if _WS_INNER.search(text) else text
+
+
+def _cell_text(td: etree._Element) -> str:
+    """A cell's text: script/style dropped, ``br``/``p``/``div``/``li`` read as spaces (no recursion: depth is unbounded)."""
+    parts = [td.text or ""]
+    stack: list[tuple[object, etree._Element | None]] = [(iter(td), None)]
+    while stack:
+        children, owner = stack[-1]
+        for el in children:  # type: ignore[attr-defined]
+            tag = el.tag
+            if tag in _CELL_DROP:
+                if el.tail:
+                    parts.append(el.tail)
+                continue
+            if tag in _CELL_SPACE:
+                parts.append(" ")
+            if el.text:
+                parts.append(el.text)
+            if len(el):
+                stack.append((iter(el), el))
+                break
+            if tag in _CELL_SPACE:
+                parts.append(" ")
+            if el.tail:
+                parts.append(el.tail)
+        else:
+            stack.pop()
+            if owner is not None:
+                if owner.tag in _CELL_SPACE:
+                    parts.append(" ")
+                if owner.tail:
+                    parts.append(owner.tail)
+    return "".join(parts)
+
+
+def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) -> int:
+    """Tokens of one table's cells, each at its top-left slot of the dense grid; returns rows + cells."""
+    append = out.append
+    taken: set[tuple[int, int]] = set()
+    r = -1
+    lines = 0
+    for tr in table.iter("tr"):
+        r, c = r + 1, 0
+        lines += 1
+        for td in tr:  # (iterchildren with a tag filter costs more than testing the tag)
+            tag = td.tag
+            if tag != "td" and tag != "th":
+                continue
+            lines += 1
+            if taken:
+                while (r, c) in taken:
+                    c += 1
+            rs_text, cs_text = td.get("rowspan"), td.get("colspan")
+            cs = 1
+            if rs_text or cs_text:
+                rs = _span(rs_text) if rs_text else 1
+                cs = _span(cs_text) if cs_text else 1
+                if rs > 1 or cs > 1:
+                    if len(taken) + rs * cs > SPAN_BUDGET:
+                        res.problem = ("markup_too_large", f"table {index}: rowspan/colspan cover more than {SPAN_BUDGET} cells; spans ignored")
+                        cs = 1
+                    else:
+                        taken.update((r + dr, c + dc) for dr in range(rs) for dc in range(cs))
+            text = _cell_text(td) if len(td) else td.text
+            if text and not text.isalnum():  # (most cells are a bare number or label: nothing to clean)
+                text = _clean(text)
+            append(Token(text or "", index, r, c))
+            c += cs
+    return lines
 
 
 def html_tokens(text: str) -> HtmlResult:
@@ -123,38 +201,18 @@ def html_tokens(text: str) -> HtmlResult:
     if root is None or flat is None:
         res.problem = ("decode_failure", "HTML could not be parsed into a document tree")
         return res
-    title_el = root.find(".//title")
+    title_el = next(root.iter("title"), None)
     if title_el is not None and title_el.text:
         res.title = _clean(title_el.text) or None
     out = res.tokens
-    append = out.append
-    table, r, c = -1, -1, 0
-    taken: set[tuple[int, int]] = set()
-    for i, line in enumerate(flat.split("\n")):
-        if not line:
+    page, tables = flat
+    shift = 0  # lines the tables' rows and cells take
+    for i, line in enumerate(page.split("\n")):
+        if not line or line.isspace():
             continue
-        if line[0] != _M:
-            if not line.isspace():
-                split_line(line, i, out)
-        elif line[1] == "C":
-            rs_text, cs_text, cell = line[2:].split("\t", 2)
-            if taken:
-                while (r, c) in taken:
-                    c += 1
-            rs = _span(rs_text) if rs_text else 1
-            cs = _span(cs_text) if cs_text else 1
-            if rs > 1 or cs > 1:
-                if len(taken) + rs * cs > SPAN_BUDGET:
-                    res.problem = ("markup_too_large", f"table {table}: rowspan/colspan cover more than {SPAN_BUDGET} cells; spans ignored")
-                    rs = cs = 1
-                else:
-                    taken.update((r + dr, c + dc) for dr in range(rs) for dc in range(cs))
-            append(Token(_clean(cell), table, r, c))
-            c += cs
-        elif line == _ROW:
-            r, c = r + 1, 0
-        elif line == _TABLE:
-            table, r, c = table + 1, -1, 0
-            taken.clear()
-    res.tables = table + 1
+        if line.startswith(_MARK):
+            shift += _grid(tables[int(line[len(_MARK):])], res.tables, out, res)
+            res.tables += 1
+        else:
+            split_line(line, i + shift, out)
     return res
