@@ -90,3 +90,21 @@ def test_dbt_resource_and_manifest(defs):
 
     assert Path(DBT_PROJECT.manifest_path).is_file()
     assert set(defs.resources) >= {"warehouse", "sources", "alerts", "dbt"}
+
+
+def test_instance_template_queues_warehouse_writers_one_at_a_time(tmp_path):
+    """The dagster.yaml that refresh copies into DAGSTER_HOME: a run queue letting one writer run at a time."""
+    import shutil
+
+    from dagster import DagsterInstance
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+
+    from orchestration.refresh import INSTANCE_TEMPLATE
+    from orchestration.resources import WRITER_TAG
+
+    shutil.copyfile(INSTANCE_TEMPLATE, tmp_path / "dagster.yaml")
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        coordinator = instance.run_coordinator
+        assert isinstance(coordinator, QueuedRunCoordinator)
+        limits = coordinator.get_run_queue_config().tag_concurrency_limits
+        assert {"key": WRITER_TAG, "limit": 1} in [dict(limit) for limit in limits]

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from urllib.parse import quote
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,11 @@ def webserver(tmp_path_factory):
     base_dir = tmp_path_factory.mktemp("ui")
     home = base_dir / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # Runs launch straight from the webserver (the default coordinator queues them for a daemon).
+    (home / "dagster.yaml").write_text(
+        "run_coordinator:\n  module: dagster.core.run_coordinator\n  class: DefaultRunCoordinator\n"
+        "telemetry:\n  enabled: false\n"
+    )
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "DISCLOSURE_WAREHOUSE": str(base_dir / "wh" / "disclosure.duckdb")}
     for var in ("DISCLOSURE_WORK_DB", "DISCLOSURE_SOURCES", "DISCLOSURE_DATA_DOCS"):
@@ -121,9 +126,19 @@ def successful_run(webserver):
         status = graphql(webserver["base"], RUN_STATUS, {"id": run_id})["runOrError"]["status"]
         return status if status in ("SUCCESS", "FAILURE", "CANCELED") else None
 
-    status = wait_for(finished, f"run {run_id} to finish", attempts=600)
+    status = wait_for(finished, f"run {run_id} to finish", attempts=400)
     assert status == "SUCCESS", f"run {run_id} ended {status}; see {webserver['dir']}/webserver.log"
     return run_id
+
+
+def dismiss_newsletter(page) -> None:
+    """The UI greets a new instance with a 'Join the Dagster community' dialog; skip it."""
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.first.wait_for(timeout=5_000)
+    except Exception:  # noqa: BLE001 - no dialog this time
+        return
+    skip.first.click()
 
 
 def test_ui_shows_asset_graph_and_successful_run(webserver, successful_run, tmp_path):
@@ -135,13 +150,17 @@ def test_ui_shows_asset_graph_and_successful_run(webserver, successful_run, tmp_
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(f"{webserver['base']}/asset-groups", wait_until="domcontentloaded")
-        for name in ("source_documents", "raw_landing", "quality_gate", "published_warehouse"):
+        page = browser.new_page(viewport={"width": 2400, "height": 1200})
+        # The global lineage opens with groups folded: unfold ours (dbt's models stay folded in "warehouse").
+        expanded = ",".join(f"global@global:{group}" for group in ("publish", "quality", "ingest"))
+        page.goto(f"{webserver['base']}/asset-groups?expanded={quote(expanded)}", wait_until="networkidle")
+        dismiss_newsletter(page)
+        for name in ("source_documents", "raw_landing", "warehouse", "quality_gate", "published_warehouse"):
             page.get_by_text(name, exact=True).first.wait_for(timeout=60_000)
         page.screenshot(path=str(tmp_path / "asset_graph.png"))
 
-        page.goto(f"{webserver['base']}/runs/{successful_run}", wait_until="domcontentloaded")
+        page.goto(f"{webserver['base']}/runs/{successful_run}", wait_until="networkidle")
+        dismiss_newsletter(page)
         page.get_by_text("Success", exact=False).first.wait_for(timeout=60_000)
         page.get_by_text("published_warehouse").first.wait_for(timeout=60_000)
         page.screenshot(path=str(tmp_path / "run.png"))
