@@ -153,7 +153,7 @@ build_warehouse([report_from_truth(truth)], warehouse_paths(pathlib.Path(sys.arg
 """
 
 
-@pytest.mark.parametrize("kill_at", ["dbt pre_gate ...", "gate ..."])
+@pytest.mark.parametrize("kill_at", ["land ...", "dbt pre_gate ...", "gate ..."])
 def test_a_killed_refresh_leaves_the_published_warehouse_intact(copy, seeds_dir, tmp_path, kill_at):
     before = _sha(copy.published)
     truth_file = tmp_path / "truth.json"
