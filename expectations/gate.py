@@ -144,11 +144,11 @@ def _validate(context, rule: Rule, frame: pd.DataFrame, checked_at: datetime) ->
         failing: dict[str, set[str]] = {}
         for validation in run.run_results.values():
             for result in validation.results:
-                if result.exception_info and result.exception_info.get("raised_exception"):
-                    raise RuntimeError(f"{name}: GX could not evaluate {result.expectation_config.meta}: "
-                                       f"{result.exception_info.get('exception_message')}")
                 instance = result.expectation_config.meta["instance"]
-                failing[instance] = {row["report_id"] for row in result.result.get("unexpected_index_list") or []}
+                unexpected = (result.result or {}).get("unexpected_index_list") or []
+                if not result.success and not unexpected:  # failed without saying where: GX itself broke
+                    raise RuntimeError(f"{name}: GX could not evaluate {instance}: {result.exception_info}")
+                failing[instance] = {row["report_id"] for row in unexpected}
         failed = pd.DataFrame([(rid, inst) for inst, rids in failing.items() for rid in rids],
                               columns=["report_id", "instance"], dtype=object)
         verdicts = group.merge(failed.assign(failed=True), on=["report_id", "instance"], how="left")
