@@ -146,6 +146,15 @@ def group_of(version: str) -> dict[str, str]:
 
 
 MAX_LABEL_TEXT = 120  # longer text is narrative: never a label (and never normalised)
+_NOT_A_LABEL: dict[str, tuple[Label, ...]] = {}
+
+
+def is_narrative(text: str) -> bool:
+    """Long text or a sentence: never a label, a section title or a number.
+
+    Tested before any cached lookup, so a page's prose (new text on every page) does not fill the caches.
+    """
+    return len(text) > MAX_LABEL_TEXT or "。" in text
 
 
 def classify(text: str, table: str) -> tuple[Label, ...]:
@@ -153,11 +162,13 @@ def classify(text: str, table: str) -> tuple[Label, ...]:
     return classify_all(text).get(table, ())
 
 
-@lru_cache(maxsize=65536)
 def classify_all(text: str) -> dict[str, tuple[Label, ...]]:
     """table -> interpretations of ``text``; normalised and cut into its core once for all tables."""
-    if len(text) > MAX_LABEL_TEXT or "。" in text:  # a sentence is narrative, never a label
-        return {}
+    return _NOT_A_LABEL if is_narrative(text) else _classify_all(text)
+
+
+@lru_cache(maxsize=65536)
+def _classify_all(text: str) -> dict[str, tuple[Label, ...]]:
     norm = normalize(text)
     if not norm:
         return {}
@@ -190,11 +201,13 @@ def classify_all(text: str) -> dict[str, tuple[Label, ...]]:
 _END_WORDS = ("存在的主要问题", "改进情况", "其他需要报告", "需要说明的其他事项", "其他事项")
 
 
-@lru_cache(maxsize=65536)
 def section_of(text: str) -> str | None:
     """``active`` / ``applications`` / ``review_litigation`` / ``end`` when ``text`` is a section title."""
-    if len(text) > 80 or "。" in text:
-        return None
+    return None if len(text) > 80 or is_narrative(text) else _section_of(text)
+
+
+@lru_cache(maxsize=65536)
+def _section_of(text: str) -> str | None:
     norm = normalize(text)
     if not norm or len(norm) > 40:
         return None

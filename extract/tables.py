@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from extract.labels import (
-    ACTIVE, APPLICATIONS, GROUP, HEADER, REVIEW, ROW, Label, classify, classify_all, group_of, group_rows, normalize, section_of,
+    ACTIVE, APPLICATIONS, GROUP, HEADER, REVIEW, ROW, Label, classify, classify_all, group_of, group_rows, is_narrative, normalize,
+    section_of,
 )
 from extract.model import ERROR, WARNING, Cell, Issue
 from extract.template import APPLICANT_COLUMNS, REVIEW_COLUMNS, REVIEW_ROWS, TABLES, columns_for, keys_for, metric_by_key, rows_for, value_type
@@ -71,7 +72,7 @@ def split_sections(tokens: list[Token]) -> list[tuple[str, list[Token]]]:
     current: str | None = None
     for tok in tokens:
         text = tok.text
-        if text:
+        if text and not is_narrative(text):
             move = _route(text, current)
             if move == "end":
                 current = None
@@ -186,7 +187,7 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
             cur.values.append(tok)
             continue
         pending.clear()
-        lb = _label(text, table, version)
+        lb = None if is_narrative(text) else _label(text, table, version)
         if lb is None:
             if _in_value_position(cur, tok, text):
                 cur.values.append(tok)  # type: ignore[union-attr]
@@ -254,12 +255,16 @@ class Placer:
         self.issue("cell_count_mismatch", ERROR, f"{what}: {len(values)} cells where the template has {len(keys)}", table)
 
     def read(self, key: str, tok: Token, run: Run, table: str) -> None:
-        value, blank = _value_of(tok.text, key, run.in_10k)
+        text = tok.text
+        column, vtype, _, _ = _key_info(key)
+        if vtype == "amount":
+            value, blank = _value_of(text, vtype, column, run.in_10k)
+        else:  # (column and header unit matter to amounts only: one cache entry per text)
+            value, blank = _value_of(text, vtype, "", False)
         if value is None:
-            self.issue("unreadable_value", ERROR, f"{key}: cannot read {tok.text!r} as a number", table, key)
+            self.issue("unreadable_value", ERROR, f"{key}: cannot read {text!r} as a number", table, key)
             return
-        self._put(Cell(key, value, tok.text, blank, tok.table, tok.row, tok.col,
-                       _row_label(key, run), _col_label(key, run)), table)
+        self._put(_cell(key, value, text, blank, tok, run), table)
 
     def zero_fill(self, keys: list[str], values: list[Token], run: Run, table: str, what: str) -> bool:
         """The TEMPLATE.md shortcut: a group whose cells are all the same zero value."""
@@ -273,36 +278,35 @@ class Placer:
         first = values[0]
         for key in keys:
             zero = 0.0 if value_type(key) == "amount" else 0
-            self._put(Cell(key, zero, first.text, False, first.table, first.row, first.col,
-                           _row_label(key, run), _col_label(key, run), filled=True), table)
+            self._put(_cell(key, zero, first.text, False, first, run, filled=True), table)
         return True
 
 
 @lru_cache(maxsize=65536)
-def _value_of(text: str, key: str, in_10k: bool) -> tuple[int | float | None, bool]:
-    """(canonical value or None when unreadable, blank flag) of a cell's text for ``key``."""
+def _value_of(text: str, vtype: str, column: str, in_10k: bool) -> tuple[int | float | None, bool]:
+    """(canonical value or None when unreadable, blank flag) of a cell's text for a key of ``vtype``."""
     reading = read_number(text)
     if reading is None:
         return None, False
-    return to_value(reading, value_type(key), key.rsplit(".", 1)[-1], in_10k), reading.blank
+    return to_value(reading, vtype, column, in_10k), reading.blank
 
 
-def _row_label(key: str, run: Run) -> str | None:
-    """The raw row label the cell was read under; the template's label for table 四's unlabelled row."""
-    if run.label is not None:
-        return run.label.text
+@lru_cache(maxsize=4096)
+def _key_info(key: str) -> tuple[str, str, str | None, str | None]:
+    """(column, value type, template row label, template column label) of a canonical key.
+
+    The template's labels stand in when the page gave none: table 四's unlabelled row, a column
+    without a header.
+    """
     m = metric_by_key().get(key)
-    return m.row_label_zh if m else None
+    return key.rsplit(".", 1)[1], value_type(key), m.row_label_zh if m else None, m.column_label_zh if m else None
 
 
-def _col_label(key: str, run: Run) -> str | None:
-    """The raw header text of the key's column when the page gave one, else the template's label."""
-    column = key.rsplit(".", 1)[1]
-    raw = run.header_text.get(column)
-    if raw is not None:
-        return raw
-    m = metric_by_key().get(key)
-    return m.column_label_zh if m else None
+def _cell(key: str, value: int | float, raw: str, blank: bool, tok: Token, run: Run, filled: bool = False) -> Cell:
+    """A cell with its provenance: ``tok``'s place, the raw row label and the raw header of its column."""
+    column, _, template_row, template_col = _key_info(key)
+    row_label = run.label.text if run.label is not None else template_row
+    return Cell(key, value, raw, blank, tok.table, tok.row, tok.col, row_label, run.header_text.get(column, template_col), filled)
 
 
 @lru_cache(maxsize=4096)
