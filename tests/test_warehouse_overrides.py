@@ -73,3 +73,7 @@ def test_bad_override_files_are_refused_with_their_line(tmp_path):
                    "abc,applications.granted.everyone,1,typo,me\n", encoding="utf-8")
     with pytest.raises(ValueError, match="unknown metric_key"):
         read_overrides(bad, ("report_id", "metric_key", "corrected_value", "reason", "corrected_by"))
+    bad.write_text("report_id,metric_key,corrected_value,reason,corrected_by\n"
+                   "abc,applications.granted.total,1,typo,me\n\nabc,applications.granted.total,2,typo,you\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"corrections.csv:4: a second correction .* \(first on line 2\)"):
+        read_overrides(bad, ("report_id", "metric_key", "corrected_value", "reason", "corrected_by"))

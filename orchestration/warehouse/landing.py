@@ -280,8 +280,10 @@ def read_overrides(path: Path | None, columns: tuple[str, ...]) -> list[dict[str
         missing = [c for c in columns if c not in (reader.fieldnames or [])]
         if missing:
             raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(columns)}")
-        rows = []
-        for n, row in enumerate(reader, start=2):
+        rows: list[dict[str, str]] = []
+        seen: dict[tuple[str, str], int] = {}
+        for row in reader:
+            n = reader.line_num  # the file's line, blank lines counted
             if not any((row.get(c) or "").strip() for c in columns):
                 continue  # blank line
             empty = [c for c in columns if not (row.get(c) or "").strip()]
@@ -294,6 +296,12 @@ def read_overrides(path: Path | None, columns: tuple[str, ...]) -> list[dict[str
                     float(row["corrected_value"])
                 except ValueError:
                     raise ValueError(f"{path}:{n}: corrected_value {row['corrected_value']!r} is not a number") from None
+            if "corrected_value" in columns:
+                key = (row["report_id"].strip(), row["metric_key"].strip())
+                if key in seen:
+                    raise ValueError(f"{path}:{n}: a second correction of {key[1]} for report {key[0]} "
+                                     f"(first on line {seen[key]})")
+                seen[key] = n
             rows.append({c: row[c].strip() for c in columns})
         return rows
 
