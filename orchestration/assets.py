@@ -237,8 +237,12 @@ def _dbt_phase(tag: str):
         dagster_dbt_translator=TRANSLATOR,
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        os.environ["DISCLOSURE_WORK_DB"] = str(warehouse.paths().work_db)  # profiles.yml reads it
-        yield from dbt.cli(["build"], context=context).stream()
+        work_db = Path(warehouse.paths().work_db)
+        os.environ["DISCLOSURE_WORK_DB"] = str(work_db)  # profiles.yml reads it
+        # Artifacts beside the work DB, one folder per phase, replaced by the next run (under the
+        # warehouse lock), instead of a new folder per invocation in dbt_project/target.
+        target = work_db.parent / "dbt_target" / tag
+        yield from dbt.cli(["build"], context=context, target_path=target).stream()
 
     return _models
 

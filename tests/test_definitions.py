@@ -108,3 +108,32 @@ def test_instance_template_queues_warehouse_writers_one_at_a_time(tmp_path):
         assert isinstance(coordinator, QueuedRunCoordinator)
         limits = coordinator.get_run_queue_config().tag_concurrency_limits
         assert {"key": WRITER_TAG, "limit": 1} in [dict(limit) for limit in limits]
+
+
+def test_sources_sensor_requests_a_refresh_when_sources_change(tmp_path):
+    from dagster import RunRequest, SkipReason, build_sensor_context
+
+    from orchestration.resources import SourcesResource
+    from orchestration.sensors import sources_manifest_changed
+
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / "a.txt").write_text("一、总体情况", encoding="utf-8")
+    manifest = tmp_path / "sources.yml"
+    manifest.write_text("sources:\n  - path: documents/\n", encoding="utf-8")
+    resources = {"sources": SourcesResource(sources=str(manifest))}
+
+    def tick(cursor):
+        context = build_sensor_context(cursor=cursor, resources=resources)
+        return sources_manifest_changed(context), context.cursor
+
+    first, cursor = tick(None)
+    assert isinstance(first, RunRequest), "a new manifest starts a refresh"
+    again, same = tick(cursor)
+    assert isinstance(again, SkipReason) and same == cursor
+    (docs / "b.txt").write_text("another report", encoding="utf-8")
+    added, cursor2 = tick(cursor)
+    assert isinstance(added, RunRequest) and added.run_key != first.run_key, "a new document starts a refresh"
+    manifest.write_text("sources:\n  - path: documents/\n    agency: 某区人民政府办公室\n", encoding="utf-8")
+    edited, _ = tick(cursor2)
+    assert isinstance(edited, RunRequest), "an edited manifest starts a refresh"

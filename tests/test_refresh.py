@@ -4,11 +4,8 @@ One fresh refresh is shared by the module (it is the expensive part); the later 
 its state: a refresh with nothing changed, two refreshes at once, a held lock, a bad manifest.
 """
 
-import email
-import email.policy
 import json
 import os
-import socket
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +17,7 @@ import duckdb
 import pytest
 
 from orchestration.resources import warehouse_lock
+from tests.test_alerts import Inbox, free_port  # the alert tests' SMTP inbox
 from orchestration.warehouse.config import WarehousePaths
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,14 +48,9 @@ class Receivers:
     def __init__(self):
         from aiosmtpd.controller import Controller
 
-        self.mails: list = []
+        self.inbox = Inbox()
         self.posts: list[dict] = []
         receivers = self
-
-        class Inbox:
-            async def handle_DATA(self, server, session, envelope):
-                receivers.mails.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-                return "250 OK"
 
         class Hook(BaseHTTPRequestHandler):
             def do_POST(self):
@@ -69,10 +62,8 @@ class Receivers:
             def log_message(self, *args):
                 pass
 
-        with socket.socket() as probe:  # a free loopback port for the SMTP server
-            probe.bind(("127.0.0.1", 0))
-            self.smtp_port = probe.getsockname()[1]
-        self.smtp = Controller(Inbox(), hostname="127.0.0.1", port=self.smtp_port)
+        self.smtp_port = free_port()
+        self.smtp = Controller(self.inbox, hostname="127.0.0.1", port=self.smtp_port)
         self.smtp.start()
         self.http = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
@@ -86,7 +77,7 @@ class Receivers:
         }
 
     def mail_texts(self) -> list[str]:
-        return [f"{m['Subject']}\n{m.get_body(('plain',)).get_content()}" for m in self.mails]
+        return [f"{m['Subject']}\n{m.get_body(('plain',)).get_content()}" for _, _, m in self.inbox.messages]
 
     def stop(self):
         self.smtp.stop()
