@@ -23,6 +23,7 @@ Issue codes raised here (severity):
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -114,17 +115,23 @@ def detect_version(sections: list[tuple[str, list[Token]]]) -> str | None:
     votes: dict[str, int] = {}
     for table, toks in sections:
         for tok in toks:
-            if tok.text:
-                for lb in classify(tok.text, table):
-                    if lb.versions and not (lb.kind == ROW and lb.key == "normative_docs"):
-                        for v in lb.versions:
-                            votes[v] = votes.get(v, 0) + 1
+            text = tok.text
+            if text and not is_narrative(text):
+                for v in _version_votes(text, table):
+                    votes[v] = votes.get(v, 0) + 1
     if not votes:
         return None
     ranked = sorted(votes.items(), key=lambda kv: -kv[1])
     if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
         return None
     return ranked[0][0]
+
+
+@lru_cache(maxsize=65536)
+def _version_votes(text: str, table: str) -> tuple[str, ...]:
+    """The template versions ``text`` speaks for in ``table`` (规范性文件 is in both, whatever its spelling)."""
+    return tuple(v for lb in classify(text, table) if lb.versions and not (lb.kind == ROW and lb.key == "normative_docs")
+                 for v in lb.versions)
 
 
 @lru_cache(maxsize=65536)
@@ -167,6 +174,9 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
     seen_text: dict[str, str] = {}  # column key -> raw header text, current header block
     after_rows = True  # a header after data rows starts a new header block (table 二 repeats them)
     pending: list[Token] = []  # empty grid cells that open a row without a label (blank values, if numbers follow)
+    # what rows take from the headers, worked out once per header block (cleared by the next header):
+    header_cols: dict[int | None, dict[str, int]] = {}  # grid table -> column key -> grid column
+    col_order: dict[str, tuple[str, ...] | None] = {}  # "order" -> applicant column order
     for tok in tokens:
         text = tok.text
         if not text.strip():
@@ -198,15 +208,20 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
             cur = Run(kind, normalize(text), tok)
             runs.append(cur)
         elif lb.kind in (ROW, GROUP):
-            known = heads.get(tok.table, {})
-            cur = Run(lb.kind, lb.key, tok, in_10k=in_10k, header_cols={k: v[0] for k, v in known.items() if len(v) == 1},
-                      col_order=_applicant_order(seen) if table == APPLICATIONS else None, header_text=seen_text)
+            cols = header_cols.get(tok.table)
+            if cols is None:
+                cols = header_cols[tok.table] = {k: v[0] for k, v in heads.get(tok.table, {}).items() if len(v) == 1}
+            if table == APPLICATIONS and "order" not in col_order:
+                col_order["order"] = _applicant_order(seen)
+            cur = Run(lb.kind, lb.key, tok, in_10k=in_10k, header_cols=cols, col_order=col_order.get("order"), header_text=seen_text)
             runs.append(cur)
             after_rows = True
         else:
             if lb.kind == HEADER and lb.in_10k and lb.key == "amount_yuan":
                 in_10k = True
             if lb.kind == HEADER:
+                header_cols.clear()
+                col_order.clear()
                 if after_rows:
                     heads[tok.table] = {}
                     seen, seen_text = [], {}
@@ -242,7 +257,7 @@ class Placer:
             self._dup_warned.add(table)
             self.issue("duplicate_table", WARNING, "the table appears more than once (the copies agree)", table)
 
-    def place(self, keys: list[str], run: Run, table: str, what: str) -> None:
+    def place(self, keys: Sequence[str], run: Run, table: str, what: str) -> None:
         """Place a labelled row's numbers on ``keys`` when the count fits, else report it."""
         fitted = fit(keys, run)
         if fitted is not None:
@@ -256,17 +271,17 @@ class Placer:
 
     def read(self, key: str, tok: Token, run: Run, table: str) -> None:
         text = tok.text
-        column, vtype, _, _ = _key_info(key)
-        if vtype == "amount":
-            value, blank = _value_of(text, vtype, column, run.in_10k)
+        info = _key_info(key)
+        if info[1] == "amount":
+            value, blank = _value_of(text, "amount", info[0], run.in_10k)
         else:  # (column and header unit matter to amounts only: one cache entry per text)
-            value, blank = _value_of(text, vtype, "", False)
+            value, blank = _value_of(text, info[1], "", False)
         if value is None:
             self.issue("unreadable_value", ERROR, f"{key}: cannot read {text!r} as a number", table, key)
             return
-        self._put(_cell(key, value, text, blank, tok, run), table)
+        self._put(_cell(key, info, value, text, blank, tok, run), table)
 
-    def zero_fill(self, keys: list[str], values: list[Token], run: Run, table: str, what: str) -> bool:
+    def zero_fill(self, keys: Sequence[str], values: list[Token], run: Run, table: str, what: str) -> bool:
         """The TEMPLATE.md shortcut: a group whose cells are all the same zero value."""
         readings = [read_number(t.text) for t in values if t.text.strip()]
         if not readings or any(r is None or r.value != 0 for r in readings) or run.cut:
@@ -278,7 +293,7 @@ class Placer:
         first = values[0]
         for key in keys:
             zero = 0.0 if value_type(key) == "amount" else 0
-            self._put(_cell(key, zero, first.text, False, first, run, filled=True), table)
+            self._put(_cell(key, _key_info(key), zero, first.text, False, first, run, filled=True), table)
         return True
 
 
@@ -302,11 +317,18 @@ def _key_info(key: str) -> tuple[str, str, str | None, str | None]:
     return key.rsplit(".", 1)[1], value_type(key), m.row_label_zh if m else None, m.column_label_zh if m else None
 
 
-def _cell(key: str, value: int | float, raw: str, blank: bool, tok: Token, run: Run, filled: bool = False) -> Cell:
+def _cell(key: str, info: tuple[str, str, str | None, str | None], value: int | float, raw: str, blank: bool, tok: Token, run: Run,
+          filled: bool = False) -> Cell:
     """A cell with its provenance: ``tok``'s place, the raw row label and the raw header of its column."""
-    column, _, template_row, template_col = _key_info(key)
+    column, _, template_row, template_col = info
     row_label = run.label.text if run.label is not None else template_row
     return Cell(key, value, raw, blank, tok.table, tok.row, tok.col, row_label, run.header_text.get(column, template_col), filled)
+
+
+@lru_cache(maxsize=4096)
+def row_keys(table: str, row: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The canonical keys of one row, in column order."""
+    return tuple(f"{table}.{row}.{c}" for c in columns)
 
 
 @lru_cache(maxsize=4096)
@@ -326,7 +348,7 @@ def _applicant_order(seen: list[str]) -> tuple[str, ...] | None:
     return (APPLICANT_COLUMNS[0], *middle, APPLICANT_COLUMNS[-1])
 
 
-def fit(keys: list[str], run: Run) -> list[Token] | None:
+def fit(keys: Sequence[str], run: Run) -> list[Token] | None:
     """The row's cells for ``keys``, in the order of ``keys``; None when they cannot be placed.
 
     By the grid columns of the headers when every key has one and every number sits under one
@@ -392,7 +414,7 @@ def place_active(p: Placer, runs: list[Run]) -> None:
                 continue
             prev_cols = cols
             if run.values:  # a row of only empty cells is a row of blanks
-                p.place([f"{table}.{run.key}.{c}" for c in cols], run, table, f"row {run.label.text!r}")
+                p.place(row_keys(table, run.key, cols), run, table, f"row {run.label.text!r}")
         elif run.kind == "extra" and run.has_cells:
             values = _trim(run.values, len(prev_cols or ()))
             if prev_cols and len(values) == len(prev_cols):
@@ -424,14 +446,14 @@ def place_applications(p: Placer, runs: list[Run]) -> None:
                     p.issue("unknown_row", WARNING, f"row {run.label.text!r} is not in the {p.version} template", table)
                 continue
             if run.values:
-                p.place([f"{table}.{run.key}.{c}" for c in APPLICANT_COLUMNS], run, table, f"row {run.label.text!r}")
+                p.place(row_keys(table, run.key, APPLICANT_COLUMNS), run, table, f"row {run.label.text!r}")
     width = len(APPLICANT_COLUMNS)
     for group, group_runs in blocks:
         leaves = group_rows(p.version, group)
         leftover: list[Run] = []
         for run in group_runs:
             if run.kind == "row" and run.values:
-                keys = [f"{table}.{run.key}.{c}" for c in APPLICANT_COLUMNS]
+                keys = row_keys(table, run.key, APPLICANT_COLUMNS)
                 if fit(keys, run) is not None:
                     p.place(keys, run, table, f"row {run.label.text!r}")
                 else:
@@ -464,7 +486,7 @@ def place_review(p: Placer, runs: list[Run]) -> None:
     for run in runs:
         if run.kind == "row" and run.has_cells:
             labelled = True
-            p.place([f"{table}.{run.key}.{c}" for c in REVIEW_COLUMNS], run, table, f"row {run.label.text!r}")
+            p.place(row_keys(table, run.key, REVIEW_COLUMNS), run, table, f"row {run.label.text!r}")
         elif run.kind == "group" and run.has_cells:
             labelled = True
             rows = [r for r in REVIEW_ROWS[1:] if f"{table}.{r}.upheld" not in p.cells]
