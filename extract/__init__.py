@@ -65,7 +65,8 @@ def _parse_into(report: ParsedReport, data: bytes, headers: Mapping[str, str] | 
     html_title = None
     has_grid = False
     if loaded.format == HTML:
-        res = html_tokens(loaded.text)
+        # a page read as strict UTF-8 goes to lxml as it came (no re-encoding)
+        res = html_tokens(loaded.text, data if loaded.encoding == "utf-8" and loaded.problem is None else None)
         if res.problem:
             code, message = res.problem
             report.issues.append(Issue(code, WARNING if code == "markup_too_deep" else ERROR, message))

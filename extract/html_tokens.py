@@ -151,43 +151,43 @@ def _cell_text(td: etree._Element) -> str:
 def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) -> int:
     """Tokens of one table's cells, each at its top-left slot of the dense grid; returns rows + cells."""
     append = out.append
+    first = len(out)
     taken: set[tuple[int, int]] = set()
     r = -1
-    lines = 0
     for tr in table.iter("tr"):
-        r, c = r + 1, 0
-        lines += 1
+        r += 1
+        c = 0
         for td in tr:  # (iterchildren with a tag filter costs more than testing the tag)
             tag = td.tag
             if tag != "td" and tag != "th":
                 continue
-            lines += 1
             if taken:
                 while (r, c) in taken:
                     c += 1
-            rs_text, cs_text = td.get("rowspan"), td.get("colspan")
             cs = 1
-            if rs_text or cs_text:
-                rs = _span(rs_text) if rs_text else 1
-                cs = _span(cs_text) if cs_text else 1
-                if rs > 1 or cs > 1:
-                    if len(taken) + rs * cs > SPAN_BUDGET:
-                        res.problem = ("markup_too_large", f"table {index}: rowspan/colspan cover more than {SPAN_BUDGET} cells; spans ignored")
-                        cs = 1
-                    else:
-                        taken.update((r + dr, c + dc) for dr in range(rs) for dc in range(cs))
+            if td.keys():
+                rs_text, cs_text = td.get("rowspan"), td.get("colspan")
+                if rs_text or cs_text:
+                    rs = _span(rs_text) if rs_text else 1
+                    cs = _span(cs_text) if cs_text else 1
+                    if rs > 1 or cs > 1:
+                        if len(taken) + rs * cs > SPAN_BUDGET:
+                            res.problem = ("markup_too_large", f"table {index}: rowspan/colspan cover more than {SPAN_BUDGET} cells; spans ignored")
+                            cs = 1
+                        else:
+                            taken.update((r + dr, c + dc) for dr in range(rs) for dc in range(cs))
             text = _cell_text(td) if len(td) else td.text
             if text and not text.isalnum():  # (most cells are a bare number or label: nothing to clean)
                 text = _clean(text)
             append(Token(text or "", index, r, c))
             c += cs
-    return lines
+    return r + 1 + len(out) - first
 
 
-def html_tokens(text: str) -> HtmlResult:
-    """Tokens of an HTML page (never raises on malformed markup)."""
+def html_tokens(text: str, utf8: bytes | None = None) -> HtmlResult:
+    """Tokens of an HTML page (never raises on malformed markup); ``utf8``: the page's bytes when they are ``text`` in UTF-8."""
     res = HtmlResult()
-    root = _parse(text.encode("utf-8", "surrogatepass"))
+    root = _parse(utf8 if utf8 is not None else text.encode("utf-8", "surrogatepass"))
     flat = _flatten(root) if root is not None and not _too_deep() else None
     if root is not None and flat is None:
         # libxml2 stops at depth 2048 (and libxslt recursion earlier); wrapper tags carry no
