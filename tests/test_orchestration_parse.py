@@ -1,0 +1,39 @@
+"""Parsing inside the pipeline: from the raw store, in a small process pool when there are many documents."""
+
+from pathlib import Path
+
+from orchestration.assets import PARSE_POOL_THRESHOLD, parse_all
+from orchestration.fetching.store import RawStore
+
+DOCUMENTS = Path(__file__).resolve().parent.parent / "orchestration" / "sample_corpus" / "documents"
+
+
+def _stored(tmp_path: Path, count: int) -> list[tuple[str, str, dict]]:
+    store = RawStore(tmp_path / "raw")
+    files = sorted(DOCUMENTS.iterdir())
+    items = []
+    for i in range(count):
+        path = files[i % len(files)]
+        entry = store.put(f"{path}#{i}", path.read_bytes())
+        items.append((entry.source_uri, entry.content_hash, {}))
+    return items
+
+
+def test_pool_parses_every_document_in_order_and_records_failures(tmp_path, monkeypatch):
+    monkeypatch.setenv("DISCLOSURE_PARSE_WORKERS", "2")
+    items = _stored(tmp_path, PARSE_POOL_THRESHOLD + 2)
+    items.append(("gone.html", "0" * 64, {}))  # content missing from the store: an error, not a crash
+    lines: list[str] = []
+    outcomes = parse_all(items, str(tmp_path / "raw"), log=lines.append)
+    assert [o.source for o in outcomes] == [source for source, _, _ in items]
+    assert all(o.report is not None and o.report.content_hash == o.content_hash for o in outcomes[:-1])
+    assert outcomes[-1].report is None and outcomes[-1].error
+    assert len(lines) == len(items) and "FAILED gone.html" in lines[-1]
+
+
+def test_few_documents_are_parsed_in_process(tmp_path):
+    items = _stored(tmp_path, 3)
+    outcomes = parse_all(items, str(tmp_path / "raw"), log=lambda _: None)
+    kinds = {Path(o.source.split("#")[0]).name: o.report.document_kind for o in outcomes}
+    assert kinds["000_b4db0ae74d3253e2.txt"] == "annual_report"
+    assert all(o.error is None for o in outcomes)
