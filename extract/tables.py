@@ -67,14 +67,16 @@ class Run:
         return last is not None and tok.grid_row is not None and last.grid_row == tok.grid_row
 
 
-def split_sections(tokens: list[Token]) -> list[tuple[str, list[Token]]]:
-    """The token runs of each template table, by section titles or by the labels themselves."""
+def split_sections(tokens: list[Token]) -> tuple[list[tuple[str, list[Token]]], str | None]:
+    """The token runs of each template table, by section titles or by the labels themselves, and the
+    template version their headers and rows speak for (``2019`` / ``2021``, never from the year)."""
     out: list[tuple[str, list[Token]]] = []
+    votes: dict[str, int] = {}
     current: str | None = None
     for tok in tokens:
         text = tok.text
         if text and not is_narrative(text):
-            move = _route(text, current)
+            move, speaks_for = _route(text, current)
             if move == "end":
                 current = None
                 continue
@@ -83,48 +85,45 @@ def split_sections(tokens: list[Token]) -> list[tuple[str, list[Token]]]:
                 out.append((current, []))
                 if move[1]:
                     continue
-        if current is not None:
-            out[-1][1].append(tok)
-    return out
-
-
-@lru_cache(maxsize=65536)
-def _route(text: str, current: str | None) -> str | tuple[str, bool] | None:
-    """Where a token moves the reader: ``end`` of the tables, (table, is a title) to start one, None to stay."""
-    if is_number_cell(text):
-        return None
-    sec = section_of(text)
-    if sec == "end":
-        return "end"
-    if sec is not None:
-        return (sec, True)
-    labels = classify_all(text)
-    if labels and (current is None or current not in labels):
-        other = [t for t, lbs in labels.items() if t != current and _strong(lbs)]
-        if len(other) == 1:
-            return (other[0], False)
-    return None
-
-
-def _strong(labels: tuple[Label, ...]) -> bool:
-    return any(lb.kind in (ROW, HEADER) and lb.key for lb in labels)
-
-
-def detect_version(sections: list[tuple[str, list[Token]]]) -> str | None:
-    """``2019`` / ``2021`` from version-specific headers and rows (never from the year)."""
-    votes: dict[str, int] = {}
-    for table, toks in sections:
-        for tok in toks:
-            text = tok.text
-            if text and not is_narrative(text):
-                for v in _version_votes(text, table):
+            if current is not None:
+                out[-1][1].append(tok)
+                for v in speaks_for:
                     votes[v] = votes.get(v, 0) + 1
+        elif current is not None:
+            out[-1][1].append(tok)
+    return out, _winner(votes)
+
+
+def _winner(votes: dict[str, int]) -> str | None:
     if not votes:
         return None
     ranked = sorted(votes.items(), key=lambda kv: -kv[1])
     if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
         return None
     return ranked[0][0]
+
+
+@lru_cache(maxsize=65536)
+def _route(text: str, current: str | None) -> tuple[str | tuple[str, bool] | None, tuple[str, ...]]:
+    """Where a token moves the reader (``end`` of the tables, (table, is a title) to start one, None
+    to stay), and the versions it speaks for in the table it then sits in."""
+    if is_number_cell(text):
+        return None, ()
+    sec = section_of(text)
+    if sec == "end":
+        return "end", ()
+    if sec is not None:
+        return (sec, True), ()
+    labels = classify_all(text)
+    if labels and (current is None or current not in labels):
+        other = [t for t, lbs in labels.items() if t != current and _strong(lbs)]
+        if len(other) == 1:
+            return (other[0], False), _version_votes(text, other[0])
+    return None, _version_votes(text, current) if current is not None else ()
+
+
+def _strong(labels: tuple[Label, ...]) -> bool:
+    return any(lb.kind in (ROW, HEADER) and lb.key for lb in labels)
 
 
 @lru_cache(maxsize=65536)
@@ -506,10 +505,9 @@ _PLACERS = {ACTIVE: place_active, APPLICATIONS: place_applications, REVIEW: plac
 
 def extract_tables(tokens: list[Token]) -> tuple[str | None, dict[str, Cell], list[Issue], set[str]]:
     """(template version, cells, issues, tables found) for a document's tokens."""
-    sections = split_sections(tokens)
+    sections, version = split_sections(tokens)
     found: set[str] = set()
     runs_by_table: dict[str, list[Run]] = {}
-    version = detect_version(sections)
     for table, toks in sections:
         runs = collect(toks, table, version)
         if any(r.has_cells and r.kind in ("row", "group") for r in runs) or (table == REVIEW and any(r.has_cells for r in runs)):
