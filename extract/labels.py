@@ -149,12 +149,13 @@ MAX_LABEL_TEXT = 120  # longer text is narrative: never a label (and never norma
 _NOT_A_LABEL: dict[str, tuple[Label, ...]] = {}
 
 
-def is_narrative(text: str) -> bool:
-    """Long text or a sentence: never a label, a section title or a number.
+def may_be_label(text: str) -> bool:
+    """Whether ``text`` can be a label or a section title at all: never prose (long text or a sentence)
+    and never pure ASCII (numbers, dates, codes: every template label is Chinese).
 
-    Tested before any cached lookup, so a page's prose (new text on every page) does not fill the caches.
+    Tested before any cached lookup, so a page's prose and numbers (new on every page) do not fill the caches.
     """
-    return len(text) > MAX_LABEL_TEXT or "。" in text
+    return not text.isascii() and len(text) <= MAX_LABEL_TEXT and "。" not in text
 
 
 def classify(text: str, table: str) -> tuple[Label, ...]:
@@ -164,7 +165,7 @@ def classify(text: str, table: str) -> tuple[Label, ...]:
 
 def classify_all(text: str) -> dict[str, tuple[Label, ...]]:
     """table -> interpretations of ``text``; normalised and cut into its core once for all tables."""
-    return _NOT_A_LABEL if is_narrative(text) else _classify_all(text)
+    return _classify_all(text) if may_be_label(text) else _NOT_A_LABEL
 
 
 @lru_cache(maxsize=65536)
@@ -203,7 +204,7 @@ _END_WORDS = ("存在的主要问题", "改进情况", "其他需要报告", "�
 
 def section_of(text: str) -> str | None:
     """``active`` / ``applications`` / ``review_litigation`` / ``end`` when ``text`` is a section title."""
-    return None if len(text) > 80 or is_narrative(text) else _section_of(text)
+    return _section_of(text) if len(text) <= 80 and may_be_label(text) else None
 
 
 @lru_cache(maxsize=65536)

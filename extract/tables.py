@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from extract.labels import (
-    ACTIVE, APPLICATIONS, GROUP, HEADER, REVIEW, ROW, Label, classify, classify_all, group_of, group_rows, is_narrative, normalize,
+    ACTIVE, APPLICATIONS, GROUP, HEADER, REVIEW, ROW, Label, classify, classify_all, group_of, group_rows, may_be_label, normalize,
     section_of,
 )
 from extract.model import ERROR, WARNING, Cell, Issue
@@ -75,7 +75,7 @@ def split_sections(tokens: list[Token]) -> tuple[list[tuple[str, list[Token]]], 
     current: str | None = None
     for tok in tokens:
         text = tok.text
-        if text and not is_narrative(text):
+        if text and may_be_label(text):  # (other text only follows the reader: numbers, prose)
             move, speaks_for = _route(text, current)
             if move == "end":
                 current = None
@@ -196,7 +196,7 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
             cur.values.append(tok)
             continue
         pending.clear()
-        lb = None if is_narrative(text) else _label(text, table, version)
+        lb = _label(text, table, version) if may_be_label(text) else None
         if lb is None:
             if _in_value_position(cur, tok, text):
                 cur.values.append(tok)  # type: ignore[union-attr]
