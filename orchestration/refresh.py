@@ -53,10 +53,11 @@ def refresh_run_config(sources: Path, warehouse: Path, full: bool, progress: boo
 
 def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
     """Fetch, parse, land, build, gate and publish; print progress and a summary; return the exit code."""
-    from orchestration.fetching.manifest import ManifestError, default_manifest_path, manifest_for
+    from orchestration.fetching.manifest import ManifestError, manifest_for
+    from orchestration.resources import SourcesResource
     from orchestration.warehouse.config import WarehousePaths
 
-    location = Path(sources).expanduser().resolve() if sources else default_manifest_path()
+    location = SourcesResource(sources=sources or "").location()  # --sources, env DISCLOSURE_SOURCES, or bundled
     try:
         manifest = manifest_for(location)
     except ManifestError as exc:

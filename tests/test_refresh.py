@@ -6,6 +6,7 @@ its state: a refresh with nothing changed, two refreshes at once, a held lock, a
 
 import json
 import os
+import shutil
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +22,7 @@ from tests.test_alerts import Inbox, free_port  # the alert tests' SMTP inbox
 from orchestration.warehouse.config import WarehousePaths
 
 REPO = Path(__file__).resolve().parent.parent
+BUNDLED = REPO / "orchestration" / "sample_corpus" / "documents"
 pytestmark = pytest.mark.slow
 
 
@@ -97,11 +99,16 @@ def first(tmp_path_factory, receivers):
     base = tmp_path_factory.mktemp("refresh")
     home = base / "dagster_home"
     warehouse = base / "wh" / "disclosure.duckdb"
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DISCLOSURE_LOCK_TIMEOUT": "600", **receivers.env()}
-    for var in ("DISCLOSURE_WAREHOUSE", "DISCLOSURE_WORK_DB", "DISCLOSURE_SOURCES", "DISCLOSURE_DATA_DOCS"):
+    corpus = base / "corpus"  # a copy of the bundled corpus, so a test can change a document
+    shutil.copytree(BUNDLED, corpus)
+    for path in corpus.iterdir():
+        path.chmod(0o644)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DISCLOSURE_LOCK_TIMEOUT": "600", "DISCLOSURE_SOURCES": str(corpus),
+           **receivers.env()}
+    for var in ("DISCLOSURE_WAREHOUSE", "DISCLOSURE_WORK_DB", "DISCLOSURE_DATA_DOCS"):
         env.pop(var, None)
     proc = refresh(env, "--warehouse", str(warehouse))
-    return {"proc": proc, "env": env, "home": home, "warehouse": warehouse}
+    return {"proc": proc, "env": env, "home": home, "warehouse": warehouse, "corpus": corpus}
 
 
 def test_fresh_refresh_publishes(first):
@@ -123,7 +130,7 @@ def test_published_warehouse_holds_the_contract(first, seeds_dir):
         status = dict(con.execute("select source_uri, gate_status from marts.dim_report").fetchall())
         assert con.execute("select count(*) from marts.fct_metric").fetchone()[0] > 0
     by_name = {Path(uri).name: s for uri, s in status.items()}
-    bundled = sorted(p.name for p in (REPO / "orchestration/sample_corpus/documents").iterdir())
+    bundled = sorted(p.name for p in (BUNDLED).iterdir())
     assert set(bundled) <= set(by_name), "every bundled document is in dim_report"
     assert by_name["001_7a4d3651a9fce74d.txt"] == "quarantined"  # seed 001 does not add up
     assert by_name["004_8c293465a3188d00.txt"] == "not_applicable"  # not a template report
@@ -135,7 +142,7 @@ def test_published_warehouse_holds_the_contract(first, seeds_dir):
 def test_summary_counts_come_from_the_run(first):
     run = runs_summaries(first["home"])[0]
     fetch, parse, gate = (run["assets"][k] for k in ("source_documents", "raw_landing", "quality_gate"))
-    documents = len(list((REPO / "orchestration/sample_corpus/documents").iterdir()))
+    documents = len(list((BUNDLED).iterdir()))
     assert fetch["sources"] == documents and fetch["fetched"] == documents and fetch["failed"] == 0
     assert parse["parsed"] == documents
     assert gate["quarantined"] >= 1
@@ -153,6 +160,31 @@ def test_nothing_changed_means_no_fetch_or_parse_work(first):
     assert parse["unchanged"], "nothing changed: raw_landing is observed, not materialized"
     assert "quality_gate" not in run["assets"] and "published_warehouse" not in run["assets"]
     assert "nothing changed since the last publish" in proc.stdout
+
+
+def test_a_changed_document_alone_is_fetched_parsed_and_published(first):
+    changed = first["corpus"] / "g10_news_article.html"
+    changed.write_bytes(changed.read_bytes() + b"\n<!-- corrected -->\n")
+    proc = refresh(first["env"], "--warehouse", str(first["warehouse"]))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = runs_summaries(first["home"])[-1]
+    fetch, parse = run["assets"]["source_documents"], run["assets"]["raw_landing"]
+    assert (fetch["fetched"], fetch["unchanged"]) == (1, fetch["sources"] - 1)
+    assert (parse["parsed"], parse["skipped_already_parsed"]) == (1, fetch["sources"] - 1)
+    assert "published_warehouse" in run["assets"]
+    with duckdb.connect(str(first["warehouse"]), read_only=True) as con:
+        rows = con.execute("select count(*) from marts.dim_report where source_uri = ?", [str(changed)]).fetchone()[0]
+    assert rows == 1, "the changed page replaces its previous version in the marts"
+
+
+def test_full_refresh_refetches_and_reparses_everything(first):
+    proc = refresh(first["env"], "--warehouse", str(first["warehouse"]), "--full")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "refresh (full)" in proc.stdout
+    run = runs_summaries(first["home"])[-1]
+    fetch, parse = run["assets"]["source_documents"], run["assets"]["raw_landing"]
+    assert fetch["fetched"] == fetch["sources"] and parse["parsed"] == fetch["sources"]
+    assert fetch["full_refresh"] and "published_warehouse" in run["assets"]
 
 
 def test_two_refreshes_at_once_take_turns(first, tmp_path):
