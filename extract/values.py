@@ -67,7 +67,11 @@ def read_number(text: str) -> Reading | None:
 
 def is_number_cell(text: str) -> bool:
     """True when the text reads as a number or a non-empty blank marker (not for empty text)."""
-    return len(text) <= MAX_NUMBER_TEXT and bool(text.strip()) and read_number(text) is not None
+    if len(text) > MAX_NUMBER_TEXT:
+        return False
+    if text.isdigit() and text.isascii():  # the common case, without a lookup
+        return True
+    return bool(text.strip()) and read_number(text) is not None
 
 
 def to_value(reading: Reading, value_type: str, column: str, header_in_10k: bool = False) -> int | float | None:
