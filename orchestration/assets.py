@@ -27,7 +27,7 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.resources import REPO, SourcesResource, WarehouseResource, dbt_project, dbt_source_files
+from orchestration.resources import REPO, SourcesResource, WarehouseResource, dbt_project, dbt_source_files, environ
 
 PARSE_POOL_THRESHOLD = 24  # below this many documents, a process pool costs more than it saves
 
@@ -238,11 +238,12 @@ def _dbt_phase(tag: str):
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         work_db = Path(warehouse.paths().work_db)
-        os.environ["DISCLOSURE_WORK_DB"] = str(work_db)  # profiles.yml reads it
         # Artifacts beside the work DB, one folder per phase, replaced by the next run (under the
         # warehouse lock), instead of a new folder per invocation in dbt_project/target.
         target = work_db.parent / "dbt_target" / tag
-        yield from dbt.cli(["build"], context=context, target_path=target).stream()
+        with environ(DISCLOSURE_WORK_DB=str(work_db)):  # profiles.yml reads it; dbt starts inside
+            invocation = dbt.cli(["build"], context=context, target_path=target)
+        yield from invocation.stream()
 
     return _models
 

@@ -162,8 +162,7 @@ def dbt_project() -> DbtProject:
     """The dbt project, with its manifest generated (``dbt parse``) when missing or older than its sources."""
     project = DbtProject(project_dir=DBT_PROJECT_DIR)
     if _manifest_stale(project):
-        os.environ.setdefault("DISCLOSURE_WORK_DB", str(REPO / "warehouse" / "work.duckdb"))
-        project.preparer.prepare(project)
+        project.preparer.prepare(project)  # parsing needs no database (profiles.yml has a default path)
     return project
 
 
@@ -183,6 +182,21 @@ def _manifest_stale(project: DbtProject) -> bool:
         return True
     built = manifest.stat().st_mtime
     return any(p.stat().st_mtime > built for p in dbt_source_files(Path(project.project_dir)))
+
+
+@contextmanager
+def environ(**values: str) -> Iterator[None]:
+    """Set environment variables for the duration of a block (a subprocess started inside inherits them)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
