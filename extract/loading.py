@@ -94,11 +94,17 @@ def _strict(data: bytes, encoding: str) -> str | None:
         return None
 
 
-def _looks_binary(text: str) -> bool:
+_CONTROL_BYTES = bytes((*range(0x00, 0x09), *range(0x0E, 0x20)))
+_CONTROL_FROM_CONTROL_BYTES = {"utf-8", "utf-8-sig", "gb18030"}  # codecs whose control characters only come from control bytes
+
+
+def _looks_binary(text: str, data: bytes, encoding: str) -> bool:
     """Many control characters or replacement characters: not a text document."""
     sample = text[:20000]
     if not sample:
         return False
+    if "\ufffd" not in sample and encoding in _CONTROL_FROM_CONTROL_BYTES and len(data.translate(None, _CONTROL_BYTES)) == len(data):
+        return False  # no control byte at all: the common case, told faster from the bytes than from the text
     bad = len(_CONTROL.findall(sample))
     return bad / len(sample) > 0.05
 
@@ -152,7 +158,7 @@ def load(data: bytes, headers: Mapping[str, str] | None = None) -> Loaded:
         fmt, what = binary
         return Loaded(fmt, "", None, ("unsupported_format", f"{what}: not readable as a report page (yet)"))
     text, enc, problem = decode(data, headers)
-    if _looks_binary(text):
+    if _looks_binary(text, data, enc):
         return Loaded(UNKNOWN, "", enc, ("decode_failure", "binary content: not a text or HTML document"))
     fmt = HTML if _HTML_SNIFF.search(text[:4096]) or "<table" in text[:200_000].lower() else TEXT
     return Loaded(fmt, text, enc, problem)
