@@ -5,13 +5,13 @@ been parsed with the current PARSER_VERSION is parsed again; ``full: true`` in t
 ``source_documents`` (``disclosure refresh --full``) re-fetches and re-parses everything.
 """
 
-
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,6 @@ class FetchBatch:
 
     results: list[Any]  # orchestration.fetching.fetcher.FetchResult
     full: bool
-    manifest: str
     store_root: str
 
 
@@ -51,8 +50,7 @@ class ParseOutcome:
     source: str
     content_hash: str
     report: Any = None  # extract.model.ParsedReport
-    error: str | None = None
-    issues: list[str] = field(default_factory=list)
+    error: str | None = None  # why there is no report (the content could not be read from the store)
 
 
 def raw_store_root(warehouse: WarehouseResource) -> Path:
@@ -74,7 +72,7 @@ def source_documents(
     store = RawStore(store_root)
 
     results = fetch_sources(manifest, store, FetchConfig.from_env(manifest.settings), full=config.full, progress=context.log.info)
-    counts = _count(r.status for r in results)
+    counts = Counter(r.status for r in results)
     failed = [r for r in results if r.status == "failed"]
     context.log.info(
         f"fetched {counts.get('fetched', 0)}, unchanged {counts.get('unchanged', 0)}, failed {len(failed)} of {len(results)} sources"
@@ -90,7 +88,7 @@ def source_documents(
             "failures": MetadataValue.md(md_table(["source", "error"], [[r.source_uri, r.error or ""] for r in failed])),
         }
     )
-    return FetchBatch(results=results, full=config.full, manifest=str(sources.location()), store_root=str(store_root))
+    return FetchBatch(results=results, full=config.full, store_root=str(store_root))
 
 
 @asset(group_name="ingest", kinds={"python", "duckdb"}, output_required=False)
@@ -120,7 +118,7 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     reports = [o.report for o in outcomes if o.report is not None]
     errors = [o for o in outcomes if o.error is not None]
     stats = land(work_db, reports, [asdict(r) for r in batch.results])  # landing wants headers as a mapping
-    kinds = _count(r.document_kind for r in reports)
+    kinds = Counter(r.document_kind for r in reports)
     context.log.info(f"landed {len(reports)} parsed documents ({len(errors)} could not be parsed)")
     metadata = {
         "parsed": len(reports),
@@ -130,7 +128,7 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
         "not_annual_reports": kinds.get("not_annual_report", 0),
         "with_error_issues": sum(1 for r in reports if r.has_errors),
         "parser_version": PARSER_VERSION,
-        "landing": MetadataValue.json(_as_jsonable(stats)),
+        "landing": MetadataValue.json(asdict(stats)),
         "errors": MetadataValue.md(md_table(["source", "error"], [[o.source, o.error or ""] for o in errors])),
         "work_db": str(work_db),
     }
@@ -170,20 +168,21 @@ def published_fingerprint(paths) -> str | None:
 
 
 def parse_all(items: Sequence[tuple[str, str, dict]], store_root: str, log=print) -> list[ParseOutcome]:
-    """Parse documents from the raw store; a small process pool when there are many."""
+    """Parse ``(source, content_hash, headers)`` items from the raw store, in order; a small process
+    pool (env DISCLOSURE_PARSE_WORKERS, default up to 4) when there are many."""
     workers = int(os.environ.get("DISCLOSURE_PARSE_WORKERS", "0")) or min(4, os.cpu_count() or 1)
     jobs = [(source, content_hash, headers, store_root) for source, content_hash, headers in items]
-    outcomes: list[ParseOutcome] = []
     if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
-        iterator = map(_parse_one, jobs)
-        for outcome in iterator:
-            outcomes.append(outcome)
-            _log_parsed(log, len(outcomes), len(jobs), outcome)
-        return outcomes
+        return _collect(map(_parse_one, jobs), len(jobs), log)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        for outcome in pool.map(_parse_one, jobs, chunksize=8):
-            outcomes.append(outcome)
-            _log_parsed(log, len(outcomes), len(jobs), outcome)
+        return _collect(pool.map(_parse_one, jobs, chunksize=8), len(jobs), log)
+
+
+def _collect(results, total: int, log) -> list[ParseOutcome]:
+    outcomes: list[ParseOutcome] = []
+    for outcome in results:
+        outcomes.append(outcome)
+        _log_parsed(log, len(outcomes), total, outcome)
     return outcomes
 
 
@@ -274,10 +273,7 @@ def quality_gate(context: AssetExecutionContext, warehouse: WarehouseResource) -
     result = run_gate(paths.work_db, paths.data_docs_dir)
     sources = report_sources(Path(paths.work_db))
     quarantined = {sources.get(rid, rid): rules for rid, rules in sorted(result.failures.items())}
-    rules_failed: dict[str, int] = {}
-    for rules in result.failures.values():
-        for rule in rules:
-            rules_failed[rule.split(":", 1)[0]] = rules_failed.get(rule.split(":", 1)[0], 0) + 1
+    rules_failed = Counter(rule.split(":", 1)[0] for rules in result.failures.values() for rule in rules)
     context.log.info(
         f"quality gate: {result.passed} passed, {result.quarantined} quarantined, "
         f"{result.not_applicable} not applicable; Data Docs: {result.data_docs_index}"
@@ -288,7 +284,7 @@ def quality_gate(context: AssetExecutionContext, warehouse: WarehouseResource) -
         metadata={
             **result.counts,
             "rule_checks": result.rule_checks,
-            "rules_failed": MetadataValue.json(rules_failed),
+            "rules_failed": MetadataValue.json(dict(rules_failed)),
             "quarantined_reasons": MetadataValue.json(quarantined),
             "warnings": MetadataValue.json({sources.get(k, k): v for k, v in sorted(result.warnings.items())}),
             "data_docs": MetadataValue.path(str(result.data_docs_index or paths.data_docs_dir)),
@@ -340,24 +336,10 @@ def relation_rows(db: Path) -> dict[str, int]:
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def _count(values) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in values:
-        out[v] = out.get(v, 0) + 1
-    return out
-
-
-def md_table(header: list[str], rows: list[list[str]]) -> str:
+def md_table(header: list[str], rows: list[list[Any]]) -> str:
+    """Rows as a Markdown table for the UI's metadata panel."""
     if not rows:
         return "(none)"
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def _as_jsonable(obj: Any) -> Any:
-    if hasattr(obj, "__dataclass_fields__"):
-        return asdict(obj)
-    if isinstance(obj, Mapping):
-        return dict(obj)
-    return str(obj)
