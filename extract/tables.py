@@ -260,13 +260,18 @@ class Placer:
         """Place a labelled row's numbers on ``keys`` when the count fits, else report it."""
         fitted = fit(keys, run)
         if fitted is not None:
-            for key, tok in zip(keys, fitted):
-                self.read(key, tok, run, table)
+            self.read_row(keys, fitted, run, table)
             return
         values = _trim(run.values, len(keys))
         if values and self.zero_fill(keys, values, run, table, what):
             return
         self.issue("cell_count_mismatch", ERROR, f"{what}: {len(values)} cells where the template has {len(keys)}", table)
+
+    def read_row(self, keys: Sequence[str], cells: list[Token], run: Run, table: str) -> None:
+        """Read a row's cells as ``fit`` gave them, one per key."""
+        read = self.read
+        for key, tok in zip(keys, cells):
+            read(key, tok, run, table)
 
     def read(self, key: str, tok: Token, run: Run, table: str) -> None:
         text = tok.text
@@ -453,8 +458,9 @@ def place_applications(p: Placer, runs: list[Run]) -> None:
         for run in group_runs:
             if run.kind == "row" and run.values:
                 keys = row_keys(table, run.key, APPLICANT_COLUMNS)
-                if fit(keys, run) is not None:
-                    p.place(keys, run, table, f"row {run.label.text!r}")
+                fitted = fit(keys, run)
+                if fitted is not None:
+                    p.read_row(keys, fitted, run, table)
                 else:
                     leftover.append(run)
             elif run.kind == "group" and run.has_cells:
