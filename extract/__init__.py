@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 from extract.model import ERROR, WARNING, Issue, ParsedReport
 
-PARSER_VERSION = "1.1.0"
+PARSER_VERSION = "1.1.1"
 MAX_BYTES = 64 * 1024 * 1024
 
 __all__ = ["PARSER_VERSION", "parse_document", "ParsedReport", "Issue"]
