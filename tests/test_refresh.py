@@ -264,6 +264,18 @@ def test_run_failure_sends_an_alert(first, lock_refused, receivers, monkeypatch)
     assert posts and run.run_id in json.dumps(posts[-1])
 
 
+def test_batch_gate_refusal_exits_nonzero_and_publishes_nothing(first, tmp_path):
+    """A batch of only seed 001 (which does not add up) is 100% quarantined: over the share, refused."""
+    folder = tmp_path / "only_001"
+    folder.mkdir()
+    shutil.copyfile(BUNDLED / "001_7a4d3651a9fce74d.txt", folder / "001_7a4d3651a9fce74d.txt")
+    warehouse = tmp_path / "wh" / "disclosure.duckdb"
+    proc = refresh(first["env"], "--sources", str(folder), "--warehouse", str(warehouse))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "NOT published: the batch gate refused: 1 of 1 documents quarantined" in proc.stdout
+    assert not warehouse.exists()
+
+
 def test_malformed_manifest_is_refused_up_front(first, tmp_path):
     bad = tmp_path / "sources.yml"
     bad.write_text("sources:\n  - url: [not, a, url]\n", encoding="utf-8")
