@@ -26,8 +26,7 @@ _BLOCK = ("p div br li ul ol h1 h2 h3 h4 h5 h6 tr table tbody thead tfoot sectio
 _CHROME = "x-chrome"  # site chrome containers are renamed to this for the XSLT pass, which drops it
 _DROP = f"script style noscript iframe template svg select button object embed nav footer head {_CHROME}".split()
 _CHROME_TAGS = ("div", "ul", "ol", "section", "aside", "header", "dl")  # chrome is looked for on containers only
-_CHROME_WORDS = ("share", "crumb", "nav", "menu", "footer", "copyright", "toolbar")
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_CHROME_WORDS = re.compile("share|crumb|nav|menu|footer|copyright|toolbar", re.I | re.A)  # in a class or id (ASCII case folded)
 _CELL_SPACE = frozenset(("br", "p", "div", "li"))  # read as a space inside a cell
 _CELL_DROP = frozenset(("script", "style"))
 _INDEX = "x-table-index"  # attribute numbering the tables, so a marker line names its table
@@ -71,12 +70,7 @@ def _too_deep() -> bool:
 
 
 def _is_chrome(el: etree._Element) -> bool:
-    for value in (el.get("class"), el.get("id")):
-        if value:
-            low = value.lower() if value.isascii() else value.translate(_ASCII_LOWER)
-            if any(w in low for w in _CHROME_WORDS):
-                return True
-    return False
+    return any(value and _CHROME_WORDS.search(value) for value in (el.get("class"), el.get("id")))
 
 
 def _flatten(root: etree._Element) -> tuple[str, list[etree._Element]] | None:

@@ -267,23 +267,23 @@ class Placer:
             return
         self.issue("cell_count_mismatch", ERROR, f"{what}: {len(values)} cells where the template has {len(keys)}", table)
 
-    def read_row(self, keys: Sequence[str], cells: list[Token], run: Run, table: str) -> None:
+    def read_row(self, keys: Sequence[str], cells: Sequence[Token], run: Run, table: str) -> None:
         """Read a row's cells as ``fit`` gave them, one per key."""
-        read = self.read
+        put = self._put
         for key, tok in zip(keys, cells):
-            read(key, tok, run, table)
+            text = tok.text
+            info = _key_info(key)
+            if info[1] == "amount":
+                value, blank = _value_of(text, "amount", info[0], run.in_10k)
+            else:  # (column and header unit matter to amounts only: one cache entry per text)
+                value, blank = _value_of(text, info[1], "", False)
+            if value is None:
+                self.issue("unreadable_value", ERROR, f"{key}: cannot read {text!r} as a number", table, key)
+                continue
+            put(_cell(key, info, value, text, blank, tok, run), table)
 
     def read(self, key: str, tok: Token, run: Run, table: str) -> None:
-        text = tok.text
-        info = _key_info(key)
-        if info[1] == "amount":
-            value, blank = _value_of(text, "amount", info[0], run.in_10k)
-        else:  # (column and header unit matter to amounts only: one cache entry per text)
-            value, blank = _value_of(text, info[1], "", False)
-        if value is None:
-            self.issue("unreadable_value", ERROR, f"{key}: cannot read {text!r} as a number", table, key)
-            return
-        self._put(_cell(key, info, value, text, blank, tok, run), table)
+        self.read_row((key,), (tok,), run, table)
 
     def zero_fill(self, keys: Sequence[str], values: list[Token], run: Run, table: str, what: str) -> bool:
         """The TEMPLATE.md shortcut: a group whose cells are all the same zero value."""
