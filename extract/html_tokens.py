@@ -86,7 +86,7 @@ def _flatten(root: etree._Element) -> tuple[str, list[etree._Element]] | None:
     for el, _ in chrome:
         el.tag = _CHROME
     try:
-        return str(_XSLT(root)), tables
+        return bytes(_XSLT(root)).decode("utf-8"), tables  # (str() would also search the text for an XML declaration)
     except etree.XSLTApplyError:  # e.g. template recursion deeper than libxslt allows
         return None
     finally:
