@@ -40,12 +40,14 @@ def clean(text: str) -> str | None:
 
 
 MAX_NUMBER_TEXT = 40  # longer text is never one number (keeps narrative off the NFKC path)
+# a Chinese character other than a unit or 无 (NFKC leaves them as they are): never a number or blank marker
+_NOT_A_NUMBER = re.compile("(?![万元件条项个次无])[\u4e00-\u9fff]")
 
 
 @lru_cache(maxsize=4096)
 def read_number(text: str) -> Reading | None:
     """The number a cell holds, or None when it is not a number or blank marker."""
-    if len(text) > MAX_NUMBER_TEXT:
+    if len(text) > MAX_NUMBER_TEXT or _NOT_A_NUMBER.search(text):
         return None
     s = clean(text)
     if s is None:
