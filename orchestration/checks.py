@@ -60,7 +60,7 @@ def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResourc
                 summary=f"The quality gate found {len(rows)} failed rule instances; these reports are {consequence}.",
                 failed_reports=list(reports.values()),
                 counts={"reports": len(reports), "failed_rules": len(rows)},
-                links={"Data Docs": str(docs), "Dagster run": context.run.run_id},
+                links={"Data Docs": str(docs), "Dagster run": alerts.run_link(context.run.run_id)},
                 kind="quality",
             ),
             log=context.log,

@@ -140,6 +140,16 @@ class SourcesResource(ConfigurableResource):
 class AlertsResource(ConfigurableResource):
     """Sends alerts by e-mail and webhooks, configured by DISCLOSURE_SMTP_* / DISCLOSURE_ALERT_* / DISCLOSURE_WEBHOOKS."""
 
+    dagster_url: str = Field(
+        default="",
+        description="the UI's address for links in alerts, e.g. http://127.0.0.1:3000; empty: env DISCLOSURE_DAGSTER_URL",
+    )
+
+    def run_link(self, run_id: str) -> str:
+        """Where a person sees the run: the UI's run page when its address is known, else the run id."""
+        base = (self.dagster_url or os.environ.get("DISCLOSURE_DAGSTER_URL", "")).rstrip("/")
+        return f"{base}/runs/{run_id}" if base else run_id
+
     def send(self, alert, log=None) -> list:
         """Send ``alert`` (orchestration.alerts.Alert) on every channel; log each delivery; never raise for a channel."""
         from orchestration.alerts import AlertConfig, send_alert

@@ -79,7 +79,7 @@ def run_failure_alert(context: RunFailureSensorContext, alerts: AlertsResource) 
             subject=f"disclosure-warehouse: run {run.run_id[:8]} of job {run.job_name} failed",
             summary=" ".join([reason, *steps])[:2000],
             counts={"failed_steps": len(steps)},
-            links={"Dagster run": run.run_id},
+            links={"Dagster run": alerts.run_link(run.run_id)},
             kind="run_failure",
         ),
         log=context.log,

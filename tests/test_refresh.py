@@ -249,6 +249,7 @@ def test_run_failure_sends_an_alert(first, lock_refused, receivers, monkeypatch)
 
     for name, value in receivers.env().items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DISCLOSURE_DAGSTER_URL", "http://127.0.0.1:3000/")
     with DagsterInstance.from_config(str(first["home"])) as instance:
         run = instance.get_runs(limit=1)[0]
         assert run.status.value == "FAILURE"
@@ -261,7 +262,7 @@ def test_run_failure_sends_an_alert(first, lock_refused, receivers, monkeypatch)
     mails = [t for t in receivers.mail_texts() if run.run_id[:8] in t]
     assert mails and "failed" in mails[0]
     posts = [p for p in receivers.posts if p.get("kind") == "run_failure"]
-    assert posts and run.run_id in json.dumps(posts[-1])
+    assert posts and posts[-1]["links"]["Dagster run"] == f"http://127.0.0.1:3000/runs/{run.run_id}"
 
 
 def test_batch_gate_refusal_exits_nonzero_and_publishes_nothing(first, tmp_path):
