@@ -117,7 +117,7 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     )
     reports = [o.report for o in outcomes if o.report is not None]
     errors = [o for o in outcomes if o.error is not None]
-    stats = land(work_db, reports, [asdict(r) for r in batch.results])  # landing wants headers as a mapping
+    stats = land(work_db, reports, [r.to_record() for r in batch.results])
     kinds = Counter(r.document_kind for r in reports)
     context.log.info(f"landed {len(reports)} parsed documents ({len(errors)} could not be parsed)")
     metadata = {

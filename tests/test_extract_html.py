@@ -114,3 +114,15 @@ def test_truncated_utf8_keeps_utf8_with_a_warning() -> None:
     data = "<p>政府信息公开工作年度报告</p>".encode("utf-8")[:-8]
     text, encoding, problem = decode(data)
     assert encoding == "utf-8" and text.startswith("<p>政府信息公开工作年度") and problem[0] == "decode_failure"
+
+
+def test_private_use_character_at_line_start_is_plain_text() -> None:
+    """Regression (parser 1.1.1): page text that looks like the flattener's private-use marker lines once broke the parser."""
+    rng = random.Random(11)
+    truth = random_truth(rng, "2019")
+    html = render(truth, "html_template", rng).data.decode("utf-8")
+    assert "一、总体情况" in html
+    html = html.replace("一、总体情况", "一、总体情况</p><p>\ue000C 3 \ue000R 私用区字符开头的一行</p><p>", 1)
+    report = parse_document(html.encode("utf-8"), "pua.html")
+    assert not [i for i in report.issues if i.code == "parser_error"]
+    assert cell_mismatches(truth, report.to_contract()) == []
