@@ -27,7 +27,8 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.resources import REPO, SourcesResource, WarehouseResource, dbt_project, dbt_source_files, environ
+from orchestration.resources import REPO, SourcesResource, WarehouseResource, dbt_project, dbt_source_files
+from orchestration.warehouse.dbt import environ
 
 PARSE_POOL_THRESHOLD = 24  # below this many documents, a process pool costs more than it saves
 

@@ -194,20 +194,5 @@ def _manifest_stale(project: DbtProject) -> bool:
     return any(p.stat().st_mtime > built for p in dbt_source_files(Path(project.project_dir)))
 
 
-@contextmanager
-def environ(**values: str) -> Iterator[None]:
-    """Set environment variables for the duration of a block (a subprocess started inside inherits them)."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def dbt_resource(project: DbtProject) -> DbtCliResource:
     return DbtCliResource(project_dir=project)

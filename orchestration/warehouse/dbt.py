@@ -15,7 +15,8 @@ class DbtError(RuntimeError):
 
 
 @contextmanager
-def _env(**values: str) -> Iterator[None]:
+def environ(**values: str) -> Iterator[None]:
+    """Set environment variables for the duration of a block (a subprocess started inside inherits them)."""
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -42,7 +43,7 @@ def run_dbt(args: list[str], work_db: Path) -> None:
     target = dbt_target_dir(work_db)
     full_args = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
                  "--target-path", str(target), "--log-path", str(target / "logs"), "--quiet"]
-    with _env(DISCLOSURE_WORK_DB=str(work_db), DBT_SEND_ANONYMOUS_USAGE_STATS="false"):
+    with environ(DISCLOSURE_WORK_DB=str(work_db), DBT_SEND_ANONYMOUS_USAGE_STATS="false"):
         try:
             result = dbtRunner().invoke(full_args)
         finally:
