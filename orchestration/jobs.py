@@ -28,7 +28,8 @@ def progress_logger(init_context) -> logging.Logger:
     out = logging.getLogger(f"disclosure.progress.{init_context.run_id}")
     out.setLevel(logging.DEBUG)  # Dagster's step events arrive at DEBUG
     out.propagate = False
-    handler = logging.StreamHandler(sys.stdout)
+    # The process's own stdout: `disclosure refresh` sends tools' raw output (dbt's event stream) to a log file.
+    handler = logging.StreamHandler(sys.__stdout__ or sys.stdout)
     handler.setFormatter(_ProgressFormatter())
     handler.addFilter(_drop_empty)
     out.handlers = [handler]

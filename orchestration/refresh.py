@@ -11,6 +11,8 @@ import logging
 import os
 import shutil
 import sys
+import time
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +76,10 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
     # Skipped blocking dbt tests (nothing changed) are expected here, not worth a warning per test.
     logging.getLogger("dagster._core.execution.plan.active").setLevel(logging.ERROR)
 
-    print("loading Dagster definitions (dbt manifest, assets)...", flush=True)
-    with DagsterInstance.get() as instance:
+    tool_log = paths.published.parent / "logs" / f"refresh-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+    tool_log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"loading Dagster definitions (dbt manifest, assets)...; dbt's own output goes to {tool_log}", flush=True)
+    with DagsterInstance.get() as instance, tool_log.open("w", encoding="utf-8") as log, redirect_stdout(log):
         result = execute_job(
             reconstructable(refresh_job_def),
             instance=instance,
@@ -84,6 +88,7 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
         )
         summary = run_summary(instance, result.run_id)
     print_summary(summary, paths, success=result.success)
+    print(f"  tool log    {tool_log}")
     return EXIT_OK if result.success else EXIT_FAILED
 
 

@@ -123,6 +123,15 @@ def test_fresh_refresh_publishes(first):
     assert (first["home"] / "dagster.yaml").is_file(), "DAGSTER_HOME gets the instance settings"
 
 
+def test_progress_is_terse_and_dbt_output_goes_to_the_tool_log(first):
+    out = first["proc"].stdout
+    assert " START sql " not in out and " PASS " not in out, "dbt's line-per-node stream belongs in the tool log"
+    logs = sorted((first["warehouse"].parent / "logs").glob("refresh-*.log"))
+    assert logs, "no tool log beside the warehouse"
+    assert f"tool log    {logs[0]}" in out
+    assert "START sql view model staging.stg_cells" in logs[0].read_text(encoding="utf-8")
+
+
 def test_published_warehouse_holds_the_contract(first, seeds_dir):
     with duckdb.connect(str(first["warehouse"]), read_only=True) as con:
         for rel in ("marts.dim_report", "marts.fct_metric", "marts.dim_agency", "marts.dim_metric", "quality.rule_results"):
