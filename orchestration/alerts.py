@@ -76,6 +76,17 @@ class Alert:
         return "\n".join(parts)
 
 
+def run_failure_alert(job_name: str, run_id: str, reason: str, failed_steps: list[str], run_link: str) -> Alert:
+    """The alert for a failed run (sent by the run-failure sensor, or by `disclosure refresh` when no sensor runs)."""
+    return Alert(
+        subject=f"disclosure-warehouse: run {run_id[:8]} of job {job_name} failed",
+        summary=" ".join([reason, *failed_steps])[:2000],
+        counts={"failed_steps": len(failed_steps)},
+        links={"Dagster run": run_link},
+        kind="run_failure",
+    )
+
+
 def _md_link(label: str, target: str) -> str:
     return f"[{label}]({target})" if urlsplit(target).scheme in ("http", "https") else f"{label}: `{target}`"
 

@@ -14,6 +14,7 @@ import sys
 import time
 from contextlib import redirect_stdout
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from orchestration.resources import REPO
@@ -89,7 +90,26 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
         summary = run_summary(instance, result.run_id)
     print_summary(summary, paths, success=result.success)
     print(f"  tool log    {tool_log}")
+    if not result.success:
+        alert_failed_run(instance, summary)
     return EXIT_OK if result.success else EXIT_FAILED
+
+
+def alert_failed_run(instance, summary: dict[str, Any]) -> None:
+    """Alert a failed run. With a Dagster daemon running, the run-failure sensor does it (it sees CLI runs
+    too); without one (a plain `disclosure refresh`, e.g. from cron) nobody would, so the command does."""
+    from orchestration.alerts import run_failure_alert
+    from orchestration.resources import AlertsResource
+
+    sensor_daemon = instance.get_daemon_statuses(["SENSOR"]).get("SENSOR")
+    if sensor_daemon is not None and sensor_daemon.healthy:
+        print("  alert       left to the run_failure_alert sensor (a Dagster daemon is running)", flush=True)
+        return
+    alerts = AlertsResource()
+    run_id = summary["run_id"]
+    alert = run_failure_alert("refresh", run_id, "the refresh run failed:", summary["failures"], alerts.run_link(run_id))
+    say = lambda message: print(f"  {message}", flush=True)  # noqa: E731 - the log interface send() expects
+    alerts.send(alert, log=SimpleNamespace(info=say, warning=say))
 
 
 def run_summary(instance, run_id: str) -> dict[str, Any]:

@@ -66,7 +66,7 @@ def sources_manifest_changed(context: SensorEvaluationContext, sources: SourcesR
     description="Sends an alert (SMTP / webhook) when any run of this code location fails.",
 )
 def run_failure_alert(context: RunFailureSensorContext, alerts: AlertsResource) -> None:
-    from orchestration.alerts import Alert
+    from orchestration.alerts import run_failure_alert as failure_alert
 
     run = context.dagster_run
     steps = [
@@ -74,13 +74,4 @@ def run_failure_alert(context: RunFailureSensorContext, alerts: AlertsResource) 
         for e in context.get_step_failure_events()
     ]
     reason = context.failure_event.message or "the run failed"
-    alerts.send(
-        Alert(
-            subject=f"disclosure-warehouse: run {run.run_id[:8]} of job {run.job_name} failed",
-            summary=" ".join([reason, *steps])[:2000],
-            counts={"failed_steps": len(steps)},
-            links={"Dagster run": alerts.run_link(run.run_id)},
-            kind="run_failure",
-        ),
-        log=context.log,
-    )
+    alerts.send(failure_alert(run.job_name, run.run_id, reason, steps, alerts.run_link(run.run_id)), log=context.log)

@@ -259,6 +259,7 @@ def test_run_failure_sends_an_alert(first, lock_refused, receivers, monkeypatch)
     for name, value in receivers.env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("DISCLOSURE_DAGSTER_URL", "http://127.0.0.1:3000/")
+    seen_mails, seen_posts = len(receivers.mail_texts()), len(receivers.posts)  # the CLI's own alert came before
     with DagsterInstance.from_config(str(first["home"])) as instance:
         run = instance.get_runs(limit=1)[0]
         assert run.status.value == "FAILURE"
@@ -268,10 +269,20 @@ def test_run_failure_sends_an_alert(first, lock_refused, receivers, monkeypatch)
             resources={"alerts": AlertsResource()},
         )
         run_failure_alert(context.for_run_failure())
-    mails = [t for t in receivers.mail_texts() if run.run_id[:8] in t]
+    mails = [t for t in receivers.mail_texts()[seen_mails:] if run.run_id[:8] in t]
     assert mails and "failed" in mails[0]
-    posts = [p for p in receivers.posts if p.get("kind") == "run_failure"]
+    posts = [p for p in receivers.posts[seen_posts:] if p.get("kind") == "run_failure"]
     assert posts and posts[-1]["links"]["Dagster run"] == f"http://127.0.0.1:3000/runs/{run.run_id}"
+
+
+def test_a_failed_refresh_alerts_by_itself_when_no_daemon_runs(lock_refused, receivers):
+    """No daemon, so no run-failure sensor: `disclosure refresh` sends the run-failure alert itself."""
+    out = lock_refused.stdout
+    run_id = out.split("summary of run ", 1)[1].split(":", 1)[0]
+    assert "alert sent via smtp" in out and "alert sent via generic" in out, out
+    posts = [p for p in receivers.posts if p.get("kind") == "run_failure" and run_id[:8] in p["subject"]]
+    assert posts and "locked by the test" in posts[0]["summary"]
+    assert any(run_id[:8] in t for t in receivers.mail_texts())
 
 
 def test_batch_gate_refusal_exits_nonzero_and_publishes_nothing(first, tmp_path):
