@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dagster import AssetCheckExecutionContext, AssetKey, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
+from expectations.rules import HARD, RULES, SOFT
 from orchestration.assets import QUALITY_GATE, md_table
 from orchestration.resources import AlertsResource, WarehouseResource
 
@@ -21,6 +22,11 @@ order by r.report_id, r.rule, r.instance
 """
 
 
+def rule_names(severity: str) -> str:
+    """E.g. "R0_extraction, R1_balance, …": the rules of one severity, from the one rule list."""
+    return ", ".join(rule.name for rule in RULES if rule.severity == severity)
+
+
 def failed_rules(work_db: Path, hard: bool) -> list[tuple]:
     """Unwaived failed rule instances (report_id, source, agency, year, rule, instance, lhs, rhs), hard or soft."""
     import duckdb
@@ -32,7 +38,7 @@ def failed_rules(work_db: Path, hard: bool) -> list[tuple]:
 def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource, hard: bool) -> AssetCheckResult:
     from orchestration.alerts import Alert
 
-    what = "hard rules (R0–R6)" if hard else "soft rules (W1–W3)"
+    what = f"hard rules ({rule_names(HARD)})" if hard else f"soft rules ({rule_names(SOFT)})"
     paths = warehouse.paths()
     rows = failed_rules(Path(paths.work_db), hard)
     reports: dict[str, dict] = {}
@@ -68,12 +74,12 @@ def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResourc
     return AssetCheckResult(passed=not rows, severity=AssetCheckSeverity.WARN, metadata=metadata)
 
 
-@asset_check(asset=QUALITY_GATE, description="Hard rules R0–R6 hold for every report (failing reports are quarantined and alerted).")
+@asset_check(asset=QUALITY_GATE, description=f"Hard rules hold for every report ({rule_names(HARD)}); failing reports are quarantined and alerted.")
 def hard_rules_hold(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource) -> AssetCheckResult:
     return _rule_check(context, warehouse, alerts, hard=True)
 
 
-@asset_check(asset=QUALITY_GATE, description="Soft rules W1–W3 hold (warnings: reported and alerted, not gating).")
+@asset_check(asset=QUALITY_GATE, description=f"Soft rules hold ({rule_names(SOFT)}): warnings, reported and alerted, not gating.")
 def soft_rules_hold(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource) -> AssetCheckResult:
     return _rule_check(context, warehouse, alerts, hard=False)
 
