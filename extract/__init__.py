@@ -16,6 +16,7 @@ outside ``extract.tables`` (severity):
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Mapping
 
@@ -31,6 +32,10 @@ def parse_document(data: bytes, source: str, headers: Mapping[str, str] | None =
     """Parse one document. Sets ``content_hash`` (sha256 of ``data``) and ``parser_version``."""
     report = ParsedReport(source=source, content_hash=hashlib.sha256(data).hexdigest(),
                           parser_version=PARSER_VERSION, document_kind="not_annual_report")
+    # a parse makes thousands of short-lived objects and no reference cycles: the cycle collector,
+    # which would otherwise run every few hundred of them (scanning the caller's heap too), waits
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         _parse_into(report, data, headers)
     except RecursionError:
@@ -40,6 +45,9 @@ def parse_document(data: bytes, source: str, headers: Mapping[str, str] | None =
     except Exception as exc:  # noqa: BLE001 - a batch must never stop on one document; the reason is kept
         report.cells = {}
         report.issues.append(Issue("parser_error", ERROR, f"the parser failed on this document: {type(exc).__name__}: {exc}"))
+    finally:
+        if collecting:
+            gc.enable()
     return report
 
 
