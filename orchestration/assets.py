@@ -118,7 +118,9 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     )
     reports = [o.report for o in outcomes if o.report is not None]
     errors = [o for o in outcomes if o.error is not None]
-    stats = land(work_db, reports, [r.to_record() for r in batch.results])
+    failures = [{"source_uri": o.source, "content_hash": o.content_hash, "parser_version": PARSER_VERSION, "error": o.error}
+                for o in errors]  # kept with their reason in raw.parse_failures; the batch gate counts them
+    stats = land(work_db, reports, [r.to_record() for r in batch.results], failures=failures)
     kinds = Counter(r.document_kind for r in reports)
     context.log.info(f"landed {len(reports)} parsed documents ({len(errors)} could not be parsed)")
     metadata = {

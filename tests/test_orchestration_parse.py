@@ -37,3 +37,27 @@ def test_few_documents_are_parsed_in_process(tmp_path):
     kinds = {Path(o.source.split("#")[0]).name: o.report.document_kind for o in outcomes}
     assert kinds["000_b4db0ae74d3253e2.txt"] == "annual_report"
     assert all(o.error is None for o in outcomes)
+
+
+def test_a_document_that_cannot_be_parsed_is_landed_with_its_reason(tmp_path):
+    """raw_landing keeps parse failures in raw.parse_failures (the batch gate counts them), never drops them."""
+    import duckdb
+    from dagster import build_asset_context
+
+    from orchestration.assets import FetchBatch, raw_landing
+    from orchestration.fetching.fetcher import FetchResult
+    from orchestration.resources import WarehouseResource
+
+    items = _stored(tmp_path, 1)
+    results = [FetchResult(source_uri=source, final_url=source, status="fetched", http_status=None,
+                           content_hash=content_hash, changed=True) for source, content_hash, _ in items]
+    results.append(FetchResult(source_uri="gone.html", final_url="gone.html", status="fetched", http_status=None,
+                               content_hash="0" * 64, changed=True))  # its bytes are not in the store
+    warehouse = WarehouseResource(warehouse=str(tmp_path / "wh" / "disclosure.duckdb"))
+    batch = FetchBatch(results=results, full=False, store_root=str(tmp_path / "raw"))
+    with build_asset_context() as context:
+        list(raw_landing(context, source_documents=batch, warehouse=warehouse))
+    with duckdb.connect(str(warehouse.paths().work_db), read_only=True) as con:
+        assert con.execute("select count(*) from raw.documents").fetchone()[0] == 1
+        failures = con.execute("select source_uri, content_hash, error from raw.parse_failures").fetchall()
+    assert [(f[0], f[1]) for f in failures] == [("gone.html", "0" * 64)] and failures[0][2]

@@ -21,9 +21,13 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         conn.close()
 
 
+def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """The single value of a one-row query, with the result read to its end: DuckDB 2.0 refuses
+    further work (e.g. ``register``) on a connection whose last result was only ``fetchone()``-d."""
+    rows = conn.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
 def relation_exists(conn: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    row = conn.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchone()
-    return bool(row and row[0])
+    return bool(scalar(conn, "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                       [schema, name]))

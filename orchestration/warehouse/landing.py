@@ -22,7 +22,7 @@ import pyarrow as pa
 from extract.model import ParsedReport
 from extract.template import metric_by_key
 
-from .db import connect, relation_exists
+from .db import connect, relation_exists, scalar
 
 SCHEMA_SQL = """
 create schema if not exists raw;
@@ -250,12 +250,12 @@ def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], n
         return 0
     data = pa.table({c: pa.array(v, type=pa.int32() if c == "http_status" else pa.string()) for c, v in rows.items()})
     conn.register("incoming_fetches", data)
-    before = conn.execute("select count(*) from raw.fetches").fetchone()[0]
+    before = scalar(conn, "select count(*) from raw.fetches")
     conn.execute(
         "insert into raw.fetches by name select *, ? as landed_at from incoming_fetches "
         "where fetch_id not in (select fetch_id from raw.fetches)", [now])
     conn.unregister("incoming_fetches")
-    return conn.execute("select count(*) from raw.fetches").fetchone()[0] - before
+    return scalar(conn, "select count(*) from raw.fetches") - before
 
 
 def _land_failures(conn: duckdb.DuckDBPyConnection, failures: Iterable[Mapping], now: datetime) -> int:
