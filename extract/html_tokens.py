@@ -165,7 +165,8 @@ def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) 
                 while (r, c) in taken:
                     c += 1
             cs = 1
-            if td.keys():
+            attrs = td.keys()
+            if attrs and ("rowspan" in attrs or "colspan" in attrs):  # (Word and CMS cells carry other attributes)
                 rs_text, cs_text = td.get("rowspan"), td.get("colspan")
                 if rs_text or cs_text:
                     rs = _span(rs_text) if rs_text else 1
