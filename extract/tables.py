@@ -269,7 +269,7 @@ class Placer:
 
     def read_row(self, keys: Sequence[str], cells: Sequence[Token], run: Run, table: str) -> None:
         """Read a row's cells as ``fit`` gave them, one per key."""
-        put = self._put
+        placed = self.cells
         for key, tok in zip(keys, cells):
             text = tok.text
             info = _key_info(key)
@@ -280,7 +280,10 @@ class Placer:
             if value is None:
                 self.issue("unreadable_value", ERROR, f"{key}: cannot read {text!r} as a number", table, key)
                 continue
-            put(_cell(key, info, value, text, blank, tok, run), table)
+            if key in placed:  # (a second reading: _put compares the copies)
+                self._put(_cell(key, info, value, text, blank, tok, run), table)
+            else:
+                placed[key] = _cell(key, info, value, text, blank, tok, run)
 
     def read(self, key: str, tok: Token, run: Run, table: str) -> None:
         self.read_row((key,), (tok,), run, table)
