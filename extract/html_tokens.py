@@ -29,6 +29,9 @@ _CHROME_TAGS = ("div", "ul", "ol", "section", "aside", "header", "dl")  # chrome
 _CHROME_WORDS = re.compile("share|crumb|nav|menu|footer|copyright|toolbar", re.I | re.A)  # in a class or id (ASCII case folded)
 _CELL_SPACE = frozenset(("br", "p", "div", "li"))  # read as a space inside a cell
 _CELL_DROP = frozenset(("script", "style"))
+# inline markup, read as its text alone (like any tag but the two above): stripped from a table before
+# its cells are read, so libxml2 joins the text of Word's <span><o:p> nests instead of a walk in Python
+_CELL_INLINE = ("span", "font", "o:p", "b", "strong", "i", "em", "u", "a")
 _INDEX = "x-table-index"  # attribute numbering the tables, so a marker line names its table
 # a table's marker line; the random part keeps page text from ever passing for one
 _MARK = f"\ue000{secrets.token_hex(6)}:"
@@ -79,10 +82,14 @@ def _flatten(root: etree._Element) -> tuple[str, list[etree._Element]] | None:
     Chrome containers are tested here rather than in the stylesheet (an XSLT predicate on every
     container costs more than the rest of the pass) and renamed for the pass only.
     """
-    tables = list(root.iter("table"))
-    for i, table in enumerate(tables):
-        table.set(_INDEX, str(i))
-    chrome = [(el, el.tag) for el in root.iter(*_CHROME_TAGS) if _is_chrome(el)]
+    tables: list[etree._Element] = []
+    chrome: list[tuple[etree._Element, str]] = []
+    for el in root.iter("table", *_CHROME_TAGS):  # (one walk of the tree for both)
+        if el.tag == "table":
+            el.set(_INDEX, str(len(tables)))
+            tables.append(el)
+        elif _is_chrome(el):
+            chrome.append((el, el.tag))
     for el, _ in chrome:
         el.tag = _CHROME
     try:
@@ -150,9 +157,11 @@ def _cell_text(td: etree._Element) -> str:
 
 def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) -> int:
     """Tokens of one table's cells, each at its top-left slot of the dense grid; returns rows + cells."""
+    etree.strip_tags(table, *_CELL_INLINE)  # (after the XSLT pass: the page's text lines are already read)
     append = out.append
     first = len(out)
     taken: set[tuple[int, int]] = set()
+    spanned_to = -1  # the last row a rowspan reaches: rows below it have no taken slots to skip
     r = -1
     for tr in table.iter("tr"):
         r += 1
@@ -161,7 +170,7 @@ def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) 
             tag = td.tag
             if tag != "td" and tag != "th":
                 continue
-            if taken:
+            if r <= spanned_to:
                 while (r, c) in taken:
                     c += 1
             cs = 1
@@ -177,6 +186,7 @@ def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) 
                             cs = 1
                         else:
                             taken.update((r + dr, c + dc) for dr in range(rs) for dc in range(cs))
+                            spanned_to = max(spanned_to, r + rs - 1)
             text = _cell_text(td) if len(td) else td.text
             if text and not text.isalnum():  # (most cells are a bare number or label: nothing to clean)
                 text = _clean(text)

@@ -34,7 +34,7 @@ from extract.labels import (
 from extract.model import ERROR, WARNING, Cell, Issue
 from extract.template import APPLICANT_COLUMNS, REVIEW_COLUMNS, REVIEW_ROWS, TABLES, columns_for, keys_for, metric_by_key, rows_for, value_type
 from extract.tokens import Token
-from extract.values import is_number_cell, read_number, to_value
+from extract.values import MAX_NUMBER_TEXT, is_number_cell, read_number, to_value
 
 _EXTRA_LABEL_MAX = 24  # longer unknown text is narrative, not a row label
 _HAS_DIGIT = re.compile(r"\d")
@@ -75,7 +75,8 @@ def split_sections(tokens: list[Token]) -> tuple[list[tuple[str, list[Token]]], 
     current: str | None = None
     for tok in tokens:
         text = tok.text
-        if text and may_be_label(text):  # (other text only follows the reader: numbers, prose)
+        # (other text only follows the reader: numbers, prose; ASCII text, most tokens, is never a label)
+        if text and not text.isascii() and may_be_label(text):
             move, speaks_for = _route(text, current)
             if move == "end":
                 current = None
@@ -178,6 +179,17 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
     col_order: dict[str, tuple[str, ...] | None] = {}  # "order" -> applicant column order
     for tok in tokens:
         text = tok.text
+        # (a bare ASCII number, most cells, is told without a call; a number is never empty text)
+        if text.isdigit() and text.isascii() and len(text) <= MAX_NUMBER_TEXT or is_number_cell(text):
+            if cur is None:
+                cur = Run("loose", None, None)
+                runs.append(cur)
+            if pending:
+                if pending[-1].grid_row == tok.grid_row:
+                    cur.values.extend(pending)
+                pending.clear()
+            cur.values.append(tok)
+            continue
         if not text.strip():
             if cur is not None and cur.accepts_empty(tok):
                 cur.values.append(tok)
@@ -185,15 +197,6 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
                 if pending and pending[-1].grid_row != tok.grid_row:
                     pending.clear()
                 pending.append(tok)
-            continue
-        if is_number_cell(text):
-            if cur is None:
-                cur = Run("loose", None, None)
-                runs.append(cur)
-            if pending and pending[-1].grid_row == tok.grid_row:
-                cur.values.extend(pending)
-            pending.clear()
-            cur.values.append(tok)
             continue
         pending.clear()
         lb = _label(text, table, version) if may_be_label(text) else None
@@ -268,22 +271,26 @@ class Placer:
         self.issue("cell_count_mismatch", ERROR, f"{what}: {len(values)} cells where the template has {len(keys)}", table)
 
     def read_row(self, keys: Sequence[str], cells: Sequence[Token], run: Run, table: str) -> None:
-        """Read a row's cells as ``fit`` gave them, one per key."""
+        """Read a row's cells as ``fit`` gave them, one per key (provenance as ``_cell`` gives it)."""
         placed = self.cells
+        row_label = run.label.text if run.label is not None else None
+        header_text = run.header_text
         for key, tok in zip(keys, cells):
             text = tok.text
-            info = _key_info(key)
-            if info[1] == "amount":
-                value, blank = _value_of(text, "amount", info[0], run.in_10k)
+            column, vtype, template_row, template_col = _key_info(key)
+            if vtype == "amount":
+                value, blank = _value_of(text, vtype, column, run.in_10k)
             else:  # (column and header unit matter to amounts only: one cache entry per text)
-                value, blank = _value_of(text, info[1], "", False)
+                value, blank = _value_of(text, vtype, "", False)
             if value is None:
                 self.issue("unreadable_value", ERROR, f"{key}: cannot read {text!r} as a number", table, key)
                 continue
+            cell = Cell(key, value, text, blank, tok.table, tok.row, tok.col, template_row if row_label is None else row_label,
+                        header_text.get(column, template_col))
             if key in placed:  # (a second reading: _put compares the copies)
-                self._put(_cell(key, info, value, text, blank, tok, run), table)
+                self._put(cell, table)
             else:
-                placed[key] = _cell(key, info, value, text, blank, tok, run)
+                placed[key] = cell
 
     def read(self, key: str, tok: Token, run: Run, table: str) -> None:
         self.read_row((key,), (tok,), run, table)
