@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import lru_cache
 
 from lxml import etree
 
@@ -111,7 +112,9 @@ def _span(value: str) -> int:
     return min(max(n, 1), MAX_SPAN)
 
 
+@lru_cache(maxsize=8192)
 def _clean(text: str) -> str:
+    """Cell text stripped, inner whitespace runs as one space (cached: labels and padded numbers repeat across pages)."""
     text = text.strip()
     return _WS.sub(" ", text) if _WS_INNER.search(text) else text
 
@@ -160,18 +163,19 @@ def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) 
     etree.strip_tags(table, *_CELL_INLINE)  # (after the XSLT pass: the page's text lines are already read)
     append = out.append
     first = len(out)
-    taken: set[tuple[int, int]] = set()
-    spanned_to = -1  # the last row a rowspan reaches: rows below it have no taken slots to skip
+    taken: dict[int, set[int]] = {}  # grid row -> columns covered by a span from a row above or the left
+    covered = 0  # slots the spans cover, against SPAN_BUDGET
     r = -1
     for tr in table.iter("tr"):
         r += 1
         c = 0
+        row_taken = taken.get(r)
         for td in tr:  # (iterchildren with a tag filter costs more than testing the tag)
             tag = td.tag
             if tag != "td" and tag != "th":
                 continue
-            if r <= spanned_to:
-                while (r, c) in taken:
+            if row_taken:
+                while c in row_taken:
                     c += 1
             cs = 1
             attrs = td.keys()
@@ -181,12 +185,18 @@ def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) 
                     rs = _span(rs_text) if rs_text else 1
                     cs = _span(cs_text) if cs_text else 1
                     if rs > 1 or cs > 1:
-                        if len(taken) + rs * cs > SPAN_BUDGET:
+                        if covered + rs * cs > SPAN_BUDGET:
                             res.problem = ("markup_too_large", f"table {index}: rowspan/colspan cover more than {SPAN_BUDGET} cells; spans ignored")
                             cs = 1
                         else:
-                            taken.update((r + dr, c + dc) for dr in range(rs) for dc in range(cs))
-                            spanned_to = max(spanned_to, r + rs - 1)
+                            for dr in range(rs):
+                                slots = taken.get(r + dr)
+                                if slots is None:
+                                    slots = taken[r + dr] = set()
+                                covered -= len(slots)
+                                slots.update(range(c, c + cs))
+                                covered += len(slots)
+                            row_taken = taken[r]
             text = _cell_text(td) if len(td) else td.text
             if text and not text.isalnum():  # (most cells are a bare number or label: nothing to clean)
                 text = _clean(text)
