@@ -102,9 +102,9 @@ def _flatten(root: etree._Element) -> tuple[str, list[etree._Element]] | None:
             el.tag = tag
 
 
+@lru_cache(maxsize=1024)
 def _span(value: str) -> int:
-    if not value or value == "1":
-        return 1
+    """A rowspan/colspan value as a count from 1 to MAX_SPAN (cached: pages use a handful of values)."""
     try:
         n = int(value.strip().split(".")[0])
     except ValueError:
@@ -182,8 +182,8 @@ def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) 
             if attrs and ("rowspan" in attrs or "colspan" in attrs):  # (Word and CMS cells carry other attributes)
                 rs_text, cs_text = td.get("rowspan"), td.get("colspan")
                 if rs_text or cs_text:
-                    rs = _span(rs_text) if rs_text else 1
-                    cs = _span(cs_text) if cs_text else 1
+                    rs = _span(rs_text) if rs_text and rs_text != "1" else 1
+                    cs = _span(cs_text) if cs_text and cs_text != "1" else 1
                     if rs > 1 or cs > 1:
                         if covered + rs * cs > SPAN_BUDGET:
                             res.problem = ("markup_too_large", f"table {index}: rowspan/colspan cover more than {SPAN_BUDGET} cells; spans ignored")
