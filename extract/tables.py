@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 
 from extract.labels import (
     ACTIVE, APPLICATIONS, GROUP, HEADER, REVIEW, ROW, Label, classify, classify_all, group_of, group_rows, may_be_label, normalize,
@@ -42,7 +43,7 @@ _OPENS_WITH_NUMBER = re.compile(r"\s*[+\-＋－]?\d")
 ZERO_FILL_MIN_SHARE = 0.8  # a zero group is filled only when most of its cells are there
 
 
-@dataclass
+@dataclass(slots=True)
 class Run:
     """A label and the number cells that follow it."""
 
@@ -55,6 +56,8 @@ class Run:
     header_cols: dict[str, int] = field(default_factory=dict)  # column key -> grid column of its header
     col_order: tuple[str, ...] | None = None  # column keys in the order the headers give them (text pages)
     header_text: dict[str, str] = field(default_factory=dict)  # column key -> raw header text (provenance)
+    # columns -> their header grid columns (None: not each its own), worked out once per header block (its rows share it)
+    header_pos: dict[tuple[str, ...], list[int] | None] = field(default_factory=dict)
 
     @property
     def has_cells(self) -> bool:
@@ -175,7 +178,7 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
     after_rows = True  # a header after data rows starts a new header block (table 二 repeats them)
     pending: list[Token] = []  # empty grid cells that open a row without a label (blank values, if numbers follow)
     # what rows take from the headers, worked out once per header block (cleared by the next header):
-    header_cols: dict[int | None, dict[str, int]] = {}  # grid table -> column key -> grid column
+    header_cols: dict[int | None, tuple[dict[str, int], dict]] = {}  # grid table -> (column key -> grid column, its header_pos)
     col_order: dict[str, tuple[str, ...] | None] = {}  # "order" -> applicant column order
     for tok in tokens:
         text = tok.text
@@ -210,12 +213,13 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
             cur = Run(kind, normalize(text), tok)
             runs.append(cur)
         elif lb.kind in (ROW, GROUP):
-            cols = header_cols.get(tok.table)
-            if cols is None:
-                cols = header_cols[tok.table] = {k: v[0] for k, v in heads.get(tok.table, {}).items() if len(v) == 1}
+            block = header_cols.get(tok.table)
+            if block is None:
+                block = header_cols[tok.table] = ({k: v[0] for k, v in heads.get(tok.table, {}).items() if len(v) == 1}, {})
             if table == APPLICATIONS and "order" not in col_order:
                 col_order["order"] = _applicant_order(seen)
-            cur = Run(lb.kind, lb.key, tok, in_10k=in_10k, header_cols=cols, col_order=col_order.get("order"), header_text=seen_text)
+            # (positional arguments: a keyword call costs twice as much, once per row)
+            cur = Run(lb.kind, lb.key, tok, [], in_10k, False, block[0], col_order.get("order"), seen_text, block[1])
             runs.append(cur)
             after_rows = True
         else:
@@ -275,13 +279,12 @@ class Placer:
         placed = self.cells
         row_label = run.label.text if run.label is not None else None
         header_text = run.header_text
-        for key, tok in zip(keys, cells):
+        for (key, column, vtype, template_row, template_col), tok in zip(_row_info(tuple(keys)), cells):
             text = tok.text
-            column, vtype, template_row, template_col = _key_info(key)
             if vtype == "amount":
                 value, blank = _value_of(text, vtype, column, run.in_10k)
             else:  # (column and header unit matter to amounts only: one cache entry per text)
-                value, blank = _value_of(text, vtype, "", False)
+                value, blank = _whole_value(text)
             if value is None:
                 self.issue("unreadable_value", ERROR, f"{key}: cannot read {text!r} as a number", table, key)
                 continue
@@ -320,6 +323,12 @@ def _value_of(text: str, vtype: str, column: str, in_10k: bool) -> tuple[int | f
     return to_value(reading, vtype, column, in_10k), reading.blank
 
 
+@lru_cache(maxsize=65536)
+def _whole_value(text: str) -> tuple[int | None, bool]:
+    """``_value_of`` for counts and signed changes (read alike), keyed by the text alone (a cheaper lookup)."""
+    return _value_of.__wrapped__(text, "count", "", False)  # type: ignore[return-value]
+
+
 @lru_cache(maxsize=4096)
 def _key_info(key: str) -> tuple[str, str, str | None, str | None]:
     """(column, value type, template row label, template column label) of a canonical key.
@@ -329,6 +338,12 @@ def _key_info(key: str) -> tuple[str, str, str | None, str | None]:
     """
     m = metric_by_key().get(key)
     return key.rsplit(".", 1)[1], value_type(key), m.row_label_zh if m else None, m.column_label_zh if m else None
+
+
+@lru_cache(maxsize=4096)
+def _row_info(keys: tuple[str, ...]) -> tuple[tuple[str, str, str, str | None, str | None], ...]:
+    """(key, *``_key_info``) for each key of a row: one lookup per row instead of one per cell."""
+    return tuple((key, *_key_info(key)) for key in keys)
 
 
 def _cell(key: str, info: tuple[str, str, str | None, str | None], value: int | float, raw: str, blank: bool, tok: Token, run: Run,
@@ -346,8 +361,8 @@ def row_keys(table: str, row: str, columns: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=4096)
-def _columns(keys: tuple[str, ...]) -> list[str]:
-    return [k.rsplit(".", 1)[1] for k in keys]
+def _columns(keys: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(k.rsplit(".", 1)[1] for k in keys)
 
 
 def _applicant_order(seen: list[str]) -> tuple[str, ...] | None:
@@ -372,17 +387,29 @@ def fit(keys: Sequence[str], run: Run) -> list[Token] | None:
     columns = _columns(tuple(keys))
     values = _trim(run.values, len(keys))
     count_fits = len(values) == len(keys)
-    pos = [run.header_cols.get(c) for c in columns] if run.header_cols else None
-    if pos is not None and None not in pos and len(set(pos)) == len(pos) and not (count_fits and [t.col for t in values] == pos):
-        by_header = _under_headers(run.values, pos)
-        if by_header is not None:
-            return by_header
+    if run.header_cols:
+        pos = run.header_pos.get(columns, False)
+        if pos is False:
+            pos = run.header_pos[columns] = _header_positions(run.header_cols, columns)
+        if pos is not None and not (count_fits and list(map(_COL, values)) == pos):
+            by_header = _under_headers(run.values, pos)
+            if by_header is not None:
+                return by_header
     if not count_fits:
         return None
-    if run.col_order and list(run.col_order) != columns and sorted(run.col_order) == sorted(columns):
+    if run.col_order and run.col_order != columns and sorted(run.col_order) == sorted(columns):
         at = {c: i for i, c in enumerate(run.col_order)}
         return [values[at[c]] for c in columns]
     return values
+
+
+_COL = attrgetter("col")
+
+
+def _header_positions(header_cols: dict[str, int], columns: tuple[str, ...]) -> list[int] | None:
+    """The grid columns of the headers of ``columns``; None unless each has a header column of its own."""
+    pos = [header_cols.get(c) for c in columns]
+    return pos if None not in pos and len(set(pos)) == len(pos) else None  # type: ignore[return-value]
 
 
 def _under_headers(values: list[Token], pos: list[int | None]) -> list[Token] | None:
@@ -399,7 +426,9 @@ def _under_headers(values: list[Token], pos: list[int | None]) -> list[Token] | 
 
 
 def _trim(values: list[Token], n: int) -> list[Token]:
-    """Drop trailing empty grid cells (layout padding) beyond the expected count."""
+    """Drop trailing empty grid cells (layout padding) beyond the expected count (``values`` itself when none)."""
+    if len(values) <= n or values[-1].text.strip():
+        return values
     out = list(values)
     while len(out) > n and not out[-1].text.strip():
         out.pop()
@@ -542,7 +571,7 @@ def extract_tables(tokens: list[Token]) -> tuple[str | None, dict[str, Cell], li
         if table not in found:
             p.issue("missing_table", ERROR, f"table {table} not found", table)
             continue
-        for key in keys:
-            if key not in p.cells:
-                p.issue("missing_cell", ERROR, f"{key} not found", table, key)
+        cells = p.cells
+        for key in [k for k in keys if k not in cells]:  # (most keys are there: filtered in a comprehension)
+            p.issue("missing_cell", ERROR, f"{key} not found", table, key)
     return version, p.cells, p.issues, found
