@@ -29,7 +29,7 @@ from functools import lru_cache
 from operator import attrgetter
 
 from extract.labels import (
-    ACTIVE, APPLICATIONS, GROUP, HEADER, REVIEW, ROW, Label, classify, classify_all, group_of, group_rows, may_be_label, normalize,
+    ACTIVE, APPLICATIONS, GROUP, HEADER, MAX_LABEL_TEXT, REVIEW, ROW, Label, classify, classify_all, group_of, group_rows, normalize,
     section_of,
 )
 from extract.model import ERROR, WARNING, Cell, Issue
@@ -73,29 +73,27 @@ class Run:
 def split_sections(tokens: list[Token]) -> tuple[list[tuple[str, list[Token]]], str | None]:
     """The token runs of each template table, by section titles or by the labels themselves, and the
     template version their headers and rows speak for (``2019`` / ``2021``, never from the year)."""
-    out: list[tuple[str, list[Token]]] = []
+    bounds: list[list] = []  # [table, first token, end]: a section is a contiguous slice of the tokens
     votes: dict[str, int] = {}
     current: str | None = None
-    for tok in tokens:
+    for i, tok in enumerate(tokens):
         text = tok.text
-        # (other text only follows the reader: numbers, prose; ASCII text, most tokens, is never a label)
-        if text and not text.isascii() and may_be_label(text):
-            move, speaks_for = _route(text, current)
+        # (only label-like text moves the reader: ASCII text, most tokens, is never a label; may_be_label inlined)
+        if text.isascii() or len(text) > MAX_LABEL_TEXT or "。" in text:
+            continue
+        move, speaks_for = _route(text, current)
+        if move is not None:
+            if current is not None:
+                bounds[-1][2] = i
             if move == "end":
                 current = None
                 continue
-            if move is not None:
-                current = move[0]
-                out.append((current, []))
-                if move[1]:
-                    continue
-            if current is not None:
-                out[-1][1].append(tok)
-                for v in speaks_for:
-                    votes[v] = votes.get(v, 0) + 1
-        elif current is not None:
-            out[-1][1].append(tok)
-    return out, _winner(votes)
+            current = move[0]
+            bounds.append([current, i + 1 if move[1] else i, len(tokens)])
+        if current is not None:
+            for v in speaks_for:
+                votes[v] = votes.get(v, 0) + 1
+    return [(table, tokens[start:end]) for table, start, end in bounds], _winner(votes)
 
 
 def _winner(votes: dict[str, int]) -> str | None:
@@ -137,10 +135,28 @@ def _version_votes(text: str, table: str) -> tuple[str, ...]:
                  for v in lb.versions)
 
 
+_NUMBER, _EMPTY = "number", "empty"  # what a token is when not a label (None: other text)
+
+
 @lru_cache(maxsize=65536)
-def _label(text: str, table: str, version: str | None) -> Label | None:
-    """The interpretation of ``text`` the reader acts on in ``table`` (rows before groups before the rest)."""
+def _label_like(text: str, table: str, version: str | None) -> Label | str | None:
+    """What label-like text (``may_be_label``) is in ``table``: ``_NUMBER`` (e.g. full-width digits), ``_EMPTY``
+    (full-width spaces), else the interpretation the reader acts on (rows before groups before the rest) or None.
+
+    One cached lookup answers the three questions ``collect`` asks of every such token.
+    """
+    if is_number_cell(text):
+        return _NUMBER
+    if not text.strip():
+        return _EMPTY
     return _pick(classify(text, table), table, version)
+
+
+def _not_label(text: str) -> str | None:
+    """What text that is never a label (ASCII, prose) is: ``_NUMBER``, ``_EMPTY`` or None (other text)."""
+    if is_number_cell(text):
+        return _NUMBER
+    return _EMPTY if not text.strip() else None
 
 
 def _pick(labels: tuple[Label, ...], table: str, version: str | None) -> Label | None:
@@ -182,8 +198,15 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
     col_order: dict[str, tuple[str, ...] | None] = {}  # "order" -> applicant column order
     for tok in tokens:
         text = tok.text
-        # (a bare ASCII number, most cells, is told without a call; a number is never empty text)
-        if text.isdigit() and text.isascii() and len(text) <= MAX_NUMBER_TEXT or is_number_cell(text):
+        # (a bare ASCII number, most cells, is told without a call; may_be_label inlined; digits, full-width
+        # too, are never a label and stay out of the label cache)
+        if text.isascii():
+            what = _NUMBER if text.isdigit() and len(text) <= MAX_NUMBER_TEXT else _not_label(text)
+        elif len(text) <= MAX_LABEL_TEXT and "。" not in text and not text.isdigit():
+            what = _label_like(text, table, version)
+        else:
+            what = _not_label(text)
+        if what is _NUMBER:
             if cur is None:
                 cur = Run("loose", None, None)
                 runs.append(cur)
@@ -193,7 +216,7 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
                 pending.clear()
             cur.values.append(tok)
             continue
-        if not text.strip():
+        if what is _EMPTY:
             if cur is not None and cur.accepts_empty(tok):
                 cur.values.append(tok)
             elif tok.grid_row is not None:
@@ -202,7 +225,7 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
                 pending.append(tok)
             continue
         pending.clear()
-        lb = _label(text, table, version) if may_be_label(text) else None
+        lb: Label | None = what  # type: ignore[assignment]
         if lb is None:
             if _in_value_position(cur, tok, text):
                 cur.values.append(tok)  # type: ignore[union-attr]
