@@ -41,6 +41,7 @@ _EXTRA_LABEL_MAX = 24  # longer unknown text is narrative, not a row label
 _HAS_DIGIT = re.compile(r"\d")
 _OPENS_WITH_NUMBER = re.compile(r"\s*[+\-＋－]?\d")
 ZERO_FILL_MIN_SHARE = 0.8  # a zero group is filled only when most of its cells are there
+_TEXT, _COL = attrgetter("text"), attrgetter("col")  # (for map(): a token field without a Python step per token)
 
 
 @dataclass(slots=True)
@@ -62,7 +63,7 @@ class Run:
     @property
     def has_cells(self) -> bool:
         """Holds at least one non-empty cell (empty grid cells alone are layout, not data)."""
-        return any(t.text.strip() for t in self.values)
+        return any(map(str.strip, map(_TEXT, self.values)))  # (maps: no generator step per cell)
 
     def accepts_empty(self, tok: Token) -> bool:
         """An empty grid cell is a blank value only on the same grid row as this run's last token."""
@@ -286,12 +287,14 @@ class Placer:
             self._dup_warned.add(table)
             self.issue("duplicate_table", WARNING, "the table appears more than once (the copies agree)", table)
 
-    def place(self, keys: Sequence[str], run: Run, table: str, what: str) -> None:
-        """Place a labelled row's numbers on ``keys`` when the count fits, else report it."""
+    def place(self, keys: Sequence[str], run: Run, table: str, what: str | None = None) -> None:
+        """Place a labelled row's numbers on ``keys`` when the count fits, else report it (as ``what``; the row
+        by its label when None, named only then: most rows fit)."""
         fitted = fit(keys, run)
         if fitted is not None:
             self.read_row(keys, fitted, run, table)
             return
+        what = what or f"row {run.label.text!r}"  # type: ignore[union-attr]
         values = _trim(run.values, len(keys))
         if values and self.zero_fill(keys, values, run, table, what):
             return
@@ -426,9 +429,6 @@ def fit(keys: Sequence[str], run: Run) -> list[Token] | None:
     return values
 
 
-_COL = attrgetter("col")
-
-
 def _header_positions(header_cols: dict[str, int], columns: tuple[str, ...]) -> list[int] | None:
     """The grid columns of the headers of ``columns``; None unless each has a header column of its own."""
     pos = [header_cols.get(c) for c in columns]
@@ -480,7 +480,7 @@ def place_active(p: Placer, runs: list[Run]) -> None:
                 continue
             prev_cols = cols
             if run.values:  # a row of only empty cells is a row of blanks
-                p.place(row_keys(table, run.key, cols), run, table, f"row {run.label.text!r}")
+                p.place(row_keys(table, run.key, cols), run, table)
         elif run.kind == "extra" and run.has_cells:
             values = _trim(run.values, len(prev_cols or ()))
             if prev_cols and len(values) == len(prev_cols):
@@ -512,7 +512,7 @@ def place_applications(p: Placer, runs: list[Run]) -> None:
                     p.issue("unknown_row", WARNING, f"row {run.label.text!r} is not in the {p.version} template", table)
                 continue
             if run.values:
-                p.place(row_keys(table, run.key, APPLICANT_COLUMNS), run, table, f"row {run.label.text!r}")
+                p.place(row_keys(table, run.key, APPLICANT_COLUMNS), run, table)
     width = len(APPLICANT_COLUMNS)
     for group, group_runs in blocks:
         leaves = group_rows(p.version, group)
@@ -553,7 +553,7 @@ def place_review(p: Placer, runs: list[Run]) -> None:
     for run in runs:
         if run.kind == "row" and run.has_cells:
             labelled = True
-            p.place(row_keys(table, run.key, REVIEW_COLUMNS), run, table, f"row {run.label.text!r}")
+            p.place(row_keys(table, run.key, REVIEW_COLUMNS), run, table)
         elif run.kind == "group" and run.has_cells:
             labelled = True
             rows = [r for r in REVIEW_ROWS[1:] if f"{table}.{r}.upheld" not in p.cells]
