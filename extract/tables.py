@@ -41,7 +41,7 @@ _EXTRA_LABEL_MAX = 24  # longer unknown text is narrative, not a row label
 _HAS_DIGIT = re.compile(r"\d")
 _OPENS_WITH_NUMBER = re.compile(r"\s*[+\-＋－]?\d")
 ZERO_FILL_MIN_SHARE = 0.8  # a zero group is filled only when most of its cells are there
-_TEXT, _COL = attrgetter("text"), attrgetter("col")  # (for map(): a token field without a Python step per token)
+_TEXT = attrgetter("text")  # (for map(): a token's text without a generator step per token)
 
 
 @dataclass(slots=True)
@@ -417,7 +417,7 @@ def fit(keys: Sequence[str], run: Run) -> list[Token] | None:
         pos = run.header_pos.get(columns, False)
         if pos is False:
             pos = run.header_pos[columns] = _header_positions(run.header_cols, columns)
-        if pos is not None and not (count_fits and list(map(_COL, values)) == pos):
+        if pos is not None and not (count_fits and [t.col for t in values] == pos):
             by_header = _under_headers(run.values, pos)
             if by_header is not None:
                 return by_header
