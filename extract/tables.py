@@ -545,6 +545,9 @@ def place_applications(p: Placer, runs: list[Run]) -> None:
     _loose(p, [r for r in runs if r.kind in ("unknown", "loose")], table)
 
 
+_REVIEW_KEYS = tuple(f"{REVIEW}.{r}.{c}" for r in REVIEW_ROWS for c in REVIEW_COLUMNS)  # table 四 read without row labels, in order
+
+
 def place_review(p: Placer, runs: list[Run]) -> None:
     table = REVIEW
     flat: list[Token] = []
@@ -565,7 +568,7 @@ def place_review(p: Placer, runs: list[Run]) -> None:
         if labelled:
             p.issue("unplaceable_cell", ERROR, f"{len(flat)} number cells with no row label", table)
         else:
-            p.place([f"{table}.{r}.{c}" for r in REVIEW_ROWS for c in REVIEW_COLUMNS], Run("loose", None, None, flat), table, "table 四")
+            p.place(_REVIEW_KEYS, Run("loose", None, None, flat), table, "table 四")
 
 
 _PLACERS = {ACTIVE: place_active, APPLICATIONS: place_applications, REVIEW: place_review}
