@@ -105,6 +105,18 @@ def _agency_from_text(nhead: str) -> str | None:
     return None
 
 
+def _search_at(pattern: re.Pattern[str], first: str, text: str) -> re.Match[str] | None:
+    """``pattern.search(text)`` for a pattern that opens with the literal ``first`` and a character rare in
+    the text: ``str.find`` skips to each candidate far faster than the regex engine scans 20 KB."""
+    i = text.find(first)
+    while i >= 0:
+        m = pattern.match(text, i)
+        if m:
+            return m
+        i = text.find(first, i + 1)
+    return None
+
+
 def read_meta(lines: list[str], html_title: str | None) -> Meta:
     """Metadata of a document from its lines of text (top of the page first)."""
     meta = Meta()
@@ -126,7 +138,7 @@ def read_meta(lines: list[str], html_title: str | None) -> Meta:
         y, mo, d = (int(g) for g in m.groups())
         if 1 <= mo <= 12 and 1 <= d <= 31:
             meta.published = f"{y:04d}-{mo:02d}-{d:02d}"
-    m = _INDEX_NO.search(nhead)
+    m = _search_at(_INDEX_NO, "索", nhead)
     meta.index_no = m.group(1) if m else None
     m = _DOC_NO.search(nhead)
     meta.doc_no = re.sub(r"\s+", "", m.group(1)) if m else None

@@ -36,7 +36,7 @@ def normalize(text: str) -> str:
     return s.rstrip(":;,.。")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Label:
     """One interpretation of a label inside one table."""
 

@@ -26,9 +26,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 
 from extract.labels import (
-    ACTIVE, APPLICATIONS, GROUP, HEADER, REVIEW, ROW, Label, classify, classify_all, group_of, group_rows, may_be_label, normalize,
+    ACTIVE, APPLICATIONS, GROUP, HEADER, MAX_LABEL_TEXT, REVIEW, ROW, Label, classify, classify_all, group_of, group_rows, normalize,
     section_of,
 )
 from extract.model import ERROR, WARNING, Cell, Issue
@@ -40,9 +41,10 @@ _EXTRA_LABEL_MAX = 24  # longer unknown text is narrative, not a row label
 _HAS_DIGIT = re.compile(r"\d")
 _OPENS_WITH_NUMBER = re.compile(r"\s*[+\-＋－]?\d")
 ZERO_FILL_MIN_SHARE = 0.8  # a zero group is filled only when most of its cells are there
+_TEXT = attrgetter("text")  # (for map(): a token's text without a generator step per token)
 
 
-@dataclass
+@dataclass(slots=True)
 class Run:
     """A label and the number cells that follow it."""
 
@@ -55,11 +57,13 @@ class Run:
     header_cols: dict[str, int] = field(default_factory=dict)  # column key -> grid column of its header
     col_order: tuple[str, ...] | None = None  # column keys in the order the headers give them (text pages)
     header_text: dict[str, str] = field(default_factory=dict)  # column key -> raw header text (provenance)
+    # columns -> their header grid columns (None: not each its own), worked out once per header block (its rows share it)
+    header_pos: dict[tuple[str, ...], list[int] | None] = field(default_factory=dict)
 
     @property
     def has_cells(self) -> bool:
         """Holds at least one non-empty cell (empty grid cells alone are layout, not data)."""
-        return any(t.text.strip() for t in self.values)
+        return any(map(str.strip, map(_TEXT, self.values)))  # (maps: no generator step per cell)
 
     def accepts_empty(self, tok: Token) -> bool:
         """An empty grid cell is a blank value only on the same grid row as this run's last token."""
@@ -70,29 +74,27 @@ class Run:
 def split_sections(tokens: list[Token]) -> tuple[list[tuple[str, list[Token]]], str | None]:
     """The token runs of each template table, by section titles or by the labels themselves, and the
     template version their headers and rows speak for (``2019`` / ``2021``, never from the year)."""
-    out: list[tuple[str, list[Token]]] = []
+    bounds: list[list] = []  # [table, first token, end]: a section is a contiguous slice of the tokens
     votes: dict[str, int] = {}
     current: str | None = None
-    for tok in tokens:
+    for i, tok in enumerate(tokens):
         text = tok.text
-        # (other text only follows the reader: numbers, prose; ASCII text, most tokens, is never a label)
-        if text and not text.isascii() and may_be_label(text):
-            move, speaks_for = _route(text, current)
+        # (only label-like text moves the reader: ASCII text, most tokens, is never a label; may_be_label inlined)
+        if text.isascii() or len(text) > MAX_LABEL_TEXT or "。" in text:
+            continue
+        move, speaks_for = _route(text, current)
+        if move is not None:
+            if current is not None:
+                bounds[-1][2] = i
             if move == "end":
                 current = None
                 continue
-            if move is not None:
-                current = move[0]
-                out.append((current, []))
-                if move[1]:
-                    continue
-            if current is not None:
-                out[-1][1].append(tok)
-                for v in speaks_for:
-                    votes[v] = votes.get(v, 0) + 1
-        elif current is not None:
-            out[-1][1].append(tok)
-    return out, _winner(votes)
+            current = move[0]
+            bounds.append([current, i + 1 if move[1] else i, len(tokens)])
+        if current is not None:
+            for v in speaks_for:
+                votes[v] = votes.get(v, 0) + 1
+    return [(table, tokens[start:end]) for table, start, end in bounds], _winner(votes)
 
 
 def _winner(votes: dict[str, int]) -> str | None:
@@ -134,10 +136,28 @@ def _version_votes(text: str, table: str) -> tuple[str, ...]:
                  for v in lb.versions)
 
 
+_NUMBER, _EMPTY = "number", "empty"  # what a token is when not a label (None: other text)
+
+
 @lru_cache(maxsize=65536)
-def _label(text: str, table: str, version: str | None) -> Label | None:
-    """The interpretation of ``text`` the reader acts on in ``table`` (rows before groups before the rest)."""
+def _label_like(text: str, table: str, version: str | None) -> Label | str | None:
+    """What label-like text (``may_be_label``) is in ``table``: ``_NUMBER`` (e.g. full-width digits), ``_EMPTY``
+    (full-width spaces), else the interpretation the reader acts on (rows before groups before the rest) or None.
+
+    One cached lookup answers the three questions ``collect`` asks of every such token.
+    """
+    if is_number_cell(text):
+        return _NUMBER
+    if not text.strip():
+        return _EMPTY
     return _pick(classify(text, table), table, version)
+
+
+def _not_label(text: str) -> str | None:
+    """What text that is never a label (ASCII, prose) is: ``_NUMBER``, ``_EMPTY`` or None (other text)."""
+    if is_number_cell(text):
+        return _NUMBER
+    return _EMPTY if not text.strip() else None
 
 
 def _pick(labels: tuple[Label, ...], table: str, version: str | None) -> Label | None:
@@ -175,12 +195,19 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
     after_rows = True  # a header after data rows starts a new header block (table 二 repeats them)
     pending: list[Token] = []  # empty grid cells that open a row without a label (blank values, if numbers follow)
     # what rows take from the headers, worked out once per header block (cleared by the next header):
-    header_cols: dict[int | None, dict[str, int]] = {}  # grid table -> column key -> grid column
+    header_cols: dict[int | None, tuple[dict[str, int], dict]] = {}  # grid table -> (column key -> grid column, its header_pos)
     col_order: dict[str, tuple[str, ...] | None] = {}  # "order" -> applicant column order
     for tok in tokens:
         text = tok.text
-        # (a bare ASCII number, most cells, is told without a call; a number is never empty text)
-        if text.isdigit() and text.isascii() and len(text) <= MAX_NUMBER_TEXT or is_number_cell(text):
+        # (a bare ASCII number, most cells, is told without a call; may_be_label inlined; digits, full-width
+        # too, are never a label and stay out of the label cache)
+        if text.isascii():
+            what = _NUMBER if text.isdigit() and len(text) <= MAX_NUMBER_TEXT else _not_label(text)
+        elif len(text) <= MAX_LABEL_TEXT and "。" not in text and not text.isdigit():
+            what = _label_like(text, table, version)
+        else:
+            what = _not_label(text)
+        if what is _NUMBER:
             if cur is None:
                 cur = Run("loose", None, None)
                 runs.append(cur)
@@ -190,7 +217,7 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
                 pending.clear()
             cur.values.append(tok)
             continue
-        if not text.strip():
+        if what is _EMPTY:
             if cur is not None and cur.accepts_empty(tok):
                 cur.values.append(tok)
             elif tok.grid_row is not None:
@@ -199,7 +226,7 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
                 pending.append(tok)
             continue
         pending.clear()
-        lb = _label(text, table, version) if may_be_label(text) else None
+        lb: Label | None = what  # type: ignore[assignment]
         if lb is None:
             if _in_value_position(cur, tok, text):
                 cur.values.append(tok)  # type: ignore[union-attr]
@@ -210,12 +237,13 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
             cur = Run(kind, normalize(text), tok)
             runs.append(cur)
         elif lb.kind in (ROW, GROUP):
-            cols = header_cols.get(tok.table)
-            if cols is None:
-                cols = header_cols[tok.table] = {k: v[0] for k, v in heads.get(tok.table, {}).items() if len(v) == 1}
+            block = header_cols.get(tok.table)
+            if block is None:
+                block = header_cols[tok.table] = ({k: v[0] for k, v in heads.get(tok.table, {}).items() if len(v) == 1}, {})
             if table == APPLICATIONS and "order" not in col_order:
                 col_order["order"] = _applicant_order(seen)
-            cur = Run(lb.kind, lb.key, tok, in_10k=in_10k, header_cols=cols, col_order=col_order.get("order"), header_text=seen_text)
+            # (positional arguments: a keyword call costs twice as much, once per row)
+            cur = Run(lb.kind, lb.key, tok, [], in_10k, False, block[0], col_order.get("order"), seen_text, block[1])
             runs.append(cur)
             after_rows = True
         else:
@@ -259,12 +287,14 @@ class Placer:
             self._dup_warned.add(table)
             self.issue("duplicate_table", WARNING, "the table appears more than once (the copies agree)", table)
 
-    def place(self, keys: Sequence[str], run: Run, table: str, what: str) -> None:
-        """Place a labelled row's numbers on ``keys`` when the count fits, else report it."""
+    def place(self, keys: Sequence[str], run: Run, table: str, what: str | None = None) -> None:
+        """Place a labelled row's numbers on ``keys`` when the count fits, else report it (as ``what``; the row
+        by its label when None, named only then: most rows fit)."""
         fitted = fit(keys, run)
         if fitted is not None:
             self.read_row(keys, fitted, run, table)
             return
+        what = what or f"row {run.label.text!r}"  # type: ignore[union-attr]
         values = _trim(run.values, len(keys))
         if values and self.zero_fill(keys, values, run, table, what):
             return
@@ -275,13 +305,12 @@ class Placer:
         placed = self.cells
         row_label = run.label.text if run.label is not None else None
         header_text = run.header_text
-        for key, tok in zip(keys, cells):
+        for (key, column, vtype, template_row, template_col), tok in zip(_row_info(tuple(keys)), cells):
             text = tok.text
-            column, vtype, template_row, template_col = _key_info(key)
             if vtype == "amount":
                 value, blank = _value_of(text, vtype, column, run.in_10k)
             else:  # (column and header unit matter to amounts only: one cache entry per text)
-                value, blank = _value_of(text, vtype, "", False)
+                value, blank = _whole_value(text)
             if value is None:
                 self.issue("unreadable_value", ERROR, f"{key}: cannot read {text!r} as a number", table, key)
                 continue
@@ -320,6 +349,12 @@ def _value_of(text: str, vtype: str, column: str, in_10k: bool) -> tuple[int | f
     return to_value(reading, vtype, column, in_10k), reading.blank
 
 
+@lru_cache(maxsize=65536)
+def _whole_value(text: str) -> tuple[int | None, bool]:
+    """``_value_of`` for counts and signed changes (read alike), keyed by the text alone (a cheaper lookup)."""
+    return _value_of.__wrapped__(text, "count", "", False)  # type: ignore[return-value]
+
+
 @lru_cache(maxsize=4096)
 def _key_info(key: str) -> tuple[str, str, str | None, str | None]:
     """(column, value type, template row label, template column label) of a canonical key.
@@ -329,6 +364,12 @@ def _key_info(key: str) -> tuple[str, str, str | None, str | None]:
     """
     m = metric_by_key().get(key)
     return key.rsplit(".", 1)[1], value_type(key), m.row_label_zh if m else None, m.column_label_zh if m else None
+
+
+@lru_cache(maxsize=4096)
+def _row_info(keys: tuple[str, ...]) -> tuple[tuple[str, str, str, str | None, str | None], ...]:
+    """(key, *``_key_info``) for each key of a row: one lookup per row instead of one per cell."""
+    return tuple((key, *_key_info(key)) for key in keys)
 
 
 def _cell(key: str, info: tuple[str, str, str | None, str | None], value: int | float, raw: str, blank: bool, tok: Token, run: Run,
@@ -346,8 +387,8 @@ def row_keys(table: str, row: str, columns: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=4096)
-def _columns(keys: tuple[str, ...]) -> list[str]:
-    return [k.rsplit(".", 1)[1] for k in keys]
+def _columns(keys: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(k.rsplit(".", 1)[1] for k in keys)
 
 
 def _applicant_order(seen: list[str]) -> tuple[str, ...] | None:
@@ -372,17 +413,26 @@ def fit(keys: Sequence[str], run: Run) -> list[Token] | None:
     columns = _columns(tuple(keys))
     values = _trim(run.values, len(keys))
     count_fits = len(values) == len(keys)
-    pos = [run.header_cols.get(c) for c in columns] if run.header_cols else None
-    if pos is not None and None not in pos and len(set(pos)) == len(pos) and not (count_fits and [t.col for t in values] == pos):
-        by_header = _under_headers(run.values, pos)
-        if by_header is not None:
-            return by_header
+    if run.header_cols:
+        pos = run.header_pos.get(columns, False)
+        if pos is False:
+            pos = run.header_pos[columns] = _header_positions(run.header_cols, columns)
+        if pos is not None and not (count_fits and [t.col for t in values] == pos):
+            by_header = _under_headers(run.values, pos)
+            if by_header is not None:
+                return by_header
     if not count_fits:
         return None
-    if run.col_order and list(run.col_order) != columns and sorted(run.col_order) == sorted(columns):
+    if run.col_order and run.col_order != columns and sorted(run.col_order) == sorted(columns):
         at = {c: i for i, c in enumerate(run.col_order)}
         return [values[at[c]] for c in columns]
     return values
+
+
+def _header_positions(header_cols: dict[str, int], columns: tuple[str, ...]) -> list[int] | None:
+    """The grid columns of the headers of ``columns``; None unless each has a header column of its own."""
+    pos = [header_cols.get(c) for c in columns]
+    return pos if None not in pos and len(set(pos)) == len(pos) else None  # type: ignore[return-value]
 
 
 def _under_headers(values: list[Token], pos: list[int | None]) -> list[Token] | None:
@@ -399,7 +449,9 @@ def _under_headers(values: list[Token], pos: list[int | None]) -> list[Token] | 
 
 
 def _trim(values: list[Token], n: int) -> list[Token]:
-    """Drop trailing empty grid cells (layout padding) beyond the expected count."""
+    """Drop trailing empty grid cells (layout padding) beyond the expected count (``values`` itself when none)."""
+    if len(values) <= n or values[-1].text.strip():
+        return values
     out = list(values)
     while len(out) > n and not out[-1].text.strip():
         out.pop()
@@ -428,7 +480,7 @@ def place_active(p: Placer, runs: list[Run]) -> None:
                 continue
             prev_cols = cols
             if run.values:  # a row of only empty cells is a row of blanks
-                p.place(row_keys(table, run.key, cols), run, table, f"row {run.label.text!r}")
+                p.place(row_keys(table, run.key, cols), run, table)
         elif run.kind == "extra" and run.has_cells:
             values = _trim(run.values, len(prev_cols or ()))
             if prev_cols and len(values) == len(prev_cols):
@@ -460,7 +512,7 @@ def place_applications(p: Placer, runs: list[Run]) -> None:
                     p.issue("unknown_row", WARNING, f"row {run.label.text!r} is not in the {p.version} template", table)
                 continue
             if run.values:
-                p.place(row_keys(table, run.key, APPLICANT_COLUMNS), run, table, f"row {run.label.text!r}")
+                p.place(row_keys(table, run.key, APPLICANT_COLUMNS), run, table)
     width = len(APPLICANT_COLUMNS)
     for group, group_runs in blocks:
         leaves = group_rows(p.version, group)
@@ -493,6 +545,9 @@ def place_applications(p: Placer, runs: list[Run]) -> None:
     _loose(p, [r for r in runs if r.kind in ("unknown", "loose")], table)
 
 
+_REVIEW_KEYS = tuple(f"{REVIEW}.{r}.{c}" for r in REVIEW_ROWS for c in REVIEW_COLUMNS)  # table 四 read without row labels, in order
+
+
 def place_review(p: Placer, runs: list[Run]) -> None:
     table = REVIEW
     flat: list[Token] = []
@@ -501,7 +556,7 @@ def place_review(p: Placer, runs: list[Run]) -> None:
     for run in runs:
         if run.kind == "row" and run.has_cells:
             labelled = True
-            p.place(row_keys(table, run.key, REVIEW_COLUMNS), run, table, f"row {run.label.text!r}")
+            p.place(row_keys(table, run.key, REVIEW_COLUMNS), run, table)
         elif run.kind == "group" and run.has_cells:
             labelled = True
             rows = [r for r in REVIEW_ROWS[1:] if f"{table}.{r}.upheld" not in p.cells]
@@ -513,7 +568,7 @@ def place_review(p: Placer, runs: list[Run]) -> None:
         if labelled:
             p.issue("unplaceable_cell", ERROR, f"{len(flat)} number cells with no row label", table)
         else:
-            p.place([f"{table}.{r}.{c}" for r in REVIEW_ROWS for c in REVIEW_COLUMNS], Run("loose", None, None, flat), table, "table 四")
+            p.place(_REVIEW_KEYS, Run("loose", None, None, flat), table, "table 四")
 
 
 _PLACERS = {ACTIVE: place_active, APPLICATIONS: place_applications, REVIEW: place_review}
@@ -542,7 +597,7 @@ def extract_tables(tokens: list[Token]) -> tuple[str | None, dict[str, Cell], li
         if table not in found:
             p.issue("missing_table", ERROR, f"table {table} not found", table)
             continue
-        for key in keys:
-            if key not in p.cells:
-                p.issue("missing_cell", ERROR, f"{key} not found", table, key)
+        cells = p.cells
+        for key in [k for k in keys if k not in cells]:  # (most keys are there: filtered in a comprehension)
+            p.issue("missing_cell", ERROR, f"{key} not found", table, key)
     return version, p.cells, p.issues, found
