@@ -163,8 +163,8 @@ def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) 
     etree.strip_tags(table, *_CELL_INLINE)  # (after the XSLT pass: the page's text lines are already read)
     append = out.append
     first = len(out)
-    taken: dict[int, set[int]] = {}  # grid row -> columns covered by a span from a row above or the left
-    covered = 0  # slots the spans cover, against SPAN_BUDGET
+    taken: dict[int, set[int]] = {}  # grid row -> columns a rowspan from a row above covers
+    claimed = 0  # grid slots the spans claim, against SPAN_BUDGET
     r = -1
     for tr in table.iter("tr"):
         r += 1
@@ -181,22 +181,21 @@ def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) 
             attrs = td.keys()
             if attrs and ("rowspan" in attrs or "colspan" in attrs):  # (Word and CMS cells carry other attributes)
                 rs_text, cs_text = td.get("rowspan"), td.get("colspan")
-                if rs_text or cs_text:
-                    rs = _span(rs_text) if rs_text and rs_text != "1" else 1
-                    cs = _span(cs_text) if cs_text and cs_text != "1" else 1
-                    if rs > 1 or cs > 1:
-                        if covered + rs * cs > SPAN_BUDGET:
-                            res.problem = ("markup_too_large", f"table {index}: rowspan/colspan cover more than {SPAN_BUDGET} cells; spans ignored")
-                            cs = 1
-                        else:
-                            for dr in range(rs):
-                                slots = taken.get(r + dr)
-                                if slots is None:
-                                    slots = taken[r + dr] = set()
-                                covered -= len(slots)
+                rs = _span(rs_text) if rs_text and rs_text != "1" else 1
+                cs = _span(cs_text) if cs_text and cs_text != "1" else 1
+                if rs > 1 or cs > 1:
+                    if claimed + rs * cs > SPAN_BUDGET:
+                        res.problem = ("markup_too_large", f"table {index}: rowspan/colspan cover more than {SPAN_BUDGET} cells; spans ignored")
+                        cs = 1
+                    else:
+                        claimed += rs * cs
+                        # the rows below keep the columns free; this row's are behind c once it moves on
+                        for below in range(r + 1, r + rs):
+                            slots = taken.get(below)
+                            if slots is None:
+                                taken[below] = set(range(c, c + cs))
+                            else:
                                 slots.update(range(c, c + cs))
-                                covered += len(slots)
-                            row_taken = taken[r]
             text = _cell_text(td) if len(td) else td.text
             if text and not text.isalnum():  # (most cells are a bare number or label: nothing to clean)
                 text = _clean(text)
