@@ -74,7 +74,8 @@ def _too_deep() -> bool:
 
 
 def _is_chrome(el: etree._Element) -> bool:
-    return any(value and _CHROME_WORDS.search(value) for value in (el.get("class"), el.get("id")))
+    css, ident = el.get("class"), el.get("id")
+    return bool(css and _CHROME_WORDS.search(css) or ident and _CHROME_WORDS.search(ident))
 
 
 def _flatten(root: etree._Element) -> tuple[str, list[etree._Element]] | None:
