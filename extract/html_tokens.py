@@ -229,7 +229,7 @@ def html_tokens(text: str, utf8: bytes | None = None) -> HtmlResult:
     page, tables = flat
     shift = 0  # lines the tables' rows and cells take
     for i, line in enumerate(page.split("\n")):
-        if not line or line.isspace():
+        if not line:  # (a line of spaces alone gives split_line nothing)
             continue
         if line.startswith(_MARK):
             shift += _grid(tables[int(line[len(_MARK):])], res.tables, out, res)
