@@ -122,12 +122,14 @@ def _clean(text: str) -> str:
 
 def _cell_text(td: etree._Element) -> str:
     """A cell's text: script/style dropped, ``br``/``p``/``div``/``li`` read as spaces (no recursion: depth is unbounded)."""
-    if len(td) == 1 and not len(td[0]):  # one wrapper (<font>, <span>, <p>...): no walk needed
+    if len(td) == 1:
         el = td[0]
-        if el.tag in _CELL_DROP:
-            return (td.text or "") + (el.tail or "")
-        space = " " if el.tag in _CELL_SPACE else ""
-        return f"{td.text or ''}{space}{el.text or ''}{space}{el.tail or ''}"
+        if not len(el):  # one wrapper (Word's <p>...): no walk needed
+            tag = el.tag
+            if tag in _CELL_DROP:
+                return (td.text or "") + (el.tail or "")
+            space = " " if tag in _CELL_SPACE else ""
+            return f"{td.text or ''}{space}{el.text or ''}{space}{el.tail or ''}"
     parts = [td.text or ""]
     stack: list[tuple[object, etree._Element | None]] = [(iter(td), None)]
     while stack:
