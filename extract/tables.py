@@ -146,15 +146,12 @@ def _label_like(text: str, table: str, version: str | None) -> Label | str | Non
 
     One cached lookup answers the three questions ``collect`` asks of every such token.
     """
-    if is_number_cell(text):
-        return _NUMBER
-    if not text.strip():
-        return _EMPTY
-    return _pick(classify(text, table), table, version)
+    return _not_label(text) or _pick(classify(text, table), table, version)
 
 
 def _not_label(text: str) -> str | None:
-    """What text that is never a label (ASCII, prose) is: ``_NUMBER``, ``_EMPTY`` or None (other text)."""
+    """``_NUMBER``, ``_EMPTY`` or None (other text): all there is to know of text that is never a label (ASCII,
+    prose), and the first question asked of label-like text."""
     if is_number_cell(text):
         return _NUMBER
     return _EMPTY if not text.strip() else None
@@ -352,7 +349,7 @@ def _value_of(text: str, vtype: str, column: str, in_10k: bool) -> tuple[int | f
 @lru_cache(maxsize=65536)
 def _whole_value(text: str) -> tuple[int | None, bool]:
     """``_value_of`` for counts and signed changes (read alike), keyed by the text alone (a cheaper lookup)."""
-    return _value_of.__wrapped__(text, "count", "", False)  # type: ignore[return-value]
+    return _value_of(text, "count", "", False)  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=4096)
