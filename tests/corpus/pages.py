@@ -47,6 +47,26 @@ SUBHEADS = ("（一）主动公开", "（二）依申请公开", "（三）政�
 NAV = ("首页", "政务公开", "政府信息公开指南", "政府信息公开制度", "法定主动公开内容", "政府信息公开年报",
        "机构概况", "政策文件", "政策解读", "规划计划", "财政资金", "重点领域", "人事信息", "新闻发布", "互动交流",
        "办事服务", "领导信箱", "在线访谈", "征集调查", "网上调查", "数据开放", "专题专栏")
+# a government site's drop-down navigation (the columns the 政府网站发展指引 asks for): top item, its sub-items
+MENU = (
+    ("首页", ()),
+    ("政务公开", ("政府信息公开指南", "政府信息公开制度", "法定主动公开内容", "政府信息公开年报", "政策文件", "政策解读",
+              "规划计划", "财政资金", "重点领域", "人事信息", "建议提案办理")),
+    ("政务服务", ("个人办事", "法人办事", "部门服务", "主题服务", "办事指南", "便民服务", "好差评", "证照办理")),
+    ("互动交流", ("领导信箱", "在线访谈", "征集调查", "网上调查", "常见问题", "留言选登", "热线电话")),
+    ("新闻中心", ("本地要闻", "部门动态", "乡镇动态", "图片新闻", "视频新闻", "公示公告")),
+    ("走进本地", ("概况", "历史沿革", "行政区划", "人口民族", "自然地理", "旅游资源", "特色产业")),
+    ("专题专栏", ("优化营商环境", "乡村振兴", "安全生产", "生态环境保护", "民生实事", "法治政府建设")),
+    ("数据开放", ("统计数据", "统计公报", "数据解读", "数据下载")),
+)
+# the footer's 友情链接 drop-downs
+LINKS = (
+    ("国务院部门网站", ("外交部", "国防部", "国家发展和改革委员会", "教育部", "科学技术部", "工业和信息化部", "公安部", "民政部",
+                 "司法部", "财政部", "人力资源和社会保障部", "自然资源部", "生态环境部", "住房和城乡建设部")),
+    ("省级政府网站", ("北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江", "安徽", "福建", "江西")),
+    ("市县政府网站", ("福州市", "厦门市", "莆田市", "三明市", "泉州市", "漳州市", "南平市", "龙岩市", "宁德市", "平潭综合实验区")),
+    ("其他网站", ("中国政府网", "国务院客户端", "国家政务服务平台", "中国政府网政务服务", "全国一体化在线政务服务平台")),
+)
 SCRIPT = ("<script type=\"text/javascript\">var _hmt = _hmt || [];(function(){var hm=document.createElement('script');"
           "hm.src='https://hm.baidu.com/hm.js?{h}';var s=document.getElementsByTagName('script')[0];"
           "s.parentNode.insertBefore(hm,s);})();function setFont(size){document.getElementById('zoom').style.fontSize=size+'px';}"
@@ -150,15 +170,25 @@ def tables_html(grids: list[Grid], style: Style) -> str:
 
 
 def chrome_top(truth: dict[str, Any], title: str, rng: random.Random) -> str:
-    nav = "".join(f'<li><a href="/zwgk/{i}/index.html">{n}</a></li>' for i, n in enumerate(NAV))
+    """The page header as CMS sites write it: tool bar, logo, search, a drop-down menu, breadcrumbs, the 索引号 block."""
+    def sub_menu(i: int, subs: tuple[str, ...]) -> str:
+        items = "".join(f'<li><a href="/{i}/{j}/index.html" target="_blank">{sub}</a></li>' for j, sub in enumerate(subs))
+        return f'<div class="nav-sub"><ul>{items}</ul></div>' if subs else ""
+
+    menu = "".join(f'<li class="nav-item"><a href="/{i}/index.html">{top}</a>{sub_menu(i, subs)}</li>' for i, (top, subs) in enumerate(MENU))
     index_no = f"XM{rng.randint(10000, 99999)}-{rng.randint(1000, 9999)}-{truth['year'] + 1}-{rng.randint(1, 99999):05d}"
     doc_no = rng.choice(("", f"{truth['publisher'][:2]}政办〔{truth['year'] + 1}〕{rng.randint(1, 60)}号"))
     return (
-        f'<div class="header"><div class="logo"><a href="/">{html.escape(truth["site"])}</a></div>'
-        f'<div class="search"><form action="/search"><input name="q" placeholder="请输入关键字"/><button>搜索</button></form></div>'
-        f'<ul class="nav">{nav}</ul></div>'
-        f'<div class="breadcrumb">当前位置：<a href="/">首页</a> &gt; <a href="/zwgk/">政府信息公开</a> &gt; '
-        f'<a href="/zwgk/ndbg/">政府信息公开年报</a></div>'
+        '<div class="toolbar"><div class="w1200"><span>欢迎访问本网站！</span><a href="javascript:void(0)" id="cniil_wza">无障碍浏览</a>'
+        '<a href="javascript:void(0)" class="elder">长者模式</a><a href="javascript:void(0)" id="trans">繁体</a>'
+        '<a href="/login.html">登录</a><a href="/register.html">注册</a></div></div>'
+        f'<div class="header"><div class="logo"><a href="/"><img src="/static/images/logo.png" alt="{html.escape(truth["site"])}"/>'
+        f'{html.escape(truth["site"])}</a></div>'
+        '<div class="search"><form action="/search" method="get" target="_blank"><input type="hidden" name="siteCode" value="3502000001"/>'
+        '<input name="q" class="search-input" placeholder="请输入关键字"/><button type="submit">搜索</button></form></div>'
+        f'<div class="nav"><ul class="nav-list">{menu}</ul></div></div>'
+        '<div class="breadcrumb">当前位置：<a href="/">首页</a> &gt; <a href="/zwgk/">政府信息公开</a> &gt; '
+        '<a href="/zwgk/ndbg/">政府信息公开年报</a></div>'
         '<table class="xxgk-info" width="100%"><tr><td>索引号：</td><td>' + index_no + '</td><td>发布机构：</td><td>'
         + html.escape(truth["publisher"]) + '</td></tr><tr><td>生成日期：</td><td>' + truth["published"]
         + '</td><td>文号：</td><td>' + doc_no + '</td></tr><tr><td>标题：</td><td colspan="3">' + html.escape(title)
@@ -167,20 +197,28 @@ def chrome_top(truth: dict[str, Any], title: str, rng: random.Random) -> str:
 
 
 def chrome_bottom(truth: dict[str, Any], rng: random.Random) -> str:
+    """Share bar, related reports, the 友情链接 drop-downs, the footer's identification lines and scripts."""
     related = "".join(f'<li><a href="/zwgk/ndbg/{rng.randint(10**6, 10**7)}.html">{truth["year"] - i}年政府信息公开工作年度报告</a></li>'
                       for i in range(1, 6))
+    links = "".join(f'<select onchange="window.open(this.value)"><option value="">{group}</option>'
+                    + "".join(f'<option value="http://www.{i}.gov.cn/">{name}</option>' for i, name in enumerate(names)) + "</select>"
+                    for group, names in LINKS)
     return (
         '<div class="share">分享到：<a class="wx">微信</a><a class="wb">微博</a><a class="qq">QQ空间</a>'
         '<a href="javascript:window.print()">【打印本页】</a><a href="javascript:window.close()">【关闭窗口】</a></div>'
         f'<div class="related"><h4>相关链接</h4><ul>{related}</ul></div>'
-        f'<div class="footer"><p>主办：{html.escape(truth["site"])} 承办：信息中心 版权所有</p>'
+        f'<div class="links"><div class="links-title">友情链接</div>{links}</div>'
+        f'<div class="footer"><div class="w1200"><div class="dzjg"><a href="http://bszs.conac.cn/"><img src="/static/images/red.png" alt="党政机关"/></a></div>'
+        f'<p>主办：{html.escape(truth["site"])} 承办：信息中心 版权所有</p>'
         f'<p>闽ICP备{rng.randint(10**7, 10**8)}号-{rng.randint(1, 9)} 闽公网安备 {rng.randint(10**13, 10**14)}号 '
-        f'网站标识码：{rng.randint(10**9, 10**10)}</p><p>联系电话：0592-{rng.randint(1000000, 9999999)}</p></div>'
+        f'网站标识码：{rng.randint(10**9, 10**10)}</p><p>联系电话：0592-{rng.randint(1000000, 9999999)}</p>'
+        '<p><a href="/wzdt/">网站地图</a> | <a href="/lxwm/">联系我们</a> | <a href="/sybz/">使用帮助</a></p></div></div>'
         + SCRIPT.replace("{h}", f"{rng.getrandbits(128):032x}")
     )
 
 
-def head(title: str, style: Style, site: str) -> str:
+def head(title: str, style: Style, truth: dict[str, Any]) -> str:
+    """The <head>: charset as the style says, the metadata tags government sites carry, styles and scripts."""
     charset = {"utf-8": "utf-8", "gbk": "gbk"}[style.encoding]
     meta = ""
     if style.charset == "meta":
@@ -193,9 +231,16 @@ def head(title: str, style: Style, site: str) -> str:
             '<style><!-- p.MsoNormal, li.MsoNormal {mso-style-unhide:no;mso-style-qformat:yes;margin:0cm;'
             'text-align:justify;text-justify:inter-ideograph;font-size:10.5pt;font-family:等线;} '
             '@page WordSection1 {size:595.3pt 841.9pt;margin:72.0pt 90.0pt 72.0pt 90.0pt;} --></style>') if style.word else ""
-    return (f'<head>{meta}<meta name="viewport" content="width=device-width, initial-scale=1">{word}'
-            f'<title>{html.escape(title)}_{html.escape(site)}</title>'
-            '<link rel="stylesheet" href="/static/css/main.css"/><script src="/static/js/jquery.min.js"></script></head>')
+    site = html.escape(truth["site"])
+    site_meta = "".join(f'<meta name="{name}" content="{value}">' for name, value in (
+        ("SiteName", site), ("SiteDomain", "www.example.gov.cn"), ("SiteIDCode", "3502000001"), ("ColumnName", "政府信息公开年报"),
+        ("ColumnType", "政府信息公开年报"), ("ArticleTitle", html.escape(title)), ("PubDate", truth["published"]),
+        ("ContentSource", html.escape(truth["publisher"])), ("Keywords", "政府信息公开,年度报告"),
+        ("Description", html.escape(title))))
+    assets = "".join(f'<link rel="stylesheet" type="text/css" href="/static/css/{name}.css"/>' for name in ("reset", "common", "index", "xxgk")) \
+        + "".join(f'<script type="text/javascript" src="/static/js/{name}.js"></script>' for name in ("jquery.min", "common", "share", "wza"))
+    return (f'<head>{meta}<meta name="viewport" content="width=device-width, initial-scale=1">{site_meta}{word}'
+            f'<title>{html.escape(title)}_{site}</title>{assets}</head>')
 
 
 def cn_date(iso: str) -> str:
@@ -216,7 +261,7 @@ def _frame(truth: dict[str, Any], title: str, style: Style, rng: random.Random) 
         side = "".join(f'<tr><td><a href="/zwgk/{i}/">{n}</a></td></tr>' for i, n in enumerate(NAV[:8]))
         h1 = f'<table class="layout" width="1000"><tr><td class="side" width="200"><table>{side}</table></td><td class="main">{h1}'
         bottom = "</td></tr></table>" + bottom
-    opening = f"<!DOCTYPE html><html{xmlns}>{head(title, style, truth['site'])}<body>{top}{h1}" \
+    opening = f"<!DOCTYPE html><html{xmlns}>{head(title, style, truth)}<body>{top}{h1}" \
               '<div id="zoom" class="content"><div class=WordSection1>'
     return opening, "</div></div>" + bottom + "</body></html>"
 
