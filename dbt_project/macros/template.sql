@@ -47,8 +47,7 @@
 {% macro wide_by_template_row(table_key, columns) -%}
 with reports as (
     select report_id, template_version
-    from {{ ref('int_reports_current') }}
-    where document_kind = 'annual_report'
+    from {{ ref('int_annual_reports') }}
 ),
 
 template_rows as (

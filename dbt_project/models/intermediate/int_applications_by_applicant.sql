@@ -3,8 +3,7 @@
 -- A missing cell stays NULL, so the gate fails the identity instead of reading a zero.
 with reports as (
     select report_id, template_version
-    from {{ ref('int_reports_current') }}
-    where document_kind = 'annual_report'
+    from {{ ref('int_annual_reports') }}
 ),
 
 applicant_columns as (

@@ -2,8 +2,8 @@
 -- agency's report for the year before (the latest published one when there are several).
 with reports as (
     select report_id, agency_name, year, published_on
-    from {{ ref('int_reports_current') }}
-    where document_kind = 'annual_report' and agency_name is not null and year is not null
+    from {{ ref('int_annual_reports') }}
+    where agency_name is not null and year is not null
 ),
 
 totals as (

@@ -2,8 +2,7 @@
 -- (a correction may also supply a cell extraction missed).
 with reports as (
     select report_id, template_version
-    from {{ ref('int_reports_current') }}
-    where document_kind = 'annual_report'
+    from {{ ref('int_annual_reports') }}
 ),
 
 dictionary as (

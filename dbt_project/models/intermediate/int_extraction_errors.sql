@@ -2,8 +2,7 @@
 -- error issues of that code the report has (0 for the others).
 with reports as (
     select report_id
-    from {{ ref('int_reports_current') }}
-    where document_kind = 'annual_report'
+    from {{ ref('int_annual_reports') }}
 ),
 
 errors as (

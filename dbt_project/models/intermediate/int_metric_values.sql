@@ -4,8 +4,7 @@
 -- corrected cells are known to be empty.)
 with reports as (
     select report_id, template_version
-    from {{ ref('int_reports_current') }}
-    where document_kind = 'annual_report'
+    from {{ ref('int_annual_reports') }}
 ),
 
 dictionary as (

@@ -2,8 +2,7 @@
 -- (R6_complete reads this). An undetected version expects NULL cells, so R6 fails it.
 with reports as (
     select report_id, template_version
-    from {{ ref('int_reports_current') }}
-    where document_kind = 'annual_report'
+    from {{ ref('int_annual_reports') }}
 ),
 
 dictionary as (
