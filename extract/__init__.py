@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 from extract.model import ERROR, WARNING, Issue, ParsedReport
 
-PARSER_VERSION = "1.1.1"
+PARSER_VERSION = "1.2.0"
 MAX_BYTES = 64 * 1024 * 1024
 
 __all__ = ["PARSER_VERSION", "parse_document", "ParsedReport", "Issue"]
@@ -55,6 +55,7 @@ def _parse_into(report: ParsedReport, data: bytes, headers: Mapping[str, str] | 
     from extract.document import read_meta
     from extract.html_tokens import html_tokens
     from extract.loading import HTML, load
+    from extract.narrative import read_claims
     from extract.tables import extract_tables
     from extract.tokens import text_tokens
 
@@ -90,6 +91,7 @@ def _parse_into(report: ParsedReport, data: bytes, headers: Mapping[str, str] | 
         report.template_version = version
         report.cells = cells
         report.issues.extend(issues)
+        report.claims = read_claims(tokens)
         return
     if loaded.format == HTML and not has_grid and not report.issues:
         report.issues.append(Issue("no_tables", WARNING, "the page has no tables"))

@@ -30,6 +30,16 @@ class Cell:
     filled: bool = False  # filled by the all-zero-group rule, not read from one cell
 
 
+@dataclass(slots=True)
+class Claim:
+    """A number the narrative states for a template cell (W3_narrative compares it with the table)."""
+
+    key: str  # canonical key, e.g. applications.new_received.total
+    value: int
+    text: str  # the words that state it, as found
+    line: int  # the text line it was read from
+
+
 @dataclass
 class Issue:
     """A problem met while reading a document. ``error``: the value or structure cannot be trusted."""
@@ -69,6 +79,7 @@ class ParsedReport:
     input_format: str | None = None  # html | text | pdf | word | unknown
     cells: dict[str, Cell] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)  # numbers the narrative states (not in the parse contract's JSON)
 
     @property
     def has_errors(self) -> bool:
