@@ -1,4 +1,4 @@
-"""THE list of consistency rules (TEMPLATE.md R0–R6, W1–W2): the gate's suites, the rule catalog
+"""THE list of consistency rules (TEMPLATE.md R0–R6, W1–W3): the gate's suites, the rule catalog
 in ``quality.rules`` and any report read them from here.
 
 Each rule instance compares two sides computed in SQL from one relation the pre_gate dbt build
@@ -101,6 +101,12 @@ RULES: tuple[Rule, ...] = (
         relation="intermediate.int_active_disclosure", instance="row_key",
         lhs="new_published", rhs="total_published", comparison=AT_MOST,
         where="template_version = '2019' and row_key in ('rules', 'normative_docs')",
+    ),
+    Rule(
+        "W3_narrative", SOFT,
+        "numbers the narrative states (e.g. 共受理政府信息公开申请30件) equal the table's (instance: the metric key)",
+        relation="intermediate.int_narrative_claims", instance="metric_key",
+        lhs="stated_value", rhs="table_value",
     ),
 )
 

@@ -1,6 +1,7 @@
 """The gate on generated truth: every injected inconsistency is quarantined with exactly the rule
 instances it breaks, every clean report passes, a missing cell fails (NULL never passes), an
-extraction error fails R0, and every generated agency gets its region."""
+extraction error fails R0, a narrative that disagrees with its table warns (W3), and every generated
+agency gets its region."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import random
 
 import pytest
 
-from extract.model import Issue
+from extract.model import Claim, Issue
 from orchestration.warehouse.landing import report_id
 from orchestration.warehouse.pipeline import build_warehouse
 from tests.corpus import RULES, inject_inconsistency, random_truth
 from tests.warehouse_support import query, report_from_truth, warehouse_paths
 
 N = 40
+RECEIVED, PROCESSED = "applications.new_received.total", "applications.total_processed.total"
 REGIONS = {  # agency name -> (province, city, county) the admin_divisions seed must give it
     "武汉市东西湖区财政局": ("湖北省", "武汉市", "东西湖区"),
     "东西湖区教育局": ("湖北省", "武汉市", "东西湖区"),  # the longer name wins over 杭州's 西湖区
@@ -53,11 +55,17 @@ def built(tmp_path_factory):
     errored.issues.append(Issue("unreadable_value", "error", "两件 in a number cell", table="applications",
                                 key="applications.granted.natural_person"))
     cases.append(("gen/errored.html", cases[0][1], ["R0_extraction:unreadable_value"]))
+    stated = report_from_truth(cases[0][1], source="gen/narrative.html")  # a clean report whose narrative says 1 more
+    received, processed = (cases[0][1]["cells"][f"applications.{row}.total"] for row in ("new_received", "total_processed"))
+    stated.claims = [Claim(RECEIVED, received, f"受理政府信息公开申请{received}件", 3),
+                     Claim(PROCESSED, processed, f"答复政府信息公开申请{processed}件", 3),
+                     Claim(RECEIVED, received + 1, f"收到申请{received + 1}件", 40)]
+    cases.append(("gen/narrative.html", cases[0][1], []))
     named = [report_from_truth({"document_kind": "not_annual_report", "agency": agency, "cells": {}},
                                source=f"agencies/{i}.html") for i, agency in enumerate(REGIONS)]
     paths = warehouse_paths(tmp_path_factory.mktemp("corpus_wh"))
-    result = build_warehouse([*reports, errored, *named], paths, publish_=False)
-    return paths, result, cases, [*reports, errored]
+    result = build_warehouse([*reports, errored, stated, *named], paths, publish_=False)
+    return paths, result, cases, [*reports, errored, stated]
 
 
 def test_injected_failures_are_quarantined_with_the_right_rules(built):
@@ -141,6 +149,19 @@ def test_continuity_is_a_soft_warning_on_the_later_year(built):
         join marts.dim_report r using (report_id)
         where q.rule = 'W1_continuity' and r.source_uri like 'gen/continuity_%' order by r.source_uri""")
     assert rows.values.tolist() == [["gen/continuity_2021.html", lhs, rhs, lhs == rhs, "passed"]]
+
+
+def test_narrative_that_disagrees_with_its_table_is_a_soft_warning(built):
+    paths, _, cases, _ = built
+    cells = {source: truth for source, truth, _ in cases}["gen/narrative.html"]["cells"]
+    rows = query(paths.work_db, """
+        select q.instance, q.lhs, q.rhs, q.passed, r.gate_status from quality.rule_results q
+        join marts.dim_report r using (report_id)
+        where q.rule = 'W3_narrative' order by r.source_uri, q.instance""")
+    assert rows.values.tolist() == [
+        [RECEIVED, cells[RECEIVED] + 1, cells[RECEIVED], False, "passed"],  # the claim furthest from the table
+        [PROCESSED, cells[PROCESSED], cells[PROCESSED], True, "passed"],
+    ]
 
 
 def test_agency_names_resolve_to_the_most_specific_division(built):

@@ -1,7 +1,8 @@
 """Landing parsed reports and fetch records in the ``raw`` schema of the work DB, in bulk.
 
 A report is keyed by ``report_id`` = a hash of (source, content hash): the same page landed twice
-changes nothing; the same page re-parsed by a new parser version replaces its cells and issues;
+changes nothing; the same page re-parsed by a new parser version replaces its cells, issues and
+narrative claims;
 a changed page (same source, new content) lands as the next ``source_version`` of that source,
 and the marts read only the latest version of each source.
 """
@@ -42,6 +43,10 @@ create table if not exists raw.cells (
 create table if not exists raw.issues (
     report_id varchar not null, issue_seq integer not null, code varchar not null,
     severity varchar not null, table_key varchar, metric_key varchar, message varchar
+);
+create table if not exists raw.claims (
+    report_id varchar not null, claim_seq integer not null, metric_key varchar not null,
+    stated_value double not null, raw_text varchar not null, line integer
 );
 create table if not exists raw.fetches (
     fetch_id varchar primary key, source_uri varchar not null, final_url varchar, fetched_at varchar,
@@ -170,11 +175,12 @@ def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport
         write[rid] = (report, version)
     if not write:
         return
-    documents, cells, issues = _tables(write, now)
+    documents, cells, issues, claims = _tables(write, now)
     conn.register("incoming_ids", pa.table({"report_id": list(write)}))
-    for table in ("raw.documents", "raw.cells", "raw.issues"):
+    landed = {"raw.documents": documents, "raw.cells": cells, "raw.issues": issues, "raw.claims": claims}
+    for table in landed:
         conn.execute(f"delete from {table} where report_id in (select report_id from incoming_ids)")
-    for table, data in (("raw.documents", documents), ("raw.cells", cells), ("raw.issues", issues)):
+    for table, data in landed.items():
         conn.register("incoming", data)
         conn.execute(f"insert into {table} by name select * from incoming")
         conn.unregister("incoming")
@@ -182,7 +188,7 @@ def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport
     stats.cells, stats.issues = cells.num_rows, issues.num_rows
 
 
-def _tables(write: dict[str, tuple[ParsedReport, int]], now: datetime) -> tuple[pa.Table, pa.Table, pa.Table]:
+def _tables(write: dict[str, tuple[ParsedReport, int]], now: datetime) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
     """Column lists built in one pass, turned into Arrow tables (no row-by-row inserts)."""
     doc_cols = ("report_id", "source_uri", "content_hash", "source_version", "parser_version", "document_kind",
                 "template_version", "agency", "year", "published", "index_no", "doc_no", "title", "encoding",
@@ -190,9 +196,11 @@ def _tables(write: dict[str, tuple[ParsedReport, int]], now: datetime) -> tuple[
     cell_cols = ("report_id", "metric_key", "value", "raw_text", "blank", "filled", "table_index", "row_index",
                  "col_index", "row_label", "col_label")
     issue_cols = ("report_id", "issue_seq", "code", "severity", "table_key", "metric_key", "message")
+    claim_cols = ("report_id", "claim_seq", "metric_key", "stated_value", "raw_text", "line")
     docs: dict[str, list] = {c: [] for c in doc_cols}
     cells: dict[str, list] = {c: [] for c in cell_cols}
     issues: dict[str, list] = {c: [] for c in issue_cols}
+    claims: dict[str, list] = {c: [] for c in claim_cols}
     for rid, (r, version) in write.items():
         for col, value in zip(doc_cols, (
             rid, r.source, r.content_hash, version, r.parser_version, r.document_kind, r.template_version,
@@ -215,15 +223,19 @@ def _tables(write: dict[str, tuple[ParsedReport, int]], now: datetime) -> tuple[
         for seq, i in enumerate(r.issues):
             for col, value in zip(issue_cols, (rid, seq, i.code, i.severity, i.table, i.key, i.message)):
                 issues[col].append(value)
+        for seq, claim in enumerate(r.claims):
+            for col, value in zip(claim_cols, (rid, seq, claim.key, float(claim.value), claim.text, claim.line)):
+                claims[col].append(value)
     types = {"source_version": pa.int32(), "year": pa.int32(), "n_cells": pa.int32(), "n_issues": pa.int32(),
              "n_errors": pa.int32(), "landed_at": pa.timestamp("us"), "value": pa.float64(),
              "blank": pa.bool_(), "filled": pa.bool_(), "table_index": pa.int32(), "row_index": pa.int32(),
-             "col_index": pa.int32(), "issue_seq": pa.int32()}
+             "col_index": pa.int32(), "issue_seq": pa.int32(), "claim_seq": pa.int32(), "stated_value": pa.float64(),
+             "line": pa.int32()}
 
     def table(columns: dict[str, list]) -> pa.Table:
         return pa.table({c: pa.array(v, type=types.get(c, pa.string())) for c, v in columns.items()})
 
-    return table(docs), table(cells), table(issues)
+    return table(docs), table(cells), table(issues), table(claims)
 
 
 def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], now: datetime) -> int:
