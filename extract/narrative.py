@@ -18,15 +18,11 @@ from extract.tokens import Token
 
 # a character of the clause between the verb and the count: no clause break, no digit, and not the
 # words of other rows (复议/诉讼 are table 四's, 结转 the carried-over rows)
-_CLAUSE = r"(?:(?!复议|诉讼|结转)[^，,。；;：:\d])"
-# (metric key, pattern): the verb, a short clause, 申请, the count and 件
-_CLAIMS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (key, re.compile(f"{verbs}{_CLAUSE}{{0,16}}?申请{_CLAUSE}{{0,6}}?(\\d{{1,7}})\\s*件(?!\\s*[（(]?\\s*(?:含|包括))"))
-    for key, verbs in (
-        ("applications.new_received.total", "(?:受理|收到)"),
-        ("applications.total_processed.total", "(?:答复|办结)"),
-    )
-)
+_CLAUSE = r"(?:(?!复议|诉讼|结转)[^，,。；;：:\d\n])"
+_VERBS = {"受理": "applications.new_received.total", "收到": "applications.new_received.total",
+          "答复": "applications.total_processed.total", "办结": "applications.total_processed.total"}
+# the verb, a short clause, 申请, the count and 件 (one pattern: a page is scanned once)
+_CLAIM = re.compile(f"({'|'.join(_VERBS)}){_CLAUSE}{{0,16}}?申请{_CLAUSE}{{0,6}}?(\\d{{1,7}})\\s*件(?!\\s*[（(]?\\s*(?:含|包括))")
 MAX_SENTENCE = 2000  # longer text lines are not narrative paragraphs worth reading
 
 
@@ -34,10 +30,11 @@ def read_claims(tokens: list[Token]) -> list[Claim]:
     """The claims of the text outside tables, in reading order (each sentence read once)."""
     claims: list[Claim] = []
     for tok in tokens:
-        text = tok.text
-        if tok.table is not None or "件" not in text or "申请" not in text or len(text) > MAX_SENTENCE:
+        if tok.table is not None:
             continue
-        for key, pattern in _CLAIMS:
-            for m in pattern.finditer(text):
-                claims.append(Claim(key, int(m.group(1)), m.group(0), tok.row))
+        text = tok.text
+        if "件" not in text or "申请" not in text or len(text) > MAX_SENTENCE:
+            continue
+        for m in _CLAIM.finditer(text):
+            claims.append(Claim(_VERBS[m.group(1)], int(m.group(2)), m.group(0), tok.row))
     return claims
