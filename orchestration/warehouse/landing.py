@@ -189,7 +189,7 @@ def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport
 
 
 def _tables(write: dict[str, tuple[ParsedReport, int]], now: datetime) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
-    """Column lists built in one pass, turned into Arrow tables (no row-by-row inserts)."""
+    """Rows gathered in one pass, turned into Arrow tables column by column (no row-by-row inserts)."""
     doc_cols = ("report_id", "source_uri", "content_hash", "source_version", "parser_version", "document_kind",
                 "template_version", "agency", "year", "published", "index_no", "doc_no", "title", "encoding",
                 "input_format", "n_cells", "n_issues", "n_errors", "landed_at")
@@ -197,45 +197,29 @@ def _tables(write: dict[str, tuple[ParsedReport, int]], now: datetime) -> tuple[
                  "col_index", "row_label", "col_label")
     issue_cols = ("report_id", "issue_seq", "code", "severity", "table_key", "metric_key", "message")
     claim_cols = ("report_id", "claim_seq", "metric_key", "stated_value", "raw_text", "line")
-    docs: dict[str, list] = {c: [] for c in doc_cols}
-    cells: dict[str, list] = {c: [] for c in cell_cols}
-    issues: dict[str, list] = {c: [] for c in issue_cols}
-    claims: dict[str, list] = {c: [] for c in claim_cols}
+    docs: list[tuple] = []  # rows, in the order of the columns above
+    cells: list[tuple] = []
+    issues: list[tuple] = []
+    claims: list[tuple] = []
     for rid, (r, version) in write.items():
-        for col, value in zip(doc_cols, (
-            rid, r.source, r.content_hash, version, r.parser_version, r.document_kind, r.template_version,
-            r.agency, r.year, r.published, r.index_no, r.doc_no, r.title, r.encoding, r.input_format,
-            len(r.cells), len(r.issues), sum(i.severity == "error" for i in r.issues), now,
-        )):
-            docs[col].append(value)
-        for c in r.cells.values():
-            cells["report_id"].append(rid)
-            cells["metric_key"].append(c.key)
-            cells["value"].append(float(c.value))
-            cells["raw_text"].append(c.raw_text)
-            cells["blank"].append(bool(c.blank))
-            cells["filled"].append(bool(c.filled))
-            cells["table_index"].append(c.table_index)
-            cells["row_index"].append(c.row_index)
-            cells["col_index"].append(c.col_index)
-            cells["row_label"].append(c.row_label)
-            cells["col_label"].append(c.col_label)
-        for seq, i in enumerate(r.issues):
-            for col, value in zip(issue_cols, (rid, seq, i.code, i.severity, i.table, i.key, i.message)):
-                issues[col].append(value)
-        for seq, claim in enumerate(r.claims):
-            for col, value in zip(claim_cols, (rid, seq, claim.key, float(claim.value), claim.text, claim.line)):
-                claims[col].append(value)
+        docs.append((rid, r.source, r.content_hash, version, r.parser_version, r.document_kind, r.template_version,
+                     r.agency, r.year, r.published, r.index_no, r.doc_no, r.title, r.encoding, r.input_format,
+                     len(r.cells), len(r.issues), sum(i.severity == "error" for i in r.issues), now))
+        cells.extend((rid, c.key, float(c.value), c.raw_text, bool(c.blank), bool(c.filled), c.table_index, c.row_index,
+                      c.col_index, c.row_label, c.col_label) for c in r.cells.values())
+        issues.extend((rid, seq, i.code, i.severity, i.table, i.key, i.message) for seq, i in enumerate(r.issues))
+        claims.extend((rid, seq, c.key, float(c.value), c.text, c.line) for seq, c in enumerate(r.claims))
     types = {"source_version": pa.int32(), "year": pa.int32(), "n_cells": pa.int32(), "n_issues": pa.int32(),
              "n_errors": pa.int32(), "landed_at": pa.timestamp("us"), "value": pa.float64(),
              "blank": pa.bool_(), "filled": pa.bool_(), "table_index": pa.int32(), "row_index": pa.int32(),
              "col_index": pa.int32(), "issue_seq": pa.int32(), "claim_seq": pa.int32(), "stated_value": pa.float64(),
              "line": pa.int32()}
 
-    def table(columns: dict[str, list]) -> pa.Table:
-        return pa.table({c: pa.array(v, type=types.get(c, pa.string())) for c, v in columns.items()})
+    def table(columns: tuple[str, ...], rows: list[tuple]) -> pa.Table:
+        values = list(zip(*rows)) if rows else [() for _ in columns]
+        return pa.table({c: pa.array(list(v), type=types.get(c, pa.string())) for c, v in zip(columns, values)})
 
-    return table(docs), table(cells), table(issues), table(claims)
+    return table(doc_cols, docs), table(cell_cols, cells), table(issue_cols, issues), table(claim_cols, claims)
 
 
 def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], now: datetime) -> int:
@@ -308,7 +292,6 @@ def read_overrides(path: Path | None, columns: tuple[str, ...]) -> list[dict[str
                     float(row["corrected_value"])
                 except ValueError:
                     raise ValueError(f"{path}:{n}: corrected_value {row['corrected_value']!r} is not a number") from None
-            if "corrected_value" in columns:
                 key = (row["report_id"].strip(), row["metric_key"].strip())
                 if key in seen:
                     raise ValueError(f"{path}:{n}: a second correction of {key[1]} for report {key[0]} "
