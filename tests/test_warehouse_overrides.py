@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from extract import parse_document
-from orchestration.warehouse.landing import read_overrides, report_id
+from orchestration.warehouse.landing import CORRECTION_COLUMNS, WAIVER_COLUMNS, OverrideError, read_overrides, report_id
 from orchestration.warehouse.pipeline import build_warehouse
 from tests.warehouse_support import query, warehouse_paths
 
@@ -67,7 +67,7 @@ def test_bad_override_files_are_refused_with_their_line(tmp_path):
     bad = tmp_path / "corrections.csv"
     bad.write_text("report_id,metric_key,corrected_value,reason,corrected_by\n"
                    "abc,applications.granted.total,two,typo,me\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"corrections.csv:2: corrected_value 'two'"):
+    with pytest.raises(ValueError, match=r"corrections.csv:2: column corrected_value: 'two' is not a finite"):
         read_overrides(bad, ("report_id", "metric_key", "corrected_value", "reason", "corrected_by"))
     bad.write_text("report_id,metric_key,corrected_value,reason,corrected_by\n"
                    "abc,applications.granted.everyone,1,typo,me\n", encoding="utf-8")
@@ -75,5 +75,55 @@ def test_bad_override_files_are_refused_with_their_line(tmp_path):
         read_overrides(bad, ("report_id", "metric_key", "corrected_value", "reason", "corrected_by"))
     bad.write_text("report_id,metric_key,corrected_value,reason,corrected_by\n"
                    "abc,applications.granted.total,1,typo,me\n\nabc,applications.granted.total,2,typo,you\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"corrections.csv:4: a second correction .* \(first on line 2\)"):
+    with pytest.raises(ValueError, match=r"corrections.csv:4: column metric_key: a second correction .* \(first on line 2\)"):
         read_overrides(bad, ("report_id", "metric_key", "corrected_value", "reason", "corrected_by"))
+
+
+CORRECTIONS_HEADER = ",".join(CORRECTION_COLUMNS) + "\n"
+WAIVERS_HEADER = ",".join(WAIVER_COLUMNS) + "\n"
+
+
+@pytest.mark.parametrize(("text", "line", "column", "problem"), [
+    (CORRECTIONS_HEADER + "abc,applications.granted.total,nan,r,me\n", 2, "corrected_value", "'nan' is not a finite"),
+    (CORRECTIONS_HEADER + "abc,applications.granted.total,inf,r,me\n", 2, "corrected_value", "'inf' is not a finite"),
+    (CORRECTIONS_HEADER + "\nabc,applications.granted.total,1e400,r,me\n", 3, "corrected_value", "'1e400' is not a finite"),
+    (CORRECTIONS_HEADER + "abc,applications.granted.total,1_000,r,me\n", 2, "corrected_value", "'1_000' is not a finite"),
+    (CORRECTIONS_HEADER.replace("\n", ",note\n") + "abc,applications.granted.total,1,r,me,x\n", 1, "note",
+     "unexpected column(s) 'note'"),
+    (CORRECTIONS_HEADER + "abc,applications.granted.total,1,r,me,x\n", 2, "6 (beyond the header)",
+     "6 values, the header has 5"),
+    (CORRECTIONS_HEADER + "abc,applications.granted.total,1,r\n", 2, "corrected_by", "4 values, the header has 5"),
+    ("report_id,metric,corrected_value,reason,corrected_by\n", 1, "metric_key", "missing column(s) metric_key"),
+])
+def test_malformed_corrections_are_refused_naming_file_line_and_column(tmp_path, text, line, column, problem):
+    path = tmp_path / "corrections.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(OverrideError) as raised:
+        read_overrides(path, CORRECTION_COLUMNS)
+    assert isinstance(raised.value, ValueError)
+    assert (raised.value.path, raised.value.line, raised.value.column) == (str(path), line, column)
+    assert str(raised.value).startswith(f"{path}:{line}: column {column}: ")
+    assert problem in str(raised.value)
+
+
+def test_a_non_utf8_file_is_refused_naming_file_line_and_column(tmp_path):
+    path = tmp_path / "waivers.csv"
+    path.write_bytes((WAIVERS_HEADER + "abc,*,已核对纸质版,me\n").encode("gbk"))
+    with pytest.raises(OverrideError, match=r"waivers.csv:2: column reason: not UTF-8 \(byte 0x"):
+        read_overrides(path, WAIVER_COLUMNS)
+
+
+@pytest.mark.parametrize("rule", ["R9_unknown", "r1_balance", "R1_balance:", "R1"])
+def test_a_waiver_of_an_unknown_rule_is_refused(tmp_path, rule):
+    path = tmp_path / "waivers.csv"
+    path.write_text(WAIVERS_HEADER + f"abc,{rule},why,me\n", encoding="utf-8")
+    with pytest.raises(OverrideError, match=rf"waivers.csv:2: column rule: unknown rule '{rule}'"):
+        read_overrides(path, WAIVER_COLUMNS)
+
+
+def test_good_rows_keep_their_line(tmp_path):
+    path = tmp_path / "waivers.csv"
+    path.write_text("\ufeff" + WAIVERS_HEADER + "abc,*,why,me\n\nabc, R1_balance:legal_services ,why,me\n",
+                    encoding="utf-8")
+    assert [(r["rule"], r["line"]) for r in read_overrides(path, WAIVER_COLUMNS)] == [
+        ("*", 2), ("R1_balance:legal_services", 4)]
