@@ -173,6 +173,9 @@ def print_summary(summary: dict[str, Any], paths, success: bool) -> None:
         )
         for report, rules in (gate.get("quarantined_reasons") or {}).items():
             lines.append(f"  quarantined {report}: {', '.join(rules)}")
+        if gate.get("override_warnings"):
+            lines.append(f"  overrides   {len(gate['override_warnings'])} take no effect (quality.override_warnings):")
+            lines += [f"  override    {warning}" for warning in gate["override_warnings"]]
         lines.append(f"  data docs   {gate.get('data_docs') or paths.data_docs_dir}")
     if success and parse.get("unchanged"):
         lines.append(f"  unchanged   nothing changed since the last publish; {paths.published} is current")

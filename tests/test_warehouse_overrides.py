@@ -6,6 +6,7 @@ other a correction, so a single build shows both.
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from extract import parse_document
@@ -16,24 +17,36 @@ from tests.warehouse_support import query, warehouse_paths
 WAIVED, CORRECTED = "waived/001.txt", "corrected/001.txt"
 
 
+UNKNOWN = "0123456789abcdef0123"  # a report_id the warehouse does not hold
+CHANGED = "changed/001.txt"  # landed in two versions: a correction of the older takes no effect
+TYPO = "R1_balance:legal_servces"  # a waiver of an instance the gate never checks
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, seeds_dir):
     data = next(seeds_dir.glob("001_*.txt")).read_bytes()
-    reports = [parse_document(data, WAIVED), parse_document(data, CORRECTED), parse_document(data, "plain/001.txt")]
-    waived_id = report_id(WAIVED, reports[0].content_hash)
-    corrected_id = report_id(CORRECTED, reports[1].content_hash)
+    reports = [parse_document(data, WAIVED), parse_document(data, CORRECTED), parse_document(data, "plain/001.txt"),
+               parse_document(data, CHANGED), parse_document(data + b"\n", CHANGED),
+               parse_document(next(seeds_dir.glob("000_*.txt")).read_bytes(), "other/000.txt"),
+               parse_document(next(seeds_dir.glob("004_*.txt")).read_bytes(), "news/004.txt")]
+    waived_id, corrected_id, plain_id, old_id, _, _, news_id = (report_id(r.source, r.content_hash) for r in reports)
     paths = warehouse_paths(
         tmp_path_factory.mktemp("overrides_wh"),
         corrections=f"{corrected_id},applications.total_processed.legal_services,0,"
-                    f"(七)总计 has 2 under 法律服务机构 where every row has 0,a maintainer\n",
-        waivers=f"{waived_id},*,checked against the signed paper copy,a maintainer\n",
+                    f"(七)总计 has 2 under 法律服务机构 where every row has 0,a maintainer\n"
+                    f"{UNKNOWN},applications.granted.total,3,not fetched yet,a maintainer\n"
+                    f"{old_id},applications.total_processed.legal_services,0,the page changed since,a maintainer\n",
+        waivers=f"{waived_id},*,checked against the signed paper copy,a maintainer\n"
+                f"{plain_id},{TYPO},a typo in the instance,a maintainer\n"
+                f"{UNKNOWN},*,retired report,a maintainer\n"
+                f"{news_id},R1_balance,not a report at all,a maintainer\n",
     )
-    build_warehouse(reports, paths)
-    return paths, waived_id, corrected_id
+    result = build_warehouse(reports, paths)
+    return paths, waived_id, corrected_id, result
 
 
 def test_waiver_releases_the_report_and_keeps_the_failures_visible(built):
-    paths, waived_id, _ = built
+    paths, waived_id, _, _ = built
     row = query(paths.published, "select gate_status, failed_rules, waived_failures from marts.dim_report "
                                  "where report_id = ?", [waived_id]).iloc[0]
     assert row.gate_status == "passed"
@@ -45,10 +58,10 @@ def test_waiver_releases_the_report_and_keeps_the_failures_visible(built):
 
 
 def test_correction_makes_the_report_pass_with_an_audit_trail(built):
-    paths, _, corrected_id = built
+    paths, _, corrected_id, _ = built
     status = query(paths.published, "select gate_status from marts.dim_report where report_id = ?", [corrected_id])
     assert status.gate_status[0] == "passed"
-    audit = query(paths.published, "select * from quality.correction_audit").iloc[0]
+    audit = query(paths.published, "select * from quality.correction_audit where line = 2").iloc[0]
     assert (audit.report_id, audit.metric_key, audit.extracted_value, audit.corrected_value, audit.is_applied) == (
         corrected_id, "applications.total_processed.legal_services", 2, 0, True)
     fact = query(paths.published, "select value, extracted_value, is_corrected from marts.fct_metric "
@@ -58,9 +71,43 @@ def test_correction_makes_the_report_pass_with_an_audit_trail(built):
 
 
 def test_the_same_report_without_override_stays_quarantined(built):
-    paths, _, _ = built
+    paths, _, _, _ = built
     status = query(paths.published, "select gate_status from marts.dim_report where source_uri = 'plain/001.txt'")
     assert status.gate_status[0] == "quarantined"
+
+
+def test_overrides_that_take_no_effect_are_warnings_with_file_and_line(built):
+    paths, *_, result = built
+    warnings = query(paths.published, "select file, line, override, target, problem, message "
+                                       "from quality.override_warnings order by file, line")
+    assert [(f.split("/")[-1], n, o, t) for f, n, o, t in zip(warnings.file, warnings.line, warnings.override,
+                                                              warnings.target)] == [
+        ("corrections.csv", 3, "correction", "applications.granted.total"),
+        ("corrections.csv", 4, "correction", "applications.total_processed.legal_services"),
+        ("waivers.csv", 3, "waiver", TYPO),
+        ("waivers.csv", 4, "waiver", "*"),
+        ("waivers.csv", 5, "waiver", "R1_balance"),
+    ]
+    problems = list(warnings.problem)
+    assert problems[0].startswith("report not in the warehouse") and problems[3] == problems[0]
+    assert problems[1].startswith("report superseded")
+    assert problems[2].startswith(f"the gate has no check {TYPO} for this report")
+    assert problems[4].startswith("not an annual report")
+    assert result.gate.override_warnings == list(warnings.message)  # what the run summary prints
+    assert result.gate.override_warnings[0].startswith(f"{paths.corrections_csv}:3: correction ")
+
+
+def test_warnings_show_in_the_quarantine_and_the_correction_audit(built):
+    paths, *_ = built
+    held = query(paths.published, "select source_uri, any_value(override_warnings) as warnings from quality.quarantine "
+                                  "group by source_uri order by source_uri")
+    shown = {uri: list(w) if w is not None else [] for uri, w in zip(held.source_uri, held.warnings)}
+    assert [w.split(": ", 1)[0].rsplit("/", 1)[-1] for w in shown[CHANGED]] == ["corrections.csv:4"]
+    assert [w.split(": ", 1)[0].rsplit("/", 1)[-1] for w in shown["plain/001.txt"]] == ["waivers.csv:3"]
+    audit = query(paths.published, "select line, is_applied, warning from quality.correction_audit order by line")
+    assert list(audit.is_applied) == [True, False, False]
+    assert pd.isna(audit.warning[0]) and audit.warning[1].startswith("report not in the warehouse")
+    assert audit.warning[2].startswith("report superseded")
 
 
 def test_bad_override_files_are_refused_with_their_line(tmp_path):
