@@ -171,6 +171,8 @@ def _waived(table: pd.DataFrame, waivers: pd.DataFrame) -> pd.Series:
         return waived
     keys = set(zip(waivers["report_id"], waivers["waived_rule"]))
     failed = table[~table["passed"]]
+    if failed.empty:  # nothing to waive (assigning an empty list would fail)
+        return waived
     waived[failed.index] = [
         bool({(rid, "*"), (rid, rule), (rid, f"{rule}:{inst}")} & keys)
         for rid, rule, inst in zip(failed["report_id"], failed["rule"], failed["instance"])

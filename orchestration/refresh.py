@@ -138,6 +138,7 @@ def run_summary(instance, run_id: str) -> dict[str, Any]:
             checks[data.check_name] = {"passed": data.passed, **{k: _plain(v) for k, v in data.metadata.items()}}
         elif event.event_type == DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
+            error = error.cause or error if error else None  # the op's own exception, not Dagster's wrapper
             failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
         elif event.event_type in (DagsterEventType.RUN_FAILURE, DagsterEventType.RESOURCE_INIT_FAILURE, DagsterEventType.ENGINE_EVENT):
             error = getattr(event.event_specific_data, "error", None)
