@@ -174,3 +174,21 @@ def test_good_rows_keep_their_line(tmp_path):
                     encoding="utf-8")
     assert [(r["rule"], r["line"]) for r in read_overrides(path, WAIVER_COLUMNS)] == [
         ("*", 2), ("R1_balance:legal_services", 4)]
+
+
+def test_a_work_db_from_before_override_lines_gets_the_column(tmp_path):
+    """raw.corrections / raw.waivers made before they kept the CSV line are extended, not broken."""
+    import duckdb
+
+    from orchestration.warehouse.landing import land
+
+    work_db = tmp_path / "work.duckdb"
+    with duckdb.connect(str(work_db)) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.waivers (report_id varchar not null, rule varchar not null, "
+                    "reason varchar not null, waived_by varchar not null, loaded_from varchar not null)")
+    waivers, corrections = tmp_path / "waivers.csv", tmp_path / "corrections.csv"
+    waivers.write_text(WAIVERS_HEADER + "abc,*,why,me\n", encoding="utf-8")
+    corrections.write_text(CORRECTIONS_HEADER, encoding="utf-8")
+    assert land(work_db, [], corrections=corrections, waivers=waivers).waivers == 1
+    assert query(work_db, "select report_id, line from raw.waivers").values.tolist() == [["abc", 2]]
