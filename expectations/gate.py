@@ -6,6 +6,8 @@ frame ``report_id, instance, lhs, rhs`` is pivoted wide and each instance gets o
 expectation comparing its two columns. ``ignore_row_if="neither"``: a NULL side FAILS (GX's
 default would skip rows where both sides are missing). Hard failures quarantine a report unless
 a waiver (``raw.waivers``: a rule, a ``rule:instance`` or ``*``) covers them.
+Overrides that take no effect (naming a report not in the warehouse, a rule instance never
+checked) are written to ``quality.override_warnings`` (``override_warnings.py``).
 GX runs in an ephemeral context (nothing written into the repo, analytics off); the Data Docs
 site is built into ``data_docs_dir``.
 """
@@ -24,6 +26,7 @@ import pyarrow as pa
 
 from orchestration.warehouse.db import connect
 
+from .override_warnings import write_override_warnings
 from .rules import AT_MOST, HARD, RULES, Rule
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -42,6 +45,7 @@ class GateResult:
     failures: dict[str, list[str]] = field(default_factory=dict)  # report_id -> unwaived hard `rule:instance`
     warnings: dict[str, list[str]] = field(default_factory=dict)  # report_id -> failed soft `rule:instance`
     rule_checks: int = 0  # rows written to quality.rule_results
+    override_warnings: list[str] = field(default_factory=list)  # overrides that take no effect
     data_docs_index: Path | None = None
 
     @property
@@ -64,9 +68,9 @@ def run_gate(work_db: Path, data_docs_dir: Path | None = None) -> GateResult:
     table["waived"] = _waived(table, waivers)
     table["checked_at"] = checked_at
     with connect(work_db) as conn:
-        _write(conn, table)
+        override_warnings = _write(conn, table)
     docs_index = _build_docs(context, data_docs_dir)
-    return _summarise(reports, table, docs_index)
+    return _summarise(reports, table, docs_index, override_warnings)
 
 
 def _long_frame(conn, rule: Rule, reports: pd.DataFrame) -> pd.DataFrame:
@@ -167,6 +171,8 @@ def _waived(table: pd.DataFrame, waivers: pd.DataFrame) -> pd.Series:
         return waived
     keys = set(zip(waivers["report_id"], waivers["waived_rule"]))
     failed = table[~table["passed"]]
+    if failed.empty:  # nothing to waive (assigning an empty list would fail)
+        return waived
     waived[failed.index] = [
         bool({(rid, "*"), (rid, rule), (rid, f"{rule}:{inst}")} & keys)
         for rid, rule, inst in zip(failed["report_id"], failed["rule"], failed["instance"])
@@ -174,8 +180,9 @@ def _waived(table: pd.DataFrame, waivers: pd.DataFrame) -> pd.Series:
     return waived
 
 
-def _write(conn, table: pd.DataFrame) -> None:
-    """Replace quality.rule_results and quality.rules in one transaction (bulk, from Arrow)."""
+def _write(conn, table: pd.DataFrame) -> list[str]:
+    """Replace quality.rule_results, quality.rules and quality.override_warnings in one transaction
+    (bulk, from Arrow); return the override warnings."""
     columns = {"report_id": pa.string(), "rule": pa.string(), "instance": pa.string(), "lhs": pa.float64(),
                "rhs": pa.float64(), "passed": pa.bool_(), "severity": pa.string(), "waived": pa.bool_(),
                "template_version": pa.string(), "expectation": pa.string(), "checked_at": pa.timestamp("us")}
@@ -194,10 +201,12 @@ def _write(conn, table: pd.DataFrame) -> None:
         conn.execute("create or replace table quality.rule_results as select * from new_results")
         conn.register("new_rules", catalog)
         conn.execute("create or replace table quality.rules as select * from new_rules")
+        override_warnings = write_override_warnings(conn, table)
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
         raise
+    return override_warnings
 
 
 def _build_docs(context, data_docs_dir: Path | None) -> Path | None:
@@ -208,8 +217,9 @@ def _build_docs(context, data_docs_dir: Path | None) -> Path | None:
     return index if index.exists() else None
 
 
-def _summarise(reports: pd.DataFrame, table: pd.DataFrame, docs_index: Path | None) -> GateResult:
-    result = GateResult(rule_checks=len(table), data_docs_index=docs_index)
+def _summarise(reports: pd.DataFrame, table: pd.DataFrame, docs_index: Path | None,
+               override_warnings: list[str]) -> GateResult:
+    result = GateResult(rule_checks=len(table), data_docs_index=docs_index, override_warnings=override_warnings)
     failed = table[~table["passed"]] if len(table) else table
     for rid, rule, inst, severity, waived in zip(failed.get("report_id", []), failed.get("rule", []),
                                                  failed.get("instance", []), failed.get("severity", []),

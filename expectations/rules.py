@@ -81,8 +81,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "R5_domain", HARD,
-        "counts are non-negative integers, amounts non-negative, change any integer "
-        "(rhs: the nearest value in the domain)",
+        "counts are non-negative integers, amounts non-negative, change any integer, each at most "
+        "the metric dictionary's max_value in size (rhs: the nearest value in the domain)",
         relation="intermediate.int_metric_domain", instance="metric_key",
         lhs="value", rhs="nearest_valid_value", missing_is_absent=True,
     ),

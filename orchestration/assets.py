@@ -283,6 +283,8 @@ def quality_gate(context: AssetExecutionContext, warehouse: WarehouseResource) -
     )
     for source, rules in quarantined.items():
         context.log.info(f"quarantined {source}: {', '.join(rules)}")
+    for warning in result.override_warnings:
+        context.log.warning(f"override takes no effect: {warning}")
     return MaterializeResult(
         metadata={
             **result.counts,
@@ -290,6 +292,7 @@ def quality_gate(context: AssetExecutionContext, warehouse: WarehouseResource) -
             "rules_failed": MetadataValue.json(dict(rules_failed)),
             "quarantined_reasons": MetadataValue.json(quarantined),
             "warnings": MetadataValue.json({sources.get(k, k): v for k, v in sorted(result.warnings.items())}),
+            "override_warnings": MetadataValue.json(result.override_warnings),  # see quality.override_warnings
             "data_docs": MetadataValue.path(str(result.data_docs_index or paths.data_docs_dir)),
         }
     )

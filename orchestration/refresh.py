@@ -138,6 +138,7 @@ def run_summary(instance, run_id: str) -> dict[str, Any]:
             checks[data.check_name] = {"passed": data.passed, **{k: _plain(v) for k, v in data.metadata.items()}}
         elif event.event_type == DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
+            error = error.cause or error if error else None  # the op's own exception, not Dagster's wrapper
             failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
         elif event.event_type in (DagsterEventType.RUN_FAILURE, DagsterEventType.RESOURCE_INIT_FAILURE, DagsterEventType.ENGINE_EVENT):
             error = getattr(event.event_specific_data, "error", None)
@@ -173,6 +174,9 @@ def print_summary(summary: dict[str, Any], paths, success: bool) -> None:
         )
         for report, rules in (gate.get("quarantined_reasons") or {}).items():
             lines.append(f"  quarantined {report}: {', '.join(rules)}")
+        if gate.get("override_warnings"):
+            lines.append(f"  overrides   {len(gate['override_warnings'])} take no effect (quality.override_warnings):")
+            lines += [f"  override    {warning}" for warning in gate["override_warnings"]]
         lines.append(f"  data docs   {gate.get('data_docs') or paths.data_docs_dir}")
     if success and parse.get("unchanged"):
         lines.append(f"  unchanged   nothing changed since the last publish; {paths.published} is current")

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from expectations.rules import RULES_BY_NAME
 from extract.model import ParsedReport
 from extract.template import metric_by_key
 
@@ -60,12 +64,15 @@ create table if not exists raw.parse_failures (
 );
 create table if not exists raw.corrections (
     report_id varchar not null, metric_key varchar not null, corrected_value double not null,
-    reason varchar not null, corrected_by varchar not null, loaded_from varchar not null
+    reason varchar not null, corrected_by varchar not null, loaded_from varchar not null, line integer
 );
 create table if not exists raw.waivers (
     report_id varchar not null, rule varchar not null, reason varchar not null,
-    waived_by varchar not null, loaded_from varchar not null
+    waived_by varchar not null, loaded_from varchar not null, line integer
 );
+-- warehouses made before overrides kept their CSV line
+alter table raw.corrections add column if not exists line integer;
+alter table raw.waivers add column if not exists line integer;
 """
 
 CORRECTION_COLUMNS = ("report_id", "metric_key", "corrected_value", "reason", "corrected_by")
@@ -267,41 +274,96 @@ def _land_failures(conn: duckdb.DuckDBPyConnection, failures: Iterable[Mapping],
     return len(rows)
 
 
-def read_overrides(path: Path | None, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    """Rows of a maintainer's CSV (corrections or waivers); a missing file is no override, a bad one an error."""
+class OverrideError(ValueError):
+    """A maintainer's override CSV that cannot be loaded as written; the message names file, line and column."""
+
+    def __init__(self, path: Path, line: int, column: str, problem: str):
+        self.path, self.line, self.column = str(path), line, column
+        super().__init__(f"{path}:{line}: column {column}: {problem}")
+
+
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")  # no nan, inf, 0x.., 1_000
+
+
+def read_overrides(path: Path | None, columns: tuple[str, ...]) -> list[dict]:
+    """Rows of a maintainer's CSV (corrections or waivers) with their file ``line``; a missing file is
+    no override. Anything malformed (encoding, header, a value) refuses the whole file with an
+    ``OverrideError``: a half-read override would silently change what gets published."""
     if path is None or not Path(path).exists():
         return []
-    with Path(path).open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(columns)}")
-        rows: list[dict[str, str]] = []
-        seen: dict[tuple[str, str], int] = {}
-        for row in reader:
-            n = reader.line_num  # the file's line, blank lines counted
-            if not any((row.get(c) or "").strip() for c in columns):
-                continue  # blank line
-            empty = [c for c in columns if not (row.get(c) or "").strip()]
-            if empty:
-                raise ValueError(f"{path}:{n}: empty {', '.join(empty)}")
-            if "metric_key" in columns and row["metric_key"].strip() not in metric_by_key():
-                raise ValueError(f"{path}:{n}: unknown metric_key {row['metric_key']!r} (see metric_dictionary.csv)")
-            if "corrected_value" in columns:
-                try:
-                    float(row["corrected_value"])
-                except ValueError:
-                    raise ValueError(f"{path}:{n}: corrected_value {row['corrected_value']!r} is not a number") from None
-                key = (row["report_id"].strip(), row["metric_key"].strip())
-                if key in seen:
-                    raise ValueError(f"{path}:{n}: a second correction of {key[1]} for report {key[0]} "
-                                     f"(first on line {seen[key]})")
-                seen[key] = n
-            rows.append({c: row[c].strip() for c in columns})
-        return rows
+    path = Path(path)
+    reader = csv.reader(io.StringIO(_decode(path), newline=""))
+    header = [name.strip() for name in next(reader, [])]
+    _check_header(path, header, columns)
+    rows: list[dict] = []
+    seen: dict[tuple[str, str], int] = {}
+    for values in reader:
+        n = reader.line_num  # the file's line, blank lines counted
+        if not any(v.strip() for v in values):
+            continue  # blank line
+        if len(values) != len(header):
+            column = header[len(values)] if len(values) < len(header) else f"{len(header) + 1} (beyond the header)"
+            raise OverrideError(path, n, column, f"{len(values)} values, the header has {len(header)}")
+        row = {name: value.strip() for name, value in zip(header, values)}
+        for name in columns:
+            problem = "empty" if not row[name] else _value_problem(name, row[name])
+            if problem:
+                raise OverrideError(path, n, name, problem)
+        if "corrected_value" in columns:
+            key = (row["report_id"], row["metric_key"])
+            if key in seen:
+                raise OverrideError(path, n, "metric_key", f"a second correction of {key[1]} for report {key[0]} "
+                                                           f"(first on line {seen[key]})")
+            seen[key] = n
+        rows.append({name: row[name] for name in columns} | {"line": n})
+    return rows
 
 
-def _replace(conn: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, str]],
+def _decode(path: Path) -> str:
+    """The file as UTF-8 text (a BOM allowed); else an error at the first byte that is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        begun = next(csv.reader([data[line_start:exc.start].decode("utf-8-sig")]), [])
+        field = max(len(begun), 1)  # the bad byte sits in the last field begun on its line
+        header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")]), [])
+        column = header[field - 1].strip() if line_start and field <= len(header) else str(field)
+        raise OverrideError(path, data.count(b"\n", 0, exc.start) + 1, column,
+                            f"not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8") from None
+
+
+def _check_header(path: Path, header: list[str], columns: tuple[str, ...]) -> None:
+    expected = f"expected the header {','.join(columns)}"
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise OverrideError(path, 1, missing[0], f"missing column(s) {', '.join(missing)}; {expected}")
+    extra = [name for name in header if name not in columns]
+    if extra:
+        raise OverrideError(path, 1, extra[0] or str(header.index("") + 1),
+                            f"unexpected column(s) {', '.join(map(repr, extra))}; {expected}")
+    twice = [name for name in columns if header.count(name) > 1]
+    if twice:
+        raise OverrideError(path, 1, twice[0], f"column {twice[0]} appears twice; {expected}")
+
+
+def _value_problem(column: str, value: str) -> str | None:
+    """Why one value of an override cannot be loaded, or None (references to reports are checked later:
+    a report not in the warehouse is a warning, see quality.override_warnings)."""
+    if column == "metric_key" and value not in metric_by_key():
+        return f"unknown metric_key {value!r} (see dbt_project/seeds/metric_dictionary.csv)"
+    if column == "corrected_value" and not (_DECIMAL.fullmatch(value) and math.isfinite(float(value))):
+        return f"{value!r} is not a finite decimal number"
+    if column == "rule":
+        rule, _, instance = value.partition(":")
+        if value != "*" and (rule not in RULES_BY_NAME or (":" in value and not instance.strip())):
+            return (f"unknown rule {value!r}; expected '*', a rule ({', '.join(RULES_BY_NAME)}) "
+                    f"or rule:instance")
+    return None
+
+
+def _replace(conn: duckdb.DuckDBPyConnection, table: str, rows: list[dict],
              columns: tuple[str, ...], path: Path | None) -> int:
     """The override tables mirror their CSV exactly: replaced whole on every landing."""
     conn.execute(f"delete from {table}")
@@ -310,6 +372,7 @@ def _replace(conn: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, s
         if "corrected_value" in data:
             data["corrected_value"] = [float(v) for v in data["corrected_value"]]
         data["loaded_from"] = [str(path)] * len(rows)
+        data["line"] = pa.array([r["line"] for r in rows], type=pa.int32())
         conn.register("incoming_overrides", pa.table(data))
         conn.execute(f"insert into {table} by name select * from incoming_overrides")
         conn.unregister("incoming_overrides")

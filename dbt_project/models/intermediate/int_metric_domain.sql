@@ -1,7 +1,8 @@
 {{ config(materialized="view") }}
--- R5_domain input: each extracted (or corrected) cell beside the nearest value its type allows
+-- R5_domain input: each extracted (or corrected) cell beside the nearest value its domain allows
 -- (a view: a 1:1 projection of int_metric_values, read once by the gate):
--- counts non-negative integers, amounts non-negative, `change` any integer.
+-- counts non-negative integers, amounts non-negative, `change` any integer, and every value within
+-- the dictionary's plausible bound (|value| <= max_value), so e.g. a fee of 1e30 万元 fails.
 with metric_values as (
     select report_id, metric_key, value
     from {{ ref('int_metric_values') }}
@@ -9,7 +10,7 @@ with metric_values as (
 ),
 
 dictionary as (
-    select metric_key, value_type from {{ ref('metric_dictionary') }}
+    select metric_key, value_type, max_value from {{ ref('metric_dictionary') }}
 )
 
 select
@@ -17,10 +18,11 @@ select
     metric_values.metric_key,
     dictionary.value_type,
     metric_values.value,
+    dictionary.max_value,
     case dictionary.value_type
-        when 'count' then greatest(round(metric_values.value), 0)
-        when 'amount' then greatest(metric_values.value, 0)
-        else round(metric_values.value)
+        when 'count' then least(greatest(round(metric_values.value), 0), dictionary.max_value)
+        when 'amount' then least(greatest(metric_values.value, 0), dictionary.max_value)
+        else least(greatest(round(metric_values.value), -dictionary.max_value), dictionary.max_value)
     end as nearest_valid_value
 from metric_values
 inner join dictionary using (metric_key)

@@ -16,5 +16,6 @@ select
     value_type,
     template_versions,
     derived_in_versions,
-    sort_order
+    sort_order,
+    max_value
 from dictionary

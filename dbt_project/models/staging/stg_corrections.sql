@@ -9,7 +9,8 @@ renamed as (
         corrected_value,
         reason as correction_reason,
         corrected_by,
-        loaded_from
+        loaded_from,
+        line
     from source
 )
 

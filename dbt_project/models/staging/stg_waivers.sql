@@ -8,7 +8,8 @@ renamed as (
         rule as waived_rule,
         reason as waiver_reason,
         waived_by,
-        loaded_from
+        loaded_from,
+        line
     from source
 )
 
