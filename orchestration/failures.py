@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from orchestration.redaction import redact
 
+TRACEBACK = "Traceback (most recent call last):"
 MAX_CHARS = 1500  # of one failure line; a DuckDB or dbt message can run to pages
 
 
@@ -28,7 +29,7 @@ def _is_wrapper(error) -> bool:
 
 
 def _one_line(error) -> str:
-    message = " ".join(error.message.split())
+    message = " ".join(error.message.split(TRACEBACK)[0].split())  # dbt quotes its own tracebacks
     head, sep, rest = message.partition(": ")
     if error.cls_name and sep and head.rsplit(".", 1)[-1] == error.cls_name:
         message = rest  # "duckdb.duckdb.IOException: …" -> shown as "IOException: …"

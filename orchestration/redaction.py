@@ -31,7 +31,7 @@ def url_secrets(url: str) -> list[str]:
     """The secret parts of an endpoint URL: its password and user:password, its query string and each
     query value, its path with the query (what a receiver echoes), a token-like last path segment (Slack)."""
     parts = urlsplit(url.strip())
-    found = [url.strip()]
+    found = []
     if parts.password:
         found += [parts.password, f"{parts.username}:{parts.password}"]
     if parts.query:
@@ -40,6 +40,8 @@ def url_secrets(url: str) -> list[str]:
     last_segment = parts.path.rstrip("/").rsplit("/", 1)[-1]
     if len(last_segment) >= 16:
         found.append(last_segment)
+    if found and "://" in url:
+        found.append(url.strip())  # shown as its endpoint
     return found
 
 

@@ -161,9 +161,9 @@ def run_summary(instance, run_id: str) -> dict[str, Any]:
             failures.append(f"{event.step_key}: {describe_error(event.step_failure_data.error)}")
         elif event.event_type in (DagsterEventType.RUN_FAILURE, DagsterEventType.RESOURCE_INIT_FAILURE, DagsterEventType.ENGINE_EVENT):
             error = getattr(event.event_specific_data, "error", None)
-            if error is not None:  # e.g. the warehouse lock timed out while resources were set up
-                failures.append(describe_error(error))
-    failures = list(dict.fromkeys(failures))  # one error can come with both a step and an engine event
+            reason = describe_error(error) if error is not None else ""
+            if reason and not any(f.endswith(reason) for f in failures):  # not already told by its step
+                failures.append(reason)  # e.g. the warehouse lock timed out while resources were set up
     return {"run_id": run_id, "assets": assets, "checks": checks, "failures": failures, "lock_events": lock_events}
 
 
