@@ -55,7 +55,7 @@ def failure_lines(proc) -> list[str]:
 
 
 def exit_line(proc) -> str:
-    return proc.stderr.strip().splitlines()[-1]
+    return (proc.stderr.strip().splitlines() or [""])[-1]
 
 
 def alerted(receivers, proc) -> list[str]:
@@ -67,13 +67,13 @@ def alerted(receivers, proc) -> list[str]:
 def assert_reason_everywhere(proc, receivers, *needles: str) -> None:
     """Summary, alert and exit line each show an error type and every needle, not just Dagster's wrapper."""
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    shown = {"summary": " ".join(failure_lines(proc)), "exit": exit_line(proc), "alert": " ".join(alerted(receivers, proc))}
-    assert shown["exit"].startswith("disclosure refresh: failed: "), proc.stderr
+    shown = {"summary": " ".join(failure_lines(proc)), "alert": " ".join(alerted(receivers, proc)), "exit": exit_line(proc)}
     for where, text in shown.items():
         assert re.search(r"\b\w*(Error|Exception): ", text), f"no error type in the {where}: {text!r}"
         for needle in needles:
             assert needle in text, f"{needle!r} not in the {where}: {text!r}"
         assert WRAPPER not in text, f"the {where} still shows Dagster's wrapper: {text!r}"
+    assert shown["exit"].startswith("disclosure refresh: failed: "), proc.stderr
 
 
 def test_a_bad_setting_is_refused_at_start_up_naming_the_variable(base):
