@@ -16,15 +16,18 @@ from urllib.parse import urlsplit
 from orchestration.redaction import redact
 
 
-def number_setting(name: str, default: float, kind: type = float, minimum: float = 0) -> float:
+def number_setting(name: str, default: float, kind: type = float, minimum: float = 0, maximum: float | None = None) -> float:
     """A numeric setting from the environment (``kind`` int or float), ``default`` when unset or empty."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
+    what = f"{'an integer' if kind is int else 'a number'}" + (f" between {minimum} and {maximum}" if maximum is not None else "")
     try:
         value = kind(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not {'an integer' if kind is int else 'a number'}") from None
+        raise ValueError(f"{name}={raw!r} is not {what}") from None
+    if maximum is not None and not minimum <= value <= maximum:
+        raise ValueError(f"{name}={raw!r} is not {what}")
     if value < minimum:
         raise ValueError(f"{name}={raw!r} is less than {minimum}")
     return value

@@ -16,17 +16,10 @@ import pytest
 
 from orchestration.settings import check_settings, setting_names
 from orchestration.warehouse.config import WarehousePaths
-from tests.test_refresh import BUNDLED, REPO, Receivers, refresh, runs_summaries
+from tests.test_refresh import BUNDLED, REPO, receivers, refresh, runs_summaries  # noqa: F401 - receivers: a fixture
 
 pytestmark = pytest.mark.slow
 WRAPPER = "Error occurred while executing op"  # all the summary used to say
-
-
-@pytest.fixture(scope="module")
-def receivers():
-    r = Receivers()
-    yield r
-    r.stop()
 
 
 @pytest.fixture(scope="module")
