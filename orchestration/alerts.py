@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from orchestration.redaction import endpoint, redact, url_secrets
+
 WEBHOOK_FORMATS = ("generic", "wecom", "dingtalk", "slack")
 MAX_LISTED = 20  # failed reports listed in one message; the rest are counted
 WECOM_MAX_BYTES = 4096  # the robot's markdown content limit
@@ -98,9 +100,8 @@ class Webhook:
 
     @property
     def target(self) -> str:
-        """Where it goes, without the secret (robot keys live in the query string or the path)."""
-        parts = urlsplit(self.url)
-        return f"{parts.scheme}://{parts.netloc}/…"
+        """Where it goes, without the secret (robot keys live in the query string or the path, passwords before the host)."""
+        return endpoint(self.url)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,10 @@ class AlertConfig:
     def enabled(self) -> bool:
         return bool(self.smtp_host or self.webhooks)
 
+    def secrets(self) -> list[str]:
+        """What no delivery report may show: the SMTP password, the webhooks' credentials and keys."""
+        return [self.smtp_password or "", *(s for hook in self.webhooks for s in url_secrets(hook.url))]
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AlertConfig:
         """Channels from the environment; a malformed setting raises ValueError naming the variable."""
@@ -130,11 +135,11 @@ class AlertConfig:
 
         starttls = (get("DISCLOSURE_SMTP_STARTTLS") or "false").lower()
         if starttls not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-            raise ValueError(f"DISCLOSURE_SMTP_STARTTLS: expected true/false, got {starttls!r}")
+            raise ValueError(f"DISCLOSURE_SMTP_STARTTLS={starttls!r} is not true/false")
         use_tls = starttls in ("1", "true", "yes", "on")
         port_text = get("DISCLOSURE_SMTP_PORT") or ("587" if use_tls else "25")
         if not port_text.isdigit():
-            raise ValueError(f"DISCLOSURE_SMTP_PORT: expected a port number, got {port_text!r}")
+            raise ValueError(f"DISCLOSURE_SMTP_PORT={port_text!r} is not a port number")
         recipients = tuple(a.strip() for a in (get("DISCLOSURE_ALERT_TO") or "").split(",") if a.strip())
         host = get("DISCLOSURE_SMTP_HOST")
         if host and not recipients:
@@ -159,7 +164,7 @@ def parse_webhooks(spec: str) -> tuple[Webhook, ...]:
         fmt, sep, url = item.partition("=")
         fmt = fmt.strip().lower()
         if not sep or fmt not in WEBHOOK_FORMATS:
-            raise ValueError(f"DISCLOSURE_WEBHOOKS: {item.split('=')[0]!r} is not format=url with format in {'|'.join(WEBHOOK_FORMATS)}")
+            raise ValueError(f"DISCLOSURE_WEBHOOKS: {redact(item.split('=')[0], url_secrets(item))!r} is not format=url with format in {'|'.join(WEBHOOK_FORMATS)}")
         url = url.strip()
         if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
             raise ValueError(f"DISCLOSURE_WEBHOOKS: the {fmt} URL must be http(s)://host/...")
@@ -176,13 +181,16 @@ class Delivery:
 
 
 def send_alert(alert: Alert, config: AlertConfig) -> list[Delivery]:
-    """Send through every configured channel; never raises for a failed channel (see each Delivery)."""
+    """Send through every configured channel; never raises for a failed channel (see each Delivery, whose
+    error is redacted: a receiver may echo the request URL with its key)."""
     deliveries = []
     if config.smtp_host:
         deliveries.append(_send_email(alert, config))
     with httpx.Client(timeout=config.timeout_seconds, trust_env=False) as client:
         for hook in config.webhooks:
             deliveries.append(_post_webhook(client, hook, alert))
+    for delivery in deliveries:
+        delivery.error = redact(delivery.error, config.secrets()) if delivery.error else delivery.error
     return deliveries
 
 
@@ -244,7 +252,7 @@ def _post_webhook(client: httpx.Client, hook: Webhook, alert: Alert) -> Delivery
     try:
         response = client.post(hook.url, json=webhook_payload(hook.format, alert))
     except httpx.HTTPError as exc:
-        return Delivery(hook.format, hook.target, False, f"{type(exc).__name__}: {str(exc).replace(hook.url, hook.target)}")
+        return Delivery(hook.format, hook.target, False, f"{type(exc).__name__}: {exc}")
     if not response.is_success:
         return Delivery(hook.format, hook.target, False, f"HTTP {response.status_code}: {response.text[:200]}")
     if hook.format in ("wecom", "dingtalk"):  # these robots answer 200 with an error code in the body

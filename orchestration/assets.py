@@ -7,7 +7,6 @@ been parsed with the current PARSER_VERSION is parsed again; ``full: true`` in t
 
 import hashlib
 import json
-import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -173,7 +172,9 @@ def published_fingerprint(paths) -> str | None:
 def parse_all(items: Sequence[tuple[str, str, dict]], store_root: str, log=print) -> list[ParseOutcome]:
     """Parse ``(source, content_hash, headers)`` items from the raw store, in order; a small process
     pool (env DISCLOSURE_PARSE_WORKERS, default up to 4) when there are many."""
-    workers = int(os.environ.get("DISCLOSURE_PARSE_WORKERS", "0")) or min(4, os.cpu_count() or 1)
+    from orchestration.settings import parse_workers
+
+    workers = parse_workers()
     jobs = [(source, content_hash, headers, store_root) for source, content_hash, headers in items]
     if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
         return _collect(map(_parse_one, jobs), len(jobs), log)

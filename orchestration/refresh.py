@@ -2,7 +2,8 @@
 
 DAGSTER_HOME defaults to ``<repo>/.dagster_home`` (created on demand with the instance settings of
 ``orchestration/dagster_home/dagster.yaml``). Exit codes: 0 published (quarantined reports are a
-normal outcome), 1 the run failed or the batch gate refused to publish, 2 the sources were refused.
+normal outcome), 1 the run failed or the batch gate refused to publish (the reason is the last line on
+stderr), 2 a setting or the sources were refused (no run is started).
 """
 
 from __future__ import annotations
@@ -58,8 +59,16 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
     """Fetch, parse, land, build, gate and publish; print progress and a summary; return the exit code."""
     from orchestration.fetching.manifest import ManifestError, manifest_for
     from orchestration.resources import SourcesResource
+    from orchestration.settings import check_settings, unknown_settings
     from orchestration.warehouse.config import WarehousePaths
 
+    for name in unknown_settings():
+        print(f"disclosure refresh: warning: {name} is not a setting this project reads; ignored", file=sys.stderr)
+    problems = check_settings()
+    if problems:
+        for problem in problems:
+            print(f"disclosure refresh: setting refused: {problem}", file=sys.stderr)
+        return EXIT_REFUSED
     location = SourcesResource(sources=sources or "").location()  # --sources, env DISCLOSURE_SOURCES, or bundled
     try:
         manifest = manifest_for(location)
@@ -90,9 +99,19 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
         summary = run_summary(instance, result.run_id)
     print_summary(summary, paths, success=result.success)
     print(f"  tool log    {tool_log}")
-    if not result.success:
-        alert_failed_run(instance, summary)
-    return EXIT_OK if result.success else EXIT_FAILED
+    if result.success:
+        return EXIT_OK
+    alert_failed_run(instance, summary)
+    print(f"disclosure refresh: failed: {failure_reason(summary)}", file=sys.stderr, flush=True)
+    return EXIT_FAILED
+
+
+def failure_reason(summary: dict[str, Any]) -> str:
+    """One line for the exit: the batch gate's refusal, else the failures, else where to look."""
+    batch = summary["checks"].get("batch_gate_allows_publish", {})
+    if batch and not batch.get("passed", True):
+        return f"the batch gate refused to publish: {batch.get('reason', '')}"
+    return "; ".join(summary["failures"]) or f"see run {summary['run_id']} in the Dagster UI"
 
 
 def alert_failed_run(instance, summary: dict[str, Any]) -> None:
@@ -116,6 +135,8 @@ def run_summary(instance, run_id: str) -> dict[str, Any]:
     """What a run did, from its own events: per-asset materialization metadata, check results, failures."""
     from dagster import DagsterEventType
 
+    from orchestration.failures import describe_error
+
     assets: dict[str, dict[str, Any]] = {}
     checks: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
@@ -137,13 +158,12 @@ def run_summary(instance, run_id: str) -> dict[str, Any]:
             data = event.event_specific_data
             checks[data.check_name] = {"passed": data.passed, **{k: _plain(v) for k, v in data.metadata.items()}}
         elif event.event_type == DagsterEventType.STEP_FAILURE:
-            error = event.step_failure_data.error
-            error = error.cause or error if error else None  # the op's own exception, not Dagster's wrapper
-            failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
+            failures.append(f"{event.step_key}: {describe_error(event.step_failure_data.error)}")
         elif event.event_type in (DagsterEventType.RUN_FAILURE, DagsterEventType.RESOURCE_INIT_FAILURE, DagsterEventType.ENGINE_EVENT):
             error = getattr(event.event_specific_data, "error", None)
-            if error is not None:  # e.g. the warehouse lock timed out while resources were set up
-                failures.append(f"{error.cls_name or 'error'}: {error.message.strip()}")
+            reason = describe_error(error) if error is not None else ""
+            if reason and not any(f.endswith(reason) for f in failures):  # not already told by its step
+                failures.append(reason)  # e.g. the warehouse lock timed out while resources were set up
     return {"run_id": run_id, "assets": assets, "checks": checks, "failures": failures, "lock_events": lock_events}
 
 

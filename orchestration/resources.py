@@ -94,9 +94,11 @@ class WarehouseResource(ConfigurableResource):
         return WarehousePaths.from_env(self.warehouse or None)
 
     def lock_timeout(self) -> float:
+        from orchestration.settings import lock_timeout
+
         if self.lock_timeout_s >= 0:
             return self.lock_timeout_s
-        return float(os.environ.get("DISCLOSURE_LOCK_TIMEOUT", "3600"))
+        return lock_timeout()
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[WarehouseResource]:
@@ -159,12 +161,13 @@ class AlertsResource(ConfigurableResource):
             if log is not None:
                 log.info(f"alert not sent (no channel configured): {alert.subject}")
             return []
+        from orchestration.redaction import redact
+
         deliveries = send_alert(alert, config)
         for d in deliveries:
             if log is not None:
-                (log.info if d.ok else log.warning)(
-                    f"alert {'sent' if d.ok else 'NOT sent'} via {d.channel} to {d.target}" + (f": {d.error}" if d.error else "")
-                )
+                line = f"alert {'sent' if d.ok else 'NOT sent'} via {d.channel} to {d.target}" + (f": {d.error}" if d.error else "")
+                (log.info if d.ok else log.warning)(redact(line, config.secrets()))
         return deliveries
 
 

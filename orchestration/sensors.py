@@ -67,11 +67,13 @@ def sources_manifest_changed(context: SensorEvaluationContext, sources: SourcesR
 )
 def run_failure_alert(context: RunFailureSensorContext, alerts: AlertsResource) -> None:
     from orchestration.alerts import run_failure_alert as failure_alert
+    from orchestration.failures import describe_error
+    from orchestration.redaction import redact
 
     run = context.dagster_run
-    steps = [
-        f"{e.step_key}: {e.step_failure_data.error.message.strip() if e.step_failure_data.error else 'failed'}"
-        for e in context.get_step_failure_events()
-    ]
-    reason = context.failure_event.message or "the run failed"
+    steps = [f"{e.step_key}: {describe_error(e.step_failure_data.error)}" for e in context.get_step_failure_events()]
+    run_error = getattr(context.failure_event.event_specific_data, "error", None)
+    if run_error is not None and not steps:  # e.g. a resource failed to start: no step ran
+        steps = [describe_error(run_error)]
+    reason = redact(context.failure_event.message or "the run failed")
     alerts.send(failure_alert(run.job_name, run.run_id, reason, steps, alerts.run_link(run.run_id)), log=context.log)

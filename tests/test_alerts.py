@@ -70,6 +70,8 @@ def receiver(http_server):
                 received.append((self.path.split("?")[0], body))
             if self.path.startswith("/broken"):
                 status, answer = 500, b"boom"
+            elif self.path.startswith("/echo"):  # an error page quoting the request, key and all
+                status, answer = 500, f"unknown robot {self.path}".encode()
             elif self.path.startswith("/robot-refuses"):
                 status, answer = 200, json.dumps({"errcode": 93000, "errmsg": "invalid webhook url"}).encode()
             else:
@@ -157,6 +159,17 @@ def test_one_failing_channel_does_not_stop_the_others(receiver):
     assert outcome["slack"][0] is False and "ConnectError" in outcome["slack"][1]
     assert outcome["dingtalk"] == (True, None)
     assert [path for path, _ in received] == ["/broken", "/robot-refuses", "/dingtalk"]
+
+
+def test_delivery_reports_never_show_credentials_or_keys(receiver):
+    base, _ = receiver
+    with_password = base.replace("http://", "http://robot:pa55-SECRET@")
+    spec = f"generic={with_password}/generic?key=KEY-SECRET,slack={base}/echo?token=TOKEN-SECRET"
+    deliveries = send_alert(ALERT, AlertConfig.from_env({"DISCLOSURE_WEBHOOKS": spec}))
+    assert [(d.channel, d.ok) for d in deliveries] == [("generic", True), ("slack", False)]
+    shown = repr(deliveries)
+    assert not any(s in shown for s in ("pa55-SECRET", "KEY-SECRET", "TOKEN-SECRET")), shown
+    assert deliveries[0].target == f"{base}/…" and deliveries[1].error == "HTTP 500: unknown robot ***"
 
 
 def test_long_alerts_are_cut_to_what_each_channel_accepts():

@@ -59,8 +59,8 @@ class FetchConfig:
             if raw is not None and raw.strip() != "":
                 try:
                     values[f.name] = coerce(f.name, raw)
-                except ValueError as exc:
-                    raise ValueError(f"{ENV_PREFIX}{f.name.upper()}: {exc}") from None
+                except ValueError as exc:  # e.g. DISCLOSURE_FETCH_MAX_BYTES='abc' is not an integer
+                    raise ValueError(f"{ENV_PREFIX}{f.name.upper()}={raw!r} {exc}") from None
         return replace(cls(), **values)
 
 
@@ -69,7 +69,8 @@ def setting_names() -> list[str]:
 
 
 def coerce(name: str, value: Any) -> Any:
-    """Convert a setting to its field's type, refusing nonsense (negative sizes, 'yes please' for a bool)."""
+    """Convert a setting to its field's type, refusing nonsense (negative sizes, 'yes please' for a bool);
+    the ValueError's message follows the value ("is not an integer")."""
     default = getattr(FetchConfig(), name)
     if isinstance(default, bool):
         if isinstance(value, bool):
@@ -79,17 +80,17 @@ def coerce(name: str, value: Any) -> Any:
             return True
         if text in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"expected true/false, got {value!r}")
+        raise ValueError("is not true/false")
     if isinstance(default, (int, float)):
         if isinstance(value, bool):
-            raise ValueError(f"expected a number, got {value!r}")
+            raise ValueError("is not a number")
         try:
             number = type(default)(value) if not isinstance(default, int) else int(str(value).replace("_", ""))
         except (TypeError, ValueError):
-            raise ValueError(f"expected {'an integer' if isinstance(default, int) else 'a number'}, got {value!r}") from None
+            raise ValueError(f"is not {'an integer' if isinstance(default, int) else 'a number'}") from None
         if number < 0:
-            raise ValueError(f"must not be negative, got {value!r}")
+            raise ValueError("is negative (must not be)")
         return number
     if not isinstance(value, str):
-        raise ValueError(f"expected text, got {value!r}")
+        raise ValueError("is not text")
     return value

@@ -178,10 +178,11 @@ class _Reader:
         for name, (key, value) in self.mapping(node, "settings").items():
             if name not in known:
                 raise self.fail(key, f"unknown setting {name!r} (known: {', '.join(known)})")
+            scalar = self.scalar(value, f"setting {name!r}")
             try:
-                out[name] = coerce(name, self.scalar(value, f"setting {name!r}"))
+                out[name] = coerce(name, scalar)
             except ValueError as exc:
-                raise self.fail(value, f"setting {name!r}: {exc}") from None
+                raise self.fail(value, f"setting {name!r}: {scalar!r} {exc}") from None
         return out
 
     def source(self, node: yaml.Node) -> list[SourceSpec]:

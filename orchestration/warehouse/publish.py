@@ -23,16 +23,9 @@ class BatchDecision:
 
 
 def _share_from_env(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        share = float(value)
-    except ValueError:
-        raise ValueError(f"{name}={value!r} is not a number between 0 and 1") from None
-    if not 0 <= share <= 1:
-        raise ValueError(f"{name}={value!r} is not a number between 0 and 1")
-    return share
+    from orchestration.settings import number_setting
+
+    return number_setting(name, default, maximum=1)
 
 
 COUNTS_SQL = """
