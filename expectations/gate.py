@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
-
-from orchestration.warehouse.db import connect
 
 from .override_warnings import write_override_warnings
 from .rules import AT_MOST, HARD, RULES, Rule
@@ -54,9 +53,12 @@ class GateResult:
 
 
 def run_gate(work_db: Path, data_docs_dir: Path | None = None) -> GateResult:
-    """Run every rule on the pre_gate relations of ``work_db``; write quality.rules and quality.rule_results."""
+    """Run every rule on the pre_gate relations of ``work_db``; write quality.rules and quality.rule_results.
+
+    The caller's work DB is opened with duckdb here (closed on leaving each ``with``): the gate
+    imports nothing from ``orchestration/``."""
     checked_at = datetime.now(timezone.utc).replace(tzinfo=None)
-    with connect(work_db) as conn:
+    with duckdb.connect(str(work_db)) as conn:
         reports = conn.execute(
             "select report_id, document_kind, template_version from intermediate.int_reports_current").df()
         waivers = conn.execute("select report_id, waived_rule from staging.stg_waivers").df()
@@ -67,7 +69,7 @@ def run_gate(work_db: Path, data_docs_dir: Path | None = None) -> GateResult:
         else pd.DataFrame(columns=[c for c in RESULT_COLUMNS if c not in ("waived", "checked_at")])
     table["waived"] = _waived(table, waivers)
     table["checked_at"] = checked_at
-    with connect(work_db) as conn:
+    with duckdb.connect(str(work_db)) as conn:
         override_warnings = _write(conn, table)
     docs_index = _build_docs(context, data_docs_dir)
     return _summarise(reports, table, docs_index, override_warnings)

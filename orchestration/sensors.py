@@ -1,4 +1,5 @@
-"""Sensors: a new or changed sources manifest starts a refresh; a failed run sends an alert.
+"""Sensors: a new or changed sources manifest (or maintainers' override) starts a refresh; a failed
+run sends an alert.
 
 Quality alerts do not come from here: a failed asset check leaves its run successful, so they are
 sent by the checks themselves (orchestration/checks.py).
@@ -6,6 +7,7 @@ sent by the checks themselves (orchestration/checks.py).
 
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 from dagster import (
@@ -22,8 +24,9 @@ from orchestration.jobs import refresh_job
 from orchestration.resources import AlertsResource, SourcesResource
 
 
-def sources_fingerprint(location: Path) -> str:
-    """A digest of the manifest's bytes and of the local documents it names (path, size, mtime).
+def sources_fingerprint(location: Path, overrides: Iterable[Path] = ()) -> str:
+    """A digest of the manifest's bytes, of the local documents it names (path, size, mtime) and of
+    the ``overrides`` files (corrections, waivers: an edit changes what gets published).
 
     Remote sources are not probed here (the refresh's conditional requests do that); a malformed
     manifest raises the fetcher's ManifestError, which shows as a failed sensor tick.
@@ -39,6 +42,9 @@ def sources_fingerprint(location: Path) -> str:
         if spec.kind == "file":
             stat = Path(spec.location).stat()
             digest.update(f"{stat.st_size}:{stat.st_mtime_ns}\0".encode())
+    for path in overrides:
+        digest.update(f"override\0{path}\0".encode())
+        digest.update(path.read_bytes() if path.exists() else b"\0missing")
     return digest.hexdigest()
 
 
@@ -47,15 +53,20 @@ def sources_fingerprint(location: Path) -> str:
     job=refresh_job,
     minimum_interval_seconds=60,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Starts an (incremental) refresh when the sources manifest, or the folder of documents, is new or changed.",
+    description="Starts an (incremental) refresh when the sources manifest, the folder of documents, or the "
+    "maintainers' overrides (corrections, waivers) are new or changed.",
 )
 def sources_manifest_changed(context: SensorEvaluationContext, sources: SourcesResource):
+    from orchestration.warehouse.config import WarehousePaths
+
     location = sources.location()
     if not location.exists():
         return SkipReason(f"sources {location} do not exist")
-    fingerprint = sources_fingerprint(location)
+    # the paths straight from the environment, as WarehouseResource reads them: the resource itself
+    # would take the warehouse lock and so wait for a running refresh
+    fingerprint = sources_fingerprint(location, WarehousePaths.from_env().override_files)
     if fingerprint == context.cursor:
-        return SkipReason(f"sources {location} unchanged")
+        return SkipReason(f"sources {location} and overrides unchanged")
     context.update_cursor(fingerprint)
     return RunRequest(run_key=f"sources-{fingerprint[:16]}", tags={"disclosure/trigger": "sources_changed"})
 

@@ -137,3 +137,45 @@ def test_sources_sensor_requests_a_refresh_when_sources_change(tmp_path):
     manifest.write_text("sources:\n  - path: documents/\n    agency: 某区人民政府办公室\n", encoding="utf-8")
     edited, _ = tick(cursor2)
     assert isinstance(edited, RunRequest), "an edited manifest starts a refresh"
+
+
+def test_sources_sensor_requests_a_refresh_when_overrides_change(tmp_path, monkeypatch):
+    """An edited correction or waiver changes what gets published, so it starts a refresh too."""
+    import shutil
+
+    from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
+
+    from orchestration.refresh import INSTANCE_TEMPLATE
+    from orchestration.resources import SourcesResource
+    from orchestration.sensors import sources_manifest_changed
+
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / "a.txt").write_text("一、总体情况", encoding="utf-8")
+    corrections, waivers = tmp_path / "corrections.csv", tmp_path / "waivers.csv"
+    waivers.write_text("report_id,rule,reason\n", encoding="utf-8")  # corrections.csv does not exist yet
+    monkeypatch.setenv("DISCLOSURE_CORRECTIONS", str(corrections))
+    monkeypatch.setenv("DISCLOSURE_WAIVERS", str(waivers))
+    resources = {"sources": SourcesResource(sources=str(docs))}
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(INSTANCE_TEMPLATE, home / "dagster.yaml")
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        def tick(cursor):
+            context = build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+            return sources_manifest_changed(context), context.cursor
+
+        first, cursor = tick(None)
+        assert isinstance(first, RunRequest)
+        unchanged, same = tick(cursor)
+        assert isinstance(unchanged, SkipReason) and same == cursor
+        waivers.write_text("report_id,rule,reason\nabc,R1_balance,checked by hand\n", encoding="utf-8")
+        waived, cursor2 = tick(cursor)
+        assert isinstance(waived, RunRequest) and waived.run_key != first.run_key, "an edited waiver starts a refresh"
+        corrections.write_text("report_id,metric_key,value,reason\n", encoding="utf-8")
+        corrected, cursor3 = tick(cursor2)
+        assert isinstance(corrected, RunRequest), "a new corrections file starts a refresh"
+        corrections.unlink()
+        removed, _ = tick(cursor3)
+        assert isinstance(removed, RunRequest), "a removed corrections file starts a refresh"

@@ -119,3 +119,20 @@ def test_marts_export_to_parquet(built, tmp_path):
     written = {p.name for p in export_parquet(paths.published, tmp_path)}
     assert {"marts.dim_report.parquet", "marts.fct_metric.parquet", "quality.rule_results.parquet"} <= written
     assert pq.read_table(tmp_path / "marts.dim_report.parquet").num_rows == 5
+
+
+def test_wide_models_pivot_the_dictionarys_keys_in_its_order(built):
+    """dbt reads the template's keys from the metric_dictionary seed, as extraction does."""
+    from extract.template import table_columns, table_rows
+
+    paths, _ = built
+    expected = {
+        "int_active_disclosure": table_columns("active"),
+        "int_applications_by_row": table_columns("applications"),
+        "int_review_litigation": table_columns("review_litigation"),
+        "int_applications_by_applicant": table_rows("applications"),
+    }
+    for model, keys in expected.items():
+        columns = query(paths.published, "select column_name from information_schema.columns where table_schema = "
+                                         "'intermediate' and table_name = ? order by ordinal_position", [model]).column_name
+        assert tuple(c for c in columns if c not in ("report_id", "template_version", "row_key", "applicant_column")) == keys, model

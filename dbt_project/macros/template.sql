@@ -1,29 +1,25 @@
-{#- The template's structure for wide (pivoted) models: column names only. Which keys exist in which
-    template version comes from the metric_dictionary seed, never from here. -#}
-
-{% macro applicant_columns() -%}
-    {{ return(["natural_person", "commercial", "research", "social_welfare", "legal_services", "other_org", "total"]) }}
-{%- endmacro %}
-
-{% macro applications_rows() -%}
-    {{ return([
-        "new_received", "carried_over", "granted", "partially_granted",
-        "denied_state_secret", "denied_law_prohibited", "denied_security_stability", "denied_third_party",
-        "denied_internal_affairs", "denied_process_info", "denied_enforcement_file", "denied_admin_query",
-        "unable_not_held", "unable_needs_creation", "unable_unclear",
-        "not_processed_complaint", "not_processed_duplicate", "not_processed_publication",
-        "not_processed_excessive", "not_processed_confirmation",
-        "other", "other_overdue_correction", "other_unpaid_fee", "other_misc",
-        "total_processed", "carried_forward"]) }}
-{%- endmacro %}
-
-{% macro review_columns() -%}
-    {{ return(["upheld", "corrected", "other", "pending", "total"]) }}
-{%- endmacro %}
-
-{% macro active_columns() -%}
-    {{ return(["new_made", "new_published", "total_published", "issued", "repealed", "in_force",
-               "prior_items", "change", "decisions", "items", "amount_yuan", "amount_10k_yuan"]) }}
+{#- The template's keys for wide (pivoted) models, read from the metric_dictionary seed, the one
+    source of the keys (extract/template.py reads the same file): the distinct `row_key`s or
+    `column_key`s of one table, in the dictionary's sort_order. dbt's Jinja cannot read a file, so
+    they come from the loaded seed when a model compiles (a build loads seeds first; the ref makes
+    every caller depend on the seed). At parse time nothing executes: an empty list. -#}
+{% macro template_keys(key_column, table_key) -%}
+    {%- set dictionary = ref('metric_dictionary') -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set query -%}
+        select {{ key_column }} from {{ dictionary }}
+        where table_key = '{{ table_key }}'
+        group by {{ key_column }}
+        order by min(sort_order)
+    {%- endset -%}
+    {%- set keys = run_query(query).columns[0].values() | list -%}
+    {%- if not keys -%}
+        {{ exceptions.raise_compiler_error("the metric_dictionary seed has no " ~ key_column ~ " of table '"
+            ~ table_key ~ "' (" ~ dictionary ~ "): seed it (dbt seed) from seeds/metric_dictionary.csv") }}
+    {%- endif -%}
+    {{ return(keys) }}
 {%- endmacro %}
 
 {#- One column per key: max(value) filter (where <key_column> = '<key>') as <key>. -#}
@@ -44,7 +40,7 @@
 
 {#- A table of the template pivoted wide: one row per current annual report x row of that table
     in the report's template version, one column per column key (NULL where the cell is missing). -#}
-{% macro wide_by_template_row(table_key, columns) -%}
+{% macro wide_by_template_row(table_key) -%}
 with reports as (
     select report_id, template_version
     from {{ ref('int_annual_reports') }}
@@ -62,7 +58,7 @@ wide as (
     select
         report_id,
         row_key,
-        {{ pivot_values('column_key', columns) }}
+        {{ pivot_values('column_key', template_keys('column_key', table_key)) }}
     from {{ ref('int_metric_values') }}
     where table_key = '{{ table_key }}' and not is_derived
     group by report_id, row_key

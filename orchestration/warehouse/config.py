@@ -32,6 +32,11 @@ class WarehousePaths:
     corrections_csv: Path
     waivers_csv: Path
 
+    @property
+    def override_files(self) -> tuple[Path, Path]:
+        """The maintainers' corrections and waivers (either file may not exist)."""
+        return (self.corrections_csv, self.waivers_csv)
+
     @classmethod
     def from_env(cls, warehouse: str | None = None) -> "WarehousePaths":
         """Paths from ``warehouse`` (the published file) or env ``DISCLOSURE_*`` variables, else defaults.

@@ -22,7 +22,7 @@ wide as (
     select
         report_id,
         column_key,
-        {{ pivot_values('row_key', applications_rows()) }}
+        {{ pivot_values('row_key', template_keys('row_key', 'applications')) }}
     from applications
     group by report_id, column_key
 )
