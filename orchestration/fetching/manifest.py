@@ -126,6 +126,8 @@ def local_documents(path: Path, where: str, agency: str | None = None, line: int
     path = path.resolve()
     if path.is_file():
         files = [path]
+    elif not path.is_dir():
+        raise ManifestError(f"{where}: {path} is neither a regular file nor a folder (a FIFO or a device is no document)")
     else:
         files = sorted(
             p

@@ -110,15 +110,16 @@ class GuardedBackend(httpcore.NetworkBackend):
         for address in addresses:
             kind = non_public(address)
             if kind is not None:
-                where = address if address == host else f"{host} resolves to {address},"
-                raise AddressRefused(f"refused: {where} a {kind} address; allow the host in the manifest (allowed_hosts) to fetch it")
+                what = f"{address} is" if address == host else f"{host} resolves to {address},"
+                raise AddressRefused(f"refused: {what} a {kind} address; allow the host in the manifest (allowed_hosts) to fetch it")
         return addresses
 
 
 def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
     """The host's addresses (an IP literal is its own); DNS is bounded by ``timeout`` too."""
     try:
-        return [str(ipaddress.ip_address(host))]
+        ipaddress.ip_address(host)
+        return [host]
     except ValueError:
         pass
     found: list[typing.Any] = []
