@@ -313,6 +313,19 @@ def test_links_beyond_the_run_cap_are_reported_not_fetched(http_server, tmp_path
     assert any(m.startswith(f"listing {base}/l1/") and "5 more left by max_links_per_run=15" in m for m in messages)
 
 
+@pytest.mark.timeout(60)
+def test_a_paging_script_claiming_a_billion_pages_is_read_within_max_pages(http_server, tmp_path):
+    script = "<script>createPageHTML(1000000000, 0, 'index', 'html');</script>"
+    routes = {"/ndbg/index.html": page(html(f"<a href='r.html'>2020年度报告</a>{script}")), "/ndbg/r.html": page(html("<p>2020</p>"))}
+    base, seen = start_site(http_server, routes)
+    manifest = Manifest(sources=[SourceSpec(kind="listing", location=f"{base}/ndbg/index.html", max_pages=3)])
+    messages: list[str] = []
+    results = fetch_sources(manifest, RawStore(tmp_path), QUICK, progress=messages.append)
+    assert [r.source_uri for r in results if r.status == "fetched"] == [f"{base}/ndbg/r.html"]
+    assert seen.counts["/ndbg/index_2.html"] == 1 and seen.counts["/ndbg/index_3.html"] == 0  # index_1, _2: 404, recorded
+    assert any("3 page(s) read" in m and "997 more page(s) beyond max_pages=3" in m for m in messages)
+
+
 # --- the size caps count decoded bytes -----------------------------------------------------------------
 
 
