@@ -340,3 +340,19 @@ def test_a_gzipped_robots_txt_is_capped_after_decoding(http_server, tmp_path):
     (result,) = fetch_sources(urls(f"{base}/report.html"), RawStore(tmp_path), replace(FAST, retries=0))
     assert result.status == "failed" and "decode past the cap of 512000 bytes" in result.error
     assert seen.counts["/report.html"] == 0
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "two gzip members"])
+def test_decoding_goes_in_small_steps_and_loses_nothing(coding):
+    """10 MB from 10 kB: decoded in pieces of at most INFLATE_STEP (never one buffer the size of the cap,
+    which with its copy held twice the cap in memory), and every byte arrives, fed whole or in slices."""
+    import zlib
+
+    from orchestration.fetching.client import INFLATE_STEP, _Inflater
+
+    payload = b"\0" * 10_000_000 + b"end"
+    body = {"gzip": gzip.compress(payload), "deflate": zlib.compress(payload), "two gzip members": gzip.compress(payload[:7]) + gzip.compress(payload[7:])}[coding]
+    for size in (len(body), 4096):
+        inflater = _Inflater("deflate" if coding == "deflate" else "gzip", "test")
+        pieces = [piece for start in range(0, len(body), size) for piece in inflater.feed(body[start : start + size], 10**9)]
+        assert b"".join(pieces) == payload and max(map(len, pieces)) <= INFLATE_STEP

@@ -23,6 +23,7 @@ from .network import AddressRefused, GuardedBackend, allowed_host_names, deadlin
 
 REDIRECTS = (301, 302, 303, 307, 308)
 ROBOTS_MAX_BYTES = 512_000
+INFLATE_STEP = 1 << 20  # bytes decoded per zlib call
 MAX_CRAWL_DELAY = 60.0
 
 
@@ -223,15 +224,15 @@ class HttpClient:
         for raw in response.iter_raw():
             if response.num_bytes_downloaded > max_bytes:
                 raise FetchError(f"oversize: body exceeds the cap of {max_bytes} bytes", response.status_code, url)
-            out = raw if inflater is None else inflater.feed(raw, max_decoded - decoded + 1)
-            decoded += len(out)
+            pieces = [raw] if inflater is None else inflater.feed(raw, max_decoded - decoded + 1)
+            decoded += sum(len(piece) for piece in pieces)
             if decoded > max_decoded:
                 raise FetchError(
                     f"decompression bomb: {response.num_bytes_downloaded} bytes on the wire decode past the cap of {max_decoded} bytes",
                     response.status_code,
                     url,
                 )
-            chunks.append(out)
+            chunks.extend(pieces)
         return b"".join(chunks)
 
     def check_robots(self, url: str) -> None:
@@ -288,18 +289,22 @@ class _Inflater:
             raise FetchError(f"unsupported Content-Encoding: {header}", url=url)
         return cls(codings[0], url)
 
-    def feed(self, data: bytes, limit: int) -> bytes:
+    def feed(self, data: bytes, limit: int) -> list[bytes]:
+        """The decoded pieces of ``data``, at most ``limit`` bytes in all (kept apart: no copy while the cap is not known to hold)."""
         out: list[bytes] = []
         produced = 0
         try:
-            while data and produced < limit:
+            while produced < limit:
                 if self._z is None:
+                    if not data:
+                        break
                     if self.coding == "deflate":  # zlib-wrapped as the RFC says, or raw as some servers send
                         wbits = zlib.MAX_WBITS if data[0] & 0x0F == 8 else -zlib.MAX_WBITS
                     else:
                         wbits = 16 + zlib.MAX_WBITS
                     self._z = zlib.decompressobj(wbits)
-                chunk = self._z.decompress(data, limit - produced)
+                step = min(limit - produced, INFLATE_STEP)  # small steps: zlib's own buffer stays small too
+                chunk = self._z.decompress(data, step)
                 out.append(chunk)
                 produced += len(chunk)
                 if self._z.eof:  # a further gzip member may follow
@@ -307,6 +312,8 @@ class _Inflater:
                     self._z = None
                 else:
                     data = self._z.unconsumed_tail
+                    if not data and len(chunk) < step:  # input used up, no output pending
+                        break
         except zlib.error as exc:
             raise FetchError(f"corrupt {self.coding} body: {exc}", url=self.url) from None
-        return b"".join(out)
+        return out
