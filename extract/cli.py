@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from extract import PARSER_VERSION, parse_document
+from extract.loading import UnreadableDocument, read_document
 from extract.model import ERROR, Issue, ParsedReport
 
 PROGRESS_EVERY = 100
@@ -29,12 +30,12 @@ def expand(paths: list[str]) -> list[str]:
 
 
 def parse_path(path: str) -> ParsedReport:
-    """Parse one file; a file that cannot be read gives a report holding the reason."""
+    """Parse one file; a file that cannot be read (or is no plain file, or too large) gives a report holding the reason."""
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
+        data = read_document(path)
+    except UnreadableDocument as exc:
         report = ParsedReport(source=path, content_hash="", parser_version=PARSER_VERSION, document_kind="not_annual_report")
-        report.issues.append(Issue("unreadable_file", ERROR, f"cannot read file: {exc.strerror or exc}"))
+        report.issues.append(Issue("unreadable_file", ERROR, str(exc)))
         return report
     return parse_document(data, path)
 

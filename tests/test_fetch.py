@@ -27,6 +27,7 @@ FAST = FetchConfig(
     workers=4,
     max_bytes=200_000,
     max_decoded_bytes=1_000_000,
+    allowed_hosts="127.0.0.1",  # the test sites are on loopback, which is refused unless allowed
 )
 
 GBK_REPORT = (

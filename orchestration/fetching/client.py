@@ -1,4 +1,5 @@
-"""A polite, defensive HTTP GET: per-host limits, robots.txt, retries, redirect checks, size caps.
+"""A polite, defensive HTTP GET: per-host limits, robots.txt, retries, redirect checks, size caps,
+one wall-clock deadline per request and no connection to non-public addresses (see ``network.py``).
 
 ``HttpClient.get`` either returns a complete response (200 with a body, or 304) or raises
 ``FetchError`` whose ``reason`` says plainly what went wrong; nothing here decides what a page means.
@@ -18,22 +19,25 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from .config import DOCUMENT_TYPES, ROBOTS_TOKEN, FetchConfig
+from .network import AddressRefused, GuardedBackend, allowed_host_names, deadline
 
 REDIRECTS = (301, 302, 303, 307, 308)
 ROBOTS_MAX_BYTES = 512_000
+INFLATE_STEP = 1 << 20  # bytes decoded per zlib call
 MAX_CRAWL_DELAY = 60.0
 
 
 class FetchError(Exception):
     """A URL that could not be fetched; ``reason`` is what goes into the fetch record."""
 
-    def __init__(self, reason: str, http_status: int | None = None, url: str | None = None, retryable: bool = False, retry_after: float = 0.0):
+    def __init__(self, reason: str, http_status: int | None = None, url: str | None = None, retryable: bool = False, retry_after: float = 0.0, refused: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.http_status = http_status
         self.url = url
         self.retryable = retryable
         self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After), if any
+        self.refused = refused  # a non-public address: nothing was sent
 
 
 @dataclass
@@ -100,13 +104,16 @@ class HttpClient:
     def __init__(self, config: FetchConfig):
         self.config = config
         self.gate = HostGate(config.per_host_concurrency, config.min_interval_seconds)
+        transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=max(config.workers, 1) * 2), trust_env=False)
+        # httpx takes no network backend: give its connection pool ours (every connection checked and bounded)
+        transport._pool._network_backend = GuardedBackend(allowed_host_names(config.allowed_hosts))
         self._client = httpx.Client(
             timeout=httpx.Timeout(config.timeout_seconds),
             follow_redirects=False,  # redirects are followed by hand, to check each hop
-            limits=httpx.Limits(max_connections=max(config.workers, 1) * 2),
+            transport=transport,
             trust_env=False,
         )
-        self._robots: dict[str, RobotFileParser | str] = {}  # origin -> parser, or the reason all is refused
+        self._robots: dict[str, RobotFileParser | FetchError] = {}  # origin -> parser, or why all is refused
         self._robots_locks: dict[str, threading.Lock] = {}
         self._robots_lock = threading.Lock()  # guards _robots_locks
 
@@ -167,8 +174,9 @@ class HttpClient:
             "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
             **headers,
         }
+        limit = self.config.total_timeout_seconds
         try:
-            with self._client.stream("GET", url, headers=request_headers) as response:
+            with deadline(limit) as due, self._client.stream("GET", url, headers=request_headers) as response:
                 status = response.status_code
                 found = {k.lower(): v for k, v in response.headers.items()}
                 if status == 429 or status >= 500:
@@ -183,9 +191,13 @@ class HttpClient:
                 content_type = found.get("content-type", "").split(";")[0].strip().lower()
                 if accept_types is not None and content_type and content_type not in accept_types:
                     raise FetchError(f"not a document: Content-Type {content_type}", status, url)
-                body = self._read_body(response, found, url, max_bytes or self.config.max_bytes)
+                body = self._read_body(response, found, url, max_bytes)
                 return HttpResponse(url, status, found, body)
+        except AddressRefused as exc:
+            raise FetchError(str(exc), url=url, refused=True) from None
         except httpx.TimeoutException as exc:
+            if time.monotonic() >= due:
+                raise FetchError(f"timeout: no complete response after {limit:g} s (connect, headers and body)", url=url, retryable=True) from None
             raise FetchError(f"timeout ({type(exc).__name__}, limit {self.config.timeout_seconds:g} s)", url=url, retryable=True) from None
         except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.CloseError) as exc:
             raise FetchError(f"connection dropped: {type(exc).__name__}: {exc}", url=url, retryable=True) from None
@@ -194,30 +206,33 @@ class HttpClient:
         except httpx.HTTPError as exc:
             raise FetchError(f"HTTP error: {type(exc).__name__}: {exc}", url=url) from None
 
-    def _read_body(self, response: httpx.Response, headers: dict[str, str], url: str, max_bytes: int) -> bytes:
-        """Stream the body, aborting past the wire cap, the decoded cap or the wall-clock cap."""
+    def _read_body(self, response: httpx.Response, headers: dict[str, str], url: str, cap: int | None) -> bytes:
+        """Stream the body, aborting past the wire cap or the decoded cap (the request's deadline bounds the time).
+
+        ``cap``: a smaller cap of this request (robots.txt), applied to the wire and to the decoded bytes alike.
+        """
+        max_bytes = self.config.max_bytes if cap is None else cap
         declared = headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > max_bytes:
             raise FetchError(f"oversize: Content-Length {declared} exceeds the cap of {max_bytes} bytes", response.status_code, url)
         inflater = _Inflater.for_encoding(headers.get("content-encoding", ""), url)
-        max_decoded = max(self.config.max_decoded_bytes, max_bytes) if inflater is None else self.config.max_decoded_bytes
-        deadline = time.monotonic() + self.config.total_timeout_seconds
+        max_decoded = self.config.max_decoded_bytes if cap is None else min(cap, self.config.max_decoded_bytes)
+        if inflater is None:
+            max_decoded = max(max_decoded, max_bytes)  # undecoded: the wire cap is the one that counts
         chunks: list[bytes] = []
         decoded = 0
         for raw in response.iter_raw():
             if response.num_bytes_downloaded > max_bytes:
                 raise FetchError(f"oversize: body exceeds the cap of {max_bytes} bytes", response.status_code, url)
-            if time.monotonic() > deadline:
-                raise FetchError(f"timeout: body not complete after {self.config.total_timeout_seconds:g} s", response.status_code, url, retryable=True)
-            out = raw if inflater is None else inflater.feed(raw, max_decoded - decoded + 1)
-            decoded += len(out)
+            pieces = [raw] if inflater is None else inflater.feed(raw, max_decoded - decoded + 1)
+            decoded += sum(len(piece) for piece in pieces)
             if decoded > max_decoded:
                 raise FetchError(
                     f"decompression bomb: {response.num_bytes_downloaded} bytes on the wire decode past the cap of {max_decoded} bytes",
                     response.status_code,
                     url,
                 )
-            chunks.append(out)
+            chunks.extend(pieces)
         return b"".join(chunks)
 
     def check_robots(self, url: str) -> None:
@@ -231,12 +246,14 @@ class HttpClient:
             if site not in self._robots:
                 self._robots[site] = self._load_robots(site)
             rules = self._robots[site]
-        if isinstance(rules, str):
-            raise FetchError(f"robots.txt of {site} could not be read ({rules}): not fetching", url=url)
+        if isinstance(rules, FetchError):
+            if rules.refused:  # the host itself is refused: say so, not that its robots.txt was unreadable
+                raise FetchError(rules.reason, url=url, refused=True)
+            raise FetchError(f"robots.txt of {site} could not be read ({rules.reason}): not fetching", url=url)
         if not rules.can_fetch(ROBOTS_TOKEN, url):
             raise FetchError(f"disallowed by robots.txt: {url}", url=url)
 
-    def _load_robots(self, site: str) -> RobotFileParser | str:
+    def _load_robots(self, site: str) -> RobotFileParser | FetchError:
         parser = RobotFileParser(site + "/robots.txt")
         try:
             response = self.exchange(site + "/robots.txt", {}, None, ROBOTS_MAX_BYTES)
@@ -244,7 +261,7 @@ class HttpClient:
             if exc.http_status is not None and 400 <= exc.http_status < 500:
                 parser.parse([])  # no robots.txt: everything allowed
                 return parser
-            return exc.reason
+            return exc
         if response.status in REDIRECTS or response.status == 304:
             parser.parse([])
             return parser
@@ -272,18 +289,22 @@ class _Inflater:
             raise FetchError(f"unsupported Content-Encoding: {header}", url=url)
         return cls(codings[0], url)
 
-    def feed(self, data: bytes, limit: int) -> bytes:
+    def feed(self, data: bytes, limit: int) -> list[bytes]:
+        """The decoded pieces of ``data``, at most ``limit`` bytes in all (kept apart: no copy while the cap is not known to hold)."""
         out: list[bytes] = []
         produced = 0
         try:
-            while data and produced < limit:
+            while produced < limit:
                 if self._z is None:
+                    if not data:
+                        break
                     if self.coding == "deflate":  # zlib-wrapped as the RFC says, or raw as some servers send
                         wbits = zlib.MAX_WBITS if data[0] & 0x0F == 8 else -zlib.MAX_WBITS
                     else:
                         wbits = 16 + zlib.MAX_WBITS
                     self._z = zlib.decompressobj(wbits)
-                chunk = self._z.decompress(data, limit - produced)
+                step = min(limit - produced, INFLATE_STEP)  # small steps: zlib's own buffer stays small too
+                chunk = self._z.decompress(data, step)
                 out.append(chunk)
                 produced += len(chunk)
                 if self._z.eof:  # a further gzip member may follow
@@ -291,6 +312,8 @@ class _Inflater:
                     self._z = None
                 else:
                     data = self._z.unconsumed_tail
+                    if not data and len(chunk) < step:  # input used up, no output pending
+                        break
         except zlib.error as exc:
             raise FetchError(f"corrupt {self.coding} body: {exc}", url=self.url) from None
-        return b"".join(out)
+        return out

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
 
+from extract.loading import MAX_DOCUMENT_BYTES
+
 ENV_PREFIX = "DISCLOSURE_FETCH_"
 USER_AGENT = "disclosure-warehouse/0.1"
 ROBOTS_TOKEN = "disclosure-warehouse"  # the product token robots.txt groups are matched against
@@ -31,19 +33,23 @@ class FetchConfig:
 
     user_agent: str = USER_AGENT
     contact: str = ""  # an e-mail or URL put in the User-Agent so a webmaster can reach the operator
-    timeout_seconds: float = 20.0  # connect / read / write timeout of one request
-    total_timeout_seconds: float = 120.0  # wall-clock cap of one response body (slow-drip servers)
+    timeout_seconds: float = 20.0  # connect / read / write timeout of one socket operation
+    total_timeout_seconds: float = 120.0  # wall-clock cap of one request: connect, headers and body (slow-drip servers)
     retries: int = 3  # extra attempts after a timeout, a dropped connection, a 429 or a 5xx
     backoff_seconds: float = 1.0  # first retry delay; doubles each attempt
     max_backoff_seconds: float = 30.0
     per_host_concurrency: int = 2  # requests in flight to one host at once
     min_interval_seconds: float = 1.0  # between request starts to one host (robots Crawl-delay raises it)
     workers: int = 8  # sources fetched in parallel overall
-    max_bytes: int = 30_000_000  # body size on the wire
+    max_bytes: int = MAX_DOCUMENT_BYTES  # body size on the wire; a local file's size
     max_decoded_bytes: int = 60_000_000  # body size after gzip/deflate decoding (decompression bombs)
     max_redirects: int = 5
     respect_robots: bool = True
     listing_max_pages: int = 10  # default page budget of a listing source
+    listing_max_links: int = 1000  # report links taken from one listing; the rest are reported, not fetched
+    max_links_per_run: int = 10000  # report links taken from all listings of a run together
+    allowed_hosts: str = ""  # comma-separated hosts that may resolve to non-public addresses (e.g. 127.0.0.1)
+    allowed_roots: str = ""  # comma-separated folders local sources may lie in besides the manifest's own
 
     @property
     def user_agent_header(self) -> str:

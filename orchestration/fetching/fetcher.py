@@ -9,18 +9,19 @@ One bad source never fails the run: it becomes a ``failed`` result with its reas
 from __future__ import annotations
 
 import mimetypes
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Callable
 
-from extract.loading import decode
+from extract.loading import UnreadableDocument, decode, read_document
 
 from .client import FetchError, HttpClient
 from .config import DOCUMENT_TYPES, FetchConfig
 from .listing import find_links
-from .manifest import Manifest, SourceSpec
+from .manifest import Manifest, SourceSpec, local_roots, outside_roots
 from .store import RawStore, sha256_hex, utc_now
 
 __all__ = ["FetchConfig", "FetchResult", "fetch_sources"]
@@ -63,11 +64,13 @@ def fetch_sources(
     """
     config = config or FetchConfig.from_env(manifest.settings)
     say = progress or (lambda message: None)
+    roots = local_roots(manifest.root, config.allowed_roots)
     with HttpClient(config) as client, ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
-        run = _Run(client, store, config, full)
+        run = _Run(client, store, config, full, roots)
         listings = {i: pool.submit(run.crawl, s) for i, s in enumerate(manifest.sources) if s.kind == "listing"}
         jobs: list[Any] = []  # futures of documents, in manifest order, or a listing's failure results
         seen: set[str] = set()
+        room = config.max_links_per_run  # report links listings may still add this run
 
         def submit(spec: SourceSpec, listing: str | None) -> None:
             if spec.location not in seen:  # a document listed twice is fetched once, with its first hint
@@ -78,11 +81,18 @@ def fetch_sources(
             if spec.kind != "listing":
                 submit(spec, None)
                 continue
-            documents, failures, note = listings[i].result()
-            say(f"listing {spec.location}: {note}")
-            for doc in documents:
+            documents, failures, note, left = listings[i].result()
+            new = [doc for doc in documents if doc.location not in seen]
+            over_run = max(0, len(new) - room)
+            room -= len(new) - over_run
+            for doc in new[: len(new) - over_run]:
                 submit(doc, spec.location)
+            if over_run:
+                note += f", {over_run} more left by max_links_per_run={config.max_links_per_run}"
+            say(f"listing {spec.location}: {note}")
             jobs.extend(failures)
+            if left or over_run:
+                jobs.append(_links_left(spec, left, over_run, config))
         results: list[FetchResult] = []
         for number, job in enumerate(jobs, 1):
             result = job if isinstance(job, FetchResult) else job.result()
@@ -95,11 +105,12 @@ def fetch_sources(
 class _Run:
     """The state of one fetch run, shared by its worker threads."""
 
-    def __init__(self, client: HttpClient, store: RawStore, config: FetchConfig, full: bool):
+    def __init__(self, client: HttpClient, store: RawStore, config: FetchConfig, full: bool, roots: list[Path]):
         self.client = client
         self.store = store
         self.config = config
         self.full = full
+        self.roots = roots  # the folders local sources may lie in
 
     def fetch_document(self, spec: SourceSpec, listing: str | None) -> FetchResult:
         try:
@@ -110,12 +121,17 @@ class _Run:
             return FetchResult(spec.location, None, FAILED, None, None, error=f"internal error: {exc!r}", agency_hint=spec.agency_hint, listing=listing)
 
     def _local(self, spec: SourceSpec, listing: str | None) -> FetchResult:
+        """A local document, only from inside the allowed folders, only a plain file, at most ``max_bytes``."""
         path = Path(spec.location)
         try:
-            data = path.read_bytes()
-            mtime = path.stat().st_mtime
-        except OSError as exc:
-            return FetchResult(spec.location, spec.location, FAILED, None, None, error=f"cannot read file: {exc.strerror or exc}", agency_hint=spec.agency_hint, listing=listing)
+            refused = outside_roots(path, self.roots)
+            if refused:
+                raise UnreadableDocument(refused)
+            mtime = os.stat(path).st_mtime
+            data = read_document(path, self.config.max_bytes)
+        except (OSError, UnreadableDocument) as exc:
+            reason = str(exc) if isinstance(exc, UnreadableDocument) else f"cannot read file: {exc.strerror or exc}"
+            return FetchResult(spec.location, spec.location, FAILED, None, None, error=reason, agency_hint=spec.agency_hint, listing=listing)
         headers = {"content-type": mimetypes.guess_type(path.name)[0] or "application/octet-stream", "last-modified": formatdate(mtime, usegmt=True)}
         return self._arrived(spec.location, spec.location, None, headers, data, spec.agency_hint, listing)
 
@@ -150,15 +166,20 @@ class _Run:
         status = FETCHED if changed else UNCHANGED
         return FetchResult(uri, final, status, http_status, content_hash, headers, changed=changed, agency_hint=agency, listing=listing, size=len(data))
 
-    def crawl(self, spec: SourceSpec) -> tuple[list[SourceSpec], list[FetchResult], str]:
-        """Walk a listing's pages (at most ``max_pages``) collecting on-site report links."""
+    def crawl(self, spec: SourceSpec) -> tuple[list[SourceSpec], list[FetchResult], str, int]:
+        """Walk a listing's pages (at most ``max_pages``) collecting on-site report links, at most ``listing_max_links``.
+
+        Returns the documents, the failures, the progress note and how many report links were left by the cap.
+        """
         budget = spec.max_pages or self.config.listing_max_pages
+        cap = self.config.listing_max_links
         queue, visited = [spec.location], {spec.location}
         documents: list[SourceSpec] = []
+        found: set[str] = set()  # every report link seen, kept or left
         failures: list[FetchResult] = []
         pages = off_site = 0
         try:
-            while queue and pages < budget:
+            while queue and pages < budget and len(found) <= cap:
                 page = queue.pop(0)
                 pages += 1
                 result = self._remote(page, spec.agency_hint, spec.location, LISTING_TYPES)
@@ -169,19 +190,32 @@ class _Run:
                 links = find_links(decode(body, result.headers)[0], result.final_url or page, spec.link_text)
                 off_site += links.off_site
                 for url in links.reports:
-                    if all(d.location != url for d in documents):
-                        documents.append(SourceSpec(kind="url", location=url, agency_hint=spec.agency_hint, line=spec.line))
+                    if url not in found:
+                        found.add(url)
+                        if len(documents) < cap:
+                            documents.append(SourceSpec(kind="url", location=url, agency_hint=spec.agency_hint, line=spec.line))
                 for url in links.pages:
                     if url not in visited:
                         visited.add(url)
                         queue.append(url)
         except Exception as exc:  # as in fetch_document: one listing's bug is its own failure
             failures.append(FetchResult(spec.location, None, FAILED, None, None, error=f"internal error: {exc!r}", agency_hint=spec.agency_hint, listing=spec.location))
+        left = len(found) - len(documents)
         note = f"{pages} page(s) read, {len(documents)} report link(s), {off_site} off-site link(s) skipped, {len(failures)} failure(s)"
+        if left:
+            note += f", {left} more report link(s) left by listing_max_links={cap}"
         if queue:
-            note += f", {len(queue)} more page(s) beyond max_pages={budget}"
+            note += f", {len(queue)} more page(s) " + ("not read (link cap reached)" if left else f"beyond max_pages={budget}")
         if not documents and not failures:
             failures.append(
                 FetchResult(spec.location, spec.location, FAILED, None, None, error=f"no links matching {spec.link_text!r} on {pages} listing page(s)", agency_hint=spec.agency_hint, listing=spec.location)
             )
-        return documents, failures, note
+        return documents, failures, note, left
+
+
+def _links_left(spec: SourceSpec, by_listing: int, by_run: int, config: FetchConfig) -> FetchResult:
+    """The listing's record of report links it found but the link caps kept from being fetched."""
+    caps = [f"{n} by listing_max_links={config.listing_max_links}" for n in (by_listing,) if n]
+    caps += [f"{n} by max_links_per_run={config.max_links_per_run}" for n in (by_run,) if n]
+    error = f"link cap: {by_listing + by_run} report link(s) not fetched ({', '.join(caps)}); raise the setting to fetch them"
+    return FetchResult(spec.location, spec.location, FAILED, None, None, error=error, agency_hint=spec.agency_hint, listing=spec.location)

@@ -19,6 +19,8 @@ from .client import without_fragment
 PAGINATION_TEXT = re.compile(r"^(下一?页|后一?页|上一?页|前一?页|首页|尾页|末页|第?\d{1,4}页?|next|prev(ious)?|last|first|[<>›»«‹]+)$", re.I)
 CREATE_PAGE = re.compile(r"createPageHTML\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"]?(\d+)['\"]?\s*,\s*['\"]([\w-]+)['\"]\s*,\s*['\"](\w+)['\"]")
 
+SCRIPT_PAGES_CAP = 1000  # a hostile createPageHTML(1000000000, ...) must not become a billion URLs
+
 
 @dataclass
 class ListingLinks:
@@ -28,6 +30,7 @@ class ListingLinks:
 
 
 def find_links(html: str, page_url: str, link_text: str) -> ListingLinks:
+    """Report links and further listing pages (a paging script's at most ``SCRIPT_PAGES_CAP``)."""
     pattern = re.compile(link_text)
     site = urlsplit(page_url).netloc.lower()
     found = ListingLinks()
@@ -53,7 +56,7 @@ def find_links(html: str, page_url: str, link_text: str) -> ListingLinks:
         if url not in bucket:
             bucket.append(url)
     for total, _current, stem, ext in CREATE_PAGE.findall(html):
-        for number in range(int(total)):
+        for number in range(min(int(total), SCRIPT_PAGES_CAP)):
             name = f"{stem}.{ext}" if number == 0 else f"{stem}_{number}.{ext}"
             url = urljoin(page_url, name)
             if url not in found.pages:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .config import coerce, setting_names
+from .config import FetchConfig, coerce, setting_names
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_MANIFEST = PACKAGE_DIR.parent / "sample_corpus" / "sources.yml"
@@ -61,6 +61,24 @@ class Manifest:
     sources: list[SourceSpec]
     settings: dict[str, Any] = field(default_factory=dict)  # FetchConfig overrides (see config.py)
     path: Path | None = None  # the manifest file; None for an implicit one (a folder or a file)
+    root: Path | None = None  # the folder local sources must lie in (besides allowed_roots); None: only those
+
+
+def local_roots(root: Path | None, allowed_roots: str) -> list[Path]:
+    """The folders local sources may resolve into: the manifest's own and the ``allowed_roots`` setting
+    (comma-separated; relative ones are taken from the manifest's folder)."""
+    base = root or Path.cwd()
+    extra = [base / Path(r.strip()).expanduser() for r in allowed_roots.split(",") if r.strip()]
+    return [p.resolve() for p in ([root] if root else []) + extra]
+
+
+def outside_roots(path: Path, roots: list[Path]) -> str | None:
+    """Why ``path`` (symlinks resolved) may not be read as a local source, or None when it lies in a root."""
+    real = path.resolve()
+    if any(real.is_relative_to(root) for root in roots):
+        return None
+    where = ", ".join(str(r) for r in roots) or "no folder (the manifest has none)"
+    return f"refused: {path} resolves to {real}, outside {where}; add its folder to the allowed_roots setting to read it"
 
 
 def default_manifest_path() -> Path:
@@ -83,7 +101,8 @@ def manifest_for(path_or_folder: str | Path) -> Manifest:
         raise ManifestError(f"{path}: no such manifest, folder or document")
     if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES:
         return load_manifest(path)
-    return Manifest(sources=local_documents(path, where=str(path)))
+    root = path.resolve() if path.is_dir() else path.resolve().parent
+    return Manifest(sources=local_documents(path, where=str(path)), root=root)
 
 
 def load_manifest(path: Path) -> Manifest:
@@ -107,6 +126,8 @@ def local_documents(path: Path, where: str, agency: str | None = None, line: int
     path = path.resolve()
     if path.is_file():
         files = [path]
+    elif not path.is_dir():
+        raise ManifestError(f"{where}: {path} is neither a regular file nor a folder (a FIFO or a device is no document)")
     else:
         files = sorted(
             p
@@ -126,6 +147,7 @@ class _Reader:
     def __init__(self, path: Path):
         self.path = path
         self.base = path.resolve().parent
+        self.roots: list[Path] = [self.base]  # where local sources may lie; settings may add folders
 
     def fail(self, node: yaml.Node | None, reason: str) -> ManifestError:
         line = f":{node.start_mark.line + 1}" if node is not None else ""
@@ -164,13 +186,17 @@ class _Reader:
         if "sources" not in top:
             raise self.fail(root, "missing 'sources:' list")
         settings = self.settings(top["settings"][1]) if "settings" in top else {}
+        try:
+            self.roots = local_roots(self.base, FetchConfig.from_env(settings).allowed_roots)
+        except ValueError as exc:  # a malformed DISCLOSURE_FETCH_* variable
+            raise self.fail(None, str(exc)) from None
         seq = top["sources"][1]
         if not isinstance(seq, yaml.SequenceNode) or not seq.value:
             raise self.fail(seq, "'sources' must be a non-empty list")
         sources: list[SourceSpec] = []
         for item in seq.value:
             sources.extend(self.source(item))
-        return Manifest(sources=sources, settings=settings, path=self.path)
+        return Manifest(sources=sources, settings=settings, path=self.path, root=self.base)
 
     def settings(self, node: yaml.Node) -> dict[str, Any]:
         known = setting_names()
@@ -203,6 +229,9 @@ class _Reader:
             target = (self.base / location).resolve()
             if not target.exists():
                 raise self.fail(value_node, f"path {location!r} does not exist (looked at {target})")
+            refused = outside_roots(self.base / location, self.roots)
+            if refused:
+                raise self.fail(value_node, refused)
             return local_documents(target, where=f"{self.path}:{line}", agency=agency, line=line)
         self.check_url(value_node, location)
         spec = SourceSpec(kind=kind, location=location, agency_hint=agency, line=line)

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     server = serve(pages)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     manifest = Manifest(sources=[SourceSpec(kind="listing", location=f"{base}/ndbg/", max_pages=1)])
-    config = FetchConfig(min_interval_seconds=0, per_host_concurrency=8, workers=8, retries=0)
+    config = FetchConfig(min_interval_seconds=0, per_host_concurrency=8, workers=8, retries=0, allowed_hosts="127.0.0.1")
     print(f"{args.n} generated pages ({megabytes:.1f} MB) on {base}; {args.rounds} rounds", flush=True)
 
     first, second = [], []
