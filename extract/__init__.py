@@ -12,6 +12,8 @@ outside ``extract.tables`` (severity):
 - ``markup_too_large`` (error) — table spans covering an absurd grid; spans ignored, positions untrusted.
 - ``parser_error`` (error) — an unexpected failure inside the parser (a bug), kept with its reason.
 - ``input_truncated`` (warning) — a page over ``MAX_BYTES`` is read up to that size only.
+- ``input_too_large`` (error) — the page expands past the parser's limits on tags, lines or tokens
+  (``extract.limits``, whose message names the limit); nothing is read from it.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ import gc
 import hashlib
 from collections.abc import Mapping
 
+from extract.limits import MAX_BYTES, InputTooLarge
 from extract.model import ERROR, WARNING, Issue, ParsedReport
 
-PARSER_VERSION = "1.2.0"
-MAX_BYTES = 64 * 1024 * 1024
+PARSER_VERSION = "1.2.1"
 
 __all__ = ["PARSER_VERSION", "parse_document", "ParsedReport", "Issue"]
 
@@ -38,6 +40,8 @@ def parse_document(data: bytes, source: str, headers: Mapping[str, str] | None =
     gc.disable()
     try:
         _parse_into(report, data, headers)
+    except InputTooLarge as exc:
+        report.issues.append(Issue("input_too_large", ERROR, str(exc)))
     except RecursionError:
         report.issues.append(Issue("decode_failure", ERROR, "markup nested too deeply to read"))
     except MemoryError:
