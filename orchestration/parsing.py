@@ -38,7 +38,7 @@ class ParseOutcome:
 def parse_all(items: Sequence[tuple[str, str, dict]], store_root: str, log=print) -> list[ParseOutcome]:
     """Parse ``(source, content_hash, headers)`` items from the raw store, in order; a small process
     pool (env DISCLOSURE_PARSE_WORKERS, default up to 4) when there are many."""
-    workers = int(os.environ.get("DISCLOSURE_PARSE_WORKERS", "0")) or min(4, os.cpu_count() or 1)
+    workers = _env_int("DISCLOSURE_PARSE_WORKERS", 0) or min(4, os.cpu_count() or 1)
     jobs = [(source, content_hash, headers, store_root) for source, content_hash, headers in items]
     outcomes: list[ParseOutcome | None] = [None] * len(jobs)
     if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
@@ -53,8 +53,16 @@ def parse_all(items: Sequence[tuple[str, str, dict]], store_root: str, log=print
 
 def worker_memory_bytes() -> int | None:
     """The parse workers' address-space ceiling (env DISCLOSURE_PARSE_WORKER_MEMORY_MB; 0: none)."""
-    mb = int(os.environ.get("DISCLOSURE_PARSE_WORKER_MEMORY_MB", str(DEFAULT_WORKER_MEMORY_MB)))
+    mb = _env_int("DISCLOSURE_PARSE_WORKER_MEMORY_MB", DEFAULT_WORKER_MEMORY_MB)
     return mb * 1024 * 1024 if mb > 0 else None
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
 
 
 def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:

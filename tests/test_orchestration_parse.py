@@ -203,3 +203,9 @@ def test_a_worker_memory_ceiling_turns_a_memory_hog_into_an_issue_on_it(tmp_path
     monkeypatch.setenv("DISCLOSURE_PARSE_WORKER_MEMORY_MB", "0")
     free = parse_all([i for i in items if i[0] != "hog.html"], str(tmp_path / "raw"), log=lambda _: None)
     assert {o.source: o.report.to_contract() for o in free} == {s: o.report.to_contract() for s, o in by_source.items()}
+
+
+def test_a_bad_worker_memory_setting_is_refused_by_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("DISCLOSURE_PARSE_WORKER_MEMORY_MB", "2GB")
+    with pytest.raises(ValueError, match="DISCLOSURE_PARSE_WORKER_MEMORY_MB must be a whole number, not '2GB'"):
+        parse_all(_stored(tmp_path, PARSE_POOL_THRESHOLD), str(tmp_path / "raw"), log=lambda _: None)
