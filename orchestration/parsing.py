@@ -122,14 +122,15 @@ def survive_map(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int, mem
             ready = wait([w.conn for w in live] + [w.process.sentinel for w in live])
             for w in [w for w in live if w.conn in ready or w.process.sentinel in ready]:
                 results, ended = w.receive()
-                yield from ((index, result) for index, result in results)
+                yield from results
                 if not ended:
                     continue
                 live.remove(w)
                 if not w.held:
                     continue
                 reason = w.death()
-                log(f"parse worker died ({reason}) holding {len(w.held)} documents: each is retried once in a fresh process")
+                if any(index not in first_death for index in w.held):
+                    log(f"parse worker died ({reason}) holding {len(w.held)} documents: each is retried once, alone in a fresh process")
                 for index in w.held:
                     if index in first_death:
                         yield index, died(jobs[index], _twice(first_death[index], reason))

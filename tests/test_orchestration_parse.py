@@ -151,7 +151,7 @@ def test_a_killed_pool_worker_costs_nothing_but_a_retry(tmp_path, monkeypatch):
     assert killed
     assert [o.source for o in outcomes] == [source for source, _, _ in items]
     assert all(o.report is not None and o.error is None for o in outcomes)
-    assert any("parse worker died (signal 9) holding" in line for line in lines)
+    assert any("parse worker died (signal 9) holding" in line and "retried once" in line for line in lines)
     expected = {o.source: o.report.values() for o in parse_all(items[:5], str(tmp_path / "raw"), log=lambda _: None)}
     assert {o.source: o.report.values() for o in outcomes[:5]} == expected
 
