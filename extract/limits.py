@@ -20,12 +20,16 @@ class InputTooLarge(Exception):
     """The document expands past one of the limits above; its message names the limit."""
 
 
-def check_tags(count: int) -> None:
-    _check(count, MAX_TAGS, "tags in the markup", "MAX_TAGS")
+def check_tags(markup: bytes) -> None:
+    """Counted only when the bytes could hold too many (a page of a few hundred KB costs nothing)."""
+    if len(markup) > MAX_TAGS:
+        _check(markup.count(b"<"), MAX_TAGS, "tags in the markup", "MAX_TAGS")
 
 
-def check_lines(count: int) -> None:
-    _check(count, MAX_LINES, "lines of text", "MAX_LINES")
+def check_lines(text: str, breaks: tuple[str, ...] = ("\n",)) -> None:
+    """Lines as ``breaks`` end them, counted only when the text could hold too many."""
+    if len(text) > MAX_LINES:
+        _check(sum(map(text.count, breaks)), MAX_LINES, "lines of text", "MAX_LINES")
 
 
 def check_tokens(count: int) -> None:
