@@ -58,11 +58,12 @@ def worker_memory_bytes() -> int | None:
 
 
 def _env_int(name: str, default: int) -> int:
+    """(main's orchestration.settings.number_setting(name, default, int) once merged: same message)"""
     raw = os.environ.get(name, "").strip()
     try:
         return int(raw) if raw else default
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+        raise ValueError(f"{name}={raw!r} is not an integer") from None
 
 
 def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:

@@ -1,4 +1,4 @@
-"""Parsing inside the pipeline: from the raw store, in a small process pool when there are many documents."""
+"""Parsing inside the pipeline: from the raw store, in a small process pool when there are many documents; a pool worker that dies costs only the documents it held."""
 
 import os
 import signal
@@ -207,5 +207,5 @@ def test_a_worker_memory_ceiling_turns_a_memory_hog_into_an_issue_on_it(tmp_path
 
 def test_a_bad_worker_memory_setting_is_refused_by_name(tmp_path, monkeypatch):
     monkeypatch.setenv("DISCLOSURE_PARSE_WORKER_MEMORY_MB", "2GB")
-    with pytest.raises(ValueError, match="DISCLOSURE_PARSE_WORKER_MEMORY_MB must be a whole number, not '2GB'"):
+    with pytest.raises(ValueError, match="DISCLOSURE_PARSE_WORKER_MEMORY_MB='2GB' is not an integer"):
         parse_all(_stored(tmp_path, PARSE_POOL_THRESHOLD), str(tmp_path / "raw"), log=lambda _: None)
