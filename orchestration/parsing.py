@@ -58,7 +58,7 @@ def worker_memory_bytes() -> int | None:
 
 
 def _env_int(name: str, default: int) -> int:
-    """(main's orchestration.settings.number_setting(name, default, int) once merged: same message)"""
+    """``default`` when unset or empty; a value that is not a whole number is refused naming the variable."""
     raw = os.environ.get(name, "").strip()
     try:
         return int(raw) if raw else default
