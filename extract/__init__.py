@@ -12,18 +12,22 @@ outside ``extract.tables`` (severity):
 - ``markup_too_large`` (error) — table spans covering an absurd grid; spans ignored, positions untrusted.
 - ``parser_error`` (error) — an unexpected failure inside the parser (a bug), kept with its reason.
 - ``input_truncated`` (warning) — a page over ``MAX_BYTES`` is read up to that size only.
+- ``input_too_large`` (error) — the page expands past the parser's limits on tags, lines or tokens
+  (``extract.limits``, whose message names the limit); nothing is read from it.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
+from extract.limits import MAX_BYTES, InputTooLarge
 from extract.model import ERROR, WARNING, Issue, ParsedReport
 
-PARSER_VERSION = "1.2.0"
-MAX_BYTES = 64 * 1024 * 1024
+PARSER_VERSION = "1.2.1"
 
 __all__ = ["PARSER_VERSION", "parse_document", "ParsedReport", "Issue"]
 
@@ -32,12 +36,11 @@ def parse_document(data: bytes, source: str, headers: Mapping[str, str] | None =
     """Parse one document. Sets ``content_hash`` (sha256 of ``data``) and ``parser_version``."""
     report = ParsedReport(source=source, content_hash=hashlib.sha256(data).hexdigest(),
                           parser_version=PARSER_VERSION, document_kind="not_annual_report")
-    # a parse makes thousands of short-lived objects and no reference cycles: the cycle collector,
-    # which would otherwise run every few hundred of them (scanning the caller's heap too), waits
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        _parse_into(report, data, headers)
+        with _collector_paused():
+            _parse_into(report, data, headers)
+    except InputTooLarge as exc:
+        report.issues.append(Issue("input_too_large", ERROR, str(exc)))
     except RecursionError:
         report.issues.append(Issue("decode_failure", ERROR, "markup nested too deeply to read"))
     except MemoryError:
@@ -45,10 +48,35 @@ def parse_document(data: bytes, source: str, headers: Mapping[str, str] | None =
     except Exception as exc:  # noqa: BLE001 - a batch must never stop on one document; the reason is kept
         report.cells = {}
         report.issues.append(Issue("parser_error", ERROR, f"the parser failed on this document: {type(exc).__name__}: {exc}"))
-    finally:
-        if collecting:
-            gc.enable()
     return report
+
+
+_gc_lock = threading.Lock()
+_gc_parses = 0  # parses running now (from any thread)
+_gc_was_enabled = False  # the collector's state before the first of them began
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cycle collector waits while any parse runs, and gets back the state it had before the first.
+
+    A parse makes thousands of short-lived objects and no reference cycles: the collector would
+    otherwise run every few hundred of them, scanning the caller's heap too. The count makes
+    overlapping parses from threads one pause (one parse ending does not re-enable it under another).
+    """
+    global _gc_parses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_parses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_parses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_parses -= 1
+            if _gc_parses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def _parse_into(report: ParsedReport, data: bytes, headers: Mapping[str, str] | None) -> None:

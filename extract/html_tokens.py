@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 from functools import lru_cache
 
 from lxml import etree
 
+from extract.limits import check_lines, check_tags, check_tokens
 from extract.tokens import Token, split_line
 
 MAX_SPAN = 200  # larger rowspan/colspan values are markup errors; capped so a grid stays small
-SPAN_BUDGET = 200_000  # grid slots that spans may cover per table; beyond it spans are ignored (an error)
+SPAN_BUDGET = 200_000  # grid slots that spans may cover per page; beyond it spans are ignored (an error)
 _BLOCK = ("p div br li ul ol h1 h2 h3 h4 h5 h6 tr table tbody thead tfoot section article dl dt dd header "
           "blockquote pre center form hr title td th caption main aside address figure figcaption").split()
 _CHROME = "x-chrome"  # site chrome containers are renamed to this for the XSLT pass, which drops it
@@ -49,28 +51,37 @@ _XSLT = etree.XSLT(etree.XML(f"""<xsl:stylesheet version="1.0" xmlns:xsl="http:/
 _WS = re.compile(r"\s+")
 _WS_INNER = re.compile(r"\s\s|[^\S ]")  # whitespace that is not already single spaces
 _WRAPPERS = re.compile(r"</?(?:div|span|font|section|article|center|b|i|strong|em|a|p)\b[^>]*>", re.I)
-_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, no_network=True, encoding="utf-8")
+_PARSERS = threading.local()  # one lxml parser per thread: its error_log holds the last parse made with it
 
 
 class HtmlResult:
-    __slots__ = ("tokens", "title", "tables", "problem")
+    __slots__ = ("tokens", "title", "tables", "problem", "span_slots")
 
     def __init__(self) -> None:
         self.tokens: list[Token] = []
         self.title: str | None = None
         self.tables = 0
         self.problem: tuple[str, str] | None = None
+        self.span_slots = 0  # grid slots the page's spans claim, against SPAN_BUDGET
 
 
-def _parse(data: bytes) -> etree._Element | None:
+def _parser() -> etree.HTMLParser:
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True,
+                                                    no_network=True, encoding="utf-8")
+    return parser
+
+
+def _parse(data: bytes) -> tuple[etree._Element | None, bool]:
+    """(the tree or None, whether libxml2 stopped at its depth limit); bounded by MAX_TAGS before the tree is built."""
+    check_tags(data)
+    parser = _parser()
     try:
-        return etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, parser)
     except (etree.XMLSyntaxError, ValueError):
-        return None
-
-
-def _too_deep() -> bool:
-    return any("Excessive depth" in e.message for e in _PARSER.error_log)
+        return None, False
+    return root, any("Excessive depth" in e.message for e in parser.error_log)
 
 
 def _is_chrome(el: etree._Element) -> bool:
@@ -167,10 +178,10 @@ def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) 
     append = out.append
     first = len(out)
     taken: dict[int, set[int]] = {}  # grid row -> columns a rowspan from a row above covers
-    claimed = 0  # grid slots the spans claim, against SPAN_BUDGET
     r = -1
     for tr in table.iter("tr"):
         r += 1
+        check_tokens(len(out) + len(tr))
         c = 0
         row_taken = taken.get(r)
         for td in tr:  # (iterchildren with a tag filter costs more than testing the tag)
@@ -187,11 +198,11 @@ def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) 
                 rs = _span(rs_text) if rs_text and rs_text != "1" else 1
                 cs = _span(cs_text) if cs_text and cs_text != "1" else 1
                 if rs > 1 or cs > 1:
-                    if claimed + rs * cs > SPAN_BUDGET:
-                        res.problem = ("markup_too_large", f"table {index}: rowspan/colspan cover more than {SPAN_BUDGET} cells; spans ignored")
+                    if res.span_slots + rs * cs > SPAN_BUDGET:
+                        res.problem = ("markup_too_large", f"table {index}: rowspan/colspan cover more than {SPAN_BUDGET} cells on the page; spans ignored")
                         cs = 1
                     else:
-                        claimed += rs * cs
+                        res.span_slots += rs * cs
                         # the rows below keep the columns free; this row's are behind c once it moves on
                         for below in range(r + 1, r + rs):
                             slots = taken.get(below)
@@ -210,14 +221,14 @@ def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) 
 def html_tokens(text: str, utf8: bytes | None = None) -> HtmlResult:
     """Tokens of an HTML page (never raises on malformed markup); ``utf8``: the page's bytes when they are ``text`` in UTF-8."""
     res = HtmlResult()
-    root = _parse(utf8 if utf8 is not None else text.encode("utf-8", "surrogatepass"))
-    flat = _flatten(root) if root is not None and not _too_deep() else None
+    root, too_deep = _parse(utf8 if utf8 is not None else text.encode("utf-8", "surrogatepass"))
+    flat = _flatten(root) if root is not None and not too_deep else None
     if root is not None and flat is None:
         # libxml2 stops at depth 2048 (and libxslt recursion earlier); wrapper tags carry no
         # table structure, so re-read without them
-        root = _parse(_WRAPPERS.sub("<br>", text).encode("utf-8", "surrogatepass"))
+        root, too_deep = _parse(_WRAPPERS.sub("<br>", text).encode("utf-8", "surrogatepass"))
         res.problem = ("markup_too_deep", "markup nested deeper than the parser allows; re-read without div/span/p wrappers")
-        flat = _flatten(root) if root is not None and not _too_deep() else None
+        flat = _flatten(root) if root is not None and not too_deep else None
         if flat is None:
             res.problem = ("decode_failure", "markup nested too deeply to read even without div/span/p wrappers")
             return res
@@ -229,6 +240,7 @@ def html_tokens(text: str, utf8: bytes | None = None) -> HtmlResult:
         res.title = _clean(title_el.text) or None
     out = res.tokens
     page, tables = flat
+    check_lines(page)
     shift = 0  # lines the tables' rows and cells take
     for i, line in enumerate(page.split("\n")):
         if not line:  # (a line of spaces alone gives split_line nothing)
@@ -238,4 +250,5 @@ def html_tokens(text: str, utf8: bytes | None = None) -> HtmlResult:
             res.tables += 1
         else:
             split_line(line, i + shift, out)
+    check_tokens(len(out))
     return res

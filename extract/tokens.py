@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from extract.limits import MAX_TOKENS, check_lines, check_tokens
 from extract.values import is_number_cell
 
 
@@ -39,7 +40,8 @@ def split_line(line: str, row: int, out: list[Token]) -> None:
     if " " not in s and "\t" not in s and "\u3000" not in s and "\xa0" not in s:
         out.append(Token(s, None, row))
         return
-    parts = _WS_SPLIT.split(s)
+    parts = _WS_SPLIT.split(s, MAX_TOKENS)  # (bounded: a line of a million numbers is not split into them all)
+    check_tokens(len(parts))
     if len(parts) > 1 and is_number_cell(parts[-1]):
         k = len(parts)
         while k > 0 and is_number_cell(parts[k - 1]):
@@ -48,24 +50,31 @@ def split_line(line: str, row: int, out: list[Token]) -> None:
         if label:
             out.append(Token(label, None, row))
         out.extend(Token(p, None, row) for p in parts[k:])
+        check_tokens(len(out))
         return
     out.append(Token(s, None, row))
 
 
+_LINE_BREAKS = ("\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")  # where str.splitlines splits
+
+
 def text_tokens(text: str) -> list[Token]:
     """Tokens of a plain-text page."""
+    check_lines(text, _LINE_BREAKS)  # (an upper bound: CRLF counts twice)
     lines = text.splitlines()
     piped = sum(1 for ln in lines if "|" in ln)
     out: list[Token] = []
     if piped >= 10:
         for i, ln in enumerate(lines):
             if "|" in ln:
-                for cell in ln.split("|"):
+                for cell in ln.split("|", MAX_TOKENS):
                     if cell.strip():
                         out.append(Token(cell.strip(), None, i))
             else:
                 split_line(ln, i, out)
+            check_tokens(len(out))
         return out
     for i, ln in enumerate(lines):
         split_line(ln, i, out)
+    check_tokens(len(out))
     return out

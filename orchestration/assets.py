@@ -8,10 +8,8 @@ been parsed with the current PARSER_VERSION is parsed again; ``full: true`` in t
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +24,9 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.parsing import parse_all
 from orchestration.resources import REPO, SourcesResource, WarehouseResource, dbt_project, dbt_source_files
 from orchestration.warehouse.dbt import environ
-
-PARSE_POOL_THRESHOLD = 24  # below this many documents, a process pool costs more than it saves
 
 
 class RefreshConfig(Config):
@@ -43,14 +40,6 @@ class FetchBatch:
     results: list[Any]  # orchestration.fetching.fetcher.FetchResult
     full: bool
     store_root: str
-
-
-@dataclass
-class ParseOutcome:
-    source: str
-    content_hash: str
-    report: Any = None  # extract.model.ParsedReport
-    error: str | None = None  # why there is no report (the content could not be read from the store)
 
 
 def raw_store_root(warehouse: WarehouseResource) -> Path:
@@ -167,48 +156,6 @@ def published_fingerprint(paths) -> str | None:
     if not Path(paths.published).exists() or not marker.exists():
         return None
     return marker.read_text().strip()
-
-
-def parse_all(items: Sequence[tuple[str, str, dict]], store_root: str, log=print) -> list[ParseOutcome]:
-    """Parse ``(source, content_hash, headers)`` items from the raw store, in order; a small process
-    pool (env DISCLOSURE_PARSE_WORKERS, default up to 4) when there are many."""
-    from orchestration.settings import parse_workers
-
-    workers = parse_workers()
-    jobs = [(source, content_hash, headers, store_root) for source, content_hash, headers in items]
-    if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
-        return _collect(map(_parse_one, jobs), len(jobs), log)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        return _collect(pool.map(_parse_one, jobs, chunksize=8), len(jobs), log)
-
-
-def _collect(results, total: int, log) -> list[ParseOutcome]:
-    outcomes: list[ParseOutcome] = []
-    for outcome in results:
-        outcomes.append(outcome)
-        _log_parsed(log, len(outcomes), total, outcome)
-    return outcomes
-
-
-def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:
-    if outcome.error is not None:
-        log(f"parse {done}/{total}: FAILED {outcome.source}: {outcome.error}")
-    else:
-        r = outcome.report
-        log(f"parse {done}/{total}: {r.document_kind} {r.template_version or '-'} {r.year or '-'} {outcome.source}")
-
-
-def _parse_one(job: tuple[str, str, dict, str]) -> ParseOutcome:
-    """One document; a failure is recorded with its reason, never raised (the run goes on)."""
-    from extract import parse_document
-    from orchestration.fetching.store import RawStore
-
-    source, content_hash, headers, store_root = job
-    try:
-        data = RawStore(Path(store_root)).get(content_hash)
-        return ParseOutcome(source, content_hash, report=parse_document(data, source, headers))
-    except Exception as exc:  # noqa: BLE001 - any parser failure is recorded against the document
-        return ParseOutcome(source, content_hash, error=f"{type(exc).__name__}: {exc}")
 
 
 # --- dbt -------------------------------------------------------------------------------------

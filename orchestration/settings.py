@@ -112,6 +112,12 @@ def _fetch_names() -> tuple[str, ...]:
     return tuple(ENV_PREFIX + name.upper() for name in setting_names())
 
 
+def _worker_memory() -> None:
+    from orchestration.parsing import worker_memory_bytes
+
+    worker_memory_bytes()
+
+
 ALERT_SETTINGS = (
     "DISCLOSURE_SMTP_HOST", "DISCLOSURE_SMTP_PORT", "DISCLOSURE_SMTP_USER", "DISCLOSURE_SMTP_PASSWORD",
     "DISCLOSURE_SMTP_STARTTLS", "DISCLOSURE_ALERT_FROM", "DISCLOSURE_ALERT_TO", "DISCLOSURE_WEBHOOKS",
@@ -124,6 +130,7 @@ SETTINGS: tuple[tuple[tuple[str, ...] | Callable[[], tuple[str, ...]], Callable[
       "DISCLOSURE_CORRECTIONS", "DISCLOSURE_WAIVERS"), _paths),
     (("DISCLOSURE_MAX_QUARANTINE_SHARE", "DISCLOSURE_MAX_FAILED_SHARE"), _shares),
     (("DISCLOSURE_PARSE_WORKERS",), parse_workers),
+    (("DISCLOSURE_PARSE_WORKER_MEMORY_MB",), _worker_memory),
     (("DISCLOSURE_LOCK_TIMEOUT",), lock_timeout),
     (("DISCLOSURE_REFRESH_CRON",), _cron),
     (("DISCLOSURE_DAGSTER_URL",), _dagster_url),

@@ -1,0 +1,213 @@
+"""Parsing documents from the raw store, in a pool of worker processes that a dead worker cannot sink.
+
+``ProcessPoolExecutor`` breaks whole when one worker dies (SIGKILL from the OOM killer): every
+document still pending fails with it. Here the parent knows which documents each worker holds, so
+a dead worker costs only those: each is retried once, alone in a fresh process, and a document
+that kills that process too is recorded as failed with the reason (landed in raw.parse_failures
+like any parse failure). Each worker runs under an address-space ceiling (RLIMIT_AS, env
+DISCLOSURE_PARSE_WORKER_MEMORY_MB): a document that would need more fails inside its own parse
+with a MemoryError (an issue on the document) before the machine runs out and the kernel picks a
+process to kill. Kept free of Dagster so a fresh worker starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing import get_context
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from orchestration.settings import number_setting, parse_workers
+
+PARSE_POOL_THRESHOLD = 24  # below this many documents, a process pool costs more than it saves
+HELD_PER_WORKER = 2  # documents sent ahead to a worker (one parsing, one waiting), all a death can cost
+DEFAULT_WORKER_MEMORY_MB = 2048  # far above what one document may take within extract.limits
+
+
+@dataclass
+class ParseOutcome:
+    source: str
+    content_hash: str
+    report: Any = None  # extract.model.ParsedReport
+    error: str | None = None  # why there is no report (unreadable from the store, or its parse worker died twice)
+
+
+def parse_all(items: Sequence[tuple[str, str, dict]], store_root: str, log=print) -> list[ParseOutcome]:
+    """Parse ``(source, content_hash, headers)`` items from the raw store, in order; a small process
+    pool (env DISCLOSURE_PARSE_WORKERS, default up to 4) when there are many."""
+    workers = parse_workers()
+    jobs = [(source, content_hash, headers, store_root) for source, content_hash, headers in items]
+    outcomes: list[ParseOutcome | None] = [None] * len(jobs)
+    if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
+        results: Iterator[tuple[int, ParseOutcome]] = enumerate(map(_parse_one, jobs))
+    else:
+        results = survive_map(_parse_one, jobs, workers, worker_memory_bytes(), _worker_died, log)
+    for done, (index, outcome) in enumerate(results, 1):
+        outcomes[index] = outcome
+        _log_parsed(log, done, len(jobs), outcome)
+    return outcomes  # type: ignore[return-value]  (every index is filled)
+
+
+def worker_memory_bytes() -> int | None:
+    """The parse workers' address-space ceiling (env DISCLOSURE_PARSE_WORKER_MEMORY_MB; 0: none)."""
+    mb = number_setting("DISCLOSURE_PARSE_WORKER_MEMORY_MB", DEFAULT_WORKER_MEMORY_MB, int)
+    return mb * 1024 * 1024 if mb > 0 else None
+
+
+def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:
+    if outcome.error is not None:
+        log(f"parse {done}/{total}: FAILED {outcome.source}: {outcome.error}")
+    else:
+        r = outcome.report
+        log(f"parse {done}/{total}: {r.document_kind} {r.template_version or '-'} {r.year or '-'} {outcome.source}")
+
+
+def _parse_one(job: tuple[str, str, dict, str]) -> ParseOutcome:
+    """One document; a failure is recorded with its reason, never raised (the run goes on)."""
+    from extract import parse_document
+    from orchestration.fetching.store import RawStore
+
+    source, content_hash, headers, store_root = job
+    try:
+        data = RawStore(Path(store_root)).get(content_hash)
+        return ParseOutcome(source, content_hash, report=parse_document(data, source, headers))
+    except Exception as exc:  # noqa: BLE001 - any parser failure is recorded against the document
+        return ParseOutcome(source, content_hash, error=f"{type(exc).__name__}: {exc}")
+
+
+def _worker_died(job: tuple[str, str, dict, str], reason: str) -> ParseOutcome:
+    source, content_hash, _, _ = job
+    return ParseOutcome(source, content_hash, error=reason)
+
+
+# --- the pool ----------------------------------------------------------------------------------
+
+
+def survive_map(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int, memory_bytes: int | None,
+                died: Callable[[Any, str], Any], log=print) -> Iterator[tuple[int, Any]]:
+    """``(index, fn(job))`` for every job, as they finish, from ``workers`` spawned processes.
+
+    A job whose process dies is run again alone in a fresh process; if that dies too, ``died(job,
+    reason)`` stands for its result. ``fn`` must be importable by name (it is sent to the workers).
+    """
+    ctx = get_context("spawn")
+    pending = deque(range(len(jobs)))  # first attempts, fed to long-lived workers
+    retries: deque[int] = deque()  # second attempts, each in a process of its own
+    first_death: dict[int, str] = {}
+    live: list[_Worker] = []
+    try:
+        while pending or retries or live:
+            while retries and len(live) < workers:
+                index = retries.popleft()
+                live.append(_Worker(ctx, fn, memory_bytes, [(index, jobs[index])], last=True))
+            while pending and len(live) < workers:
+                live.append(_Worker(ctx, fn, memory_bytes, [], last=False))
+            for w in live:
+                while not w.last and len(w.held) < HELD_PER_WORKER and pending:
+                    index = pending.popleft()
+                    w.send(index, jobs[index])
+                if not w.last and not w.held and not pending:
+                    w.finish()  # nothing left for it: it exits once the pipe is read
+            ready = wait([w.conn for w in live] + [w.process.sentinel for w in live])
+            for w in [w for w in live if w.conn in ready or w.process.sentinel in ready]:
+                results, ended = w.receive()
+                yield from results
+                if not ended:
+                    continue
+                live.remove(w)
+                if not w.held:
+                    continue
+                reason = w.death()
+                if any(index not in first_death for index in w.held):
+                    log(f"parse worker died ({reason}) holding {len(w.held)} documents: each is retried once, alone in a fresh process")
+                for index in w.held:
+                    if index in first_death:
+                        yield index, died(jobs[index], _twice(first_death[index], reason))
+                    else:
+                        first_death[index] = reason
+                        retries.append(index)
+    finally:
+        for w in live:
+            w.process.kill()
+            w.process.join()
+
+
+def _twice(first: str, second: str) -> str:
+    if first == second:
+        return f"parse worker died ({first}) twice"
+    return f"parse worker died twice ({first}, then {second})"
+
+
+class _Worker:
+    """One worker process and the jobs it holds (sent, not yet answered)."""
+
+    def __init__(self, ctx, fn, memory_bytes: int | None, jobs: list[tuple[int, Any]], last: bool) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(child, fn, memory_bytes), daemon=True)
+        self.process.start()
+        child.close()
+        self.held: list[int] = []
+        self.last = last  # no more jobs after these: told to exit
+        self.finished = False
+        for index, job in jobs:
+            self.send(index, job)
+        if last:
+            self.finish()
+
+    def send(self, index: int, job: Any) -> None:
+        self.held.append(index)
+        try:
+            self.conn.send((index, job))
+        except OSError:  # it died already: its sentinel says so on the next wait
+            pass
+
+    def finish(self) -> None:
+        if not self.finished:
+            self.finished = self.last = True
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+
+    def receive(self) -> tuple[list[tuple[int, Any]], bool]:
+        """The results waiting in the pipe, and whether the process has ended (exited or died)."""
+        results = []
+        gone = False
+        try:
+            while self.conn.poll():
+                index, result = self.conn.recv()
+                self.held.remove(index)
+                results.append((index, result))
+        except (EOFError, OSError):  # the other end is gone (a result cut short is not one)
+            gone = True
+        if not gone and self.process.is_alive():
+            return results, False
+        self.process.join()
+        self.conn.close()
+        return results, True
+
+    def death(self) -> str:
+        code = self.process.exitcode
+        return f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+
+
+def _serve(conn: Connection, fn: Callable[[Any], Any], memory_bytes: int | None) -> None:
+    """A worker: ``(index, job)`` in, ``(index, fn(job))`` out, until ``None`` or the parent is gone."""
+    if memory_bytes:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        index, job = message
+        conn.send((index, fn(job)))
