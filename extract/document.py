@@ -47,6 +47,7 @@ _FIELD = re.compile(r"(?:发布机构|发布单位|发文机关|发文单位|公
 _OPENING_NAME = re.compile(r"^([\u4e00-\u9fff（）()]{2,40}?" + _SUFFIX + r")(?:认真|不断|坚持|深入|全面|严格|紧紧|始终|按照|围绕|进一步|持续|积极|扎实|着力|聚焦|高度|切实|以|在|把|将|对|继续)")
 # site chrome: greetings, site names, breadcrumbs and footers name the site's owner, never the reporting agency
 CHROME = re.compile(r"欢迎|您好|门户网站|主办|承办|协办|网站标识码|ICP备|公网安备|版权所有|当前位置|您的位置|技术支持|网站地图")
+_PATH = re.compile(r"[>＞»/\\]|首页")
 _SITE_NAME = re.compile(r"欢迎|您好|网站|门户|政府网|网$")  # a site's name or greeting inside a would-be agency name
 _LEAD_VERBS = re.compile(r"^(?:请与|现将|根据|按照|依据|明确|关于|我们|本年度|年度|由|向|经|对|在|为|是|将)+")  # words that open a clause, not a name
 AGENCY_SCAN_CHARS = 6000  # the opening paragraphs; bounds the name search on adversarial text
@@ -88,8 +89,8 @@ def _clean_agency(name: str) -> str | None:
     name = _TITLE_PREFIX.sub("", name.strip())
     name = _TITLE_JUNK.sub("", name)
     name = _NAME_TAIL.sub("", re.sub(r"\s+", "", name))
-    if _SITE_NAME.search(name) or name.startswith(("本", "我", "该")):
-        return None  # a site's name or greeting, or "本机关": not a name
+    if _SITE_NAME.search(name) or CHROME.search(name) or _PATH.search(name) or name.startswith(("本", "我", "该")):
+        return None  # a site's name, greeting or breadcrumb (首页 > 政务公开 > …), or "本机关": not a name
     return name if len(name) >= 2 and re.search(r"[\u4e00-\u9fff]", name) else None
 
 
@@ -192,13 +193,14 @@ def read_meta(lines: list[str], html_title: str | None) -> Meta:
     # so the head is searched as it is (folding 20 KB of text would cost more than all the rest)
     nhead = "\n".join(lines)[:HEAD_CHARS]
     meta.title, meta.title_agency, meta.title_year = find_title(lines, html_title)
-    names = _name_lines(nhead)
+    tables = _TABLES_START.search(nhead)  # the opening is before the tables (五、六 may plan "2022年，我局将…")
+    before_tables = tables.start() if tables else len(nhead)
+    names = _name_lines(nhead[:before_tables])
     meta.contact_agency = _contact_agency(names)
     meta.field_agencies = _field_agencies(nhead)
     m = _PERIOD.search(nhead)
     meta.period_year = int(m.group(1)) if m else None
-    tables = _TABLES_START.search(nhead)  # the opening is before the tables (五、六 may plan "2022年，我局将…")
-    m = _OPENING_YEAR.search(nhead, 0, tables.start() if tables else len(nhead))
+    m = _OPENING_YEAR.search(nhead, 0, before_tables)
     if m:
         meta.opening_year = int(m.group(1))
         n = _OPENING_NAME.match(m.group(2))

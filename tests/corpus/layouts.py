@@ -183,7 +183,7 @@ def other_truth(rng: random.Random) -> dict[str, Any]:
     agency, year = random_agency(rng), random_year(rng)
     return {"document_kind": "not_annual_report", "template_version": None, "agency": agency.name, "year": year,
             "published": published_date(rng, year).isoformat(), "cells": {}, "expected_rule_failures": [],
-            "expected_errors": [], "publisher": agency.short, "site": agency.site}
+            "expected_errors": [], "publisher": agency.short, "site": agency.site, "host": agency.host}
 
 
 def render(truth: dict[str, Any], layout: str, rng: random.Random, name: str | None = None) -> GeneratedDoc:
