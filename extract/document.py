@@ -141,9 +141,10 @@ def find_title(lines: list[str], html_title: str | None) -> tuple[str | None, st
 
 
 def _name_lines(nhead: str) -> list[str]:
-    """The opening paragraphs without book titles and without site chrome (which names the site, not the agency)."""
+    """The opening paragraphs without book titles, site chrome (which names the site, not the agency) and
+    发布机构 / 来源 fields (a signal of their own)."""
     text = _BOOK.sub("", nhead[:AGENCY_SCAN_CHARS])
-    return [ln for ln in text.splitlines() if not CHROME.search(ln)]
+    return [ln for ln in text.splitlines() if not CHROME.search(ln) and not _FIELD.search(ln)]
 
 
 def _contact_agency(lines: list[str]) -> str | None:
