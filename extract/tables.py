@@ -215,9 +215,11 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
             cur.values.append(tok)
             continue
         if what is _EMPTY:
-            if cur is not None and cur.accepts_empty(tok):
+            if cur is not None and (tok.table is None or cur.accepts_empty(tok)):  # (an empty text token is a blank cell)
+                if tok.soft and cur.label is not None and not cur.values:
+                    tok = Token("", None, tok.row)  # right after a row label no layout comes between: a cell
                 cur.values.append(tok)
-            elif tok.grid_row is not None:
+            elif tok.grid_row is not None or tok.table is None:
                 if pending and pending[-1].grid_row != tok.grid_row:
                     pending.clear()
                 pending.append(tok)
@@ -446,13 +448,33 @@ def _under_headers(values: list[Token], pos: list[int | None]) -> list[Token] | 
 
 
 def _trim(values: list[Token], n: int) -> list[Token]:
-    """Drop trailing empty grid cells (layout padding) beyond the expected count (``values`` itself when none)."""
-    if len(values) <= n or values[-1].text.strip():
+    """Drop layout beyond the expected count (``values`` itself when none): trailing empty grid cells and soft
+    text blanks (``extract.tokens``) at either end, when which ones are layout is certain — all at one end, or all.
+
+    With droppable blanks at both ends and only some to drop, the cells' positions are not known: ``values`` is
+    returned as it is, so the count does not fit and the row is reported (or zero-filled), never shifted.
+    """
+    if len(values) <= n or values[-1].text.strip() and not values[0].soft:
         return values
-    out = list(values)
-    while len(out) > n and not out[-1].text.strip():
-        out.pop()
-    return out
+    trail = 0
+    while trail < len(values) and _droppable(values[-1 - trail]):
+        trail += 1
+    lead = 0
+    while lead < len(values) - trail and values[lead].soft:
+        lead += 1
+    excess = len(values) - n
+    if lead == 0 and excess <= trail:
+        return values[:-excess]
+    if trail == 0 and excess <= lead:
+        return values[excess:]
+    if excess == lead + trail:
+        return values[lead:-trail]
+    return values
+
+
+def _droppable(tok: Token) -> bool:
+    """An empty grid cell or a soft text blank: what may be layout at the end of a row."""
+    return not tok.text.strip() and (tok.soft or tok.table is not None)
 
 
 def _loose(p: Placer, runs: list[Run], table: str) -> None:
@@ -528,7 +550,8 @@ def place_applications(p: Placer, runs: list[Run]) -> None:
             continue
         unplaced = [r for r in leaves if f"{table}.{r}.natural_person" not in p.cells]
         keys = [f"{table}.{r}.{c}" for r in unplaced for c in APPLICANT_COLUMNS]
-        values = [t for run in leftover for t in _trim(run.values, width)]
+        # (soft text blanks are left out group-wide: a gap where a sub-row label was lost is no cell)
+        values = [t for run in leftover for t in _trim(run.values, width) if not t.soft]
         head = leftover[0]
         what = f"group {group_runs[0].label.text!r}" if group_runs[0].kind == "group" else f"row {head.label.text!r}"
         if not keys:

@@ -99,6 +99,17 @@ def text_rows(rng: random.Random) -> Style:
     return Style(text="rows", blank_markers=rng.random() < 0.3, thousands=rng.random() < 0.3)
 
 
+text_lines_empty = _fixed("Scraped text, one cell per line, zeros often as empty cells: an empty line in the cell's place.",
+                          text="lines", empty_cells=True)
+text_pipes_empty = _fixed("Scraped text, cells ending in ` |`, zeros often as empty cells: the separator alone on its line.",
+                          text="pipes", empty_cells=True)
+
+
+def text_rows_empty(rng: random.Random) -> Style:
+    """Scraped text, a line per row, zeros often as empty cells: nothing between two separators (markdown or not)."""
+    return Style(text="rows", empty_cells=True, borders=rng.random() < 0.4, thousands=rng.random() < 0.3)
+
+
 REPORT_LAYOUTS: dict[str, Callable[[random.Random], Style]] = {
     "html_template": html_template, "html_word": html_word, "html_gbk_declared": html_gbk_declared,
     "html_gbk_undeclared": html_gbk_undeclared, "html_gbk_header_only": html_gbk_header_only, "html_utf8_bom": html_utf8_bom,
@@ -107,7 +118,8 @@ REPORT_LAYOUTS: dict[str, Callable[[random.Random], Style]] = {
     "html_fullwidth": html_fullwidth, "html_thousands": html_thousands, "html_units": html_units,
     "html_cms": html_cms, "html_unmerged": html_unmerged,
     "html_simplified": html_simplified, "html_mixed": html_mixed, "text_lines": text_lines, "text_pipes": text_pipes,
-    "text_rows": text_rows,
+    "text_rows": text_rows, "text_lines_empty": text_lines_empty, "text_pipes_empty": text_pipes_empty,
+    "text_rows_empty": text_rows_empty,
 }
 
 

@@ -360,14 +360,19 @@ def html_page(truth: dict[str, Any], style: Style, rng: random.Random, body: str
 
 def _text_grid(g: Grid, style: Style, rng: random.Random) -> list[str]:
     out = [g.title]
-    if style.text == "rows":  # one line per table row, cells joined by " | " (html2text-like)
-        return out + [" | ".join(c.text.replace("\n", "") for c in row) for row in g.rows]
+    if style.text == "rows":  # one line per table row, cells joined by " | " (html2text-like), or a markdown table
+        rows = [" | ".join(c.text.replace("\n", "") for c in row) for row in g.rows]
+        return out + ([f"| {r} |" for r in rows] if style.borders else rows)
     for i, row in enumerate(g.rows):
         for c in row:
             lines = c.text.split("\n")
-            out.extend(f"{t} |" for t in lines) if style.text == "pipes" else out.extend(lines)
+            if style.text == "pipes":  # an empty cell is its separator alone: " |", " | " or a bare "|"
+                out.extend(f"{t} |" if t else rng.choice((" |", " | ", " |", "|")) for t in lines)
+            else:
+                out.extend(lines)
         if style.text == "pipes" and i + 1 < len(g.rows):
-            out.append("|" * rng.randint(1, 5))
+            # (rows apart by 2+ pipes when a bare "|" may be an empty cell: else the page itself is ambiguous)
+            out.append("|" * rng.randint(2 if style.empty_cells else 1, 5))
     return out
 
 

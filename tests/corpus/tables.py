@@ -43,6 +43,8 @@ class Style:
     units: bool = False  # 12件, 3.5万元
     wan: str = ""  # procurement amount in 万元: "header" (header says 万元) | "value" (value says 万元) | ""
     text: str = ""  # "" (HTML) | lines (one cell per line) | pipes (cells ending in ` |`) | rows (a line per row)
+    empty_cells: bool = False  # scraped text: zeros often written as truly empty cells (an empty line, ` |`, `| |`)
+    borders: bool = False  # text rows: `| a | b |` (markdown) instead of `a | b`
     chrome: bool = True  # site navigation, header block, footer, scripts
     spaced_labels: bool = False  # 总 计, 法 律 服 务 机 构
     split_runs: bool = False  # Word: a number split over two <span> runs (1</span><span>2)
@@ -90,6 +92,8 @@ def format_value(key: str, value: Any, style: Style, rng: random.Random) -> str:
     """The text a report writes for ``value`` in the cell ``key`` (a zero may become a blank marker)."""
     column = key.rsplit(".", 1)[1]
     kind = value_type(key)
+    if value == 0 and style.empty_cells and rng.random() < 0.6:
+        return ""
     if value == 0 and style.blank_markers and rng.random() < 0.8:
         # scraped text drops empty cells altogether, so text pages only use the visible markers
         return rng.choice(BLANK_MARKERS[1:] if style.text else BLANK_MARKERS)
