@@ -24,7 +24,7 @@ from collections.abc import Mapping
 
 from extract.model import ERROR, WARNING, Issue, ParsedReport
 
-PARSER_VERSION = "1.2.0"
+PARSER_VERSION = "1.3.0"
 MAX_BYTES = 64 * 1024 * 1024
 
 __all__ = ["PARSER_VERSION", "parse_document", "ParsedReport", "Issue"]
