@@ -216,7 +216,7 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
             continue
         if what is _EMPTY:
             if cur is not None and (tok.table is None or cur.accepts_empty(tok)):  # (an empty text token is a blank cell)
-                if tok.soft and cur.label is not None and not cur.values:
+                if tok.soft and cur.kind in ("row", "group") and not cur.values:
                     tok = Token("", None, tok.row)  # right after a row label no layout comes between: a cell
                 cur.values.append(tok)
             elif tok.grid_row is not None or tok.table is None:
@@ -261,6 +261,9 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
                     if tok.col is not None:
                         heads.setdefault(tok.table, {}).setdefault(lb.key, []).append(tok.col)
             cur = None
+            if table == REVIEW and lb.kind == HEADER and lb.key in REVIEW_COLUMNS:
+                cur = Run("column", lb.key, tok)  # table 四 turned (a row per result) has its values after it
+                runs.append(cur)
     return runs
 
 
@@ -573,6 +576,8 @@ def place_review(p: Placer, runs: list[Run]) -> None:
     flat: list[Token] = []
     flat_run: Run | None = None
     labelled = False
+    if _place_turned(p, runs):
+        return
     for run in runs:
         if run.kind == "row" and run.has_cells:
             labelled = True
@@ -581,7 +586,7 @@ def place_review(p: Placer, runs: list[Run]) -> None:
             labelled = True
             rows = [r for r in REVIEW_ROWS[1:] if f"{table}.{r}.upheld" not in p.cells]
             p.place([f"{table}.{r}.{c}" for r in rows for c in REVIEW_COLUMNS], run, table, f"group {run.label.text!r}")
-        elif run.kind in ("loose", "unknown") and run.has_cells:
+        elif run.kind in ("loose", "unknown", "column") and run.has_cells:  # (the template's row of 15 follows its last header)
             flat.extend(run.values)
             flat_run = flat_run or run
     if flat_run is not None and any(t.text.strip() for t in flat):
@@ -589,6 +594,25 @@ def place_review(p: Placer, runs: list[Run]) -> None:
             p.issue("unplaceable_cell", ERROR, f"{len(flat)} number cells with no row label", table)
         else:
             p.place(_REVIEW_KEYS, Run("loose", None, None, flat), table, "table 四")
+
+
+def _place_turned(p: Placer, runs: list[Run]) -> bool:
+    """Table 四 turned: a row per result (结果维持 … 总计) holding its three kinds of case in the order the
+    header names them (行政复议, 未经复议直接起诉, 复议后起诉). False when the table is not written so."""
+    columns = [r for r in runs if r.kind == "column" and r.has_cells]
+    if len(columns) < 2:  # (the template's one row of 15 follows a single header: 总计)
+        return False
+    first = next(i for i, r in enumerate(runs) if r.kind == "column")
+    order = tuple(r.key for r in runs[:first] if r.kind == "row" and not r.has_cells)
+    if len(order) != len(REVIEW_ROWS) or sorted(order) != sorted(REVIEW_ROWS):
+        p.issue("unplaceable_cell", ERROR, "table 四 is written a row per result, but its header does not name the three kinds of case", REVIEW)
+        return True
+    for run in runs[first:]:
+        if run.kind == "column" and run.values:  # (a row of empty cells is a row of blanks)
+            p.place([f"{REVIEW}.{r}.{run.key}" for r in order], run, REVIEW)
+        elif run.kind != "column" and run.has_cells:
+            p.issue("unplaceable_cell", ERROR, f"{len(run.values)} number cells with no result label", REVIEW)
+    return True
 
 
 _PLACERS = {ACTIVE: place_active, APPLICATIONS: place_applications, REVIEW: place_review}

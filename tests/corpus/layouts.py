@@ -55,6 +55,7 @@ html_charset_lies = _fixed("UTF-8 bytes under a <meta> that says gb2312 (a CMS t
 html_merged = _fixed("All three tables in one <table>, section titles as full-width rows.", merged=True)
 html_th = _fixed("Header cells as <th> (in <thead> where the table starts with headers).", th=True)
 html_review_vertical = _fixed("Table 四 as 3 rows x 5 columns instead of the template's 1 x 15.", review_vertical=True)
+html_review_transposed = _fixed("Table 四 turned: a row per result (结果维持 … 总计), a column per kind of case.", review_transposed=True)
 html_blank_markers = _fixed("Zeros written as empty, -, —, ——, /, 无.", blank_markers=True)
 html_fullwidth = _fixed("Full-width digits.", fullwidth=True)
 html_thousands = _fixed("Thousands separators (1,234).", thousands=True)
@@ -105,6 +106,11 @@ text_pipes_empty = _fixed("Scraped text, cells ending in ` |`, zeros often as em
                           text="pipes", empty_cells=True)
 
 
+def text_review_columns(rng: random.Random) -> Style:
+    """Scraped text, table 四 turned (a row per result): its values one per line in column order, or a row per line."""
+    return Style(text=rng.choice(("lines", "pipes", "rows")), review_transposed=True, empty_cells=rng.random() < 0.5)
+
+
 def text_rows_empty(rng: random.Random) -> Style:
     """Scraped text, a line per row, zeros often as empty cells: nothing between two separators (markdown or not)."""
     return Style(text="rows", empty_cells=True, borders=rng.random() < 0.4, thousands=rng.random() < 0.3)
@@ -114,12 +120,12 @@ REPORT_LAYOUTS: dict[str, Callable[[random.Random], Style]] = {
     "html_template": html_template, "html_word": html_word, "html_gbk_declared": html_gbk_declared,
     "html_gbk_undeclared": html_gbk_undeclared, "html_gbk_header_only": html_gbk_header_only, "html_utf8_bom": html_utf8_bom,
     "html_charset_lies": html_charset_lies, "html_merged": html_merged,
-    "html_th": html_th, "html_review_vertical": html_review_vertical, "html_blank_markers": html_blank_markers,
+    "html_th": html_th, "html_review_vertical": html_review_vertical, "html_review_transposed": html_review_transposed, "html_blank_markers": html_blank_markers,
     "html_fullwidth": html_fullwidth, "html_thousands": html_thousands, "html_units": html_units,
     "html_cms": html_cms, "html_unmerged": html_unmerged,
     "html_simplified": html_simplified, "html_mixed": html_mixed, "text_lines": text_lines, "text_pipes": text_pipes,
     "text_rows": text_rows, "text_lines_empty": text_lines_empty, "text_pipes_empty": text_pipes_empty,
-    "text_rows_empty": text_rows_empty,
+    "text_rows_empty": text_rows_empty, "text_review_columns": text_review_columns,
 }
 
 

@@ -37,6 +37,7 @@ class Style:
     th: bool = False  # header cells as <th>
     merged: bool = False  # all three tables in one <table>
     review_vertical: bool = False  # table 四 as 3 rows x 5 columns instead of the template's 1 x 15
+    review_transposed: bool = False  # table 四 as 5 rows (结果维持 … 总计) x 3 columns (复议, 直接起诉, 复议后起诉)
     blank_markers: bool = False  # zeros written as empty, -, —, ——, /, 无
     fullwidth: bool = False  # full-width digits
     thousands: bool = False  # 1,234
@@ -253,6 +254,13 @@ def review_grid(truth: dict[str, Any], style: Style, rng: random.Random, drop: d
     title = "四、政府信息公开行政复议、行政诉讼情况"
     keys = {r: [f"review_litigation.{r}.{c}" for c in REVIEW_COLUMNS] for r in REVIEW_ROWS}
     subs = {r: row_labels[f"review_litigation.{r}"].partition(" ")[2] for r in REVIEW_ROWS[1:]}
+    if style.review_transposed:  # a row per result, a column per kind: the values in column order of the vertical form
+        g = Grid("review_litigation", title, width=4, header_rows=1)
+        g.rows.append([TCell("", header=True), TCell(row_labels["review_litigation.review"], header=True)]
+                      + [TCell(subs[r], header=True) for r in REVIEW_ROWS[1:]])
+        for i, c in enumerate(REVIEW_COLUMNS):
+            g.rows.append([TCell(heads[i])] + _value_cells([f"review_litigation.{r}.{c}" for r in REVIEW_ROWS], cells, style, rng))
+        return g
     if style.review_vertical:
         g = Grid("review_litigation", title, width=7, header_rows=1)
         g.rows.append([TCell("", colspan=2, header=True)] + [TCell(h, header=True) for h in heads])
