@@ -599,12 +599,14 @@ def place_review(p: Placer, runs: list[Run]) -> None:
 def _place_turned(p: Placer, runs: list[Run]) -> bool:
     """Table 四 turned: a row per result (结果维持 … 总计) holding its three kinds of case in the order the
     header names them (行政复议, 未经复议直接起诉, 复议后起诉). False when the table is not written so."""
-    columns = [r for r in runs if r.kind == "column" and r.has_cells]
+    columns = [r for r in runs if r.kind == "column" and r.values]
     if len(columns) < 2:  # (the template's one row of 15 follows a single header: 总计)
         return False
     first = next(i for i, r in enumerate(runs) if r.kind == "column")
     order = tuple(r.key for r in runs[:first] if r.kind == "row" and not r.has_cells)
     if len(order) != len(REVIEW_ROWS) or sorted(order) != sorted(REVIEW_ROWS):
+        if sum(r.has_cells for r in columns) < 2:
+            return False
         p.issue("unplaceable_cell", ERROR, "table 四 is written a row per result, but its header does not name the three kinds of case", REVIEW)
         return True
     for run in runs[first:]:
@@ -618,9 +620,45 @@ def _place_turned(p: Placer, runs: list[Run]) -> bool:
 _PLACERS = {ACTIVE: place_active, APPLICATIONS: place_applications, REVIEW: place_review}
 
 
+WRAP_MAX = 10  # the pieces of a header a narrow column wrapped are short
+
+
+def join_wrapped(tokens: list[Token]) -> list[Token]:
+    """Text header cells a narrow column wrapped over two or three lines (商业 / 企业, 未经复议直 / 接起诉) joined
+    back, when the joined text is a label and the later pieces are none on their own: 其他 / 结果 is 其他结果
+    (table 四), not 其他 (table 三) followed by noise."""
+    out: list[Token] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        tok = tokens[i]
+        text = tok.text
+        k = 0
+        if tok.table is None and 0 < len(text) <= WRAP_MAX and not text.isascii():
+            for more in (1, 2):
+                parts = tokens[i + 1:i + 1 + more]
+                if len(parts) < more or not _fragments(parts):
+                    break
+                if classify_all(text + "".join(p.text for p in parts)):
+                    k = more
+                    break
+        if k:
+            out.append(Token(text + "".join(t.text for t in tokens[i + 1:i + 1 + k]), None, tok.row))
+            i += 1 + k
+        else:
+            out.append(tok)
+            i += 1
+    return out
+
+
+def _fragments(parts: list[Token]) -> bool:
+    """Whether ``parts`` can be the later pieces of a wrapped header: short text lines that are no label."""
+    return bool(parts) and all(p.table is None and 0 < len(p.text) <= WRAP_MAX and not p.text.isascii() and not classify_all(p.text)
+                               for p in parts)
+
+
 def extract_tables(tokens: list[Token]) -> tuple[str | None, dict[str, Cell], list[Issue], set[str]]:
     """(template version, cells, issues, tables found) for a document's tokens."""
-    sections, version = split_sections(tokens)
+    sections, version = split_sections(join_wrapped(tokens))
     found: set[str] = set()
     runs_by_table: dict[str, list[Run]] = {}
     for table, toks in sections:

@@ -1,4 +1,5 @@
-"""Scraped text with empty cells: every form of blank read as a blank cell where its place is certain, else reported."""
+"""Scraped text in every layout: empty cells (each form of blank read as a blank where its place is certain, else
+reported), headers wrapped over lines, table 四 one value per line."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from extract import parse_document
-from extract.tables import Run, fit
+from extract.tables import Run, fit, join_wrapped
 from extract.tokens import Token, text_tokens
 from tests.corpus import random_truth, render
 from tests.corpus.compare import cell_mismatches, error_issues, field_mismatches
@@ -72,11 +73,22 @@ def test_a_bare_pipe_line_is_soft_and_a_spaced_one_a_cell() -> None:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), layout=st.sampled_from(("text_lines_empty", "text_pipes_empty", "text_rows_empty")),
+@given(seed=st.integers(0, 2**32 - 1), layout=st.sampled_from(("text_lines_empty", "text_pipes_empty", "text_rows_empty",
+                                                                "text_split_headers", "text_review_columns")),
        version=st.sampled_from(("2019", "2021")))
-def test_text_with_empty_cells_parses_back_exactly(seed: int, layout: str, version: str) -> None:
+def test_scraped_text_layouts_parse_back_exactly(seed: int, layout: str, version: str) -> None:
     rng = random.Random(seed)
     doc = render(random_truth(rng, version), layout, rng)
     got = parse_document(doc.data, doc.name, doc.headers).to_contract()
     assert not error_issues(got), got["issues"]
     assert not field_mismatches(doc.truth, got) + cell_mismatches(doc.truth, got)
+
+
+def test_wrapped_headers_are_joined_and_a_fragment_never_moves_the_reader() -> None:
+    toks = [Token(t, None, i) for i, t in enumerate(["其他", "结果", "未经复议直", "接起诉", "本年新", "制作数量", "商业", "企业", "0"])]
+    assert [t.text for t in join_wrapped(toks)] == ["其他结果", "未经复议直接起诉", "本年新", "制作数量", "商业企业", "0"]
+    lines = ["四、政府信息公开行政复议、行政诉讼情况", "行政", "复议", "行政", "诉讼"] + ["结果", "维持", "结果", "纠正", "其他", "结果",
+                                                                   "尚未", "审结", "总计"] * 3 + [str(i % 3) for i in range(15)]
+    text = "\n".join(HEAD + ["信息内容 | 本年制发件数 | 本年废止件数 | 现行有效件数", "规章 | 0 | 0 | 0"] + lines + ["| |"] * 10)
+    cells = parse_document(text.encode(), "x.txt").cells
+    assert [cells[f"review_litigation.review.{c}"].value for c in ("upheld", "corrected", "other", "pending", "total")] == [0, 1, 2, 0, 1]

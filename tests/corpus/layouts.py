@@ -95,6 +95,11 @@ def text_pipes(rng: random.Random) -> Style:
     return Style(text="pipes", blank_markers=rng.random() < 0.3, thousands=rng.random() < 0.3)
 
 
+def text_split_headers(rng: random.Random) -> Style:
+    """Scraped text, one cell per line, column headers wrapped over two or three lines (商业 / 企业)."""
+    return Style(text=rng.choice(("lines", "pipes")), split_headers=True, empty_cells=rng.random() < 0.3)
+
+
 def text_rows(rng: random.Random) -> Style:
     """Scraped text, one line per table row with ` | ` between its cells."""
     return Style(text="rows", blank_markers=rng.random() < 0.3, thousands=rng.random() < 0.3)
@@ -126,6 +131,7 @@ REPORT_LAYOUTS: dict[str, Callable[[random.Random], Style]] = {
     "html_simplified": html_simplified, "html_mixed": html_mixed, "text_lines": text_lines, "text_pipes": text_pipes,
     "text_rows": text_rows, "text_lines_empty": text_lines_empty, "text_pipes_empty": text_pipes_empty,
     "text_rows_empty": text_rows_empty, "text_review_columns": text_review_columns,
+    "text_split_headers": text_split_headers,
 }
 
 

@@ -365,7 +365,7 @@ def _text_grid(g: Grid, style: Style, rng: random.Random) -> list[str]:
         return out + ([f"| {r} |" for r in rows] if style.borders else rows)
     for i, row in enumerate(g.rows):
         for c in row:
-            lines = c.text.split("\n")
+            lines = split_header(c.text, rng) if style.split_headers and c.header else c.text.split("\n")
             if style.text == "pipes":  # an empty cell is its separator alone: " |", " | " or a bare "|"
                 out.extend(f"{t} |" if t else rng.choice((" |", " | ", " |", "|")) for t in lines)
             else:
@@ -374,6 +374,14 @@ def _text_grid(g: Grid, style: Style, rng: random.Random) -> list[str]:
             # (rows apart by 2+ pipes when a bare "|" may be an empty cell: else the page itself is ambiguous)
             out.append("|" * rng.randint(2 if style.empty_cells else 1, 5))
     return out
+
+
+def split_header(text: str, rng: random.Random) -> list[str]:
+    """A header cell's text broken over lines as a narrow column wraps it (商业 / 企业, 本年制发 / 件数)."""
+    if "\n" in text or len(text) < 4 or len(text) > 30:
+        return text.split("\n")
+    cuts = sorted(rng.sample(range(2, len(text) - 1), min(rng.choice((1, 1, 2)), len(text) - 3)))
+    return [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
 
 
 def text_page(truth: dict[str, Any], style: Style, rng: random.Random, damage: dict[str, Any] | None = None) -> bytes:

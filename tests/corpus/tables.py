@@ -46,6 +46,7 @@ class Style:
     text: str = ""  # "" (HTML) | lines (one cell per line) | pipes (cells ending in ` |`) | rows (a line per row)
     empty_cells: bool = False  # scraped text: zeros often written as truly empty cells (an empty line, ` |`, `| |`)
     borders: bool = False  # text rows: `| a | b |` (markdown) instead of `a | b`
+    split_headers: bool = False  # scraped text: column headers broken over two or three lines (商业\n企业)
     chrome: bool = True  # site navigation, header block, footer, scripts
     spaced_labels: bool = False  # 总 计, 法 律 服 务 机 构
     split_runs: bool = False  # Word: a number split over two <span> runs (1</span><span>2)
