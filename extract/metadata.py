@@ -9,8 +9,8 @@ never a signal. Issue codes (all ``error``):
 - ``year_uncertain`` — no title, 统计期限 or opening states the year (the first year named is a guess).
 - ``agency_conflict`` — the page's own words (contact line, opening) name another body than the title,
   and at least as many signals name it as name the title's.
-- ``agency_uncertain`` — no title agency, and the page's own words disagree, or name nobody (only a
-  field, the manifest hint or a loose mention gives a name).
+- ``agency_uncertain`` — no title agency, and the page's own words disagree, or name nobody (a field or the
+  manifest hint alone gives a name, or a loose mention that neither confirms).
 
 Two names agree when they name one body in another form: a province/city prefix more or less
 (集美区行政审批管理局 / 厦门市集美区行政审批管理局), a bracketed note, a usual abbreviation (人民政府 / 政府).
@@ -96,9 +96,8 @@ def check_agency(meta: Meta, hint: str | None = None) -> list[Issue]:
         return []
     loose = [("mentioned", meta.text_agency)] if meta.text_agency else []
     candidates = loose + site
-    if len(candidates) >= 2 and all(same_body(candidates[0][1], n) for _, n in candidates[1:]):
-        meta.agency = meta.agency or candidates[0][1]
-        return []
+    if loose and site and all(same_body(loose[0][1], n) for _, n in site):
+        return []  # a body the page mentions, confirmed by its field or the manifest (a site's own signals alone are not)
     meta.agency = meta.agency or (candidates[0][1] if candidates else None)
     said = _say(candidates) if candidates else "no signal names one"
     return [Issue("agency_uncertain", ERROR, f"neither a title nor the page's own words name the agency: {said}")]

@@ -112,7 +112,7 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     context.log.info(f"parse: {len(todo)} documents to parse, {len(fetched) - len(todo)} already parsed by {PARSER_VERSION}")
 
     outcomes = parse_all(
-        [(r.source_uri, r.content_hash, dict(r.headers or {})) for r in todo],
+        [(r.source_uri, r.content_hash, dict(r.headers or {}), r.agency_hint) for r in todo],
         batch.store_root,
         log=context.log.info,
     )
@@ -170,11 +170,11 @@ def published_fingerprint(paths) -> str | None:
     return marker.read_text().strip()
 
 
-def parse_all(items: Sequence[tuple[str, str, dict]], store_root: str, log=print) -> list[ParseOutcome]:
-    """Parse ``(source, content_hash, headers)`` items from the raw store, in order; a small process
-    pool (env DISCLOSURE_PARSE_WORKERS, default up to 4) when there are many."""
+def parse_all(items: Sequence[tuple], store_root: str, log=print) -> list[ParseOutcome]:
+    """Parse ``(source, content_hash, headers[, manifest agency hint])`` items from the raw store, in order; a small
+    process pool (env DISCLOSURE_PARSE_WORKERS, default up to 4) when there are many."""
     workers = int(os.environ.get("DISCLOSURE_PARSE_WORKERS", "0")) or min(4, os.cpu_count() or 1)
-    jobs = [(source, content_hash, headers, store_root) for source, content_hash, headers in items]
+    jobs = [(item[0], item[1], item[2], store_root, item[3] if len(item) > 3 else None) for item in items]
     if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
         return _collect(map(_parse_one, jobs), len(jobs), log)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
@@ -197,15 +197,15 @@ def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:
         log(f"parse {done}/{total}: {r.document_kind} {r.template_version or '-'} {r.year or '-'} {outcome.source}")
 
 
-def _parse_one(job: tuple[str, str, dict, str]) -> ParseOutcome:
+def _parse_one(job: tuple[str, str, dict, str, str | None]) -> ParseOutcome:
     """One document; a failure is recorded with its reason, never raised (the run goes on)."""
     from extract import parse_document
     from orchestration.fetching.store import RawStore
 
-    source, content_hash, headers, store_root = job
+    source, content_hash, headers, store_root, agency_hint = job
     try:
         data = RawStore(Path(store_root)).get(content_hash)
-        return ParseOutcome(source, content_hash, report=parse_document(data, source, headers))
+        return ParseOutcome(source, content_hash, report=parse_document(data, source, headers, agency_hint))
     except Exception as exc:  # noqa: BLE001 - any parser failure is recorded against the document
         return ParseOutcome(source, content_hash, error=f"{type(exc).__name__}: {exc}")
 

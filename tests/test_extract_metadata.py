@@ -89,11 +89,14 @@ def test_only_the_portal_names_a_body_so_the_agency_is_uncertain() -> None:
     assert _errors(r) == ["agency_uncertain"]
 
 
-def test_the_manifest_hint_confirms_a_field() -> None:
-    head = ("发布机构：某某县财政局", "2021年政府信息公开工作年度报告", "统计期限自2021年1月1日起至2021年12月31日止。")
+def test_the_manifest_hint_confirms_a_mention_but_never_names_the_agency_alone() -> None:
+    head = ("2021年政府信息公开工作年度报告", "统计期限自2021年1月1日起至2021年12月31日止。", "联系地址：某某县财政局二楼")
     assert _errors(_report(*head)) == ["agency_uncertain"]
     r = _report(*head, hint="某某省某某县财政局")
     assert (r.agency, _errors(r)) == ("某某县财政局", [])
+    # a listing's hint names the portal's owner: with only the 发布机构 field to agree, still not the agency
+    r = _report("发布机构：某某县人民政府", "2021年政府信息公开工作年度报告", "统计期限自2021年1月1日起至2021年12月31日止。", hint="某某县人民政府")
+    assert _errors(r) == ["agency_uncertain"]
 
 
 @pytest.mark.parametrize("a,b,same", [
