@@ -42,7 +42,8 @@ _SUFFIX = r"(?:人民政府办公室|人民政府办公厅|人民政府|办公�
 _PLACE_NAME = re.compile(r"[\u4e00-\u9fff（）()]{2,20}?(?:省|市|区|县|州|旗|盟|镇|乡|街道)[\u4e00-\u9fff（）()]{0,24}?" + _SUFFIX + r"(?![\u4e00-\u9fff]{0,2}(?:长|员|主任|书记))")
 _AGENCY_LINE = re.compile(r"^[\u4e00-\u9fff（）()]{2,40}" + _SUFFIX + "$")
 _CONTACT = re.compile(r"(?:请|可|直接)与\s*([\u4e00-\u9fff（）()]{3,40}?" + _SUFFIX + r")\s*联系")
-_FIELD = re.compile(r"(?:发布机构|发布单位|发文机关|发文单位|公开主体|信息来源|来\s*源)\s*[:：]?\s*([^\s:：|<>]{2,40})")
+_TRAILING_NOTE = re.compile(r"[（(][^（）()]*[）)]$")
+_FIELD = re.compile(r"(?:发布机构|发布单位|发文机关|发文单位|公开主体|信息来源|来\s*源)(?:\s*[:：]\s*|\s+)([^\s:：|<>]{2,40})")  # (not 来源于…)
 # the narrative's opening names its agency before the verb: "2019年，思明区人民政府办公室认真贯彻…"
 _OPENING_NAME = re.compile(r"^([\u4e00-\u9fff（）()]{2,40}?" + _SUFFIX + r")(?:认真|不断|坚持|深入|全面|严格|紧紧|始终|按照|围绕|进一步|持续|积极|扎实|着力|聚焦|高度|切实|以|在|把|将|对|继续)")
 # site chrome: greetings, site names, breadcrumbs and footers name the site's owner, never the reporting agency
@@ -169,7 +170,8 @@ def _field_agencies(nhead: str) -> tuple[str, ...]:
     out: list[str] = []
     for m in _FIELD.finditer(nhead[:AGENCY_SCAN_CHARS]):
         name = _clean_agency(m.group(1))
-        if name and not re.search(r"[网站报社台]$|^本", name) and _AGENCY_LINE.search(name) and name not in out:
+        bare = _TRAILING_NOTE.sub("", name or "")  # 区科技和工信局(台商投资区)
+        if name and not re.search(r"[网站报社台]$|^本", bare) and _AGENCY_LINE.search(bare) and name not in out:
             out.append(name)
     return tuple(out)
 

@@ -138,3 +138,8 @@ def test_metadata_is_never_silently_wrong_in_any_layout(layout: str) -> None:
 def test_check_meta_reads_no_page_twice() -> None:
     meta = read_meta(["某某县财政局2021年政府信息公开工作年度报告", "统计期限自2021年1月1日起至2021年12月31日止。"], None)
     assert check_meta(meta) == [] and check_meta(meta, "某某县财政局") == []
+
+
+def test_fields_are_read_only_as_fields() -> None:
+    meta = read_meta(["发布机构 区科技和工信局(台商投资区) 文 号 集审管〔2020〕1号", "来源：某某市人民政府门户网站", "资金来源于某某市财政局。"], None)
+    assert meta.field_agencies == ("区科技和工信局(台商投资区)",)
