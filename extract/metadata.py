@@ -5,7 +5,7 @@ The signals are read by ``extract.document`` (title, 统计期限, the narrative
 发布机构 / 来源 fields, the publish date); the manifest's agency hint comes from the caller. Site chrome is
 never a signal. Issue codes (all ``error``):
 - ``year_conflict`` — the title, the 统计期限 and the narrative's opening name different years, or the
-  report was published before its reporting year was nearly over.
+  report was published (or filed: the year in its 索引号) before its reporting year was nearly over.
 - ``year_uncertain`` — no title, 统计期限 or opening states the year (the first year named is a guess).
 - ``agency_conflict`` — the page's own words (contact line, opening) name another body than the title,
   and at least as many signals name it as name the title's.
@@ -33,6 +33,7 @@ _ABBREVIATIONS = (("人民政府", "政府"), ("办公室", "办"), ("办公厅"
                   ("工业和信息化", "工信"), ("科学技术", "科技"))
 _PLACE_CHARS = "省市区县州旗盟镇乡"
 EARLIEST_PUBLISH = (11, 1)  # a report for year N appears in N+1, or late in N at the earliest
+_INDEX_YEAR = re.compile(r"[-/]((?:19|20)\d\d)[-/]\d+$")  # 索引号 XM03148-2500-2020-02677, 000014349/2021-00123: filed in 2020, 2021
 
 
 def _core(name: str) -> str:
@@ -73,6 +74,10 @@ def check_year(meta: Meta) -> list[Issue]:
         if published < dt.date(meta.year, *EARLIEST_PUBLISH):
             issues.append(Issue("year_conflict", ERROR, f"published {meta.published}, before reporting year {meta.year} was over "
                                                         f"({_say(said) or 'no other signal'})"))
+    filed = _INDEX_YEAR.search(meta.index_no or "")
+    if meta.year and filed and int(filed.group(1)) < meta.year:
+        issues.append(Issue("year_conflict", ERROR, f"索引号 {meta.index_no} files it in {filed.group(1)}, before reporting year "
+                                                    f"{meta.year} was over ({_say(said) or 'no other signal'})"))
     return issues
 
 

@@ -143,3 +143,10 @@ def test_check_meta_reads_no_page_twice() -> None:
 def test_fields_are_read_only_as_fields() -> None:
     meta = read_meta(["发布机构 区科技和工信局(台商投资区) 文 号 集审管〔2020〕1号", "来源：某某市人民政府门户网站", "资金来源于某某市财政局。"], None)
     assert meta.field_agencies == ("区科技和工信局(台商投资区)",)
+
+
+def test_an_index_number_filed_before_the_year_ended_is_a_conflict() -> None:
+    title = "某某县财政局2021年政府信息公开工作年度报告"
+    assert _errors(_report("索引号：XM03148-2500-2020-02677", title)) == ["year_conflict"]
+    assert _errors(_report("索引号：XM03148-2500-2022-02677", title)) == []
+    assert _errors(_report("索引号：XM03148-1999-2022-02677", title)) == []  # (a classification code is no year)
