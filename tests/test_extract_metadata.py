@@ -150,3 +150,10 @@ def test_an_index_number_filed_before_the_year_ended_is_a_conflict() -> None:
     assert _errors(_report("索引号：XM03148-2500-2020-02677", title)) == ["year_conflict"]
     assert _errors(_report("索引号：XM03148-2500-2022-02677", title)) == []
     assert _errors(_report("索引号：XM03148-1999-2022-02677", title)) == []  # (a classification code is no year)
+
+
+@pytest.mark.parametrize("html_title", ["某某市人民政府门户网站-某某市教育局2021年政府信息公开工作年度报告",
+                                        "某某市教育局2021年政府信息公开工作年度报告_某某市人民政府", "某某市人民政府 | 某某市教育局2021年政府信息公开工作年度报告"])
+def test_the_site_name_in_the_html_title_never_joins_the_agency(html_title: str) -> None:
+    meta = read_meta(["首页", "政务公开"], html_title)
+    assert (meta.title_agency, meta.title_year) == ("某某市教育局", 2021)

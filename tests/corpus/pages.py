@@ -212,7 +212,8 @@ def greeting(truth: dict[str, Any], rng: random.Random) -> str:
 def page_title(title: str, truth: dict[str, Any]) -> str:
     """The <title>: the report's title and the portal's name, joined the ways CMS templates do."""
     site = truth["site"]
-    forms = (f"{title}_{site}", f"{title}_{truth['host']}门户网站", f"{truth['host']}门户网站 - {title}", f"{title}|{site}", title)
+    forms = (f"{title}_{site}", f"{title}_{truth['host']}门户网站", f"{truth['host']}门户网站 - {title}", f"{title}|{site}", title,
+             f"{truth['host']}-{title}")
     return forms[len(title) % len(forms)]
 
 
