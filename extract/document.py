@@ -121,10 +121,12 @@ def find_title(lines: list[str], html_title: str | None) -> tuple[str | None, st
     ``<agency>…年度报告``; a title without an agency still gives the year. An HTML ``<title>`` is read
     segment by segment (``报告标题_网站名``), so the site's name never joins the agency.
     """
-    candidates = (_HTML_TITLE_SPLIT.split(html_title) if html_title else []) + lines[:400]
+    segments = _HTML_TITLE_SPLIT.split(html_title) if html_title else []
     prev = ""
     fallback: tuple[str | None, str | None, int | None] = (None, None, None)
-    for line in candidates:
+    for i, line in enumerate(segments + lines[:400]):
+        if i <= len(segments):
+            prev = ""  # (the site's name beside the title in <title> is no agency line before it)
         text = _TITLE_PREFIX.sub("", _nfkc(line).strip())
         if len(text) > 120:
             prev = text

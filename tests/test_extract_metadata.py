@@ -157,3 +157,8 @@ def test_an_index_number_filed_before_the_year_ended_is_a_conflict() -> None:
 def test_the_site_name_in_the_html_title_never_joins_the_agency(html_title: str) -> None:
     meta = read_meta(["首页", "政务公开"], html_title)
     assert (meta.title_agency, meta.title_year) == ("某某市教育局", 2021)
+
+
+def test_the_site_name_beside_a_title_without_agency_is_no_agency() -> None:
+    meta = read_meta(["首页"], "某某市人民政府-2021年政府信息公开工作年度报告")
+    assert (meta.title_agency, meta.title_year) == (None, 2021)
