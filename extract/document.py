@@ -30,7 +30,7 @@ _NAME_TAIL = re.compile(r"(?:召开|关于|举办|开展|印发|发布)$")
 _TITLE_PREFIX = re.compile(r"^(?:标\s*题|题\s*目|名\s*称)\s*[:：]?\s*")
 _TITLE_JUNK = re.compile(r"^[\s\d年月日::|/_\-—·.,，。;；、]+|[\s:：|_\-—·、]+$")
 _PERIOD = re.compile(r"统计期限[^0-9]{0,8}((?:19|20)\d\d)\s*年")
-_TABLES_START = re.compile(r"^\s*(?:二\s*[、.．]\s*)?主动公开政府信息的?情况", re.M)
+_TABLES_HEADING = re.compile(r"[ \t\u3000]*(?:二\s*[、.．]\s*)?")  # what may stand before 主动公开政府信息 on its line
 _OPENING_YEAR = re.compile(r"^\s*((?:19|20)\d\d)\s*年\s*度?\s*[,，]\s*(.{0,60})", re.M)  # the narrative: "2020年，我局…"
 _YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
 _BOOK = re.compile(r"《[^《》]{0,80}》|〔[^〔〕]{0,20}〕|\[[^\[\]]{0,20}\]")
@@ -131,7 +131,7 @@ def find_title(lines: list[str], html_title: str | None) -> tuple[str | None, st
         if len(text) > 120:
             prev = text
             continue
-        name, year, is_title = _title_match(text)
+        name, year, is_title = _title_match(text) if "公开" in text else (None, None, False)  # (every title shape says 公开)
         if is_title:
             agency = _clean_agency(name or "") or (_clean_agency(prev) if _AGENCY_LINE.search(prev) else None)
             if agency is not None and (year is not None or fallback[2] is None):
@@ -143,6 +143,17 @@ def find_title(lines: list[str], html_title: str | None) -> tuple[str | None, st
     return fallback
 
 
+def _tables_start(nhead: str) -> int:
+    """Where table 二's heading (二、主动公开政府信息情况) opens its line, else the end of the head."""
+    i = nhead.find("主动公开政府信息")
+    while i >= 0:
+        line_start = nhead.rfind("\n", 0, i) + 1
+        if _TABLES_HEADING.fullmatch(nhead, line_start, i) and nhead.startswith(("主动公开政府信息情况", "主动公开政府信息的情况"), i):
+            return line_start
+        i = nhead.find("主动公开政府信息", i + 1)
+    return len(nhead)
+
+
 def _name_lines(nhead: str) -> list[str]:
     """The opening paragraphs without book titles, site chrome (which names the site, not the agency) and
     发布机构 / 来源 fields (a signal of their own)."""
@@ -150,10 +161,9 @@ def _name_lines(nhead: str) -> list[str]:
     return [ln for ln in text.splitlines() if not CHROME.search(ln) and not _FIELD.search(ln)]
 
 
-def _contact_agency(lines: list[str]) -> str | None:
-    for ln in lines:
-        m = _CONTACT.search(ln)
-        if m and (name := _clean_agency(m.group(1))):
+def _contact_agency(text: str) -> str | None:
+    for m in _CONTACT.finditer(text):
+        if name := _clean_agency(m.group(1)):
             return name
     return None
 
@@ -198,10 +208,8 @@ def read_meta(lines: list[str], html_title: str | None) -> Meta:
     # so the head is searched as it is (folding 20 KB of text would cost more than all the rest)
     nhead = "\n".join(lines)[:HEAD_CHARS]
     meta.title, meta.title_agency, meta.title_year = find_title(lines, html_title)
-    tables = _TABLES_START.search(nhead)  # the opening is before the tables (五、六 may plan "2022年，我局将…")
-    before_tables = tables.start() if tables else len(nhead)
-    names = _name_lines(nhead[:before_tables])
-    meta.contact_agency = _contact_agency(names)
+    before_tables = _tables_start(nhead)  # the opening is before the tables (五、六 may plan "2022年，我局将…")
+    meta.contact_agency = _contact_agency(_BOOK.sub("", nhead[:min(before_tables, AGENCY_SCAN_CHARS)]))
     meta.field_agencies = _field_agencies(nhead)
     m = _PERIOD.search(nhead)
     meta.period_year = int(m.group(1)) if m else None
@@ -212,7 +220,7 @@ def read_meta(lines: list[str], html_title: str | None) -> Meta:
         meta.opening_agency = _clean_agency(n.group(1)) if n else None
     meta.agency = meta.title_agency or meta.contact_agency or meta.opening_agency
     if meta.agency is None:
-        meta.text_agency = meta.agency = _text_agency(names)
+        meta.text_agency = meta.agency = _text_agency(_name_lines(nhead[:before_tables]))
     meta.year = meta.title_year or meta.period_year or meta.opening_year
     if meta.year is None:
         m = _YEAR.search(_BOOK.sub("", nhead))
