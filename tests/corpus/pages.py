@@ -401,7 +401,8 @@ def text_page(truth: dict[str, Any], style: Style, rng: random.Random, damage: d
     else:
         title = title_of(truth, rng)
         lines = [title, dated, intro(truth, contact_of(truth, title, rng))]
-    if rng.random() < 0.3:  # the scraper kept the site's chrome: greeting and breadcrumbs above, footer below
+    chrome = rng.random() < 0.3  # the scraper kept the site's chrome: greeting and breadcrumbs above, footer below
+    if chrome:
         lines = [greeting(truth, rng), "当前位置：首页 > 政务公开 > 政府信息公开年报", *lines]
     if truth.get("opening") or rng.random() < 0.5:
         lines.append(opening_sentence(truth))
@@ -411,7 +412,7 @@ def text_page(truth: dict[str, Any], style: Style, rng: random.Random, damage: d
         lines += _text_grid(g, style, rng)
     lines += ["五、存在的主要问题及改进情况", paragraph(truth, rng, PROBLEMS), "六、其他需要报告的事项", "无",
               truth["agency"], cn_date(truth["published"])]
-    if lines[0].startswith(greeting(truth, random.Random(0))[:2]) or rng.random() < 0.2:
+    if chrome:
         lines += [f"主办单位：{truth['host']}办公室 承办：{truth['host']}信息中心", f"闽ICP备{rng.randint(10**7, 10**8)}号"]
     if style.text == "lines":
         text = "".join(f"  {t}\n\n" for t in lines)
