@@ -14,6 +14,8 @@ outside ``extract.tables`` (severity):
 - ``input_truncated`` (warning) — a page over ``MAX_BYTES`` is read up to that size only.
 - ``input_too_large`` (error) — the page expands past the parser's limits on tags, lines or tokens
   (``extract.limits``, whose message names the limit); nothing is read from it.
+- ``year_conflict``, ``year_uncertain``, ``agency_conflict``, ``agency_uncertain`` (error) — report metadata
+  whose signals disagree or are missing (``extract.metadata``).
 """
 
 from __future__ import annotations
@@ -27,18 +29,21 @@ from contextlib import contextmanager
 from extract.limits import MAX_BYTES, InputTooLarge
 from extract.model import ERROR, WARNING, Issue, ParsedReport
 
-PARSER_VERSION = "1.2.1"
+PARSER_VERSION = "1.3.0"
 
 __all__ = ["PARSER_VERSION", "parse_document", "ParsedReport", "Issue"]
 
 
-def parse_document(data: bytes, source: str, headers: Mapping[str, str] | None = None) -> ParsedReport:
-    """Parse one document. Sets ``content_hash`` (sha256 of ``data``) and ``parser_version``."""
+def parse_document(data: bytes, source: str, headers: Mapping[str, str] | None = None, agency_hint: str | None = None) -> ParsedReport:
+    """Parse one document. Sets ``content_hash`` (sha256 of ``data``) and ``parser_version``.
+
+    ``agency_hint``: the sources manifest's ``agency`` for this document, one more signal the agency is checked against.
+    """
     report = ParsedReport(source=source, content_hash=hashlib.sha256(data).hexdigest(),
                           parser_version=PARSER_VERSION, document_kind="not_annual_report")
     try:
         with _collector_paused():
-            _parse_into(report, data, headers)
+            _parse_into(report, data, headers, agency_hint)
     except InputTooLarge as exc:
         report.issues.append(Issue("input_too_large", ERROR, str(exc)))
     except RecursionError:
@@ -79,10 +84,11 @@ def _collector_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def _parse_into(report: ParsedReport, data: bytes, headers: Mapping[str, str] | None) -> None:
+def _parse_into(report: ParsedReport, data: bytes, headers: Mapping[str, str] | None, agency_hint: str | None) -> None:
     from extract.document import read_meta
     from extract.html_tokens import html_tokens
     from extract.loading import HTML, load
+    from extract.metadata import check_meta
     from extract.narrative import read_claims
     from extract.tables import extract_tables
     from extract.tokens import text_tokens
@@ -111,10 +117,12 @@ def _parse_into(report: ParsedReport, data: bytes, headers: Mapping[str, str] | 
     else:
         tokens = text_tokens(loaded.text)
     meta = read_meta([t.text for t in tokens[:3000]], html_title)
+    version, cells, issues, found = extract_tables(tokens)
+    meta_issues = check_meta(meta, agency_hint) if found else []  # (a page that is no report is not gated on them)
     report.title, report.agency, report.year = meta.title, meta.agency, meta.year
     report.published, report.index_no, report.doc_no = meta.published, meta.index_no, meta.doc_no
-    version, cells, issues, found = extract_tables(tokens)
     if found:
+        report.issues.extend(meta_issues)
         report.document_kind = "annual_report"
         report.template_version = version
         report.cells = cells

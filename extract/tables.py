@@ -215,9 +215,11 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
             cur.values.append(tok)
             continue
         if what is _EMPTY:
-            if cur is not None and cur.accepts_empty(tok):
+            if cur is not None and (tok.table is None or cur.accepts_empty(tok)):  # (an empty text token is a blank cell)
+                if tok.soft and cur.kind in ("row", "group") and not cur.values:
+                    tok = Token("", None, tok.row)  # right after a row label no layout comes between: a cell
                 cur.values.append(tok)
-            elif tok.grid_row is not None:
+            elif tok.grid_row is not None or tok.table is None:
                 if pending and pending[-1].grid_row != tok.grid_row:
                     pending.clear()
                 pending.append(tok)
@@ -259,6 +261,9 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
                     if tok.col is not None:
                         heads.setdefault(tok.table, {}).setdefault(lb.key, []).append(tok.col)
             cur = None
+            if table == REVIEW and lb.kind == HEADER and lb.key in REVIEW_COLUMNS:
+                cur = Run("column", lb.key, tok)  # table 四 turned (a row per result) has its values after it
+                runs.append(cur)
     return runs
 
 
@@ -446,13 +451,33 @@ def _under_headers(values: list[Token], pos: list[int | None]) -> list[Token] | 
 
 
 def _trim(values: list[Token], n: int) -> list[Token]:
-    """Drop trailing empty grid cells (layout padding) beyond the expected count (``values`` itself when none)."""
-    if len(values) <= n or values[-1].text.strip():
+    """Drop layout beyond the expected count (``values`` itself when none): trailing empty grid cells and soft
+    text blanks (``extract.tokens``) at either end, when which ones are layout is certain — all at one end, or all.
+
+    With droppable blanks at both ends and only some to drop, the cells' positions are not known: ``values`` is
+    returned as it is, so the count does not fit and the row is reported (or zero-filled), never shifted.
+    """
+    if len(values) <= n or values[-1].text.strip() and not values[0].soft:
         return values
-    out = list(values)
-    while len(out) > n and not out[-1].text.strip():
-        out.pop()
-    return out
+    trail = 0
+    while trail < len(values) and _droppable(values[-1 - trail]):
+        trail += 1
+    lead = 0
+    while lead < len(values) - trail and values[lead].soft:
+        lead += 1
+    excess = len(values) - n
+    if lead == 0 and excess <= trail:
+        return values[:-excess]
+    if trail == 0 and excess <= lead:
+        return values[excess:]
+    if excess == lead + trail:
+        return values[lead:-trail]
+    return values
+
+
+def _droppable(tok: Token) -> bool:
+    """An empty grid cell or a soft text blank: what may be layout at the end of a row."""
+    return not tok.text.strip() and (tok.soft or tok.table is not None)
 
 
 def _loose(p: Placer, runs: list[Run], table: str) -> None:
@@ -528,7 +553,8 @@ def place_applications(p: Placer, runs: list[Run]) -> None:
             continue
         unplaced = [r for r in leaves if f"{table}.{r}.natural_person" not in p.cells]
         keys = [f"{table}.{r}.{c}" for r in unplaced for c in APPLICANT_COLUMNS]
-        values = [t for run in leftover for t in _trim(run.values, width)]
+        # (soft text blanks are left out group-wide: a gap where a sub-row label was lost is no cell)
+        values = [t for run in leftover for t in _trim(run.values, width) if not t.soft]
         head = leftover[0]
         what = f"group {group_runs[0].label.text!r}" if group_runs[0].kind == "group" else f"row {head.label.text!r}"
         if not keys:
@@ -550,6 +576,8 @@ def place_review(p: Placer, runs: list[Run]) -> None:
     flat: list[Token] = []
     flat_run: Run | None = None
     labelled = False
+    if _place_turned(p, runs):
+        return
     for run in runs:
         if run.kind == "row" and run.has_cells:
             labelled = True
@@ -558,7 +586,7 @@ def place_review(p: Placer, runs: list[Run]) -> None:
             labelled = True
             rows = [r for r in REVIEW_ROWS[1:] if f"{table}.{r}.upheld" not in p.cells]
             p.place([f"{table}.{r}.{c}" for r in rows for c in REVIEW_COLUMNS], run, table, f"group {run.label.text!r}")
-        elif run.kind in ("loose", "unknown") and run.has_cells:
+        elif run.kind in ("loose", "unknown", "column") and run.has_cells:  # (the template's row of 15 follows its last header)
             flat.extend(run.values)
             flat_run = flat_run or run
     if flat_run is not None and any(t.text.strip() for t in flat):
@@ -568,12 +596,69 @@ def place_review(p: Placer, runs: list[Run]) -> None:
             p.place(_REVIEW_KEYS, Run("loose", None, None, flat), table, "table 四")
 
 
+def _place_turned(p: Placer, runs: list[Run]) -> bool:
+    """Table 四 turned: a row per result (结果维持 … 总计) holding its three kinds of case in the order the
+    header names them (行政复议, 未经复议直接起诉, 复议后起诉). False when the table is not written so."""
+    columns = [r for r in runs if r.kind == "column" and r.values]
+    if len(columns) < 2:  # (the template's one row of 15 follows a single header: 总计)
+        return False
+    first = next(i for i, r in enumerate(runs) if r.kind == "column")
+    order = tuple(r.key for r in runs[:first] if r.kind == "row" and not r.has_cells)
+    if len(order) != len(REVIEW_ROWS) or sorted(order) != sorted(REVIEW_ROWS):
+        if sum(r.has_cells for r in columns) < 2:
+            return False
+        p.issue("unplaceable_cell", ERROR, "table 四 is written a row per result, but its header does not name the three kinds of case", REVIEW)
+        return True
+    for run in runs[first:]:
+        if run.kind == "column" and run.values:  # (a row of empty cells is a row of blanks)
+            p.place([f"{REVIEW}.{r}.{run.key}" for r in order], run, REVIEW)
+        elif run.kind != "column" and run.has_cells:
+            p.issue("unplaceable_cell", ERROR, f"{len(run.values)} number cells with no result label", REVIEW)
+    return True
+
+
 _PLACERS = {ACTIVE: place_active, APPLICATIONS: place_applications, REVIEW: place_review}
+
+
+WRAP_MAX = 10  # the pieces of a header a narrow column wrapped are short
+
+
+def join_wrapped(tokens: list[Token]) -> list[Token]:
+    """Text header cells a narrow column wrapped over two or three lines (商业 / 企业, 未经复议直 / 接起诉) joined
+    back, when the joined text is a label and the later pieces are none on their own: 其他 / 结果 is 其他结果
+    (table 四), not 其他 (table 三) followed by noise."""
+    out: list[Token] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        tok = tokens[i]
+        text = tok.text
+        k = 0
+        if tok.table is None and 0 < len(text) <= WRAP_MAX and not text.isascii():
+            for more in (1, 2):
+                parts = tokens[i + 1:i + 1 + more]
+                if len(parts) < more or not _fragments(parts):
+                    break
+                if classify_all(text + "".join(p.text for p in parts)):
+                    k = more
+                    break
+        if k:
+            out.append(Token(text + "".join(t.text for t in tokens[i + 1:i + 1 + k]), None, tok.row))
+            i += 1 + k
+        else:
+            out.append(tok)
+            i += 1
+    return out
+
+
+def _fragments(parts: list[Token]) -> bool:
+    """Whether ``parts`` can be the later pieces of a wrapped header: short text lines that are no label."""
+    return bool(parts) and all(p.table is None and 0 < len(p.text) <= WRAP_MAX and not p.text.isascii() and not classify_all(p.text)
+                               for p in parts)
 
 
 def extract_tables(tokens: list[Token]) -> tuple[str | None, dict[str, Cell], list[Issue], set[str]]:
     """(template version, cells, issues, tables found) for a document's tokens."""
-    sections, version = split_sections(tokens)
+    sections, version = split_sections(join_wrapped(tokens))
     found: set[str] = set()
     runs_by_table: dict[str, list[Run]] = {}
     for table, toks in sections:

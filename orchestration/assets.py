@@ -100,7 +100,7 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     context.log.info(f"parse: {len(todo)} documents to parse, {len(fetched) - len(todo)} already parsed by {PARSER_VERSION}")
 
     outcomes = parse_all(
-        [(r.source_uri, r.content_hash, dict(r.headers or {})) for r in todo],
+        [(r.source_uri, r.content_hash, dict(r.headers or {}), r.agency_hint) for r in todo],
         batch.store_root,
         log=context.log.info,
     )

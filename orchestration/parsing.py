@@ -37,11 +37,11 @@ class ParseOutcome:
     error: str | None = None  # why there is no report (unreadable from the store, or its parse worker died twice)
 
 
-def parse_all(items: Sequence[tuple[str, str, dict]], store_root: str, log=print) -> list[ParseOutcome]:
-    """Parse ``(source, content_hash, headers)`` items from the raw store, in order; a small process
+def parse_all(items: Sequence[tuple], store_root: str, log=print) -> list[ParseOutcome]:
+    """Parse ``(source, content_hash, headers[, manifest agency hint])`` items from the raw store, in order; a small process
     pool (env DISCLOSURE_PARSE_WORKERS, default up to 4) when there are many."""
     workers = parse_workers()
-    jobs = [(source, content_hash, headers, store_root) for source, content_hash, headers in items]
+    jobs = [(item[0], item[1], item[2], store_root, item[3] if len(item) > 3 else None) for item in items]
     outcomes: list[ParseOutcome | None] = [None] * len(jobs)
     if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
         results: Iterator[tuple[int, ParseOutcome]] = enumerate(map(_parse_one, jobs))
@@ -67,21 +67,21 @@ def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:
         log(f"parse {done}/{total}: {r.document_kind} {r.template_version or '-'} {r.year or '-'} {outcome.source}")
 
 
-def _parse_one(job: tuple[str, str, dict, str]) -> ParseOutcome:
+def _parse_one(job: tuple[str, str, dict, str, str | None]) -> ParseOutcome:
     """One document; a failure is recorded with its reason, never raised (the run goes on)."""
     from extract import parse_document
     from orchestration.fetching.store import RawStore
 
-    source, content_hash, headers, store_root = job
+    source, content_hash, headers, store_root, agency_hint = job
     try:
         data = RawStore(Path(store_root)).get(content_hash)
-        return ParseOutcome(source, content_hash, report=parse_document(data, source, headers))
+        return ParseOutcome(source, content_hash, report=parse_document(data, source, headers, agency_hint))
     except Exception as exc:  # noqa: BLE001 - any parser failure is recorded against the document
         return ParseOutcome(source, content_hash, error=f"{type(exc).__name__}: {exc}")
 
 
-def _worker_died(job: tuple[str, str, dict, str], reason: str) -> ParseOutcome:
-    source, content_hash, _, _ = job
+def _worker_died(job: tuple[str, str, dict, str, str | None], reason: str) -> ParseOutcome:
+    source, content_hash = job[:2]
     return ParseOutcome(source, content_hash, error=reason)
 
 

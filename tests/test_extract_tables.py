@@ -54,3 +54,33 @@ def test_text_in_a_number_position_is_an_error_never_a_shifted_row() -> None:
     report = parse_document(page.replace(line, " | ".join(cells)).encode("utf-8"), "x.txt")
     assert not any(k.startswith("applications.granted.") for k in report.cells)
     assert any(i.severity == "error" and i.table == "applications" for i in report.issues)
+
+
+REVIEW_TURNED = ["四、政府信息公开行政复议、行政诉讼情况", " | 行政复议 | 未经复议直接起诉 | 复议后起诉", "结果维持 | 1 | 0 | 2",
+                 "结果纠正 | 0 | 3 | 0", "其他结果 |  |  | ", "尚未审结 | 0 | 0 | 1", "总计 | 1 | 3 | 3"]
+
+
+def _review(lines: list[str]) -> dict:
+    active = ["二、主动公开政府信息情况", "信息内容 | 本年制发件数 | 本年废止件数 | 现行有效件数", "规章 | 0 | 0 | 0"]  # (tells the version)
+    report = parse_document("\n".join(active + lines + ["| |"] * 10).encode(), "x.txt")
+    return {k.split(".", 1)[1]: c.value for k, c in report.cells.items() if k.startswith("review_litigation.")}, report
+
+
+def test_table_four_turned_a_row_per_result_is_read_by_its_labels() -> None:
+    cells, report = _review(REVIEW_TURNED)
+    assert cells["review.upheld"] == 1 and cells["litigation_after_review.upheld"] == 2
+    assert cells["litigation_direct.corrected"] == 3 and cells["litigation_after_review.pending"] == 1
+    assert (cells["review.total"], cells["litigation_direct.total"], cells["litigation_after_review.total"]) == (1, 3, 3)
+    assert cells["review.other"] == 0 and report.cells["review_litigation.review.other"].blank
+
+
+def test_table_four_turned_in_another_kind_order_follows_its_header() -> None:
+    lines = [REVIEW_TURNED[0], " | 复议后起诉 | 行政复议 | 未经复议直接起诉"] + REVIEW_TURNED[2:]
+    cells, _ = _review(lines)
+    assert (cells["litigation_after_review.upheld"], cells["review.upheld"], cells["litigation_direct.upheld"]) == (1, 0, 2)
+
+
+def test_table_four_turned_without_its_kinds_is_an_error_not_the_template_order() -> None:
+    cells, report = _review([REVIEW_TURNED[0], " | 复议 | 诉讼 | 诉讼2"] + REVIEW_TURNED[2:])
+    assert any(i.severity == "error" and i.table == "review_litigation" for i in report.issues)
+    assert cells.get("review.corrected") in (None, 0)

@@ -210,3 +210,14 @@ def test_a_bad_worker_memory_setting_is_refused_by_name(tmp_path, monkeypatch):
     monkeypatch.setenv("DISCLOSURE_PARSE_WORKER_MEMORY_MB", "2GB")
     with pytest.raises(ValueError, match="DISCLOSURE_PARSE_WORKER_MEMORY_MB='2GB' is not an integer"):
         parse_all(_stored(tmp_path, PARSE_POOL_THRESHOLD), str(tmp_path / "raw"), log=lambda _: None)
+
+
+def test_the_manifest_agency_hint_reaches_the_parser(tmp_path):
+    """A page that names its agency only in passing: the manifest's hint confirms it (no agency_uncertain)."""
+    page = "\n".join(["2021年政府信息公开工作年度报告", "统计期限自2021年1月1日起至2021年12月31日止。", "联系地址：某某县财政局二楼",
+                      "二、主动公开政府信息情况", "信息内容 | 本年制发件数 | 本年废止件数 | 现行有效件数", "规章 | 0 | 0 | 0"] + ["| |"] * 10)
+    entry = RawStore(tmp_path / "raw").put("x.txt", page.encode())
+    plain, hinted = parse_all([(entry.source_uri, entry.content_hash, {}), (entry.source_uri, entry.content_hash, {}, "某某县财政局")],
+                              str(tmp_path / "raw"), log=lambda _: None)
+    assert "agency_uncertain" in [i.code for i in plain.report.issues]
+    assert "agency_uncertain" not in [i.code for i in hinted.report.issues] and hinted.report.agency == "某某县财政局"

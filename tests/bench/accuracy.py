@@ -3,6 +3,7 @@
     uv run python -m tests.bench.accuracy [--n 2000] [--seed 0] [--inconsistent-share 0.1] [--layouts A,B] [--out FOLDER]
 
 Prints documents, cells, % cells exact, document-level accuracy (kind / version / agency / year),
+metadata right or flagged (every field right, or an error issue raised) and silent metadata errors,
 silent errors (a wrong or missing value with no error-severity issue: must be 0), flagged documents,
 hard cases flagged as expected, a per-layout breakdown and example failures. Exits 1 if there is a
 silent error or fewer than 99.9 % of cells are exact.
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 
 from extract import parse_document
 from tests.corpus import GeneratedDoc, generate, hard_cases, write_corpus
-from tests.corpus.compare import FIELDS, Mismatch, cell_mismatches, error_issues, field_mismatches, flagged_as_expected
+from tests.corpus.compare import FIELDS, Mismatch, cell_mismatches, error_issues, field_mismatches, flagged_as_expected, metadata_silent
 
 MIN_CELLS_EXACT = 99.9
 
@@ -30,6 +31,7 @@ class Tally:
     cells_exact: int = 0
     silent: int = 0
     flagged: int = 0
+    meta_silent: int = 0  # a wrong kind / version / agency / year with no error issue
     fields_right: Counter = field(default_factory=Counter)
     fields_judged: Counter = field(default_factory=Counter)
 
@@ -45,6 +47,7 @@ class Outcome:
     silent: bool
     crashed: str | None = None
     published_ok: bool = False
+    meta_silent: bool = False
 
 
 def judge(doc: GeneratedDoc) -> Outcome:
@@ -58,7 +61,8 @@ def judge(doc: GeneratedDoc) -> Outcome:
         silent = not flagged_as_expected(doc.truth, got)
     else:
         silent = bool(wrong) and not flagged
-    return Outcome(doc, wrong, flagged, silent, published_ok=got.get("published") == doc.truth["published"])
+    return Outcome(doc, wrong, flagged, silent, published_ok=got.get("published") == doc.truth["published"],
+                   meta_silent=metadata_silent(doc.truth, got))
 
 
 def add(t: Tally, o: Outcome) -> None:
@@ -71,6 +75,7 @@ def add(t: Tally, o: Outcome) -> None:
     t.cells_exact += sum(k not in wrong_keys for k in judged)
     t.silent += o.silent
     t.flagged += o.flagged
+    t.meta_silent += o.meta_silent
     fields = FIELDS if truth["document_kind"] == "annual_report" else FIELDS[:2]
     for f in fields:
         t.fields_judged[f] += 1
@@ -121,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{f:<20} {100.0 * total.fields_right[f] / max(total.fields_judged[f], 1):.2f} %  of {total.fields_judged[f]}")
     print(f"{'published':<20} {100.0 * total.fields_right['published'] / max(total.fields_judged['published'], 1):.2f} %  "
           f"of {total.fields_judged['published']}  (informative, not gated)")
+    print(f"metadata right or flagged {100.0 * (total.docs - total.meta_silent) / max(total.docs, 1):.2f} %  "
+          f"(silent metadata errors {total.meta_silent}: must be 0)")
     print(f"silent errors        {total.silent}")
     print(f"flagged documents    {total.flagged}  (an error-severity issue raised)")
     crashed = sum(o.crashed is not None for o in failures)
@@ -142,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             tag = "SILENT" if o.silent else "flagged" if o.flagged else "wrong"
             print(f"  [{tag}] {o.doc.name}: " + "; ".join(map(str, o.wrong[:4])) + (" …" if len(o.wrong) > 4 else ""))
 
-    ok = total.silent == 0 and clean.cells_pct() >= MIN_CELLS_EXACT
+    ok = total.silent == 0 and total.meta_silent == 0 and clean.cells_pct() >= MIN_CELLS_EXACT
     print(f"\n{'PASS' if ok else 'FAIL'}: silent errors {total.silent} (must be 0), cells exact {clean.cells_pct():.3f} % "
           f"(must be >= {MIN_CELLS_EXACT})")
     return 0 if ok else 1

@@ -30,12 +30,13 @@ class Agency:
     name: str  # as the report's title gives it
     short: str  # as a page header's 发布机构 might give it
     site: str  # the website the page sits on
+    host: str  # the government whose portal hosts the page (its chrome names it, not the agency)
 
 
 def random_agency(rng: random.Random) -> Agency:
     if rng.random() < 0.06:
         name = rng.choice(ZONES)
-        return Agency(name, name.replace("管理委员会", "管委会"), name.replace("管理委员会", "门户网站"))
+        return Agency(name, name.replace("管理委员会", "管委会"), name.replace("管理委员会", "门户网站"), name)
     province, city, county = rng.choice(REGIONS)
     dept = rng.choice(DEPARTMENTS)
     local = (county or city) + dept
@@ -44,7 +45,9 @@ def random_agency(rng: random.Random) -> Agency:
         prefix = rng.choice((province, "", ""))
     name = prefix + (county or city) + dept
     site = (county or city) + "人民政府网"
-    return Agency(name, local if rng.random() < 0.7 else dept, site)
+    # a department's report sits on its government's portal; a district's report often on the city's
+    host = city + (county or "") + "人民政府" if dept != "人民政府" or county is None else city + "人民政府"
+    return Agency(name, local if rng.random() < 0.7 else dept, site, host)
 
 
 def random_year(rng: random.Random) -> int:

@@ -51,6 +51,13 @@ def error_issues(got: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def flagged_as_expected(truth: dict[str, Any], got: dict[str, Any]) -> bool:
-    """Every expected error has an error-severity issue on its table (the code may differ)."""
+    """Every expected error has an error-severity issue on its table (the code may differ); a report-level
+    error (no table: year_conflict, agency_conflict, …) must have its code."""
     errors = error_issues(got)
-    return all(any(i.get("table") in (None, e["table"]) for i in errors) for e in truth.get("expected_errors", ()))
+    return all(any(i.get("code") == e["code"] if e["table"] is None else i.get("table") in (None, e["table"]) for i in errors)
+               for e in truth.get("expected_errors", ()))
+
+
+def metadata_silent(truth: dict[str, Any], got: dict[str, Any]) -> bool:
+    """A document field (kind, version, agency, year) wrong with no error issue to say so."""
+    return bool(field_mismatches(truth, got)) and not error_issues(got)

@@ -135,8 +135,76 @@ def extra_row(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[st
     return t, {"extra_rows": {label: values}}
 
 
+# ---- report metadata: pages whose signals disagree must be flagged; chrome naming another body must not be
+_NAMED_TITLES = ("{a}{y}年政府信息公开工作年度报告", "{y}年度{a}政府信息公开工作年度报告", "{a}政府信息公开工作{y}年度报告")
+
+
+def _metadata_error(t: dict[str, Any], code: str) -> None:
+    t["expected_errors"] = [{"code": code, "table": None}]
+    t["uncertain_keys"] = []
+
+
+def title_year_conflict(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The title names the next year while the 统计期限 and the opening name the reporting year: year_conflict."""
+    t = random_truth(rng, version)
+    t["title_year"], t["title_shape"], t["opening"] = t["year"] + 1, rng.choice(_NAMED_TITLES), True
+    _metadata_error(t, "year_conflict")
+    return t, {}
+
+
+def published_before_year_end(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Published months before its reporting year ended (a report filed under the wrong year): year_conflict."""
+    t = random_truth(rng, version)
+    t["published"] = f"{t['year']}-{rng.randint(1, 9):02d}-{rng.randint(1, 28):02d}"
+    _metadata_error(t, "year_conflict")
+    return t, {}
+
+
+def copied_body(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A report copied from another body with only the title changed: its contact line and opening name
+    the other body: agency_conflict."""
+    t = random_truth(rng, version)
+    other = random_truth(rng, version)["agency"]
+    while other.endswith(t["agency"][-4:]):
+        other = random_truth(rng, version)["agency"]
+    t["body_agency"] = t["contact"] = other
+    t["title_shape"], t["opening"] = rng.choice(_NAMED_TITLES), True
+    _metadata_error(t, "agency_conflict")
+    return t, {}
+
+
+def nameless_on_portal(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Neither the title nor the body names the agency; only the portal's chrome and its office as 发布机构 do:
+    agency_uncertain (the portal's owner is not the agency)."""
+    t = random_truth(rng, version)
+    t["title_shape"], t["contact"], t["publisher"] = "{y}年政府信息公开工作年度报告", None, t["host"] + "办公室"
+    t["body_agency"] = "我局"
+    _metadata_error(t, "agency_uncertain")
+    return t, {}
+
+
+def department_on_portal(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The normal case: a department's report on its government's portal, greeting, footer and 发布机构 naming
+    the government's office. The title names the department: read exactly, no issue."""
+    t = random_truth(rng, version)
+    t["title_shape"], t["publisher"] = rng.choice(_NAMED_TITLES), t["host"] + "办公室"
+    t["uncertain_keys"] = []
+    return t, {}
+
+
+def title_without_agency(rng: random.Random, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The title names no agency, the greeting names the portal's owner; the contact line and 发布机构 name the
+    agency (the issue's 欢迎访问XX市人民政府 page): read exactly from them, no issue."""
+    t = random_truth(rng, version)
+    t["title_shape"], t["contact"], t["opening"] = rng.choice(("{y}年政府信息公开工作年度报告", "{y}年度政府信息公开工作年度报告")), t["agency"], True
+    t["uncertain_keys"] = []
+    return t, {}
+
+
 HARD_CASES = {f.__name__: f for f in (lost_row_label, lost_row_label_zero_group, two_numbers, missing_cell, missing_row,
-                                       review_cell_missing, review_cell_missing_zero, reordered_columns, extra_row)}
+                                       review_cell_missing, review_cell_missing_zero, reordered_columns, extra_row,
+                                       title_year_conflict, published_before_year_end, copied_body, nameless_on_portal,
+                                       department_on_portal, title_without_agency)}
 
 
 def hard_cases(seed: int = 0, per_case: int = 4) -> list[GeneratedDoc]:

@@ -55,6 +55,7 @@ html_charset_lies = _fixed("UTF-8 bytes under a <meta> that says gb2312 (a CMS t
 html_merged = _fixed("All three tables in one <table>, section titles as full-width rows.", merged=True)
 html_th = _fixed("Header cells as <th> (in <thead> where the table starts with headers).", th=True)
 html_review_vertical = _fixed("Table 四 as 3 rows x 5 columns instead of the template's 1 x 15.", review_vertical=True)
+html_review_transposed = _fixed("Table 四 turned: a row per result (结果维持 … 总计), a column per kind of case.", review_transposed=True)
 html_blank_markers = _fixed("Zeros written as empty, -, —, ——, /, 无.", blank_markers=True)
 html_fullwidth = _fixed("Full-width digits.", fullwidth=True)
 html_thousands = _fixed("Thousands separators (1,234).", thousands=True)
@@ -94,20 +95,43 @@ def text_pipes(rng: random.Random) -> Style:
     return Style(text="pipes", blank_markers=rng.random() < 0.3, thousands=rng.random() < 0.3)
 
 
+def text_split_headers(rng: random.Random) -> Style:
+    """Scraped text, one cell per line, column headers wrapped over two or three lines (商业 / 企业)."""
+    return Style(text=rng.choice(("lines", "pipes")), split_headers=True, empty_cells=rng.random() < 0.3)
+
+
 def text_rows(rng: random.Random) -> Style:
     """Scraped text, one line per table row with ` | ` between its cells."""
     return Style(text="rows", blank_markers=rng.random() < 0.3, thousands=rng.random() < 0.3)
+
+
+text_lines_empty = _fixed("Scraped text, one cell per line, zeros often as empty cells: an empty line in the cell's place.",
+                          text="lines", empty_cells=True)
+text_pipes_empty = _fixed("Scraped text, cells ending in ` |`, zeros often as empty cells: the separator alone on its line.",
+                          text="pipes", empty_cells=True)
+
+
+def text_review_columns(rng: random.Random) -> Style:
+    """Scraped text, table 四 turned (a row per result): its values one per line in column order, or a row per line."""
+    return Style(text=rng.choice(("lines", "pipes", "rows")), review_transposed=True, empty_cells=rng.random() < 0.5)
+
+
+def text_rows_empty(rng: random.Random) -> Style:
+    """Scraped text, a line per row, zeros often as empty cells: nothing between two separators (markdown or not)."""
+    return Style(text="rows", empty_cells=True, borders=rng.random() < 0.4, thousands=rng.random() < 0.3)
 
 
 REPORT_LAYOUTS: dict[str, Callable[[random.Random], Style]] = {
     "html_template": html_template, "html_word": html_word, "html_gbk_declared": html_gbk_declared,
     "html_gbk_undeclared": html_gbk_undeclared, "html_gbk_header_only": html_gbk_header_only, "html_utf8_bom": html_utf8_bom,
     "html_charset_lies": html_charset_lies, "html_merged": html_merged,
-    "html_th": html_th, "html_review_vertical": html_review_vertical, "html_blank_markers": html_blank_markers,
+    "html_th": html_th, "html_review_vertical": html_review_vertical, "html_review_transposed": html_review_transposed, "html_blank_markers": html_blank_markers,
     "html_fullwidth": html_fullwidth, "html_thousands": html_thousands, "html_units": html_units,
     "html_cms": html_cms, "html_unmerged": html_unmerged,
     "html_simplified": html_simplified, "html_mixed": html_mixed, "text_lines": text_lines, "text_pipes": text_pipes,
-    "text_rows": text_rows,
+    "text_rows": text_rows, "text_lines_empty": text_lines_empty, "text_pipes_empty": text_pipes_empty,
+    "text_rows_empty": text_rows_empty, "text_review_columns": text_review_columns,
+    "text_split_headers": text_split_headers,
 }
 
 
@@ -183,7 +207,7 @@ def other_truth(rng: random.Random) -> dict[str, Any]:
     agency, year = random_agency(rng), random_year(rng)
     return {"document_kind": "not_annual_report", "template_version": None, "agency": agency.name, "year": year,
             "published": published_date(rng, year).isoformat(), "cells": {}, "expected_rule_failures": [],
-            "expected_errors": [], "publisher": agency.short, "site": agency.site}
+            "expected_errors": [], "publisher": agency.short, "site": agency.site, "host": agency.host}
 
 
 def render(truth: dict[str, Any], layout: str, rng: random.Random, name: str | None = None) -> GeneratedDoc:

@@ -73,26 +73,61 @@ SCRIPT = ("<script type=\"text/javascript\">var _hmt = _hmt || [];(function(){va
           "</script>")
 
 
+# Title shapes real pages use: {a} the agency, {y} the year ("年" / "年度" spelled out by the shape)
+TITLE_SHAPES = (
+    "{a}{y}年政府信息公开工作年度报告", "{a}{y}年政府信息公开工作年度报告", "{a}{y}年度政府信息公开工作年度报告",
+    "{a}{y}年政府信息公开年度报告", "{a}{y}年政府信息公开年报", "{y}年{a}政府信息公开工作年度报告",
+    "{y}年度{a}政府信息公开工作年度报告", "{a}政府信息公开工作{y}年度报告", "{a}关于{y}年度政府信息公开工作年度报告",
+    "{a}政府信息公开工作年度报告（{y}年）", "{a}政府信息公开工作年度报告（{y}年度）", "{a}政府信息公开工作年度报告",
+    "{y}年政府信息公开工作年度报告", "{y}年度政府信息公开工作年度报告",
+)
+
+
+def title_of(truth: dict[str, Any], rng: random.Random) -> str:
+    """The report's title in one of ``TITLE_SHAPES`` (or ``truth["title_shape"]``); the year is ``truth["title_year"]``
+    when a page's title disagrees with its body (hard cases)."""
+    shape = truth.get("title_shape") or rng.choice(TITLE_SHAPES)
+    return shape.format(a=truth["agency"], y=truth.get("title_year", truth["year"]))
+
+
+def names_agency(title: str, truth: dict[str, Any]) -> bool:
+    return truth["agency"] in title
+
+
 def paragraph(truth: dict[str, Any], rng: random.Random, pool: tuple[str, ...] = SENTENCES) -> str:
-    """A narrative paragraph; the numbers it states about applications agree with the tables."""
+    """A narrative paragraph; the numbers it states about applications agree with the tables.
+
+    It names ``truth["body_agency"]`` when the body was copied from another report (hard cases)."""
     total = truth.get("cells", {}).get("applications.new_received.total", rng.randint(0, 40))
     return "".join(
-        s.format(year=truth["year"], agency=truth["agency"], n=rng.randint(20, 900), m=rng.randint(1, 30),
+        s.format(year=truth["year"], agency=truth.get("body_agency", truth["agency"]), n=rng.randint(20, 900), m=rng.randint(1, 30),
                  k=rng.randint(1, 60), total=total)
         for s in rng.sample(pool, rng.randint(2, min(5, len(pool))))
     )
 
 
-def title_of(truth: dict[str, Any], rng: random.Random) -> str:
-    return truth["agency"] + str(truth["year"]) + rng.choice(("年政府信息公开工作年度报告", "年政府信息公开工作年度报告",
-                                                              "年度政府信息公开工作年度报告", "年政府信息公开年度报告"))
+def opening_sentence(truth: dict[str, Any]) -> str:
+    """The narrative's first sentence: "<year>年，<agency>认真…" (a year and agency signal of its own)."""
+    return SENTENCES[0].format(year=truth["year"], agency=truth.get("body_agency", truth["agency"]))
 
 
-def intro(truth: dict[str, Any]) -> str:
-    y = truth["year"]
-    return (f"根据《中华人民共和国政府信息公开条例》（以下简称《条例》）规定，特向社会公布{y}年{truth['agency']}"
+def intro(truth: dict[str, Any], contact: str | None = None) -> str:
+    """The opening paragraph: the report's year (统计期限) and, when ``contact`` is given, who to ask (请与…联系)."""
+    y = truth.get("period_year", truth["year"])
+    ask = f"请与{contact}联系（联系电话：0592-2667078）。" if contact else "请与本机关办公室联系。"
+    return (f"根据《中华人民共和国政府信息公开条例》（以下简称《条例》）规定，特向社会公布本机关{y}年"
             f"政府信息公开工作年度报告。本报告中所列数据的统计期限自{y}年1月1日起至{y}年12月31日止。"
-            "如对本报告有任何疑问，请与本机关办公室联系。")
+            f"如对本报告有任何疑问，{ask}")
+
+
+def contact_of(truth: dict[str, Any], title: str, rng: random.Random) -> str | None:
+    """The contact line's body: always when the title does not name the agency, else now and then."""
+    if "contact" in truth:
+        return truth["contact"]
+    return truth["agency"] if not names_agency(title, truth) or rng.random() < 0.3 else None
+
+
+GREETINGS = ("您好，欢迎访问{h}门户网站！", "欢迎访问{h}网站", "{h}欢迎您", "今天是{d} 欢迎访问{h}门户网站")
 
 
 # ---------------------------------------------------------------- HTML
@@ -169,6 +204,19 @@ def tables_html(grids: list[Grid], style: Style) -> str:
                    + "</table>" for g in grids)
 
 
+def greeting(truth: dict[str, Any], rng: random.Random) -> str:
+    """The tool bar's greeting: it names the portal's owner (``truth["host"]``), never the reporting agency."""
+    return rng.choice(GREETINGS).format(h=truth["host"], d=cn_date(truth["published"]) + " 星期一")
+
+
+def page_title(title: str, truth: dict[str, Any]) -> str:
+    """The <title>: the report's title and the portal's name, joined the ways CMS templates do."""
+    site = truth["site"]
+    forms = (f"{title}_{site}", f"{title}_{truth['host']}门户网站", f"{truth['host']}门户网站 - {title}", f"{title}|{site}", title,
+             f"{truth['host']}-{title}")
+    return forms[len(title) % len(forms)]
+
+
 def chrome_top(truth: dict[str, Any], title: str, rng: random.Random) -> str:
     """The page header as CMS sites write it: tool bar, logo, search, a drop-down menu, breadcrumbs, the 索引号 block."""
     def sub_menu(i: int, subs: tuple[str, ...]) -> str:
@@ -179,7 +227,7 @@ def chrome_top(truth: dict[str, Any], title: str, rng: random.Random) -> str:
     index_no = f"XM{rng.randint(10000, 99999)}-{rng.randint(1000, 9999)}-{truth['year'] + 1}-{rng.randint(1, 99999):05d}"
     doc_no = rng.choice(("", f"{truth['publisher'][:2]}政办〔{truth['year'] + 1}〕{rng.randint(1, 60)}号"))
     return (
-        '<div class="toolbar"><div class="w1200"><span>欢迎访问本网站！</span><a href="javascript:void(0)" id="cniil_wza">无障碍浏览</a>'
+        f'<div class="toolbar"><div class="w1200"><span>{html.escape(greeting(truth, rng))}</span><a href="javascript:void(0)" id="cniil_wza">无障碍浏览</a>'
         '<a href="javascript:void(0)" class="elder">长者模式</a><a href="javascript:void(0)" id="trans">繁体</a>'
         '<a href="/login.html">登录</a><a href="/register.html">注册</a></div></div>'
         f'<div class="header"><div class="logo"><a href="/"><img src="/static/images/logo.png" alt="{html.escape(truth["site"])}"/>'
@@ -209,7 +257,7 @@ def chrome_bottom(truth: dict[str, Any], rng: random.Random) -> str:
         f'<div class="related"><h4>相关链接</h4><ul>{related}</ul></div>'
         f'<div class="links"><div class="links-title">友情链接</div>{links}</div>'
         f'<div class="footer"><div class="w1200"><div class="dzjg"><a href="http://bszs.conac.cn/"><img src="/static/images/red.png" alt="党政机关"/></a></div>'
-        f'<p>主办：{html.escape(truth["site"])} 承办：信息中心 版权所有</p>'
+        f'<p>主办单位：{html.escape(truth["host"])}办公室 承办：{html.escape(truth["host"])}信息中心 版权所有</p>'
         f'<p>闽ICP备{rng.randint(10**7, 10**8)}号-{rng.randint(1, 9)} 闽公网安备 {rng.randint(10**13, 10**14)}号 '
         f'网站标识码：{rng.randint(10**9, 10**10)}</p><p>联系电话：0592-{rng.randint(1000000, 9999999)}</p>'
         '<p><a href="/wzdt/">网站地图</a> | <a href="/lxwm/">联系我们</a> | <a href="/sybz/">使用帮助</a></p></div></div>'
@@ -240,7 +288,7 @@ def head(title: str, style: Style, truth: dict[str, Any]) -> str:
     assets = "".join(f'<link rel="stylesheet" type="text/css" href="/static/css/{name}.css"/>' for name in ("reset", "common", "index", "xxgk")) \
         + "".join(f'<script type="text/javascript" src="/static/js/{name}.js"></script>' for name in ("jquery.min", "common", "share", "wza"))
     return (f'<head>{meta}<meta name="viewport" content="width=device-width, initial-scale=1">{site_meta}{word}'
-            f'<title>{html.escape(title)}_{site}</title>{assets}</head>')
+            f'<title>{html.escape(page_title(title, truth))}</title>{assets}</head>')
 
 
 def cn_date(iso: str) -> str:
@@ -278,7 +326,9 @@ def html_page(truth: dict[str, Any], style: Style, rng: random.Random, body: str
     after: list[str] = []
     if body is None:  # a report: opening paragraph, 一 (the padding goes here), 二–四 tables, 五, 六, signature
         body = tables_html(report_grids(truth, style, rng, **(damage or {})), style)
-        before = [_para(intro(truth), style), _heading("一、总体情况", style)]
+        before = [_para(intro(truth, contact_of(truth, title, rng)), style), _heading("一、总体情况", style)]
+        if truth.get("opening") or rng.random() < 0.6:
+            before.append(_para(opening_sentence(truth) + paragraph(truth, rng), style))
         after = [_heading("五、存在的主要问题及改进情况", style), _para(paragraph(truth, rng, PROBLEMS), style),
                  _heading("六、其他需要报告的事项", style),
                  _para("无。", style) if rng.random() < 0.5 else _para(paragraph(truth, rng), style),
@@ -311,35 +361,59 @@ def html_page(truth: dict[str, Any], style: Style, rng: random.Random, body: str
 
 def _text_grid(g: Grid, style: Style, rng: random.Random) -> list[str]:
     out = [g.title]
-    if style.text == "rows":  # one line per table row, cells joined by " | " (html2text-like)
-        return out + [" | ".join(c.text.replace("\n", "") for c in row) for row in g.rows]
+    if style.text == "rows":  # one line per table row, cells joined by " | " (html2text-like), or a markdown table
+        rows = [" | ".join(c.text.replace("\n", "") for c in row) for row in g.rows]
+        return out + ([f"| {r} |" for r in rows] if style.borders else rows)
     for i, row in enumerate(g.rows):
         for c in row:
-            lines = c.text.split("\n")
-            out.extend(f"{t} |" for t in lines) if style.text == "pipes" else out.extend(lines)
+            lines = split_header(c.text, rng) if style.split_headers and c.header else c.text.split("\n")
+            if style.text == "pipes":  # an empty cell is its separator alone: " |", " | " or a bare "|"
+                out.extend(f"{t} |" if t else rng.choice((" |", " | ", " |", "|")) for t in lines)
+            else:
+                out.extend(lines)
         if style.text == "pipes" and i + 1 < len(g.rows):
-            out.append("|" * rng.randint(1, 5))
+            # (rows apart by 2+ pipes when a bare "|" may be an empty cell: else the page itself is ambiguous)
+            out.append("|" * rng.randint(2 if style.empty_cells else 1, 5))
     return out
+
+
+def split_header(text: str, rng: random.Random) -> list[str]:
+    """A header cell's text broken over lines as a narrow column wraps it (商业 / 企业, 本年制发 / 件数)."""
+    if "\n" in text or len(text) < 4 or len(text) > 30:
+        return text.split("\n")
+    cuts = sorted(rng.sample(range(2, len(text) - 1), min(rng.choice((1, 1, 2)), len(text) - 3)))
+    return [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
 
 
 def text_page(truth: dict[str, Any], style: Style, rng: random.Random, damage: dict[str, Any] | None = None) -> bytes:
     """A report as a scraper's text: one cell per line (seeds 000/001), cells ending in ` |` (seeds 002/003)
     or one line per row with ` | ` between cells."""
     dated = f"日期:{truth['published']} 17:37:00 字号:"
-    y, shape = truth["year"], rng.random()
+    y, shape = truth.get("period_year", truth["year"]), rng.random()
+    contact = truth.get("contact", truth["agency"])
+    if "title_shape" in truth:  # (hard cases: the title as the case needs it)
+        shape = 1.0
     if shape < 0.2:  # no title line: the agency is named only in the opening paragraph (seed 002)
         lines = [dated, f"依据《中华人民共和国政府信息公开条例》要求，制作本报告。本报告中所列数据统计期限自{y}年1月1日至{y}年12月31日。"
-                        f"如对本年度报告有任何疑问，请与{truth['agency']}联系（联系电话：0592-{rng.randint(10**6, 10**7 - 1)}）。"]
+                        f"如对本年度报告有任何疑问，请与{contact}联系（联系电话：0592-{rng.randint(10**6, 10**7 - 1)}）。"]
     elif shape < 0.4:  # the title over two lines (seed 003)
-        lines = [truth["agency"], f"{y}年政府信息公开年度报告", dated, intro(truth)]
+        lines = [truth["agency"], f"{truth.get('title_year', truth['year'])}年政府信息公开年度报告", dated, intro(truth)]
     else:
-        lines = [title_of(truth, rng), dated, intro(truth)]
+        title = title_of(truth, rng)
+        lines = [title, dated, intro(truth, contact_of(truth, title, rng))]
+    chrome = rng.random() < 0.3  # the scraper kept the site's chrome: greeting and breadcrumbs above, footer below
+    if chrome:
+        lines = [greeting(truth, rng), "当前位置：首页 > 政务公开 > 政府信息公开年报", *lines]
+    if truth.get("opening") or rng.random() < 0.5:
+        lines.append(opening_sentence(truth))
     lines.append("一、总体情况")
     lines += [paragraph(truth, rng) for _ in range(rng.randint(4, 10))]
     for g in report_grids(truth, style, rng, **(damage or {})):
         lines += _text_grid(g, style, rng)
     lines += ["五、存在的主要问题及改进情况", paragraph(truth, rng, PROBLEMS), "六、其他需要报告的事项", "无",
               truth["agency"], cn_date(truth["published"])]
+    if chrome:
+        lines += [f"主办单位：{truth['host']}办公室 承办：{truth['host']}信息中心", f"闽ICP备{rng.randint(10**7, 10**8)}号"]
     if style.text == "lines":
         text = "".join(f"  {t}\n\n" for t in lines)
     else:

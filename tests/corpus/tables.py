@@ -37,12 +37,16 @@ class Style:
     th: bool = False  # header cells as <th>
     merged: bool = False  # all three tables in one <table>
     review_vertical: bool = False  # table 四 as 3 rows x 5 columns instead of the template's 1 x 15
+    review_transposed: bool = False  # table 四 as 5 rows (结果维持 … 总计) x 3 columns (复议, 直接起诉, 复议后起诉)
     blank_markers: bool = False  # zeros written as empty, -, —, ——, /, 无
     fullwidth: bool = False  # full-width digits
     thousands: bool = False  # 1,234
     units: bool = False  # 12件, 3.5万元
     wan: str = ""  # procurement amount in 万元: "header" (header says 万元) | "value" (value says 万元) | ""
     text: str = ""  # "" (HTML) | lines (one cell per line) | pipes (cells ending in ` |`) | rows (a line per row)
+    empty_cells: bool = False  # scraped text: zeros often written as truly empty cells (an empty line, ` |`, `| |`)
+    borders: bool = False  # text rows: `| a | b |` (markdown) instead of `a | b`
+    split_headers: bool = False  # scraped text: column headers broken over two or three lines (商业\n企业)
     chrome: bool = True  # site navigation, header block, footer, scripts
     spaced_labels: bool = False  # 总 计, 法 律 服 务 机 构
     split_runs: bool = False  # Word: a number split over two <span> runs (1</span><span>2)
@@ -90,6 +94,8 @@ def format_value(key: str, value: Any, style: Style, rng: random.Random) -> str:
     """The text a report writes for ``value`` in the cell ``key`` (a zero may become a blank marker)."""
     column = key.rsplit(".", 1)[1]
     kind = value_type(key)
+    if value == 0 and style.empty_cells and rng.random() < 0.6:
+        return ""
     if value == 0 and style.blank_markers and rng.random() < 0.8:
         # scraped text drops empty cells altogether, so text pages only use the visible markers
         return rng.choice(BLANK_MARKERS[1:] if style.text else BLANK_MARKERS)
@@ -249,6 +255,13 @@ def review_grid(truth: dict[str, Any], style: Style, rng: random.Random, drop: d
     title = "四、政府信息公开行政复议、行政诉讼情况"
     keys = {r: [f"review_litigation.{r}.{c}" for c in REVIEW_COLUMNS] for r in REVIEW_ROWS}
     subs = {r: row_labels[f"review_litigation.{r}"].partition(" ")[2] for r in REVIEW_ROWS[1:]}
+    if style.review_transposed:  # a row per result, a column per kind: the values in column order of the vertical form
+        g = Grid("review_litigation", title, width=4, header_rows=1)
+        g.rows.append([TCell("", header=True), TCell(row_labels["review_litigation.review"], header=True)]
+                      + [TCell(subs[r], header=True) for r in REVIEW_ROWS[1:]])
+        for i, c in enumerate(REVIEW_COLUMNS):
+            g.rows.append([TCell(heads[i])] + _value_cells([f"review_litigation.{r}.{c}" for r in REVIEW_ROWS], cells, style, rng))
+        return g
     if style.review_vertical:
         g = Grid("review_litigation", title, width=7, header_rows=1)
         g.rows.append([TCell("", colspan=2, header=True)] + [TCell(h, header=True) for h in heads])

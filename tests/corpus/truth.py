@@ -128,6 +128,7 @@ def random_truth(rng: random.Random, version: str, consistent: bool = True, year
         "expected_errors": [],  # {"code", "table"} the parser must raise (hard cases)
         "publisher": agency.short,  # 发布机构 as a page header may give it
         "site": agency.site,
+        "host": agency.host,  # the government whose portal's chrome (greeting, logo, footer) the page carries
     }
 
 
