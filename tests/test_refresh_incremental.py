@@ -116,7 +116,7 @@ def test_sources_removed_from_the_manifest_are_retired(tmp_path):
         (site.corpus / name).unlink()
     # 2 failed of 4 would be refused at 0.3, but the failed sources are no longer listed
     out = site.refresh(DISCLOSURE_MAX_FAILED_SHARE="0.3")
-    assert "retired 3 (left the manifest)" in out, out
+    assert "retired 1 (left the manifest)" in out, out
     assert "published   " in out
     reports = site.reports()
     assert reports[GENERATED][0] == "retired"
@@ -206,7 +206,7 @@ def test_a_remote_source_whose_blob_was_lost_is_fetched_in_full(tmp_path, http_s
 def test_a_work_db_from_before_raw_sources_keeps_its_current_reports(tmp_path):
     """Landing into an older work DB (raw.documents, no raw.sources): each source's highest version
     becomes its current content, so nothing disappears from the marts on the first new landing."""
-    from orchestration.warehouse.landing import current_contents, land
+    from orchestration.warehouse.landing import land, listed_sources
 
     work_db = tmp_path / "work" / "disclosure.duckdb"
     work_db.parent.mkdir()
@@ -224,4 +224,31 @@ def test_a_work_db_from_before_raw_sources_keeps_its_current_reports(tmp_path):
                         "null, null, null, null, null, 0, 0, 0, now())", [f"{source}{version}", source, content, version])
     none = tmp_path / "none.csv"
     land(work_db, [], corrections=none, waivers=none)
-    assert current_contents(work_db) == {"a": "h2", "b": "h3"}
+    assert listed_sources(work_db) == {"a": ("h2", None), "b": ("h3", None)}
+
+
+def test_a_failed_listing_retires_none_of_its_documents(tmp_path):
+    """A listing page that fails this run hides its report links: its known documents keep their
+    content (not retired); once the listing is read again, the ones it no longer links are retired."""
+    from orchestration.warehouse.landing import current_load, land, listed_sources
+
+    work_db = tmp_path / "work" / "disclosure.duckdb"
+    none = tmp_path / "none.csv"
+    listing = "http://127.0.0.1:9/list.html"
+
+    def fetch(uri: str, content: str | None, status: str = "fetched") -> dict:
+        return {"source_uri": uri, "content_hash": content, "status": status, "listing": listing,
+                "error": "HTTP 503" if status == "failed" else None}
+
+    def landing(*records: dict) -> int:
+        return land(work_db, [], records, corrections=none, waivers=none,
+                    sources=current_load(work_db, records)).retired
+
+    landing(fetch("http://127.0.0.1:9/a.html", "ha"), fetch("http://127.0.0.1:9/b.html", "hb"))
+    assert landing(fetch(listing, None, "failed")) == 0
+    assert listed_sources(work_db) == {"http://127.0.0.1:9/a.html": ("ha", listing),
+                                       "http://127.0.0.1:9/b.html": ("hb", listing), listing: (None, listing)}
+    assert landing(fetch("http://127.0.0.1:9/a.html", "ha")) == 1  # the listing read again: b is gone
+    assert listed_sources(work_db) == {"http://127.0.0.1:9/a.html": ("ha", listing)}
+    assert landing(fetch("http://127.0.0.1:9/a.html", None, "failed")) == 0, "a document's own failure keeps its content"
+    assert listed_sources(work_db) == {"http://127.0.0.1:9/a.html": ("ha", listing)}

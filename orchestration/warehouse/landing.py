@@ -58,7 +58,7 @@ create table if not exists raw.fetches (
 );
 create table if not exists raw.sources (
     source_uri varchar primary key, content_hash varchar, fetch_status varchar, fetch_error varchar,
-    listed boolean not null, recorded_at timestamp not null
+    listing varchar, listed boolean not null, recorded_at timestamp not null
 );
 create table if not exists raw.parse_failures (
     source_uri varchar not null, content_hash varchar not null, parser_version varchar not null,
@@ -78,11 +78,12 @@ create table if not exists raw.waivers (
 # A work DB landed before raw.sources existed: each source's highest landed version is its current content.
 BACKFILL_SOURCES_SQL = """
 insert into raw.sources by name
-select source_uri, content_hash, null as fetch_status, null as fetch_error, true as listed, landed_at as recorded_at
+select source_uri, content_hash, null as fetch_status, null as fetch_error, null as listing, true as listed,
+    landed_at as recorded_at
 from raw.documents
 qualify row_number() over (partition by source_uri order by source_version desc) = 1
 """
-SOURCE_COLUMNS = ("source_uri", "content_hash", "fetch_status", "fetch_error")
+SOURCE_COLUMNS = ("source_uri", "content_hash", "fetch_status", "fetch_error", "listing")
 
 CORRECTION_COLUMNS = ("report_id", "metric_key", "corrected_value", "reason", "corrected_by")
 WAIVER_COLUMNS = ("report_id", "rule", "reason", "waived_by")
@@ -95,7 +96,7 @@ class LandingStats:
     received: int = 0  # reports handed in
     new: int = 0  # reports never landed before (new sources or new versions)
     new_versions: int = 0  # of which: changed content of a source already known
-    retired: int = 0  # sources that left the manifest with this landing (their reports leave the marts)
+    retired: int = 0  # sources with content that left the manifest with this landing (their reports leave the marts)
     reparsed: int = 0  # same content, new parser version: cells and issues replaced
     unchanged: int = 0  # same content, same parser version: nothing to do
     cells: int = 0  # cells written
@@ -286,14 +287,15 @@ def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], n
 
 def _land_sources(conn: duckdb.DuckDBPyConnection, sources: Iterable[Mapping], retire: bool, now: datetime) -> int:
     """Record each source's current content (listed again if it had left); with ``retire``, every
-    other listed source leaves the current load. Returns how many sources were retired."""
+    other listed source leaves the current load. Returns how many of those had content (a report or
+    a parse failure; a fetch that never succeeded retires nothing worth counting)."""
     rows = {str(s["source_uri"]): tuple(s.get(c) for c in SOURCE_COLUMNS[1:]) for s in sources}  # last row of a source wins
     data = pa.table({"source_uri": list(rows)} | {c: [r[i] for r in rows.values()] for i, c in enumerate(SOURCE_COLUMNS[1:])},
                     schema=pa.schema([(c, pa.string()) for c in SOURCE_COLUMNS]))
     conn.register("incoming_sources", data)
     retired = 0
     if retire:
-        retired = scalar(conn, "select count(*) from raw.sources where listed "
+        retired = scalar(conn, "select count(*) from raw.sources where listed and content_hash is not null "
                                "and source_uri not in (select source_uri from incoming_sources)")
         conn.execute("update raw.sources set listed = false, recorded_at = ? where listed "
                      "and source_uri not in (select source_uri from incoming_sources)", [now])
@@ -306,26 +308,36 @@ def _land_sources(conn: duckdb.DuckDBPyConnection, sources: Iterable[Mapping], r
 def current_load(work_db: Path, fetches: Iterable[Mapping]) -> list[dict]:
     """The current load from this run's fetch records (``FetchResult.to_record()``): one row per source
     (``SOURCE_COLUMNS``) with the content now current: what its fetch found or confirmed, or, when the
-    fetch failed, the content current before (an outage does not drop a report; the error is kept)."""
-    previous = current_contents(work_db)
+    fetch failed, the content current before (an outage does not drop a report; the error is kept).
+
+    A listing that failed (a page of it, not one of its known documents) may have hidden some of its
+    documents: those keep their content this run instead of being retired."""
+    previous = listed_sources(work_db)
     rows: dict[str, dict] = {}
     for f in fetches:
         uri = str(f["source_uri"])
-        content = f.get("content_hash") or (previous.get(uri) if f.get("status") == "failed" else None)
+        failed = f.get("status") == "failed"
+        content = f.get("content_hash") or (previous.get(uri, (None, None))[0] if failed else None)
         rows[uri] = {"source_uri": uri, "content_hash": content, "fetch_status": f.get("status"),
-                     "fetch_error": f.get("error")}
+                     "fetch_error": f.get("error"), "listing": f.get("listing")}
+    broken = {r["listing"] for r in rows.values()
+              if r["fetch_status"] == "failed" and r["listing"] and previous.get(r["source_uri"], (None,))[0] is None}
+    for uri, (content, listing) in previous.items():
+        if uri not in rows and listing in broken:
+            rows[uri] = {"source_uri": uri, "content_hash": content, "fetch_status": "not_reached",
+                         "fetch_error": f"listing {listing} failed this run", "listing": listing}
     return list(rows.values())
 
 
-def current_contents(work_db: Path) -> dict[str, str]:
-    """source_uri → current content hash of every listed source with content (empty for a new work DB)."""
+def listed_sources(work_db: Path) -> dict[str, tuple[str | None, str | None]]:
+    """source_uri → (current content hash, listing) of every listed source (empty for a new work DB)."""
     if not Path(work_db).exists():
         return {}
     with connect(work_db, read_only=True) as conn:
         if not relation_exists(conn, "raw", "sources"):
             return {}
-        return dict(conn.execute("select source_uri, content_hash from raw.sources "
-                                 "where listed and content_hash is not null").fetchall())
+        rows = conn.execute("select source_uri, content_hash, listing from raw.sources where listed").fetchall()
+    return {uri: (content, listing) for uri, content, listing in rows}
 
 
 def _land_failures(conn: duckdb.DuckDBPyConnection, failures: Iterable[Mapping], now: datetime) -> int:

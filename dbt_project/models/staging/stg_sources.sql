@@ -10,6 +10,7 @@ renamed as (
         content_hash,
         fetch_status,
         fetch_error,
+        listing,
         listed as is_listed,
         recorded_at
     from source
