@@ -99,8 +99,8 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     Parses each listed source's current content unless that source's report of it was already
     parsed by this PARSER_VERSION (same bytes under another source still get their own report). When
     nothing at all changed since the last publish (the sources listed, their current content and
-    fetch outcomes, parser, dbt models, gate rules, overrides), the asset is not materialized, so dbt, the gate and the publish are
-    skipped: the published warehouse is already this state."""
+    fetch outcomes, parser, dbt models, gate rules, overrides), the asset is not materialized, so
+    dbt, the gate and the publish are skipped: the published warehouse is already this state."""
     from extract import PARSER_VERSION
     from orchestration.warehouse.landing import current_load, land, parsed_reports
 
