@@ -84,36 +84,37 @@ def source_documents(
 def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, warehouse: WarehouseResource):
     """The parsed documents, landed with provenance in the work DB's raw schema (every dbt ``raw`` source).
 
-    Parses only new or changed content, or content not yet parsed by this PARSER_VERSION. When
-    nothing at all changed since the last publish (documents, fetch outcomes, parser, dbt models,
-    gate rules, overrides), the asset is not materialized, so dbt, the gate and the publish are
-    skipped: the published warehouse is already this state."""
+    Parses each listed source's current content unless that source's report of it was already
+    parsed by this PARSER_VERSION (same bytes under another source still get their own report). When
+    nothing at all changed since the last publish (the sources listed, their current content and
+    fetch outcomes, parser, dbt models, gate rules, overrides), the asset is not materialized, so
+    dbt, the gate and the publish are skipped: the published warehouse is already this state."""
     from extract import PARSER_VERSION
-    from orchestration.warehouse.landing import land, parsed_hashes
+    from orchestration.warehouse.landing import current_load, land, parsed_reports
 
     paths = warehouse.paths()
     work_db = Path(paths.work_db)
     batch = source_documents
-    done = set() if batch.full else parsed_hashes(work_db, PARSER_VERSION)
-    fetched = [r for r in batch.results if r.content_hash and r.status != "failed"]
-    todo = [r for r in fetched if r.content_hash not in done]
-    context.log.info(f"parse: {len(todo)} documents to parse, {len(fetched) - len(todo)} already parsed by {PARSER_VERSION}")
+    records = [r.to_record() for r in batch.results]
+    load = current_load(work_db, records)  # each listed source's current content decides its report
+    done = set() if batch.full else parsed_reports(work_db, PARSER_VERSION)
+    current = [s for s in load if s["content_hash"]]
+    todo = [s for s in current if (s["source_uri"], s["content_hash"]) not in done]
+    context.log.info(f"parse: {len(todo)} documents to parse, {len(current) - len(todo)} already parsed by {PARSER_VERSION}")
 
-    outcomes = parse_all(
-        [(r.source_uri, r.content_hash, dict(r.headers or {}), r.agency_hint) for r in todo],
-        batch.store_root,
-        log=context.log.info,
-    )
+    outcomes = parse_all(parse_items(batch, todo), batch.store_root, log=context.log.info)
     reports = [o.report for o in outcomes if o.report is not None]
     errors = [o for o in outcomes if o.error is not None]
     failures = [{"source_uri": o.source, "content_hash": o.content_hash, "parser_version": PARSER_VERSION, "error": o.error}
                 for o in errors]  # kept with their reason in raw.parse_failures; the batch gate counts them
-    stats = land(work_db, reports, [r.to_record() for r in batch.results], failures=failures)
+    stats = land(work_db, reports, records, failures=failures, sources=load)
     kinds = Counter(r.document_kind for r in reports)
-    context.log.info(f"landed {len(reports)} parsed documents ({len(errors)} could not be parsed)")
+    context.log.info(f"landed {len(reports)} parsed documents ({len(errors)} could not be parsed); "
+                     f"{stats.retired} sources retired (no longer in the manifest)")
     metadata = {
         "parsed": len(reports),
-        "skipped_already_parsed": len(fetched) - len(todo),
+        "skipped_already_parsed": len(current) - len(todo),
+        "retired": stats.retired,
         "parse_errors": len(errors),
         "annual_reports": kinds.get("annual_report", 0),
         "not_annual_reports": kinds.get("not_annual_report", 0),
@@ -123,7 +124,7 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
         "errors": MetadataValue.md(md_table(["source", "error"], [[o.source, o.error or ""] for o in errors])),
         "work_db": str(work_db),
     }
-    fingerprint = inputs_fingerprint(batch, paths, PARSER_VERSION)
+    fingerprint = inputs_fingerprint(load, paths, PARSER_VERSION)
     if not batch.full and not outcomes and published_fingerprint(paths) == fingerprint:
         context.log.info(f"nothing changed since the last publish of {paths.published}: dbt, gate and publish skipped")
         context.log_event(AssetObservation(asset_key=context.asset_key, metadata={**metadata, "unchanged": True}))
@@ -132,18 +133,37 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     yield MaterializeResult(metadata=metadata)
 
 
-def inputs_fingerprint(batch: FetchBatch, paths, parser_version: str) -> str:
-    """A digest of everything the published warehouse is made from: each source's content (or failure),
-    the parser version, the dbt project, the gate's rules and the maintainers' overrides."""
+def inputs_fingerprint(load: Sequence[Mapping], paths, parser_version: str) -> str:
+    """A digest of everything the published warehouse is made from: the current load (each listed
+    source, its current content and whether its fetch failed, so a retired or re-pointed source is a
+    change), the parser version, the dbt project, the gate's rules and the maintainers' overrides."""
     digest = hashlib.sha256(parser_version.encode())
-    for r in sorted(batch.results, key=lambda r: r.source_uri):
-        digest.update(f"{r.source_uri}\0{r.status == 'failed'}\0{r.content_hash}\n".encode())
+    for s in sorted(load, key=lambda s: s["source_uri"]):
+        digest.update(f"{s['source_uri']}\0{s['fetch_status'] == 'failed'}\0{s['content_hash']}\n".encode())
     gate_code = sorted((REPO / "expectations").glob("*.py"))
     overrides = [Path(p) for p in paths.override_files if p and Path(p).exists()]
     for path in [*dbt_source_files(Path(paths.dbt_project_dir)), *gate_code, *overrides]:
         digest.update(f"{path}\0".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def parse_items(batch: FetchBatch, todo: Sequence[Mapping]) -> list[tuple[str, str, dict, str | None]]:
+    """``(source, content_hash, headers, agency hint)`` for ``parse_all``, with the headers the content
+    arrived with (its charset) from the raw store's log: this run's answer may be a bare 304, or a
+    failure that left the previous content current; the hint is the manifest's ``agency``."""
+    from orchestration.fetching.store import RawStore
+
+    store = RawStore(Path(batch.store_root))
+    answered = {r.source_uri: dict(r.headers or {}) for r in batch.results}
+    hints = {r.source_uri: r.agency_hint for r in batch.results}
+    items = []
+    for s in todo:
+        source, content_hash = s["source_uri"], s["content_hash"]
+        stored = store.latest(source)
+        same = stored is not None and stored.content_hash == content_hash
+        items.append((source, content_hash, dict(stored.headers) if same else answered.get(source, {}), hints.get(source)))
+    return items
 
 
 def _fingerprint_file(paths, which: str) -> Path:

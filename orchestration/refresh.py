@@ -180,7 +180,8 @@ def print_summary(summary: dict[str, Any], paths, success: bool) -> None:
     if fetch:
         lines.append(
             f"  documents   {fetch.get('sources', 0)} sources: fetched {fetch.get('fetched', 0)}, "
-            f"unchanged {fetch.get('unchanged', 0)}, failed {fetch.get('failed', 0)}"
+            f"unchanged {fetch.get('unchanged', 0)}, failed {fetch.get('failed', 0)}, "
+            f"retired {parse.get('retired', 0)} (left the manifest)"
         )
     if parse:
         lines.append(

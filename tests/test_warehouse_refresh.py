@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.warehouse.landing import land, parsed_hashes
+from orchestration.warehouse.landing import land, parsed_reports
 from orchestration.warehouse.pipeline import build_warehouse
 from orchestration.warehouse.publish import batch_gate
 from tests.warehouse_support import REPO, query, report_from_truth, seed_truths, warehouse_paths
@@ -67,8 +67,8 @@ def copy(base, tmp_path):
 def test_loading_the_same_documents_twice_changes_nothing(copy, seeds_dir):
     before = {name: query(copy.published, sql) for name, sql in MARTS_SQL.items()}
     reports = [report_from_truth(t) for t in _truths(seeds_dir)]
-    assert parsed_hashes(copy.work_db, reports[0].parser_version) == {r.content_hash for r in reports}
-    assert parsed_hashes(copy.work_db, "another-parser") == set()
+    assert parsed_reports(copy.work_db, reports[0].parser_version) == {(r.source, r.content_hash) for r in reports}
+    assert parsed_reports(copy.work_db, "another-parser") == set()
     stats = land(copy.work_db, reports, FETCHES, corrections=copy.corrections_csv, waivers=copy.waivers_csv)
     assert (stats.unchanged, stats.new, stats.reparsed, stats.cells, stats.fetches) == (5, 0, 0, 0, 0)
     build_warehouse(reports, copy, fetches=FETCHES)

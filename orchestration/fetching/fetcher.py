@@ -138,6 +138,8 @@ class _Run:
     def _remote(self, url: str, agency: str | None, listing: str | None, accept_types: tuple[str, ...] = DOCUMENT_TYPES) -> FetchResult:
         """Fetch a URL conditionally (validators of the store's last copy) and store what is new."""
         previous = None if self.full else self.store.latest(url)
+        if previous is not None and not self.store.has(previous.content_hash):
+            previous = None  # its blob is gone: ask for the body again instead of a 304 that cannot restore it
         conditional = {}
         if previous is not None and previous.etag:
             conditional["If-None-Match"] = previous.etag
@@ -161,7 +163,8 @@ class _Run:
         previous = self.store.latest(uri)
         changed = self.full or previous is None or previous.content_hash != content_hash
         validators = (headers.get("etag"), headers.get("last-modified"))
-        if changed or previous is None or validators != (previous.etag, previous.last_modified):
+        if changed or previous is None or validators != (previous.etag, previous.last_modified) \
+                or not self.store.has(content_hash):  # unchanged, but its blob was lost: store it again
             self.store.put(uri, data, headers, final_url=final, http_status=http_status)
         status = FETCHED if changed else UNCHANGED
         return FetchResult(uri, final, status, http_status, content_hash, headers, changed=changed, agency_hint=agency, listing=listing, size=len(data))

@@ -2,9 +2,12 @@
 
 A report is keyed by ``report_id`` = a hash of (source, content hash): the same page landed twice
 changes nothing; the same page re-parsed by a new parser version replaces its cells, issues and
-narrative claims;
-a changed page (same source, new content) lands as the next ``source_version`` of that source,
-and the marts read only the latest version of each source.
+narrative claims; new content of a known source lands as its next ``source_version``.
+
+Which report is current is not decided by versions but by ``raw.sources``: per source, the content
+its latest fetch found (so a page reverted to earlier content shows that content again, and two
+sources with the same bytes each have their report), and whether the manifest still lists it (a
+source that left it is retired: its reports stay in raw history, the marts show them as retired).
 """
 
 from __future__ import annotations
@@ -57,6 +60,10 @@ create table if not exists raw.fetches (
     status varchar, http_status integer, content_hash varchar, headers varchar, error varchar,
     landed_at timestamp not null
 );
+create table if not exists raw.sources (
+    source_uri varchar primary key, content_hash varchar, fetch_status varchar, fetch_error varchar,
+    listing varchar, listed boolean not null, recorded_at timestamp not null
+);
 create table if not exists raw.parse_failures (
     source_uri varchar not null, content_hash varchar not null, parser_version varchar not null,
     error varchar not null, landed_at timestamp not null,
@@ -75,6 +82,16 @@ alter table raw.corrections add column if not exists line integer;
 alter table raw.waivers add column if not exists line integer;
 """
 
+# A work DB landed before raw.sources existed: each source's highest landed version is its current content.
+BACKFILL_SOURCES_SQL = """
+insert into raw.sources by name
+select source_uri, content_hash, null as fetch_status, null as fetch_error, null as listing, true as listed,
+    landed_at as recorded_at
+from raw.documents
+qualify row_number() over (partition by source_uri order by source_version desc) = 1
+"""
+SOURCE_COLUMNS = ("source_uri", "content_hash", "fetch_status", "fetch_error", "listing")
+
 CORRECTION_COLUMNS = ("report_id", "metric_key", "corrected_value", "reason", "corrected_by")
 WAIVER_COLUMNS = ("report_id", "rule", "reason", "waived_by")
 
@@ -86,6 +103,7 @@ class LandingStats:
     received: int = 0  # reports handed in
     new: int = 0  # reports never landed before (new sources or new versions)
     new_versions: int = 0  # of which: changed content of a source already known
+    retired: int = 0  # sources with content that left the manifest with this landing (their reports leave the marts)
     reparsed: int = 0  # same content, new parser version: cells and issues replaced
     unchanged: int = 0  # same content, same parser version: nothing to do
     cells: int = 0  # cells written
@@ -102,7 +120,10 @@ def report_id(source: str, content_hash: str) -> str:
 
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    had_sources = relation_exists(conn, "raw", "sources")
     conn.execute(SCHEMA_SQL)
+    if not had_sources:
+        conn.execute(BACKFILL_SOURCES_SQL)
 
 
 def land(
@@ -112,11 +133,17 @@ def land(
     corrections: Path | None = None,
     waivers: Path | None = None,
     failures: Iterable[Mapping] = (),
+    sources: Iterable[Mapping] | None = None,
 ) -> LandingStats:
     """Land reports (documents, cells, issues), fetch records and the override CSVs, in one transaction.
 
     ``failures`` are documents the parser could not handle at all (dicts: source_uri, content_hash,
     parser_version, error): kept in ``raw.parse_failures`` with their reason, counted by the batch gate.
+
+    ``sources`` is the current load (``current_load``: every source of the manifest with its current
+    content): it decides each source's current report, and sources missing from it are retired.
+    Without it (callers landing reports directly), each landed report or failure becomes its
+    source's current content and nothing is retired.
 
     ``corrections`` / ``waivers`` default to ``WarehousePaths.from_env()``'s (env
     ``DISCLOSURE_CORRECTIONS`` / ``DISCLOSURE_WAIVERS``, else ``dbt_project/overrides/*.csv``).
@@ -132,6 +159,11 @@ def land(
     by_id: dict[str, ParsedReport] = {}
     for report in reports:  # the last report of a source wins within one batch
         by_id[report_id(report.source, report.content_hash)] = report
+    failures = list(failures)
+    retire = sources is not None  # only a whole current load says which sources left the manifest
+    if sources is None:
+        sources = [{"source_uri": r["source_uri"], "content_hash": r["content_hash"]} for r in failures]
+        sources += [{"source_uri": r.source, "content_hash": r.content_hash} for r in by_id.values()]
     stats = LandingStats(received=len(by_id))
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     with connect(work_db) as conn:
@@ -141,6 +173,7 @@ def land(
             _land_reports(conn, by_id, stats, now)
             stats.fetches = _land_fetches(conn, fetches, now)
             stats.parse_failures = _land_failures(conn, failures, now)
+            stats.retired = _land_sources(conn, sources, retire, now)
             stats.corrections = _replace(conn, "raw.corrections", correction_rows, CORRECTION_COLUMNS, corrections)
             stats.waivers = _replace(conn, "raw.waivers", waiver_rows, WAIVER_COLUMNS, waivers)
             conn.execute("commit")
@@ -169,8 +202,6 @@ def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport
         if previous is None:
             stats.new += 1
             stats.new_versions += top_id is not None
-            version = top_version + 1
-        elif top_id != rid:  # content came back after another version: it is current again
             version = top_version + 1
         elif previous[2] != report.parser_version:
             stats.reparsed += 1
@@ -259,6 +290,61 @@ def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], n
         "where fetch_id not in (select fetch_id from raw.fetches)", [now])
     conn.unregister("incoming_fetches")
     return scalar(conn, "select count(*) from raw.fetches") - before
+
+
+def _land_sources(conn: duckdb.DuckDBPyConnection, sources: Iterable[Mapping], retire: bool, now: datetime) -> int:
+    """Record each source's current content (listed again if it had left); with ``retire``, every
+    other listed source leaves the current load. Returns how many of those had content (a report or
+    a parse failure; a fetch that never succeeded retires nothing worth counting)."""
+    rows = {str(s["source_uri"]): tuple(s.get(c) for c in SOURCE_COLUMNS[1:]) for s in sources}  # last row of a source wins
+    data = pa.table({"source_uri": list(rows)} | {c: [r[i] for r in rows.values()] for i, c in enumerate(SOURCE_COLUMNS[1:])},
+                    schema=pa.schema([(c, pa.string()) for c in SOURCE_COLUMNS]))
+    conn.register("incoming_sources", data)
+    retired = 0
+    if retire:
+        retired = scalar(conn, "select count(*) from raw.sources where listed and content_hash is not null "
+                               "and source_uri not in (select source_uri from incoming_sources)")
+        conn.execute("update raw.sources set listed = false, recorded_at = ? where listed "
+                     "and source_uri not in (select source_uri from incoming_sources)", [now])
+    conn.execute("insert or replace into raw.sources by name "
+                 "select *, true as listed, ? as recorded_at from incoming_sources", [now])
+    conn.unregister("incoming_sources")
+    return retired
+
+
+def current_load(work_db: Path, fetches: Iterable[Mapping]) -> list[dict]:
+    """The current load from this run's fetch records (``FetchResult.to_record()``): one row per source
+    (``SOURCE_COLUMNS``) with the content now current: what its fetch found or confirmed, or, when the
+    fetch failed, the content current before (an outage does not drop a report; the error is kept).
+
+    A listing that failed (a page of it, not one of its known documents) may have hidden some of its
+    documents: those keep their content this run instead of being retired."""
+    previous = listed_sources(work_db)
+    rows: dict[str, dict] = {}
+    for f in fetches:
+        uri = str(f["source_uri"])
+        failed = f.get("status") == "failed"
+        content = f.get("content_hash") or (previous.get(uri, (None, None))[0] if failed else None)
+        rows[uri] = {"source_uri": uri, "content_hash": content, "fetch_status": f.get("status"),
+                     "fetch_error": f.get("error"), "listing": f.get("listing")}
+    broken = {r["listing"] for r in rows.values()
+              if r["fetch_status"] == "failed" and r["listing"] and previous.get(r["source_uri"], (None,))[0] is None}
+    for uri, (content, listing) in previous.items():
+        if uri not in rows and listing in broken:
+            rows[uri] = {"source_uri": uri, "content_hash": content, "fetch_status": "not_reached",
+                         "fetch_error": f"listing {listing} failed this run", "listing": listing}
+    return list(rows.values())
+
+
+def listed_sources(work_db: Path) -> dict[str, tuple[str | None, str | None]]:
+    """source_uri → (current content hash, listing) of every listed source (empty for a new work DB)."""
+    if not Path(work_db).exists():
+        return {}
+    with connect(work_db, read_only=True) as conn:
+        if not relation_exists(conn, "raw", "sources"):
+            return {}
+        rows = conn.execute("select source_uri, content_hash, listing from raw.sources where listed").fetchall()
+    return {uri: (content, listing) for uri, content, listing in rows}
 
 
 def _land_failures(conn: duckdb.DuckDBPyConnection, failures: Iterable[Mapping], now: datetime) -> int:
@@ -379,14 +465,15 @@ def _replace(conn: duckdb.DuckDBPyConnection, table: str, rows: list[dict],
     return len(rows)
 
 
-def parsed_hashes(work_db: Path, parser_version: str) -> set[str]:
-    """Content hashes already landed with ``parser_version`` (so only new work is parsed again)."""
+def parsed_reports(work_db: Path, parser_version: str) -> set[tuple[str, str]]:
+    """(source_uri, content_hash) of the reports landed with ``parser_version`` (so only new work is
+    parsed). Per source, not per content: a new source with bytes seen before still needs its report."""
     if not Path(work_db).exists():
         return set()
     with connect(work_db, read_only=True) as conn:
         if not relation_exists(conn, "raw", "documents"):
             return set()
         rows = conn.execute(
-            "select distinct content_hash from raw.documents where parser_version = ?", [parser_version]
+            "select source_uri, content_hash from raw.documents where parser_version = ?", [parser_version]
         ).fetchall()
-    return {r[0] for r in rows}
+    return {(source, content) for source, content in rows}

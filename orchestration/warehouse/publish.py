@@ -30,25 +30,22 @@ def _share_from_env(name: str, default: float) -> float:
 
 COUNTS_SQL = """
 with current_docs as (
-    select gate_status from marts.dim_report
-),
-latest_fetch as (
-    select source_uri, status from raw.fetches
-    qualify row_number() over (partition by source_uri order by fetched_at desc, landed_at desc) = 1
+    -- the current load only: reports of retired sources (no longer in the manifest) do not count
+    select gate_status from marts.dim_report where gate_status <> 'retired'
 ),
 failed_sources as (
-    -- sources the parser failed on, or whose latest fetch failed, that have no document landed
-    select source_uri from raw.parse_failures
-    union
-    select source_uri from latest_fetch where status = 'failed'
+    -- listed sources whose current content has no landed document: the fetch failed with nothing
+    -- fetched before, or the parser failed on it (raw.parse_failures says why)
+    select s.source_uri from raw.sources s
+    where s.listed and not exists (
+        select 1 from raw.documents d where d.source_uri = s.source_uri and d.content_hash = s.content_hash)
 )
 select
     (select count(*) from current_docs) as documents,
     (select count(*) from current_docs where gate_status = 'passed') as passed,
     (select count(*) from current_docs where gate_status = 'quarantined') as quarantined,
     (select count(*) from current_docs where gate_status = 'not_applicable') as not_applicable,
-    (select count(*) from failed_sources f
-     where not exists (select 1 from raw.documents d where d.source_uri = f.source_uri)) as failed
+    (select count(*) from failed_sources) as failed
 """
 
 

@@ -3,7 +3,7 @@
 -- beats a homonym, then the longer name: 东西湖区 over 西湖区); when the best candidates disagree on a level, that level stays NULL.
 with agencies as (
     select distinct agency_name
-    from {{ ref('int_reports_current') }}
+    from {{ ref('int_source_reports') }}
     where agency_name is not null
 ),
 

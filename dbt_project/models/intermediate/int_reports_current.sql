@@ -1,15 +1,4 @@
--- The current version of each source document: its highest source_version (a changed page wins).
-with documents as (
-    select * from {{ ref('stg_documents') }}
-),
-
-current_versions as (
-    select *
-    from documents
-    qualify row_number() over (partition by source_uri order by source_version desc) = 1
-)
-
-select
-    *,
-    {{ agency_id('agency_name') }} as agency_id
-from current_versions
+-- The current report of each source the manifest lists (retired sources' reports are left out).
+select * exclude (is_retired)
+from {{ ref('int_source_reports') }}
+where not is_retired

@@ -1,6 +1,7 @@
--- One row per agency named by a current document, with its administrative region.
+-- One row per agency named by a source's current document (retired ones too, so every
+-- dim_report row has its agency), with its administrative region.
 with reports as (
-    select distinct agency_id, agency_name from {{ ref('int_reports_current') }}
+    select distinct agency_id, agency_name from {{ ref('int_source_reports') }}
 ),
 
 regions as (

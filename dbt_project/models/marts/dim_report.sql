@@ -1,8 +1,9 @@
 -- One row per source document (its current version) with the gate's verdict:
 -- not_applicable for non-reports; quarantined when a hard rule failed and no waiver covers it
 -- (or when the gate produced no result for it); passed otherwise. The gate marks waived failures.
+-- retired: the source left the manifest (its last current report, kept for history, not gated).
 with reports as (
-    select * from {{ ref('int_reports_current') }}
+    select * from {{ ref('int_source_reports') }}
 ),
 
 results as (
@@ -53,12 +54,14 @@ select
     reports.n_issues,
     reports.n_errors,
     case
+        when reports.is_retired then 'retired'
         when reports.document_kind <> 'annual_report' then 'not_applicable'
         when coalesce(verdicts.rule_checks, 0) = 0 then 'quarantined'
         when len(coalesce(failures.failed_rules, [])) > 0 then 'quarantined'
         else 'passed'
     end as gate_status,
     case
+        when reports.is_retired then []::varchar[]
         when reports.document_kind = 'annual_report' and coalesce(verdicts.rule_checks, 0) = 0
             then ['no_gate_result']
         else coalesce(failures.failed_rules, [])

@@ -1,0 +1,19 @@
+-- The current load as the last landing recorded it: per source, the content that is current and
+-- whether the manifest still lists it (orchestration/warehouse/landing.py, raw.sources).
+with source as (
+    select * from {{ source('raw', 'sources') }}
+),
+
+renamed as (
+    select
+        source_uri,
+        content_hash,
+        fetch_status,
+        fetch_error,
+        listing,
+        listed as is_listed,
+        recorded_at
+    from source
+)
+
+select * from renamed
