@@ -8,7 +8,7 @@ been parsed with the current PARSER_VERSION is parsed again; ``full: true`` in t
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
