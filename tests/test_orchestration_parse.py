@@ -111,8 +111,8 @@ class OomKiller(threading.Thread):
     def run(self) -> None:
         while not self.done.wait(0.002):
             for pid in _pool_workers():
-                if _rss_mb(pid) > self.ceiling_mb:
-                    os.kill(pid, signal.SIGKILL)
+                if pid not in self.killed and _rss_mb(pid) > self.ceiling_mb:  # (a killed process takes a
+                    os.kill(pid, signal.SIGKILL)  # moment to go, its memory still counted: killed once)
                     self.killed.append(pid)
 
     def __enter__(self) -> "OomKiller":
