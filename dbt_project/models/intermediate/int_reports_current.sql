@@ -1,4 +1,5 @@
--- The current version of each source document: its highest source_version (a changed page wins).
+-- The current version of each source document: its highest source_version (a changed page wins),
+-- with its resolved agency (int_agency_identity: one agency_id across name variants and years).
 with documents as (
     select * from {{ ref('stg_documents') }}
 ),
@@ -10,6 +11,7 @@ current_versions as (
 )
 
 select
-    *,
-    {{ agency_id('agency_name') }} as agency_id
+    current_versions.*,
+    coalesce(identity.agency_id, {{ agency_id('current_versions.agency_name') }}) as agency_id
 from current_versions
+left join {{ ref('int_agency_identity') }} as identity using (agency_name)
