@@ -2,7 +2,8 @@
 -- admin_divisions seed: the most specific division named in it wins (a county whose city or
 -- province is also named beats a homonym, then the longer name: 东西湖区 over 西湖区); when the best
 -- candidates disagree on a level, that level stays NULL, and division_code is NULL unless they agree
--- on one division. A two-character district (城区, 东区) counts only with its city named.
+-- on one division; a name naming no division gets NULLs and candidate_divisions 0. A
+-- two-character district (城区, 东区) counts only with its city named.
 -- Names come from every landed document (not only current ones) so int_reports_current can read
 -- the resolved agency without a cycle.
 with agencies as (
@@ -68,12 +69,13 @@ best as (
 )
 
 select
-    agency_name,
-    case when count(distinct province) = 1 then min(province) end as province,
-    case when count(distinct coalesce(city, '')) = 1 then min(city) end as city,
-    case when count(distinct coalesce(county, '')) = 1 then min(county) end as county,
-    case when count(distinct division_code) = 1 then min(division_code) end as division_code,
-    case when count(distinct division_level) = 1 then min(division_level) end as division_level,
-    count(*) as candidate_divisions
-from best
-group by agency_name
+    agencies.agency_name,
+    case when count(distinct best.province) = 1 then min(best.province) end as province,
+    case when count(distinct coalesce(best.city, '')) = 1 then min(best.city) end as city,
+    case when count(distinct coalesce(best.county, '')) = 1 then min(best.county) end as county,
+    case when count(distinct best.division_code) = 1 then min(best.division_code) end as division_code,
+    case when count(distinct best.division_level) = 1 then min(best.division_level) end as division_level,
+    count(best.division_name) as candidate_divisions
+from agencies
+left join best using (agency_name)
+group by agencies.agency_name
