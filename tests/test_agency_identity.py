@@ -184,3 +184,18 @@ def test_admin_divisions_seed_is_the_gbt2260_list():
     counties = [r for r in official if r["division_level"] == "county" and r["province"] != r["city"]]
     city_code = {(r["province"], r["city"]): r["division_code"] for r in official if r["division_level"] == "city"}
     assert all(r["division_code"][:4] == city_code[(r["province"], r["city"])][:4] for r in counties)
+
+
+def test_a_changed_agency_override_changes_the_inputs_fingerprint(tmp_path, monkeypatch):
+    """An incremental refresh with only agency_identity.csv changed must rebuild, not skip dbt."""
+    from orchestration.assets import FetchBatch, inputs_fingerprint
+
+    paths = warehouse_paths(tmp_path)
+    overrides = tmp_path / "agency_identity.csv"
+    monkeypatch.setenv("DISCLOSURE_AGENCY_OVERRIDES", str(overrides))
+    batch = FetchBatch(results=[], full=False, store_root=str(tmp_path))
+    overrides.write_text("agency_name,action,same_as,reason,decided_by\n", encoding="utf-8")
+    before = inputs_fingerprint(batch, paths, "1")
+    overrides.write_text(f"agency_name,action,same_as,reason,decided_by\n{MERGE[0]},merge,{MERGE[1]},更名,test\n",
+                         encoding="utf-8")
+    assert inputs_fingerprint(batch, paths, "1") != before
