@@ -1,5 +1,5 @@
 -- Each agency name's agency_id: by the matching rule (int_agency_names.match_key), else its own
--- name; then the maintainers' overrides (stg_agency_overrides): a merge takes the agency of
+-- name; then the maintainers' overrides (int_agency_overrides): a merge takes the agency of
 -- same_as, a split keeps the name's own. resolved_by says which decided.
 with names as (
     select * from {{ ref('int_agency_names') }}
@@ -14,7 +14,7 @@ by_rule as (
 
 overrides as (
     select *
-    from {{ ref('stg_agency_overrides') }}
+    from {{ ref('int_agency_overrides') }}
     where agency_name is not null
         and (action = 'split' or (action = 'merge' and same_as in (select agency_name from names)))
     qualify row_number() over (partition by agency_name order by override_line desc) = 1

@@ -1,7 +1,7 @@
--- Every maintainer agency merge or split (stg_agency_overrides), whether it applied, and if not why;
+-- Every maintainer agency merge or split (int_agency_overrides), whether it applied, and if not why;
 -- the agency the matching rule gave the name and the one it has now.
 with overrides as (
-    select * from {{ ref('stg_agency_overrides') }}
+    select * from {{ ref('int_agency_overrides') }}
 ),
 
 names as (
