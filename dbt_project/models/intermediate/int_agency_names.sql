@@ -1,5 +1,6 @@
 -- The matching rule, per agency name as printed: its region (int_agency_regions), its body name
--- (the name without the leading names of its own province / city / county, spaces and bracket
+-- (the name without the names of its own province / city / county wherever they stand: 厦门市集美区X,
+-- 集美区X and 国家税务总局厦门市集美区税务局 / 国家税务总局集美区税务局 agree; spaces and bracket
 -- widths normalised, a known abbreviation spelt out by the agency_name_abbreviations seed), its
 -- kind, and match_key = division_code + body name. Two names with the same match_key are one
 -- agency; a name without a division_code (no or an ambiguous region) or without a body has no
@@ -12,9 +13,9 @@ divisions as (
     select * from {{ ref('admin_divisions') }}
 ),
 
--- the names of the agency's own province, city and county that may open it (福建省, 福建, 厦门市 ...)
-prefixes as (
-    select regions.agency_name, divisions.division_name as prefix
+-- the names of the agency's own province, city and county (福建省, 福建, 厦门市, 厦门, 集美区)
+region_names as (
+    select regions.agency_name, divisions.division_name as region_name
     from regions
     inner join divisions
         on (divisions.division_level = 'province' and divisions.province = regions.province)
@@ -29,9 +30,9 @@ prefixes as (
             or (divisions.division_level = 'city' and divisions.city = regions.city and divisions.province = regions.province))
 ),
 
-prefix_patterns as (
-    select agency_name, '^(' || string_agg(prefix, '|' order by length(prefix) desc) || ')+' as pattern
-    from prefixes
+region_patterns as (
+    select agency_name, string_agg(region_name, '|' order by length(region_name) desc) as pattern
+    from region_names
     group by agency_name
 ),
 
@@ -39,10 +40,10 @@ bodies as (
     select
         regions.*,
         replace(replace(regexp_replace(
-            regexp_replace(regions.agency_name, coalesce(prefix_patterns.pattern, '^$'), ''),
+            regexp_replace(regions.agency_name, coalesce(region_patterns.pattern, '^$'), '', 'g'),
             '\s+', '', 'g'), '（', '('), '）', ')') as printed_body
     from regions
-    left join prefix_patterns using (agency_name)
+    left join region_patterns using (agency_name)
 ),
 
 spelt_out as (
