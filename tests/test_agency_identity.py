@@ -18,6 +18,7 @@ from tests.corpus.agency_years import (AGENCIES_AFTER_MERGE, AGENCIES_BY_RULE, B
 from tests.warehouse_support import REPO, query, report_from_truth, warehouse_paths
 
 CROSS_YEAR = ("W1_continuity", "W4_in_force", "W5_timeliness")
+SPLIT = "厦门市发改委"  # a maintainer says it is not 厦门市发展和改革委员会
 
 
 def _build(root: Path, overrides: str) -> tuple[Path, list]:
@@ -37,13 +38,14 @@ def _build(root: Path, overrides: str) -> tuple[Path, list]:
 
 @pytest.fixture(scope="module")
 def by_rule(tmp_path_factory):
-    return _build(tmp_path_factory.mktemp("agency_rule"),
-                  "某某局,merge,厦门市集美区人民政府,no document names it,test\n")  # cannot apply: audited, skipped
+    return _build(tmp_path_factory.mktemp("agency_rule"),  # lines that cannot apply: audited, skipped
+                  "某某局,merge,厦门市集美区人民政府,no document names it,test\n集美区统计局,rename,,a typo,test\n")
 
 
 @pytest.fixture(scope="module")
 def merged(tmp_path_factory):
-    return _build(tmp_path_factory.mktemp("agency_merge"), f"{MERGE[0]},merge,{MERGE[1]},机构改革更名,test\n")
+    return _build(tmp_path_factory.mktemp("agency_merge"),
+                  f"{MERGE[0]},merge,{MERGE[1]},机构改革更名,test\n{SPLIT},split,,not the same body,test\n")
 
 
 def _agency_of(db: Path) -> dict[str, str]:
@@ -131,8 +133,10 @@ def test_coverage_lists_last_years_publishers_without_a_report(by_rule, merged):
     assert sorted(zip(gaps.agency_name, gaps.year)) == [
         ("厦门市集美区杏林街道办事处", 2023), ("集美区城市管理局", 2023), ("集美区统计局", 2023)]
     assert set(gaps.division_code) == {"350211"}
-    after_merge = query(merged[0], "select agency_name from marts.coverage_gaps")
-    assert sorted(after_merge.agency_name) == ["厦门市集美区杏林街道办事处", "集美区统计局"]
+    after = query(merged[0], "select agency_name, year from marts.coverage_gaps")
+    assert sorted(zip(after.agency_name, after.year)) == [  # the merge closes a gap, the split opens one
+        ("厦门市发展和改革委员会", 2022), ("厦门市发改委", 2023), ("厦门市集美区杏林街道办事处", 2023),
+        ("集美区统计局", 2023)]
 
 
 def test_variants_the_rule_cannot_merge_are_listed_for_review(by_rule):
@@ -141,18 +145,24 @@ def test_variants_the_rule_cannot_merge_are_listed_for_review(by_rule):
     listed = set(zip(review.agency_name, review.reason))
     assert ("杏林街道办事处", "no_region") in listed
     assert (MERGE[0], "similar_name") in listed and (MERGE[1], "similar_name") in listed
-    audit = query(db, "select agency_name, is_applied, problem from quality.agency_override_audit")
+    audit = query(db, "select agency_name, is_applied, problem from quality.agency_override_audit order by override_line")
     assert list(zip(audit.agency_name, audit.is_applied, audit.problem)) == [
-        ("某某局", False, "no landed document names this agency")]
+        ("某某局", False, "no landed document names this agency"),
+        ("集美区统计局", False, "action must be merge or split")]
 
 
-def test_maintainer_merge_joins_a_renamed_body(merged, by_rule):
+def test_maintainer_merge_joins_a_renamed_body_and_split_parts_two(merged, by_rule):
     db, cases = merged
     agency_of = _agency_of(db)
-    assert query(db, "select count(*) as n from marts.dim_agency").n[0] == AGENCIES_AFTER_MERGE
+    assert query(db, "select count(*) as n from marts.dim_agency").n[0] == AGENCIES_AFTER_MERGE + 1  # + the split
     assert agency_of[MERGE[0]] == agency_of[MERGE[1]] == _agency_of(by_rule[0])[MERGE[1]]  # the target keeps its id
-    audit = query(db, "select is_applied, agency_id_by_rule, agency_id from quality.agency_override_audit").iloc[0]
-    assert audit.is_applied and audit.agency_id_by_rule != audit.agency_id == agency_of[MERGE[1]]
+    assert agency_of[SPLIT] != agency_of["厦门市发展和改革委员会"] == _agency_of(by_rule[0])["厦门市发展和改革委员会"]
+    audit = query(db, "select agency_name, is_applied, agency_id_by_rule, agency_id from quality.agency_override_audit "
+                      "order by override_line")
+    merge = audit.iloc[0]
+    assert audit.is_applied.all() and merge.agency_id_by_rule != merge.agency_id == agency_of[MERGE[1]]
+    resolved = query(db, "select agency_name, resolved_by from marts.dim_agency_name")
+    assert dict(zip(resolved.agency_name, resolved.resolved_by))[SPLIT] == "override_split"
     urban_2023 = next(rid for rid, truth, body, _ in cases if (body, truth["year"]) == ("urban", 2023))
     checks = query(db, "select rule, passed from quality.rule_results where report_id = ? and rule in "
                        "('W1_continuity', 'W4_in_force')", [urban_2023])
