@@ -1,15 +1,9 @@
 -- Each agency name's agency_id: by the matching rule (int_agency_names.match_key), else its own
--- name; then the maintainers' overrides (int_agency_overrides): a merge takes the agency of
--- same_as, a split keeps the name's own. resolved_by says which decided.
+-- name; then the maintainers' overrides (int_agency_overrides): a split keeps the name's own, a
+-- merge takes the agency same_as has after splits (one hop: point same_as at a name that is not
+-- itself merged). resolved_by says which decided.
 with names as (
     select * from {{ ref('int_agency_names') }}
-),
-
-by_rule as (
-    select
-        names.*,
-        case when match_key is not null then {{ agency_id('match_key') }} else {{ agency_id('agency_name') }} end as rule_agency_id
-    from names
 ),
 
 overrides as (
@@ -18,20 +12,32 @@ overrides as (
     where agency_name is not null
         and (action = 'split' or (action = 'merge' and same_as in (select agency_name from names)))
     qualify row_number() over (partition by agency_name order by override_line desc) = 1
+),
+
+by_rule as (
+    select
+        names.*,
+        case when match_key is not null then {{ agency_id('match_key') }} else {{ agency_id('agency_name') }} end as rule_agency_id,
+        overrides.action,
+        overrides.same_as
+    from names
+    left join overrides using (agency_name)
+),
+
+after_splits as (
+    select
+        *,
+        case when action = 'split' then {{ agency_id('agency_name') }} else rule_agency_id end as split_agency_id
+    from by_rule
 )
 
 select
-    by_rule.*,
+    after_splits.* exclude (action, same_as, split_agency_id),
+    case when after_splits.action = 'merge' then targets.split_agency_id else after_splits.split_agency_id end as agency_id,
     case
-        when overrides.action = 'merge' then targets.rule_agency_id
-        when overrides.action = 'split' then {{ agency_id('by_rule.agency_name') }}
-        else by_rule.rule_agency_id
-    end as agency_id,
-    case
-        when overrides.action is not null then 'override_' || overrides.action
-        when by_rule.match_key is not null then 'rule'
+        when after_splits.action is not null then 'override_' || after_splits.action
+        when after_splits.match_key is not null then 'rule'
         else 'unresolved'
     end as resolved_by
-from by_rule
-left join overrides using (agency_name)
-left join by_rule as targets on targets.agency_name = overrides.same_as
+from after_splits
+left join after_splits as targets on targets.agency_name = after_splits.same_as
