@@ -151,9 +151,7 @@ def inputs_fingerprint(batch: FetchBatch, paths, parser_version: str) -> str:
     for r in sorted(batch.results, key=lambda r: r.source_uri):
         digest.update(f"{r.source_uri}\0{r.status == 'failed'}\0{r.content_hash}\n".encode())
     gate_code = sorted((REPO / "expectations").glob("*.py"))
-    agency_overrides = (os.environ.get("DISCLOSURE_AGENCY_OVERRIDES")  # read by dbt's int_agency_overrides
-                        or Path(paths.dbt_project_dir) / "overrides" / "agency_identity.csv")
-    overrides = [Path(p) for p in (paths.corrections_csv, paths.waivers_csv, agency_overrides) if p and Path(p).exists()]
+    overrides = [Path(p) for p in paths.override_files if p and Path(p).exists()]
     for path in [*dbt_source_files(Path(paths.dbt_project_dir)), *gate_code, *overrides]:
         digest.update(f"{path}\0".encode())
         digest.update(path.read_bytes())

@@ -200,9 +200,9 @@ def test_a_changed_agency_override_changes_the_inputs_fingerprint(tmp_path, monk
     """An incremental refresh with only agency_identity.csv changed must rebuild, not skip dbt."""
     from orchestration.assets import FetchBatch, inputs_fingerprint
 
-    paths = warehouse_paths(tmp_path)
     overrides = tmp_path / "agency_identity.csv"
     monkeypatch.setenv("DISCLOSURE_AGENCY_OVERRIDES", str(overrides))
+    paths = warehouse_paths(tmp_path)
     batch = FetchBatch(results=[], full=False, store_root=str(tmp_path))
     overrides.write_text("agency_name,action,same_as,reason,decided_by\n", encoding="utf-8")
     before = inputs_fingerprint(batch, paths, "1")
