@@ -39,7 +39,9 @@ def _build(root: Path, overrides: str) -> tuple[Path, list]:
 @pytest.fixture(scope="module")
 def by_rule(tmp_path_factory):
     return _build(tmp_path_factory.mktemp("agency_rule"),  # lines that cannot apply: audited, skipped
-                  "某某局,merge,厦门市集美区人民政府,no document names it,test\n集美区统计局,rename,,a typo,test\n")
+                  "某某局,merge,厦门市集美区人民政府,no document names it,test\n"
+                  "集美区统计局,split,,first thought,test\n"  # superseded by the next line, which cannot apply
+                  "集美区统计局,rename,,a typo,test\n")
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +150,10 @@ def test_variants_the_rule_cannot_merge_are_listed_for_review(by_rule):
     audit = query(db, "select agency_name, is_applied, problem from quality.agency_override_audit order by override_line")
     assert list(zip(audit.agency_name, audit.is_applied, audit.problem)) == [
         ("某某局", False, "no landed document names this agency"),
+        ("集美区统计局", False, "a later line for the same agency_name wins"),
         ("集美区统计局", False, "action must be merge or split")]
+    resolved = query(db, "select agency_name, resolved_by from marts.dim_agency_name")
+    assert dict(zip(resolved.agency_name, resolved.resolved_by))["集美区统计局"] == "rule"  # the last line decides
 
 
 def test_maintainer_merge_joins_a_renamed_body_and_split_parts_two(merged, by_rule):

@@ -6,12 +6,18 @@ with names as (
     select * from {{ ref('int_agency_names') }}
 ),
 
-overrides as (
+-- the last line per name decides; one that cannot apply leaves the rule's agency (see the audit)
+last_lines as (
     select *
     from {{ ref('int_agency_overrides') }}
     where agency_name is not null
-        and (action = 'split' or (action = 'merge' and same_as in (select agency_name from names)))
     qualify row_number() over (partition by agency_name order by override_line desc) = 1
+),
+
+overrides as (
+    select *
+    from last_lines
+    where action = 'split' or (action = 'merge' and same_as in (select agency_name from names))
 ),
 
 by_rule as (
