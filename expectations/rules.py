@@ -108,6 +108,20 @@ RULES: tuple[Rule, ...] = (
         relation="intermediate.int_narrative_claims", instance="metric_key",
         lhs="stated_value", rhs="table_value",
     ),
+    Rule(
+        "W4_in_force", SOFT,
+        "2021 version, same agency, consecutive years: in_force of N = in_force of N-1 + issued of N - repealed of N, "
+        "for rules and normative_docs (instance: the row)",
+        relation="intermediate.int_in_force", instance="row_key",
+        lhs="in_force", rhs="expected_in_force",
+    ),
+    Rule(
+        "W5_timeliness", SOFT,
+        "published by the 条例's deadline: 31 January of N+1 (departments), 31 March of N+1 (county-level-or-higher "
+        "governments); no publish date fails (lhs: days after the deadline)",
+        relation="intermediate.int_timeliness", instance="'published'",
+        lhs="days_late", rhs="0", comparison=AT_MOST,
+    ),
 )
 
 RULES_BY_NAME = {r.name: r for r in RULES}

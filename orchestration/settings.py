@@ -63,7 +63,7 @@ def _paths() -> None:
         _path_setting(name, "file")
     for name in ("DISCLOSURE_DATA_DOCS", "DISCLOSURE_PARQUET_DIR"):
         _path_setting(name, "folder")
-    for name in ("DISCLOSURE_CORRECTIONS", "DISCLOSURE_WAIVERS"):
+    for name in ("DISCLOSURE_CORRECTIONS", "DISCLOSURE_WAIVERS", "DISCLOSURE_AGENCY_OVERRIDES"):
         _path_setting(name, "existing file")
 
 
@@ -127,7 +127,7 @@ ALERT_SETTINGS = (
 SETTINGS: tuple[tuple[tuple[str, ...] | Callable[[], tuple[str, ...]], Callable[[], object]], ...] = (
     (("DISCLOSURE_SOURCES",), _sources),
     (("DISCLOSURE_WAREHOUSE", "DISCLOSURE_WORK_DB", "DISCLOSURE_DATA_DOCS", "DISCLOSURE_PARQUET_DIR",
-      "DISCLOSURE_CORRECTIONS", "DISCLOSURE_WAIVERS"), _paths),
+      "DISCLOSURE_CORRECTIONS", "DISCLOSURE_WAIVERS", "DISCLOSURE_AGENCY_OVERRIDES"), _paths),
     (("DISCLOSURE_MAX_QUARANTINE_SHARE", "DISCLOSURE_MAX_FAILED_SHARE"), _shares),
     (("DISCLOSURE_PARSE_WORKERS",), parse_workers),
     (("DISCLOSURE_PARSE_WORKER_MEMORY_MB",), _worker_memory),

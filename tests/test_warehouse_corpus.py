@@ -89,11 +89,16 @@ def test_null_sides_fail_and_are_recorded_as_null(built):
 
 
 def test_every_generated_agency_has_a_region(built):
+    """Except a district that several cities have, printed without its city (西湖区: 杭州 and 南昌):
+    it stays unplaced and is listed for a maintainer."""
     paths, _, _, _ = built
-    agencies = query(paths.work_db, "select agency_name, province, city from marts.dim_agency")
+    agencies = query(paths.work_db, "select agency_name, province, city, candidate_divisions from marts.dim_agency")
     generated = agencies[~agencies.agency_name.isin(list(REGIONS))]
-    unresolved = generated[generated.province.isna() | generated.city.isna()]
+    unresolved = generated[(generated.province.isna() | generated.city.isna()) & (generated.candidate_divisions < 2)]
     assert unresolved.empty, list(unresolved.agency_name)
+    ambiguous = set(generated[generated.candidate_divisions > 1].agency_name)
+    listed = query(paths.work_db, "select agency_name from quality.agency_review where reason = 'ambiguous_region'")
+    assert ambiguous <= set(listed.agency_name)
 
 
 def test_batch_gate_weighs_the_quarantined_share(built):

@@ -31,11 +31,12 @@ class WarehousePaths:
     dbt_project_dir: Path
     corrections_csv: Path
     waivers_csv: Path
+    agency_overrides_csv: Path | None = None  # read by dbt itself (int_agency_overrides), from the same env
 
     @property
-    def override_files(self) -> tuple[Path, Path]:
-        """The maintainers' corrections and waivers (either file may not exist)."""
-        return (self.corrections_csv, self.waivers_csv)
+    def override_files(self) -> tuple[Path, ...]:
+        """The maintainers' corrections, waivers and agency merges/splits (any file may not exist)."""
+        return tuple(p for p in (self.corrections_csv, self.waivers_csv, self.agency_overrides_csv) if p)
 
     @classmethod
     def from_env(cls, warehouse: str | None = None) -> "WarehousePaths":
@@ -56,4 +57,5 @@ class WarehousePaths:
             dbt_project_dir=DBT_PROJECT_DIR,
             corrections_csv=_path("DISCLOSURE_CORRECTIONS", OVERRIDES_DIR / "corrections.csv"),
             waivers_csv=_path("DISCLOSURE_WAIVERS", OVERRIDES_DIR / "waivers.csv"),
+            agency_overrides_csv=_path("DISCLOSURE_AGENCY_OVERRIDES", OVERRIDES_DIR / "agency_identity.csv"),
         )

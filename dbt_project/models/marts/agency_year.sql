@@ -1,5 +1,6 @@
 -- Agency x year, wide: requests, outcome shares, review and litigation, active disclosure.
--- When an agency has several passed reports for a year, the latest published one counts.
+-- Keyed on the resolved agency (dim_agency: one body across its name variants), so one agency over
+-- the years is one line. When an agency has several passed reports for a year, the latest published one counts.
 {%- set denied_reasons = ["state_secret", "law_prohibited", "security_stability", "third_party",
                           "internal_affairs", "process_info", "enforcement_file", "admin_query"] %}
 with reports as (
@@ -52,6 +53,8 @@ select
     agencies.province,
     agencies.city,
     agencies.county,
+    agencies.division_code,
+    agencies.agency_kind,
     reports.report_id,
     reports.template_version,
     wide.requests_received,
