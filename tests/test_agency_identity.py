@@ -203,14 +203,14 @@ def test_admin_divisions_seed_is_the_gbt2260_list():
 
 def test_a_changed_agency_override_changes_the_inputs_fingerprint(tmp_path, monkeypatch):
     """An incremental refresh with only agency_identity.csv changed must rebuild, not skip dbt."""
-    from orchestration.assets import FetchBatch, inputs_fingerprint
+    from orchestration.assets import inputs_fingerprint
 
     overrides = tmp_path / "agency_identity.csv"
     monkeypatch.setenv("DISCLOSURE_AGENCY_OVERRIDES", str(overrides))
     paths = warehouse_paths(tmp_path)
-    batch = FetchBatch(results=[], full=False, store_root=str(tmp_path))
+    load: list[dict] = []  # no sources: only the override file differs
     overrides.write_text("agency_name,action,same_as,reason,decided_by\n", encoding="utf-8")
-    before = inputs_fingerprint(batch, paths, "1")
+    before = inputs_fingerprint(load, paths, "1")
     overrides.write_text(f"agency_name,action,same_as,reason,decided_by\n{MERGE[0]},merge,{MERGE[1]},更名,test\n",
                          encoding="utf-8")
-    assert inputs_fingerprint(batch, paths, "1") != before
+    assert inputs_fingerprint(load, paths, "1") != before
