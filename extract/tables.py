@@ -22,182 +22,18 @@ Issue codes raised here (severity):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import attrgetter
 
-from extract.labels import ACTIVE, APPLICATIONS, GROUP, HEADER, MAX_LABEL_TEXT, REVIEW, ROW, Label, classify, group_of, group_rows, normalize
+from extract.labels import ACTIVE, APPLICATIONS, REVIEW, group_of, group_rows
 from extract.model import ERROR, WARNING, Cell, Issue
+from extract.runs import Run, collect
 from extract.sections import join_wrapped, split_sections
 from extract.template import APPLICANT_COLUMNS, REVIEW_COLUMNS, REVIEW_ROWS, TABLES, columns_for, keys_for, metric_by_key, rows_for, value_type
 from extract.tokens import Token
-from extract.values import MAX_NUMBER_TEXT, is_number_cell, read_number, to_value
+from extract.values import read_number, to_value
 
-_EXTRA_LABEL_MAX = 24  # longer unknown text is narrative, not a row label
-_HAS_DIGIT = re.compile(r"\d")
-_OPENS_WITH_NUMBER = re.compile(r"\s*[+\-＋－]?\d")
 ZERO_FILL_MIN_SHARE = 0.8  # a zero group is filled only when most of its cells are there
-_TEXT = attrgetter("text")  # (for map(): a token's text without a generator step per token)
-
-
-@dataclass(slots=True)
-class Run:
-    """A label and the number cells that follow it."""
-
-    kind: str  # row | group | extra | unknown | loose (numbers with no label)
-    key: str | None
-    label: Token | None
-    values: list[Token] = field(default_factory=list)
-    in_10k: bool = False
-    cut: bool = False  # ended by text that is neither a label nor a number (its cells may be split)
-    header_cols: dict[str, int] = field(default_factory=dict)  # column key -> grid column of its header
-    col_order: tuple[str, ...] | None = None  # column keys in the order the headers give them (text pages)
-    header_text: dict[str, str] = field(default_factory=dict)  # column key -> raw header text (provenance)
-    # columns -> their header grid columns (None: not each its own), worked out once per header block (its rows share it)
-    header_pos: dict[tuple[str, ...], list[int] | None] = field(default_factory=dict)
-
-    @property
-    def has_cells(self) -> bool:
-        """Holds at least one non-empty cell (empty grid cells alone are layout, not data)."""
-        return any(map(str.strip, map(_TEXT, self.values)))  # (maps: no generator step per cell)
-
-    def accepts_empty(self, tok: Token) -> bool:
-        """An empty grid cell is a blank value only on the same grid row as this run's last token."""
-        last = self.values[-1] if self.values else self.label
-        return last is not None and tok.grid_row is not None and last.grid_row == tok.grid_row
-
-
-_NUMBER, _EMPTY = "number", "empty"  # what a token is when not a label (None: other text)
-
-
-@lru_cache(maxsize=65536)
-def _label_like(text: str, table: str, version: str | None) -> Label | str | None:
-    """What label-like text (``may_be_label``) is in ``table``: ``_NUMBER`` (e.g. full-width digits), ``_EMPTY``
-    (full-width spaces), else the interpretation the reader acts on (rows before groups before the rest) or None.
-
-    One cached lookup answers the three questions ``collect`` asks of every such token.
-    """
-    return _not_label(text) or _pick(classify(text, table), table, version)
-
-
-def _not_label(text: str) -> str | None:
-    """``_NUMBER``, ``_EMPTY`` or None (other text): all there is to know of text that is never a label (ASCII,
-    prose), and the first question asked of label-like text."""
-    if is_number_cell(text):
-        return _NUMBER
-    return _EMPTY if not text.strip() else None
-
-
-def _pick(labels: tuple[Label, ...], table: str, version: str | None) -> Label | None:
-    usable = [lb for lb in labels if version is None or not lb.versions or version in lb.versions or (table == ACTIVE and lb.kind == ROW)]
-    for kind in (ROW, GROUP):
-        for lb in usable:
-            if lb.kind == kind:
-                return lb
-    return usable[0] if usable else None
-
-
-def _in_value_position(cur: Run | None, tok: Token, text: str) -> bool:
-    """Text that sits where a number belongs: an unreadable value, not a label.
-
-    In a grid: on the same row after a row's numbers (or right after its label, when the text has
-    a digit, e.g. ``3 5``). In text: short text opening with a number after a row's numbers
-    (``3/4``, ``12（其中…）``), not a note such as ``注：2020年…``.
-    """
-    if cur is None or cur.kind == "loose" and not cur.values:
-        return False
-    if tok.grid_row is not None:
-        last = cur.values[-1] if cur.values else cur.label
-        return last is not None and last.grid_row == tok.grid_row and (bool(cur.values) or _HAS_DIGIT.search(text) is not None)
-    return bool(cur.values) and len(text) <= 20 and _OPENS_WITH_NUMBER.match(text) is not None
-
-
-def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
-    """Runs of (label, numbers) in one table section."""
-    runs: list[Run] = []
-    cur: Run | None = None
-    in_10k = False
-    heads: dict[int | None, dict[str, list[int]]] = {}  # grid table -> column key -> header grid columns
-    seen: list[str] = []  # column keys of the current header block, in reading order
-    seen_text: dict[str, str] = {}  # column key -> raw header text, current header block
-    after_rows = True  # a header after data rows starts a new header block (table 二 repeats them)
-    pending: list[Token] = []  # empty grid cells that open a row without a label (blank values, if numbers follow)
-    # what rows take from the headers, worked out once per header block (cleared by the next header):
-    header_cols: dict[int | None, tuple[dict[str, int], dict]] = {}  # grid table -> (column key -> grid column, its header_pos)
-    col_order: dict[str, tuple[str, ...] | None] = {}  # "order" -> applicant column order
-    for tok in tokens:
-        text = tok.text
-        # (a bare ASCII number, most cells, is told without a call; may_be_label inlined; digits, full-width
-        # too, are never a label and stay out of the label cache)
-        if text.isascii():
-            what = _NUMBER if text.isdigit() and len(text) <= MAX_NUMBER_TEXT else _not_label(text)
-        elif len(text) <= MAX_LABEL_TEXT and "。" not in text and not text.isdigit():
-            what = _label_like(text, table, version)
-        else:
-            what = _not_label(text)
-        if what is _NUMBER:
-            if cur is None:
-                cur = Run("loose", None, None)
-                runs.append(cur)
-            if pending:
-                if pending[-1].grid_row == tok.grid_row:
-                    cur.values.extend(pending)
-                pending.clear()
-            cur.values.append(tok)
-            continue
-        if what is _EMPTY:
-            if cur is not None and (tok.table is None or cur.accepts_empty(tok)):  # (an empty text token is a blank cell)
-                if tok.soft and cur.kind in ("row", "group") and not cur.values:
-                    tok = Token("", None, tok.row)  # right after a row label no layout comes between: a cell
-                cur.values.append(tok)
-            elif tok.grid_row is not None or tok.table is None:
-                if pending and pending[-1].grid_row != tok.grid_row:
-                    pending.clear()
-                pending.append(tok)
-            continue
-        pending.clear()
-        lb: Label | None = what  # type: ignore[assignment]
-        if lb is None:
-            if _in_value_position(cur, tok, text):
-                cur.values.append(tok)  # type: ignore[union-attr]
-                continue
-            if cur is not None:
-                cur.cut = True
-            kind = "extra" if table == ACTIVE and len(normalize(text)) <= _EXTRA_LABEL_MAX else "unknown"
-            cur = Run(kind, normalize(text), tok)
-            runs.append(cur)
-        elif lb.kind in (ROW, GROUP):
-            block = header_cols.get(tok.table)
-            if block is None:
-                block = header_cols[tok.table] = ({k: v[0] for k, v in heads.get(tok.table, {}).items() if len(v) == 1}, {})
-            if table == APPLICATIONS and "order" not in col_order:
-                col_order["order"] = _applicant_order(seen)
-            # (positional arguments: a keyword call costs twice as much, once per row)
-            cur = Run(lb.kind, lb.key, tok, [], in_10k, False, block[0], col_order.get("order"), seen_text, block[1])
-            runs.append(cur)
-            after_rows = True
-        else:
-            if lb.kind == HEADER and lb.in_10k and lb.key == "amount_yuan":
-                in_10k = True
-            if lb.kind == HEADER:
-                header_cols.clear()
-                col_order.clear()
-                if after_rows:
-                    heads[tok.table] = {}
-                    seen, seen_text = [], {}
-                    after_rows = False
-                if lb.key:
-                    seen.append(lb.key)
-                    seen_text.setdefault(lb.key, text)
-                    if tok.col is not None:
-                        heads.setdefault(tok.table, {}).setdefault(lb.key, []).append(tok.col)
-            cur = None
-            if table == REVIEW and lb.kind == HEADER and lb.key in REVIEW_COLUMNS:
-                cur = Run("column", lb.key, tok)  # table 四 turned (a row per result) has its values after it
-                runs.append(cur)
-    return runs
 
 
 class Placer:
@@ -326,18 +162,6 @@ def _columns(keys: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(k.rsplit(".", 1)[1] for k in keys)
 
 
-def _applicant_order(seen: list[str]) -> tuple[str, ...] | None:
-    """Applicant columns in the order a text page's headers give them; None when they do not say.
-
-    The template prints 自然人 and 总计 as two-row headers around the five 法人或其他组织 columns,
-    so reading order puts 总计 before them; only the order of the five is taken from the page.
-    """
-    middle = [k for k in seen if k in APPLICANT_COLUMNS[1:-1]]
-    if sorted(middle) != sorted(APPLICANT_COLUMNS[1:-1]):
-        return None
-    return (APPLICANT_COLUMNS[0], *middle, APPLICANT_COLUMNS[-1])
-
-
 def fit(keys: Sequence[str], run: Run) -> list[Token] | None:
     """The row's cells for ``keys``, in the order of ``keys``; None when they cannot be placed.
 
@@ -349,9 +173,7 @@ def fit(keys: Sequence[str], run: Run) -> list[Token] | None:
     values = _trim(run.values, len(keys))
     count_fits = len(values) == len(keys)
     if run.header_cols:
-        pos = run.header_pos.get(columns, False)
-        if pos is False:
-            pos = run.header_pos[columns] = _header_positions(run.header_cols, columns)
+        pos = _header_positions(run.header_cols, columns)
         if pos is not None and not (count_fits and [t.col for t in values] == pos):
             by_header = _under_headers(run.values, pos)
             if by_header is not None:
