@@ -9,6 +9,8 @@ the TEMPLATE.md shortcut of an all-zero group (filled with zeros and a ``zero_gr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import NamedTuple
 
 from extract.model import ERROR, WARNING, Cell, Issue
 from extract.runs import Run
@@ -55,18 +57,17 @@ class Placer:
         self.issue("cell_count_mismatch", ERROR, f"{what}: {len(values)} cells where the template has {len(keys)}", table)
 
     def read_row(self, keys: Sequence[str], cells: Sequence[Token], run: Run, table: str) -> None:
-        """Read a row's cells as ``fit`` gave them, one per key."""
+        """Read a row's cells as ``fit`` gave them, one per key (an ``unreadable_value`` error for a cell that is no number)."""
         for key, tok in zip(keys, cells):
-            self.read(key, tok, run, table)
+            info = key_info(key)
+            value, blank = cell_value(tok.text, info.value_type, info.column, run.in_10k)
+            if value is None:
+                self.issue("unreadable_value", ERROR, f"{key}: cannot read {tok.text!r} as a number", table, key)
+            else:
+                self._put(_cell(key, info, value, tok.text, blank, tok, run), table)
 
     def read(self, key: str, tok: Token, run: Run, table: str) -> None:
-        """Read one cell's number onto ``key`` (an ``unreadable_value`` error when it is none)."""
-        reading = read_number(tok.text)
-        value = None if reading is None else to_value(reading, value_type(key), _column(key), run.in_10k)
-        if value is None:
-            self.issue("unreadable_value", ERROR, f"{key}: cannot read {tok.text!r} as a number", table, key)
-            return
-        self._put(_cell(key, value, tok.text, reading.blank, tok, run), table)  # type: ignore[union-attr]
+        self.read_row((key,), (tok,), run, table)
 
     def zero_fill(self, keys: Sequence[str], values: list[Token], run: Run, table: str, what: str) -> bool:
         """The TEMPLATE.md shortcut: a group whose cells are all the same zero value."""
@@ -80,24 +81,42 @@ class Placer:
         first = values[0]
         for key in keys:
             zero = 0.0 if value_type(key) == "amount" else 0
-            self._put(_cell(key, zero, first.text, False, first, run, filled=True), table)
+            self._put(_cell(key, key_info(key), zero, first.text, False, first, run, filled=True), table)
         return True
 
 
-def _column(key: str) -> str:
-    return key.rsplit(".", 1)[1]
+class KeyInfo(NamedTuple):
+    """What the template says of a canonical key, for reading a cell onto it."""
+
+    column: str
+    value_type: str  # count | signed | amount
+    row_label: str | None  # the template's labels: they stand in when the page gave none (table 四's
+    col_label: str | None  # unlabelled row, a column without a header)
 
 
-def _cell(key: str, value: int | float, raw: str, blank: bool, tok: Token, run: Run, filled: bool = False) -> Cell:
-    """A cell with its provenance: ``tok``'s place, the raw row label and the raw header of its column.
-
-    The template's labels stand in when the page gave none: table 四's unlabelled row, a column
-    without a header.
-    """
+@lru_cache(maxsize=4096)
+def key_info(key: str) -> KeyInfo:
+    """(cached: asked once per cell, of a few hundred keys)"""
     m = metric_by_key().get(key)
-    row_label = run.label.text if run.label is not None else m.row_label_zh if m else None
-    col_label = run.header_text.get(_column(key), m.column_label_zh if m else None)
-    return Cell(key, value, raw, blank, tok.table, tok.row, tok.col, row_label, col_label, filled)
+    return KeyInfo(key.rsplit(".", 1)[1], value_type(key), m.row_label_zh if m else None, m.column_label_zh if m else None)
+
+
+@lru_cache(maxsize=65536)
+def cell_value(text: str, vtype: str, column: str, in_10k: bool) -> tuple[int | float | None, bool]:
+    """(canonical value or None when unreadable, blank flag) of a cell's text for a key of ``vtype`` in ``column``.
+
+    Cached: cell texts repeat across rows and pages, and a reading costs a few Decimal operations.
+    """
+    reading = read_number(text)
+    if reading is None:
+        return None, False
+    return to_value(reading, vtype, column, in_10k), reading.blank
+
+
+def _cell(key: str, info: KeyInfo, value: int | float, raw: str, blank: bool, tok: Token, run: Run, filled: bool = False) -> Cell:
+    """A cell with its provenance: ``tok``'s place, the raw row label and the raw header of its column."""
+    row_label = run.label.text if run.label is not None else info.row_label
+    return Cell(key, value, raw, blank, tok.table, tok.row, tok.col, row_label, run.header_text.get(info.column, info.col_label), filled)
 
 
 def fit(keys: Sequence[str], run: Run) -> list[Token] | None:
@@ -107,7 +126,7 @@ def fit(keys: Sequence[str], run: Run) -> list[Token] | None:
     (columns in another order, tables pasted without merged cells); else by count (layout padding
     trimmed) in the header order of text pages or the template order.
     """
-    columns = tuple(map(_column, keys))
+    columns = tuple(key_info(k).column for k in keys)
     values = trim(run.values, len(keys))
     count_fits = len(values) == len(keys)
     pos = _header_positions(run.header_cols, columns) if run.header_cols else None

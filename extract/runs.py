@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from extract.labels import ACTIVE, APPLICATIONS, GROUP, HEADER, REVIEW, ROW, Label, classify, may_be_label, normalize
 from extract.template import APPLICANT_COLUMNS, REVIEW_COLUMNS
@@ -52,11 +53,22 @@ _NUMBER, _EMPTY = "number", "empty"  # what a token is when not a label (None: o
 def _token_kind(text: str, table: str, version: str | None) -> Label | str | None:
     """What a token's text is in ``table``: ``_NUMBER`` (full-width digits too), ``_EMPTY`` (spaces), the
     label interpretation the reader acts on (rows before groups before the rest), or None (other text)."""
+    if may_be_label(text):
+        return _label_kind(text, table, version)
+    return _not_label(text)
+
+
+@lru_cache(maxsize=65536)
+def _label_kind(text: str, table: str, version: str | None) -> Label | str | None:
+    """``_token_kind`` of label-like text, cached: labels repeat on every page (numbers and prose stay out of the cache)."""
+    return _not_label(text) or _pick(classify(text, table), table, version)
+
+
+def _not_label(text: str) -> str | None:
+    """``_NUMBER``, ``_EMPTY`` or None (other text)."""
     if is_number_cell(text):
         return _NUMBER
-    if not text.strip():
-        return _EMPTY
-    return _pick(classify(text, table), table, version) if may_be_label(text) else None
+    return _EMPTY if not text.strip() else None
 
 
 def _pick(labels: tuple[Label, ...], table: str, version: str | None) -> Label | None:
@@ -91,6 +103,9 @@ class _Headers:
     seen: list[str] = field(default_factory=list)  # column keys of the current header block, in reading order
     text: dict[str, str] = field(default_factory=dict)  # column key -> raw header text, current header block
     after_rows: bool = True  # a header after data rows starts a new header block (table 二 repeats them)
+    # what the rows under the current headers take (updated by each header):
+    grid_columns: dict[int | None, dict[str, int]] = field(default_factory=dict)  # grid table -> column key -> its one grid column
+    applicant_order: tuple[str, ...] | None = None  # ``_applicant_order`` of the headers seen
 
     def add(self, lb: Label, tok: Token) -> None:
         if self.after_rows:
@@ -102,10 +117,9 @@ class _Headers:
             self.text.setdefault(lb.key, tok.text)
             if tok.col is not None:
                 self.cols.setdefault(tok.table, {}).setdefault(lb.key, []).append(tok.col)
-
-    def columns_of(self, grid: int | None) -> dict[str, int]:
-        """Column key -> grid column, for the keys with exactly one header column in grid table ``grid``."""
-        return {k: v[0] for k, v in self.cols.get(grid, {}).items() if len(v) == 1}
+        # keys with exactly one header column (a new dict: the rows read so far keep theirs)
+        self.grid_columns[tok.table] = {k: v[0] for k, v in self.cols.get(tok.table, {}).items() if len(v) == 1}
+        self.applicant_order = _applicant_order(self.seen)
 
 
 def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
@@ -149,8 +163,8 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
             cur = Run(kind, normalize(tok.text), tok)
             runs.append(cur)
         elif lb.kind in (ROW, GROUP):
-            cur = Run(lb.kind, lb.key, tok, in_10k=in_10k, header_cols=heads.columns_of(tok.table),
-                      col_order=_applicant_order(heads.seen) if table == APPLICATIONS else None, header_text=heads.text)
+            cur = Run(lb.kind, lb.key, tok, in_10k=in_10k, header_cols=heads.grid_columns.get(tok.table, {}),
+                      col_order=heads.applicant_order if table == APPLICATIONS else None, header_text=heads.text)
             runs.append(cur)
             heads.after_rows = True
         else:
