@@ -10,6 +10,7 @@ without row labels (its one row of 15) or turned (a row per result).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 from extract.labels import ACTIVE, APPLICATIONS, REVIEW, group_of, group_rows
 from extract.model import ERROR, WARNING
@@ -19,8 +20,9 @@ from extract.template import APPLICANT_COLUMNS, REVIEW_COLUMNS, REVIEW_ROWS, col
 from extract.tokens import Token
 
 
+@lru_cache(maxsize=4096)
 def row_keys(table: str, row: str, columns: tuple[str, ...]) -> tuple[str, ...]:
-    """The canonical keys of one row, in column order."""
+    """The canonical keys of one row, in column order (cached: asked for every row of every page)."""
     return tuple(f"{table}.{row}.{c}" for c in columns)
 
 

@@ -58,13 +58,12 @@ class Placer:
 
     def read_row(self, keys: Sequence[str], cells: Sequence[Token], run: Run, table: str) -> None:
         """Read a row's cells as ``fit`` gave them, one per key (an ``unreadable_value`` error for a cell that is no number)."""
-        for key, tok in zip(keys, cells):
-            info = key_info(key)
+        for info, tok in zip(row_info(tuple(keys)).keys, cells):
             value, blank = cell_value(tok.text, info.value_type, info.column, run.in_10k)
             if value is None:
-                self.issue("unreadable_value", ERROR, f"{key}: cannot read {tok.text!r} as a number", table, key)
+                self.issue("unreadable_value", ERROR, f"{info.key}: cannot read {tok.text!r} as a number", table, info.key)
             else:
-                self._put(_cell(key, info, value, tok.text, blank, tok, run), table)
+                self._put(_cell(info, value, tok.text, blank, tok, run), table)
 
     def read(self, key: str, tok: Token, run: Run, table: str) -> None:
         self.read_row((key,), (tok,), run, table)
@@ -79,26 +78,35 @@ class Placer:
         self.issue("cell_count_mismatch", WARNING, f"{what}: {len(values)} cells where the template has {len(keys)}", table)
         self.issue("zero_group_filled", WARNING, f"{what}: all {len(values)} cells are 0, so its {len(keys)} template cells are filled with 0", table)
         first = values[0]
-        for key in keys:
-            zero = 0.0 if value_type(key) == "amount" else 0
-            self._put(_cell(key, key_info(key), zero, first.text, False, first, run, filled=True), table)
+        for info in row_info(tuple(keys)).keys:
+            zero = 0.0 if info.value_type == "amount" else 0
+            self._put(_cell(info, zero, first.text, False, first, run, filled=True), table)
         return True
 
 
 class KeyInfo(NamedTuple):
     """What the template says of a canonical key, for reading a cell onto it."""
 
+    key: str
     column: str
     value_type: str  # count | signed | amount
     row_label: str | None  # the template's labels: they stand in when the page gave none (table 四's
     col_label: str | None  # unlabelled row, a column without a header)
 
 
+class RowInfo(NamedTuple):
+    keys: tuple[KeyInfo, ...]
+    columns: tuple[str, ...]
+
+
 @lru_cache(maxsize=4096)
-def key_info(key: str) -> KeyInfo:
-    """(cached: asked once per cell, of a few hundred keys)"""
-    m = metric_by_key().get(key)
-    return KeyInfo(key.rsplit(".", 1)[1], value_type(key), m.row_label_zh if m else None, m.column_label_zh if m else None)
+def row_info(keys: tuple[str, ...]) -> RowInfo:
+    """What the template says of each key of a row (cached: asked for every row of every page, of a few hundred rows)."""
+    infos = []
+    for key in keys:
+        m = metric_by_key().get(key)
+        infos.append(KeyInfo(key, key.rsplit(".", 1)[1], value_type(key), m.row_label_zh if m else None, m.column_label_zh if m else None))
+    return RowInfo(tuple(infos), tuple(i.column for i in infos))
 
 
 @lru_cache(maxsize=65536)
@@ -113,10 +121,10 @@ def cell_value(text: str, vtype: str, column: str, in_10k: bool) -> tuple[int | 
     return to_value(reading, vtype, column, in_10k), reading.blank
 
 
-def _cell(key: str, info: KeyInfo, value: int | float, raw: str, blank: bool, tok: Token, run: Run, filled: bool = False) -> Cell:
+def _cell(info: KeyInfo, value: int | float, raw: str, blank: bool, tok: Token, run: Run, filled: bool = False) -> Cell:
     """A cell with its provenance: ``tok``'s place, the raw row label and the raw header of its column."""
     row_label = run.label.text if run.label is not None else info.row_label
-    return Cell(key, value, raw, blank, tok.table, tok.row, tok.col, row_label, run.header_text.get(info.column, info.col_label), filled)
+    return Cell(info.key, value, raw, blank, tok.table, tok.row, tok.col, row_label, run.header_text.get(info.column, info.col_label), filled)
 
 
 def fit(keys: Sequence[str], run: Run) -> list[Token] | None:
@@ -126,7 +134,7 @@ def fit(keys: Sequence[str], run: Run) -> list[Token] | None:
     (columns in another order, tables pasted without merged cells); else by count (layout padding
     trimmed) in the header order of text pages or the template order.
     """
-    columns = tuple(key_info(k).column for k in keys)
+    columns = row_info(tuple(keys)).columns
     values = trim(run.values, len(keys))
     count_fits = len(values) == len(keys)
     pos = _header_positions(run.header_cols, columns) if run.header_cols else None

@@ -53,22 +53,17 @@ _NUMBER, _EMPTY = "number", "empty"  # what a token is when not a label (None: o
 def _token_kind(text: str, table: str, version: str | None) -> Label | str | None:
     """What a token's text is in ``table``: ``_NUMBER`` (full-width digits too), ``_EMPTY`` (spaces), the
     label interpretation the reader acts on (rows before groups before the rest), or None (other text)."""
+    if is_number_cell(text):
+        return _NUMBER
     if may_be_label(text):
         return _label_kind(text, table, version)
-    return _not_label(text)
+    return _EMPTY if not text.strip() else None
 
 
 @lru_cache(maxsize=65536)
 def _label_kind(text: str, table: str, version: str | None) -> Label | str | None:
     """``_token_kind`` of label-like text, cached: labels repeat on every page (numbers and prose stay out of the cache)."""
-    return _not_label(text) or _pick(classify(text, table), table, version)
-
-
-def _not_label(text: str) -> str | None:
-    """``_NUMBER``, ``_EMPTY`` or None (other text)."""
-    if is_number_cell(text):
-        return _NUMBER
-    return _EMPTY if not text.strip() else None
+    return _EMPTY if not text.strip() else _pick(classify(text, table), table, version)
 
 
 def _pick(labels: tuple[Label, ...], table: str, version: str | None) -> Label | None:
@@ -103,7 +98,7 @@ class _Headers:
     seen: list[str] = field(default_factory=list)  # column keys of the current header block, in reading order
     text: dict[str, str] = field(default_factory=dict)  # column key -> raw header text, current header block
     after_rows: bool = True  # a header after data rows starts a new header block (table 二 repeats them)
-    # what the rows under the current headers take (updated by each header):
+    # what the rows under the current header block take, worked out at its first row:
     grid_columns: dict[int | None, dict[str, int]] = field(default_factory=dict)  # grid table -> column key -> its one grid column
     applicant_order: tuple[str, ...] | None = None  # ``_applicant_order`` of the headers seen
 
@@ -117,9 +112,12 @@ class _Headers:
             self.text.setdefault(lb.key, tok.text)
             if tok.col is not None:
                 self.cols.setdefault(tok.table, {}).setdefault(lb.key, []).append(tok.col)
-        # keys with exactly one header column (a new dict: the rows read so far keep theirs)
-        self.grid_columns[tok.table] = {k: v[0] for k, v in self.cols.get(tok.table, {}).items() if len(v) == 1}
+
+    def start_rows(self) -> None:
+        """A row follows the header block: work out what its rows take (the keys with exactly one header column)."""
+        self.grid_columns = {grid: {k: v[0] for k, v in cols.items() if len(v) == 1} for grid, cols in self.cols.items()}
         self.applicant_order = _applicant_order(self.seen)
+        self.after_rows = True
 
 
 def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
@@ -163,10 +161,11 @@ def collect(tokens: list[Token], table: str, version: str | None) -> list[Run]:
             cur = Run(kind, normalize(tok.text), tok)
             runs.append(cur)
         elif lb.kind in (ROW, GROUP):
+            if not heads.after_rows:
+                heads.start_rows()
             cur = Run(lb.kind, lb.key, tok, in_10k=in_10k, header_cols=heads.grid_columns.get(tok.table, {}),
                       col_order=heads.applicant_order if table == APPLICATIONS else None, header_text=heads.text)
             runs.append(cur)
-            heads.after_rows = True
         else:
             if lb.kind == HEADER:
                 in_10k = in_10k or lb.in_10k and lb.key == "amount_yuan"
