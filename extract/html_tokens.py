@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+from functools import lru_cache
 
 from lxml import etree
 
@@ -122,8 +123,9 @@ def _span(value: str) -> int:
     return min(max(n, 1), MAX_SPAN)
 
 
+@lru_cache(maxsize=8192)
 def _clean(text: str) -> str:
-    """Cell text stripped, inner whitespace runs as one space."""
+    """Cell text stripped, inner whitespace runs as one space (cached: labels and padded numbers repeat across pages)."""
     text = text.strip()
     return _WS.sub(" ", text) if _WS_INNER.search(text) else text
 

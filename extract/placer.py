@@ -66,6 +66,7 @@ class Placer:
                 self._put(_cell(info, value, tok.text, blank, tok, run), table)
 
     def read(self, key: str, tok: Token, run: Run, table: str) -> None:
+        """Read one cell onto ``key``."""
         self.read_row((key,), (tok,), run, table)
 
     def zero_fill(self, keys: Sequence[str], values: list[Token], run: Run, table: str, what: str) -> bool:
@@ -95,6 +96,8 @@ class KeyInfo(NamedTuple):
 
 
 class RowInfo(NamedTuple):
+    """A row of keys as the template describes it: each key's facts, and the columns in key order."""
+
     keys: tuple[KeyInfo, ...]
     columns: tuple[str, ...]
 
