@@ -1,7 +1,7 @@
 """Extraction: a published annual-report page (bytes) in, canonical cells with provenance and issues out.
 
 ``parse_document`` never raises on bad input: every problem becomes an ``Issue``. Codes raised
-outside ``extract.tables`` (severity):
+outside the table reader (``extract.tables``) (severity):
 - ``empty_document`` (error) — no bytes, or only whitespace.
 - ``unsupported_format`` (error) — PDF, Word, images... recognised by magic bytes.
 - ``decode_failure`` (error when nothing readable came out, else warning) — bytes that are not

@@ -114,9 +114,8 @@ def _flatten(root: etree._Element) -> tuple[str, list[etree._Element]] | None:
             el.tag = tag
 
 
-@lru_cache(maxsize=1024)
 def _span(value: str) -> int:
-    """A rowspan/colspan value as a count from 1 to MAX_SPAN (cached: pages use a handful of values)."""
+    """A rowspan/colspan value as a count from 1 to MAX_SPAN."""
     try:
         n = int(value.strip().split(".")[0])
     except ValueError:
@@ -175,7 +174,6 @@ def _cell_text(td: etree._Element) -> str:
 def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) -> int:
     """Tokens of one table's cells, each at its top-left slot of the dense grid; returns rows + cells."""
     etree.strip_tags(table, *_CELL_INLINE)  # (after the XSLT pass: the page's text lines are already read)
-    append = out.append
     first = len(out)
     taken: dict[int, set[int]] = {}  # grid row -> columns a rowspan from a row above covers
     r = -1
@@ -213,7 +211,7 @@ def _grid(table: etree._Element, index: int, out: list[Token], res: HtmlResult) 
             text = _cell_text(td) if len(td) else td.text
             if text and not text.isalnum():  # (most cells are a bare number or label: nothing to clean)
                 text = _clean(text)
-            append(Token(text or "", index, r, c))
+            out.append(Token(text or "", index, r, c))
             c += cs
     return r + 1 + len(out) - first
 

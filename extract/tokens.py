@@ -90,7 +90,6 @@ def _piped(ln: str, i: int, out: list[Token], rows: bool, bordered: bool) -> Non
         return
     pieces = [p.strip() for p in s.split("|", MAX_TOKENS)]  # (bounded, as in split_line)
     last = len(pieces) - 1
-    content = sum(1 for p in pieces if p)
     for j, cell in enumerate(pieces):
         if cell:
             out.append(Token(cell, None, i))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 
 from extract import parse_document
-from extract.tables import Run, collect, fit
+from extract.placer import fit
+from extract.runs import Run, collect
 from extract.tokens import Token, text_tokens
 from tests.corpus import render
 from tests.corpus.truth import random_truth

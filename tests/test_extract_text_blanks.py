@@ -10,7 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from extract import parse_document
-from extract.tables import Run, fit, join_wrapped
+from extract.placer import fit
+from extract.runs import Run
+from extract.sections import join_wrapped
 from extract.tokens import Token, text_tokens
 from tests.corpus import random_truth, render
 from tests.corpus.compare import cell_mismatches, error_issues, field_mismatches
