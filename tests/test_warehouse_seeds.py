@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from orchestration.warehouse.pipeline import build_warehouse
-from tests.warehouse_support import parse_seeds, query, seed_truths, warehouse_paths
+from tests.warehouse_support import build_warehouse, parse_seeds, query, seed_truths, warehouse_paths
 
 CONTRACT = {  # TEMPLATE.md's warehouse contract: relation -> columns it must have at least
     "marts.dim_report": {"report_id", "source_uri", "document_kind", "template_version", "agency_name", "year", "gate_status"},
@@ -34,7 +35,7 @@ def test_gate_decides_each_seed_as_expected(built, seeds_dir):
     truths = seed_truths(seeds_dir)
     assert {k: v[0] for k, v in status.items()} == {k: t["gate"] for k, t in truths.items()}
     assert status["001"][1] == sorted(truths["001"]["expected_rule_failures"])
-    assert result.gate.counts == {"passed": 3, "quarantined": 1, "not_applicable": 1}
+    assert result.gate_counts == {"passed": 3, "quarantined": 1, "not_applicable": 1}
     assert result.decision.ok and result.published == paths.published
 
 
@@ -93,7 +94,7 @@ def test_every_gated_report_has_every_hard_rule_and_provenance(built):
 
 def test_data_docs_site_is_built(built):
     paths, result = built
-    index = result.gate.data_docs_index
+    index = Path(result.gate["data_docs"])
     assert index is not None and index.parent == paths.data_docs_dir
     assert "R1_balance" in "".join(p.name for p in (paths.data_docs_dir / "validations").iterdir())
 
@@ -101,11 +102,13 @@ def test_data_docs_site_is_built(built):
 def test_dbt_docs_generate_describes_the_marts(built):
     import json
 
-    from orchestration.warehouse.dbt import dbt_target_dir, run_dbt
+    from orchestration.assets import DBT_PROJECT, work_db_vars
+    from orchestration.resources import dbt_resource
 
     paths, _ = built
-    run_dbt(["docs", "generate"], paths.work_db)
-    catalog = json.loads((dbt_target_dir(paths.work_db) / "catalog.json").read_text(encoding="utf-8"))
+    target = paths.work_db.parent / "dbt_target" / "docs"  # the dbt resource the assets use, on the built work DB
+    dbt_resource(DBT_PROJECT).cli(["docs", "generate", *work_db_vars(paths.work_db)], target_path=target).wait()
+    catalog = json.loads((target / "catalog.json").read_text(encoding="utf-8"))
     relations = {(n["metadata"]["schema"], n["metadata"]["name"]) for n in catalog["nodes"].values()}
     assert {("marts", "dim_report"), ("marts", "fct_metric"), ("marts", "agency_year"), ("quality", "quarantine")} <= relations
 
