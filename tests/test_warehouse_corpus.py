@@ -101,7 +101,7 @@ def test_batch_gate_weighs_the_quarantined_share(built):
     paths, result, _, _ = built
     share = result.gate["quarantined"] / sum(result.gate_counts.values())
     refused = batch_gate(paths.work_db, max_quarantine_share=share - 0.01)
-    assert not refused.ok and f"{result.gate["quarantined"]} of" in refused.reason
+    assert not refused.ok and f"{result.gate['quarantined']} of" in refused.reason
     assert batch_gate(paths.work_db, max_quarantine_share=share).ok
 
 

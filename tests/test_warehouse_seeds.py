@@ -24,6 +24,15 @@ def built(tmp_path_factory, seeds_dir):
     return paths, result
 
 
+def test_the_build_is_the_refresh_jobs_own_steps_in_graph_order(built):
+    """The warehouse is built by the Dagster job users run (not a second copy of the sequence)."""
+    _, result = built
+    steps = list(result.seconds)  # the run's step stats, in start order
+    assert steps[:3] == ["dbt_pre_gate", "quality_gate", "dbt_post_gate"] and steps[-1] == "published_warehouse"
+    assert "marts__dim_report_batch_gate_allows_publish" in steps
+    assert result.success
+
+
 def _status(db):
     frame = query(db, "select source_uri, gate_status, failed_rules from marts.dim_report")
     return {s[:3]: (g, sorted(f)) for s, g, f in zip(frame.source_uri, frame.gate_status, frame.failed_rules)}

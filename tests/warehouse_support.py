@@ -84,7 +84,7 @@ class BuildResult:
     gate: dict[str, Any]  # quality_gate's materialization metadata as plain values ({} when it did not run)
     decision: Any  # orchestration.warehouse.publish.BatchDecision from the batch gate check (None when it did not run)
     published: Path | None  # the published file when published_warehouse materialized
-    seconds: dict[str, float]  # wall seconds per step (asset), from the run's own step stats
+    seconds: dict[str, float]  # wall seconds per step (asset or check), in start order, from the run's step stats
 
     @property
     def gate_counts(self) -> dict[str, int]:
@@ -157,9 +157,9 @@ def materialization_metadata(result, node: str) -> dict[str, Any]:
 
 
 def step_seconds(instance, run_id: str) -> dict[str, float]:
-    """Wall seconds per step of a run, from the run's own step stats (step key -> seconds)."""
-    return {s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(run_id)
-            if s.start_time is not None and s.end_time is not None}
+    """Wall seconds per step of a run, from the run's own step stats (step key -> seconds, in start order)."""
+    stats = [s for s in instance.get_run_step_stats(run_id) if s.start_time is not None and s.end_time is not None]
+    return {s.step_key: s.end_time - s.start_time for s in sorted(stats, key=lambda s: s.start_time)}
 
 
 def _decision(check):
