@@ -94,8 +94,10 @@ class BuildResult:
 def build_warehouse(reports: Iterable[ParsedReport], paths, fetches: Iterable[Mapping] = (), publish_: bool = True,
                     failures: Iterable[Mapping] = (), progress: bool = False) -> BuildResult:
     """Land ``reports`` with the landing code ``raw_landing`` calls (each becomes its source's current
-    content), then materialise everything downstream of ``raw_landing`` in the real refresh job with
-    the warehouse resource pointed at ``paths`` (without ``published_warehouse`` unless ``publish_``).
+    content), then run everything the real refresh job runs after ``raw_landing`` (dbt seeds and models,
+    the gate, the checks, the publish, in the job's order) with the warehouse resource pointed at
+    ``paths`` (without ``published_warehouse`` unless ``publish_``). A refused batch is a failed run
+    (the blocking check), returned, not raised: ``decision`` says why.
 
     ``progress`` prints "land ..." and the job's progress lines (``▶ <step>``) on stdout."""
     from orchestration.warehouse.landing import land
@@ -105,12 +107,11 @@ def build_warehouse(reports: Iterable[ParsedReport], paths, fetches: Iterable[Ma
     landing = land(paths.work_db, reports, fetches, corrections=paths.corrections_csv, waivers=paths.waivers_csv,
                    failures=failures)
     result, instance = run_refresh_job(paths, after_landing(publish_), progress=progress)
-    check = next((e for e in result.get_asset_check_evaluations() if e.check_name == "batch_gate_allows_publish"), None)
     return BuildResult(
         success=result.success,
         landing=landing,
         gate=materialization_metadata(result, "quality_gate"),
-        decision=_decision(check),
+        decision=batch_gate_decision(result),
         published=paths.published if materialization_metadata(result, "published_warehouse") else None,
         seconds=step_seconds(instance, result.run_id),
     )
@@ -162,9 +163,11 @@ def step_seconds(instance, run_id: str) -> dict[str, float]:
     return {s.step_key: s.end_time - s.start_time for s in sorted(stats, key=lambda s: s.start_time)}
 
 
-def _decision(check):
+def batch_gate_decision(result):
+    """The batch gate check's verdict in a run (a BatchDecision: ok, reason, counts), None when it did not run."""
     from orchestration.warehouse.publish import BatchDecision
 
+    check = next((e for e in result.get_asset_check_evaluations() if e.check_name == "batch_gate_allows_publish"), None)
     if check is None:
         return None
     return BatchDecision(ok=check.passed, reason=str(check.metadata["reason"].value),
