@@ -207,9 +207,10 @@ def _dbt_phase(tag: str):
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         work_db = Path(warehouse.paths().work_db)
-        # Artifacts beside the work DB, one folder per phase, replaced by the next run (under the
-        # warehouse lock), instead of a new folder per invocation in dbt_project/target.
-        target = work_db.parent / "dbt_target" / tag
+        # Artifacts beside the work DB, replaced by the next invocation (under the warehouse lock),
+        # instead of a new folder per invocation in dbt_project/target; one folder for both phases,
+        # so post_gate reuses the project parse pre_gate left there (partial parsing).
+        target = work_db.parent / "dbt_target"
         invocation = dbt.cli(["build", *work_db_vars(work_db)], context=context, target_path=target)
         yield from invocation.stream()
 
