@@ -26,7 +26,6 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.parsing import parse_all
 from orchestration.resources import REPO, SourcesResource, WarehouseResource, dbt_project, dbt_source_files
-from orchestration.warehouse.dbt import environ
 
 
 class RefreshConfig(Config):
@@ -208,11 +207,11 @@ def _dbt_phase(tag: str):
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         work_db = Path(warehouse.paths().work_db)
-        # Artifacts beside the work DB, one folder per phase, replaced by the next run (under the
-        # warehouse lock), instead of a new folder per invocation in dbt_project/target.
-        target = work_db.parent / "dbt_target" / tag
-        with environ(DISCLOSURE_WORK_DB=str(work_db)):  # profiles.yml reads it; dbt starts inside
-            invocation = dbt.cli(["build"], context=context, target_path=target)
+        # Artifacts beside the work DB, replaced by the next invocation (under the warehouse lock),
+        # instead of a new folder per invocation in dbt_project/target; one folder for both phases,
+        # so post_gate reuses the project parse pre_gate left there (partial parsing).
+        target = work_db.parent / "dbt_target"
+        invocation = dbt.cli(["build", *work_db_vars(work_db)], context=context, target_path=target)
         yield from invocation.stream()
 
     return _models
@@ -222,20 +221,15 @@ dbt_pre_gate = _dbt_phase("pre_gate")
 dbt_post_gate = _dbt_phase("post_gate")
 
 
-def dbt_keys_tagged(tag: str) -> list[AssetKey]:
-    """Asset keys of the dbt models carrying ``tag`` (pre_gate / post_gate)."""
-    manifest = json.loads(Path(DBT_PROJECT.manifest_path).read_text())
-    return [
-        TRANSLATOR.get_asset_key(node)
-        for node in manifest["nodes"].values()
-        if node["resource_type"] in ("model", "seed") and tag in node.get("tags", [])
-    ]
+def work_db_vars(work_db: Path) -> list[str]:
+    """dbt arguments pointing profiles.yml's ``work_db`` var at ``work_db`` (no process environment touched)."""
+    return ["--vars", json.dumps({"work_db": str(work_db)})]
 
 
 # --- gate and publish ------------------------------------------------------------------------
 
 
-@asset(deps=dbt_keys_tagged("pre_gate"), group_name="quality", kinds={"great_expectations"})
+@asset(deps=dbt_pre_gate.keys, group_name="quality", kinds={"great_expectations"})
 def quality_gate(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     """Run the GX consistency suites over the staged reports (writes quality.rule_results); failing reports are quarantined."""
     from expectations.gate import run_gate
@@ -274,7 +268,7 @@ def report_sources(work_db: Path) -> dict[str, str]:
         return dict(con.execute("select report_id, source_uri from raw.documents").fetchall())
 
 
-@asset(deps=[QUALITY_GATE, *dbt_keys_tagged("post_gate")], group_name="publish", kinds={"duckdb"})
+@asset(deps=[QUALITY_GATE, *dbt_post_gate.keys], group_name="publish", kinds={"duckdb"})
 def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     """Publish the work DB atomically (the batch gate check has already allowed it)."""
     from orchestration.warehouse.publish import publish

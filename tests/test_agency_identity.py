@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from orchestration.warehouse.landing import report_id
-from orchestration.warehouse.pipeline import build_warehouse
 from tests.corpus.agency_years import (AGENCIES_AFTER_MERGE, AGENCIES_BY_RULE, BODIES, LATE, MERGE,
                                        agency_year_truths)
-from tests.warehouse_support import REPO, query, report_from_truth, warehouse_paths
+from tests.warehouse_support import REPO, build_warehouse, query, report_from_truth, warehouse_paths
 
 CROSS_YEAR = ("W1_continuity", "W4_in_force", "W5_timeliness")
 SPLIT = "厦门市发改委"  # a maintainer says it is not 厦门市发展和改革委员会

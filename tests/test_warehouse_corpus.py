@@ -11,9 +11,8 @@ import pytest
 
 from extract.model import Claim, Issue
 from orchestration.warehouse.landing import report_id
-from orchestration.warehouse.pipeline import build_warehouse
 from tests.corpus import RULES, inject_inconsistency, random_truth
-from tests.warehouse_support import query, report_from_truth, warehouse_paths
+from tests.warehouse_support import build_warehouse, query, report_from_truth, warehouse_paths
 
 N = 40
 RECEIVED, PROCESSED = "applications.new_received.total", "applications.total_processed.total"
@@ -76,7 +75,7 @@ def test_injected_failures_are_quarantined_with_the_right_rules(built):
     for (source, _, expected), report in zip(cases, reports):
         rid = report_id(source, report.content_hash)
         assert status[rid] == ("quarantined" if expected else "passed", sorted(expected)), source
-        assert sorted(result.gate.failures.get(rid, [])) == sorted(expected), source
+        assert sorted(result.gate["quarantined_reasons"].get(source, [])) == sorted(expected), source
 
 
 def test_null_sides_fail_and_are_recorded_as_null(built):
@@ -105,9 +104,9 @@ def test_batch_gate_weighs_the_quarantined_share(built):
     from orchestration.warehouse.publish import batch_gate
 
     paths, result, _, _ = built
-    share = result.gate.quarantined / sum(result.gate.counts.values())
+    share = result.gate["quarantined"] / sum(result.gate_counts.values())
     refused = batch_gate(paths.work_db, max_quarantine_share=share - 0.01)
-    assert not refused.ok and f"{result.gate.quarantined} of" in refused.reason
+    assert not refused.ok and f"{result.gate['quarantined']} of" in refused.reason
     assert batch_gate(paths.work_db, max_quarantine_share=share).ok
 
 

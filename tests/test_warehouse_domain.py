@@ -9,9 +9,8 @@ import random
 import pytest
 
 from orchestration.warehouse.landing import report_id
-from orchestration.warehouse.pipeline import build_warehouse
 from tests.corpus import random_truth
-from tests.warehouse_support import query, report_from_truth, warehouse_paths
+from tests.warehouse_support import build_warehouse, query, report_from_truth, warehouse_paths
 
 FEE, ISSUED = "active.fees.amount_10k_yuan", "active.rules.issued"
 CASES = {  # source -> (cell changes, the failures expected)

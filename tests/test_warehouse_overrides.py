@@ -11,8 +11,7 @@ import pytest
 
 from extract import parse_document
 from orchestration.warehouse.landing import CORRECTION_COLUMNS, WAIVER_COLUMNS, OverrideError, read_overrides, report_id
-from orchestration.warehouse.pipeline import build_warehouse
-from tests.warehouse_support import query, warehouse_paths
+from tests.warehouse_support import build_warehouse, query, warehouse_paths
 
 WAIVED, CORRECTED = "waived/001.txt", "corrected/001.txt"
 
@@ -93,8 +92,8 @@ def test_overrides_that_take_no_effect_are_warnings_with_file_and_line(built):
     assert problems[1].startswith("report superseded")
     assert problems[2].startswith(f"the gate has no check {TYPO} for this report")
     assert problems[4].startswith("not an annual report")
-    assert result.gate.override_warnings == list(warnings.message)  # what the run summary prints
-    assert result.gate.override_warnings[0].startswith(f"{paths.corrections_csv}:3: correction ")
+    assert result.gate["override_warnings"] == list(warnings.message)  # what the run summary prints
+    assert result.gate["override_warnings"][0].startswith(f"{paths.corrections_csv}:3: correction ")
 
 
 def test_warnings_show_in_the_quarantine_and_the_correction_audit(built):

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from orchestration.warehouse.landing import land, parsed_reports
-from orchestration.warehouse.pipeline import build_warehouse
 from orchestration.warehouse.publish import batch_gate
-from tests.warehouse_support import REPO, query, report_from_truth, seed_truths, warehouse_paths
+from tests.warehouse_support import REPO, build_warehouse, query, report_from_truth, seed_truths, warehouse_paths
 
 MARTS_SQL = {
     "dim_report": "select * exclude (landed_at) from marts.dim_report order by report_id",
@@ -145,21 +144,20 @@ def test_batch_gate_refuses_when_nothing_was_parsed(tmp_path):
 
 KILLED_REFRESH = """
 import json, sys, pathlib
-from tests.warehouse_support import report_from_truth, warehouse_paths
-from orchestration.warehouse.pipeline import build_warehouse
+from tests.warehouse_support import build_warehouse, report_from_truth, warehouse_paths
 truth = json.loads(pathlib.Path(sys.argv[2]).read_text(encoding="utf-8"))
-build_warehouse([report_from_truth(truth)], warehouse_paths(pathlib.Path(sys.argv[1])),
-                progress=lambda m: print(m, flush=True))
+build_warehouse([report_from_truth(truth)], warehouse_paths(pathlib.Path(sys.argv[1])), progress=True)
 """
 
 
-@pytest.mark.parametrize("kill_at", ["land ...", "dbt pre_gate ...", "gate ..."])
+@pytest.mark.parametrize("kill_at", ["land ...", "▶ dbt_pre_gate", "▶ quality_gate"])  # the job's progress lines
 def test_a_killed_refresh_leaves_the_published_warehouse_intact(copy, seeds_dir, tmp_path, kill_at):
     before = _sha(copy.published)
     truth_file = tmp_path / "truth.json"
     truth_file.write_text(json.dumps(_changed_002(seeds_dir), ensure_ascii=False), encoding="utf-8")
     refresh = subprocess.Popen([sys.executable, "-c", KILLED_REFRESH, str(copy.published.parent), str(truth_file)],
-                               stdout=subprocess.PIPE, text=True, cwd=REPO, env=os.environ | {"PYTHONPATH": str(REPO)})
+                               stdout=subprocess.PIPE, text=True, encoding="utf-8", cwd=REPO,
+                               env=os.environ | {"PYTHONPATH": str(REPO), "PYTHONIOENCODING": "utf-8"})
     for line in refresh.stdout:
         if line.strip() == kill_at:
             refresh.send_signal(signal.SIGKILL)
@@ -177,7 +175,7 @@ def test_a_killed_refresh_leaves_the_published_warehouse_intact(copy, seeds_dir,
 def test_a_load_without_any_annual_report_builds_and_publishes(tmp_path, seeds_dir):
     paths = warehouse_paths(tmp_path / "wh")
     result = build_warehouse([report_from_truth(seed_truths(seeds_dir)["004"])], paths)
-    assert result.gate.counts == {"passed": 0, "quarantined": 0, "not_applicable": 1}
+    assert result.gate_counts == {"passed": 0, "quarantined": 0, "not_applicable": 1}
     assert result.decision.ok
     assert query(paths.published, "select gate_status from marts.dim_report").gate_status.tolist() == ["not_applicable"]
     assert query(paths.published, "select count(*) as n from marts.fct_metric").n[0] == 0

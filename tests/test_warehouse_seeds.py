@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from orchestration.warehouse.pipeline import build_warehouse
-from tests.warehouse_support import parse_seeds, query, seed_truths, warehouse_paths
+from tests.warehouse_support import build_warehouse, parse_seeds, query, seed_truths, warehouse_paths
 
 CONTRACT = {  # TEMPLATE.md's warehouse contract: relation -> columns it must have at least
     "marts.dim_report": {"report_id", "source_uri", "document_kind", "template_version", "agency_name", "year", "gate_status"},
@@ -23,6 +24,15 @@ def built(tmp_path_factory, seeds_dir):
     return paths, result
 
 
+def test_the_build_is_the_refresh_jobs_own_steps_in_graph_order(built):
+    """The warehouse is built by the Dagster job users run (not a second copy of the sequence)."""
+    _, result = built
+    steps = list(result.seconds)  # the run's step stats, in start order
+    assert steps[:3] == ["dbt_pre_gate", "quality_gate", "dbt_post_gate"] and steps[-1] == "published_warehouse"
+    assert "marts__dim_report_batch_gate_allows_publish" in steps
+    assert result.success
+
+
 def _status(db):
     frame = query(db, "select source_uri, gate_status, failed_rules from marts.dim_report")
     return {s[:3]: (g, sorted(f)) for s, g, f in zip(frame.source_uri, frame.gate_status, frame.failed_rules)}
@@ -34,7 +44,7 @@ def test_gate_decides_each_seed_as_expected(built, seeds_dir):
     truths = seed_truths(seeds_dir)
     assert {k: v[0] for k, v in status.items()} == {k: t["gate"] for k, t in truths.items()}
     assert status["001"][1] == sorted(truths["001"]["expected_rule_failures"])
-    assert result.gate.counts == {"passed": 3, "quarantined": 1, "not_applicable": 1}
+    assert result.gate_counts == {"passed": 3, "quarantined": 1, "not_applicable": 1}
     assert result.decision.ok and result.published == paths.published
 
 
@@ -93,19 +103,22 @@ def test_every_gated_report_has_every_hard_rule_and_provenance(built):
 
 def test_data_docs_site_is_built(built):
     paths, result = built
-    index = result.gate.data_docs_index
+    index = Path(result.gate["data_docs"])
     assert index is not None and index.parent == paths.data_docs_dir
     assert "R1_balance" in "".join(p.name for p in (paths.data_docs_dir / "validations").iterdir())
 
 
-def test_dbt_docs_generate_describes_the_marts(built):
+def test_dbt_docs_generate_describes_the_marts(built, monkeypatch, tmp_path):
     import json
 
-    from orchestration.warehouse.dbt import dbt_target_dir, run_dbt
+    from orchestration.assets import DBT_PROJECT, work_db_vars
+    from orchestration.resources import dbt_resource
 
     paths, _ = built
-    run_dbt(["docs", "generate"], paths.work_db)
-    catalog = json.loads((dbt_target_dir(paths.work_db) / "catalog.json").read_text(encoding="utf-8"))
+    monkeypatch.setenv("DISCLOSURE_WORK_DB", str(tmp_path / "elsewhere.duckdb"))  # the --vars path wins over env
+    target = paths.work_db.parent / "dbt_target" / "docs"  # the dbt resource the assets use, on the built work DB
+    dbt_resource(DBT_PROJECT).cli(["docs", "generate", *work_db_vars(paths.work_db)], target_path=target).wait()
+    catalog = json.loads((target / "catalog.json").read_text(encoding="utf-8"))
     relations = {(n["metadata"]["schema"], n["metadata"]["name"]) for n in catalog["nodes"].values()}
     assert {("marts", "dim_report"), ("marts", "fct_metric"), ("marts", "agency_year"), ("quality", "quarantine")} <= relations
 

@@ -1,10 +1,15 @@
-"""Helpers for the warehouse tests: seed truth as ParsedReports, and a small build wrapper."""
+"""Helpers for the warehouse tests: seed truth as ParsedReports, and ``build_warehouse``, which lands
+exact reports and then runs the real refresh job downstream of ``raw_landing`` (dbt, gate, checks,
+publish in the Dagster order), so the tests exercise the graph users run, not a copy of it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from extract.model import Cell, Issue, ParsedReport
 
@@ -68,3 +73,102 @@ def parse_seeds(seeds_dir: Path) -> list[ParsedReport]:
     from extract import parse_document
 
     return [parse_document(p.read_bytes(), p.name) for p in sorted(seeds_dir.glob("*.txt"))]
+
+
+@dataclass
+class BuildResult:
+    """What one run of the refresh job did, in the terms the tests assert on."""
+
+    success: bool
+    landing: Any  # orchestration.warehouse.landing.LandingStats
+    gate: dict[str, Any]  # quality_gate's materialization metadata as plain values ({} when it did not run)
+    decision: Any  # orchestration.warehouse.publish.BatchDecision from the batch gate check (None when it did not run)
+    published: Path | None  # the published file when published_warehouse materialized
+    seconds: dict[str, float]  # wall seconds per step (asset or check), in start order, from the run's step stats
+
+    @property
+    def gate_counts(self) -> dict[str, int]:
+        return {k: self.gate[k] for k in ("passed", "quarantined", "not_applicable")}
+
+
+def build_warehouse(reports: Iterable[ParsedReport], paths, fetches: Iterable[Mapping] = (), publish_: bool = True,
+                    failures: Iterable[Mapping] = (), progress: bool = False) -> BuildResult:
+    """Land ``reports`` with the landing code ``raw_landing`` calls (each becomes its source's current
+    content), then run everything the real refresh job runs after ``raw_landing`` (dbt seeds and models,
+    the gate, the checks, the publish, in the job's order) with the warehouse resource pointed at
+    ``paths`` (without ``published_warehouse`` unless ``publish_``). A refused batch is a failed run
+    (the blocking check), returned, not raised: ``decision`` says why.
+
+    ``progress`` prints "land ..." and the job's progress lines (``▶ <step>``) on stdout."""
+    from orchestration.warehouse.landing import land
+
+    if progress:
+        print("land ...", flush=True)
+    landing = land(paths.work_db, reports, fetches, corrections=paths.corrections_csv, waivers=paths.waivers_csv,
+                   failures=failures)
+    result, instance = run_refresh_job(paths, after_landing(publish_), progress=progress)
+    return BuildResult(
+        success=result.success,
+        landing=landing,
+        gate=materialization_metadata(result, "quality_gate"),
+        decision=batch_gate_decision(result),
+        published=paths.published if materialization_metadata(result, "published_warehouse") else None,
+        seconds=step_seconds(instance, result.run_id),
+    )
+
+
+def after_landing(publish_: bool = True) -> list:
+    """Asset keys the refresh job runs after raw_landing (dbt seeds and models, the gate, the publish)."""
+    from dagster import AssetKey, AssetSelection
+
+    from orchestration.definitions import defs
+
+    selection = AssetSelection.all() - AssetSelection.assets("raw_landing").upstream()
+    if not publish_:
+        selection = selection - AssetSelection.assets("published_warehouse")
+    keys = selection.resolve(defs.resolve_asset_graph())
+    assert AssetKey("quality_gate") in keys  # the graph still runs the gate after landing
+    return sorted(keys)
+
+
+def run_refresh_job(paths, asset_selection: list | None = None, sources: Path | None = None, progress: bool = False):
+    """Run the ``refresh`` job of the Definitions (``disclosure refresh``'s run config) on ``paths``;
+    (ExecuteInProcessResult, the ephemeral instance holding its step stats)."""
+    from dagster import DagsterInstance
+
+    from orchestration.refresh import refresh_job_def, refresh_run_config
+    from orchestration.resources import WarehouseResource
+
+    resolved = WarehouseResource(warehouse=str(paths.published)).paths()
+    assert (resolved.work_db, resolved.data_docs_dir) == (Path(paths.work_db), Path(paths.data_docs_dir)), \
+        "the warehouse resource would build elsewhere than the test's paths"
+    run_config = refresh_run_config(sources or Path(paths.published).parent, paths.published, full=False, progress=progress)
+    if asset_selection is not None:
+        run_config.pop("ops")  # source_documents' config: only when it runs
+    instance = DagsterInstance.ephemeral()
+    result = refresh_job_def().execute_in_process(run_config=run_config, instance=instance,
+                                                  asset_selection=asset_selection, raise_on_error=False)
+    return result, instance
+
+
+def materialization_metadata(result, node: str) -> dict[str, Any]:
+    """The plain metadata of ``node``'s materialization in ``result`` ({} when it did not materialize)."""
+    events = result.asset_materializations_for_node(node)
+    return {k: v.value for k, v in events[-1].metadata.items()} if events else {}
+
+
+def step_seconds(instance, run_id: str) -> dict[str, float]:
+    """Wall seconds per step of a run, from the run's own step stats (step key -> seconds, in start order)."""
+    stats = [s for s in instance.get_run_step_stats(run_id) if s.start_time is not None and s.end_time is not None]
+    return {s.step_key: s.end_time - s.start_time for s in sorted(stats, key=lambda s: s.start_time)}
+
+
+def batch_gate_decision(result):
+    """The batch gate check's verdict in a run (a BatchDecision: ok, reason, counts), None when it did not run."""
+    from orchestration.warehouse.publish import BatchDecision
+
+    check = next((e for e in result.get_asset_check_evaluations() if e.check_name == "batch_gate_allows_publish"), None)
+    if check is None:
+        return None
+    return BatchDecision(ok=check.passed, reason=str(check.metadata["reason"].value),
+                         counts=dict(check.metadata["counts"].value))

@@ -1,5 +1,5 @@
-"""The warehouse: DuckDB landing, dbt build, quality gate glue and atomic publish.
+"""The warehouse: DuckDB landing, batch gate and atomic publish, called by the Dagster assets.
 
 Steps each open the DuckDB work file, write and close it again (DuckDB allows one writer
-process), so Dagster assets and the plain ``pipeline.build_warehouse`` compose the same calls.
+process); the order of the steps is the asset graph's (orchestration/assets.py), nowhere else.
 """
