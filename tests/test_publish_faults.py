@@ -54,3 +54,64 @@ def test_a_stale_wal_beside_the_published_file_is_moved_aside_and_said(tmp_path)
     said.clear()
     publish(work_db(tmp_path / "work" / "c.duckdb", 7), published, log=said.append)
     assert reports_in(published) == 7 and not any("stale WAL" in m for m in said)
+
+
+# --- Data Docs --------------------------------------------------------------------------------
+
+FULL_DISK_DOCS_BUILD = """
+import resource, signal, sys
+from pathlib import Path
+from expectations.gate import _build_docs, _context
+site = Path(sys.argv[1])
+context = _context(site)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (2048, resource.RLIM_INFINITY))
+_build_docs(context, site)
+"""
+
+
+def build_docs(site: Path) -> Path | None:
+    from expectations.gate import _build_docs, _context
+
+    return _build_docs(_context(site), site)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_data_docs_build_that_fails_half_way_keeps_the_previous_site(tmp_path):
+    from expectations.gate import DOCS_MARKER
+
+    site = tmp_path / "wh" / "data_docs"
+    assert build_docs(site) == site / "index.html"
+    assert (site / DOCS_MARKER).exists()
+    before = snapshot(site)
+    failed = subprocess.run([sys.executable, "-c", FULL_DISK_DOCS_BUILD, str(site)], capture_output=True, text=True,
+                            timeout=300, cwd=Path(__file__).resolve().parent.parent)
+    assert failed.returncode != 0 and "File too large" in failed.stderr, failed.stderr[-2000:]
+    assert snapshot(site) == before  # before: the site was deleted first, and index.html lost
+    assert build_docs(site) == site / "index.html"
+    assert sorted(p.name for p in site.parent.iterdir()) == ["data_docs"]  # the half-built folder was cleared
+
+
+def test_the_data_docs_step_never_deletes_a_folder_it_did_not_create(tmp_path):
+    from expectations.gate import DataDocsFolderRefused
+
+    users = tmp_path / "my_reports"
+    users.mkdir()
+    (users / "notes.txt").write_text("mine")
+    with pytest.raises(DataDocsFolderRefused, match=r"not created by this project .* DISCLOSURE_DATA_DOCS"):
+        build_docs(users)
+    assert snapshot(users) == {"notes.txt": b"mine"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my_reports"]
+
+
+def test_a_site_built_before_the_marker_existed_is_replaced(tmp_path):
+    from expectations.gate import DOCS_MARKER
+
+    site = tmp_path / "data_docs"
+    (site / "static").mkdir(parents=True)
+    (site / "index.html").write_text("<html>an older gate run</html>")
+    assert build_docs(site) == site / "index.html"
+    assert (site / DOCS_MARKER).exists() and "an older gate run" not in (site / "index.html").read_text()
