@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             code = run_refresh(sources=args.sources, warehouse=args.warehouse, full=args.full)
         except KeyboardInterrupt:
             code = None
-        name = stop.signal_name(wait=0 if code == 0 else 1.0)
+        name = stop.signal_name()
     if name is None:
         return 1 if code is None else code
     print(f"disclosure refresh: interrupted by {name}: stopped; the published warehouse is intact (it is only "

@@ -52,9 +52,9 @@ class StopOnSignals:
             signal.signal(sig, handler)
         os.close(self._write_fd)  # ends the watcher's read
 
-    def signal_name(self, wait: float = 0.0) -> str | None:
-        """The name of the signal that stopped the refresh, if any (``wait``: give the watcher that long to see it)."""
-        return signal.Signals(self.signum).name if self.received.wait(wait) else None
+    def signal_name(self) -> str | None:
+        """The name of the stop signal received, if any."""
+        return signal.Signals(self.signum).name if self.received.is_set() else None
 
     def _interrupt(self, signum: int, _frame) -> None:
         self._note(signum)
