@@ -210,7 +210,9 @@ def _build_docs(context, data_docs_dir: Path | None) -> Path | None:
 # --- the Data Docs folder: built aside, swapped in, and only ever deleted when this project made it ---
 
 DOCS_MARKER = ".disclosure-data-docs"  # in every Data Docs folder the gate builds
-GX_SITE_ENTRIES = {"index.html", "static", "validations", "expectations"}  # a site built before the marker
+# a GX site built before the marker: only GX's entries, and GX's own stylesheet
+GX_SITE_ENTRIES = {"index.html", "static", "validations", "expectations"}
+GX_SITE_SIGNATURE = "static/styles/data_docs_default_styles.css"
 
 
 class DataDocsFolderRefused(RuntimeError):
@@ -229,7 +231,7 @@ def _ours(folder: Path) -> bool:
     if not folder.is_dir():
         return False
     entries = {p.name for p in folder.iterdir()}
-    return not entries or DOCS_MARKER in entries or ("index.html" in entries and entries <= GX_SITE_ENTRIES)
+    return not entries or DOCS_MARKER in entries or (entries <= GX_SITE_ENTRIES and (folder / GX_SITE_SIGNATURE).is_file())
 
 
 def _refuse_unless_ours(folder: Path) -> None:

@@ -101,17 +101,22 @@ def test_the_data_docs_step_never_deletes_a_folder_it_did_not_create(tmp_path):
     users = tmp_path / "my_reports"
     users.mkdir()
     (users / "notes.txt").write_text("mine")
-    with pytest.raises(DataDocsFolderRefused, match=r"not created by this project .* DISCLOSURE_DATA_DOCS"):
-        build_docs(users)
-    assert snapshot(users) == {"notes.txt": b"mine"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["my_reports"]
+    website = tmp_path / "my_site"  # looks like a site, but not GX's
+    (website / "static").mkdir(parents=True)
+    (website / "index.html").write_text("<html>mine</html>")
+    for folder, content in ((users, {"notes.txt": b"mine"}), (website, {"index.html": b"<html>mine</html>"})):
+        with pytest.raises(DataDocsFolderRefused, match=r"not created by this project .* DISCLOSURE_DATA_DOCS"):
+            build_docs(folder)
+        assert snapshot(folder) == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my_reports", "my_site"]
 
 
 def test_a_site_built_before_the_marker_existed_is_replaced(tmp_path):
     from expectations.gate import DOCS_MARKER
 
     site = tmp_path / "data_docs"
-    (site / "static").mkdir(parents=True)
+    (site / "static" / "styles").mkdir(parents=True)
+    (site / "static" / "styles" / "data_docs_default_styles.css").write_text("/* GX's */")
     (site / "index.html").write_text("<html>an older gate run</html>")
     assert build_docs(site) == site / "index.html"
     assert (site / DOCS_MARKER).exists() and "an older gate run" not in (site / "index.html").read_text()
