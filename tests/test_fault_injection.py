@@ -204,13 +204,12 @@ import threading
 from orchestration.interrupts import StopOnSignals
 never = threading.Event()
 with StopOnSignals(nudge_every=0.5, give_up_after=5):
-    worker = threading.Thread(target=never.wait)  # not a daemon: like a fetch worker on a stalled server
-    worker.start()
+    threading.Thread(target=never.wait).start()  # not a daemon: exit waits for it, like a fetch on a stalled server
     print("waiting", flush=True)
     try:
-        worker.join()
+        never.wait()
     except KeyboardInterrupt:
-        worker.join()  # cleanup that waits for the worker again, like a thread pool's shutdown
+        never.wait()  # cleanup that waits again (like a thread pool's shutdown): interrupted again
 """
 
 
