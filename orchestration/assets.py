@@ -89,6 +89,7 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     nothing at all changed since the last publish (the sources listed, their current content and
     fetch outcomes, parser, dbt models, gate rules, overrides), the asset is not materialized, so
     dbt, the gate and the publish are skipped: the published warehouse is already this state."""
+    from expectations.gate import data_docs_index
     from extract import PARSER_VERSION
     from orchestration.warehouse.landing import current_load, land, parsed_reports
 
@@ -125,7 +126,11 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
         "work_db": str(work_db),
     }
     fingerprint = inputs_fingerprint(load, paths, PARSER_VERSION)
-    if not batch.full and not outcomes and published_fingerprint(paths) == fingerprint:
+    unchanged = not batch.full and not outcomes and published_fingerprint(paths) == fingerprint
+    if unchanged and not data_docs_index(Path(paths.data_docs_dir)).exists():
+        context.log.info(f"nothing changed, but the Data Docs at {paths.data_docs_dir} are missing: rebuilding")
+        unchanged = False
+    if unchanged:
         context.log.info(f"nothing changed since the last publish of {paths.published}: dbt, gate and publish skipped")
         context.log_event(AssetObservation(asset_key=context.asset_key, metadata={**metadata, "unchanged": True}))
         return
@@ -280,7 +285,7 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
     from orchestration.warehouse.publish import publish
 
     paths = warehouse.paths()
-    publish(paths.work_db, paths.published, parquet_dir=paths.parquet_dir)
+    publish(paths.work_db, paths.published, parquet_dir=paths.parquet_dir, log=context.log.info)
     pending = _fingerprint_file(paths, "pending")
     if pending.exists():
         pending.replace(_fingerprint_file(paths, "published"))

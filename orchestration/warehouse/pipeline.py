@@ -64,5 +64,5 @@ def build_warehouse(
     say(f"batch gate: {'publish' if decision.ok else 'keep the previous warehouse'} ({decision.reason})")
     published = None
     if decision.ok and publish_:
-        published = stage("publish", lambda: publish(paths.work_db, paths.published, paths.parquet_dir))
+        published = stage("publish", lambda: publish(paths.work_db, paths.published, paths.parquet_dir, log=say))
     return BuildResult(landing=landing, gate=gate, decision=decision, published=published, seconds=seconds)
