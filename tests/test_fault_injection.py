@@ -171,8 +171,8 @@ class Stalling(BaseHTTPRequestHandler):
 def test_sigterm_stops_a_refresh_stalled_on_a_server_promptly(site, http_server, tmp_path):
     Stalling.stall.set()
     base = http_server(Stalling)
-    manifest = tmp_path / "sources.yml"
-    manifest.write_text(f"sources:\n  - path: {site['corpus']}\n  - url: {base}/{LATE}\n", encoding="utf-8")
+    manifest = site["corpus"].parent / "sources.yml"  # local paths resolve inside the manifest's folder
+    manifest.write_text(f"sources:\n  - path: {site['corpus'].name}\n  - url: {base}/{LATE}\n", encoding="utf-8")
     site["env"] |= {"DISCLOSURE_FETCH_TIMEOUT_SECONDS": "600", "DISCLOSURE_FETCH_TOTAL_TIMEOUT_SECONDS": "600",
                     "DISCLOSURE_FETCH_ALLOWED_HOSTS": "127.0.0.1"}  # the stalling site is on loopback
     published, before = site["paths"].published, sha(site["paths"].published)
