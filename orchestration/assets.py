@@ -25,7 +25,7 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.parsing import parse_all
-from orchestration.resources import REPO, SourcesResource, WarehouseResource, dbt_project, dbt_source_files
+from orchestration.resources import REPO, FetchResource, ParseResource, SourcesResource, WarehouseResource, dbt_project, dbt_source_files
 from orchestration.warehouse.dbt import environ
 
 
@@ -49,18 +49,19 @@ def raw_store_root(warehouse: WarehouseResource) -> Path:
 
 @asset(group_name="ingest", kinds={"python"})
 def source_documents(
-    context: AssetExecutionContext, config: RefreshConfig, sources: SourcesResource, warehouse: WarehouseResource
+    context: AssetExecutionContext, config: RefreshConfig, sources: SourcesResource, warehouse: WarehouseResource,
+    fetch: FetchResource,
 ) -> FetchBatch:
     """Fetch every source of the manifest into the raw store (conditional requests; unchanged sources cost little)."""
     from orchestration.fetching.config import FetchConfig
     from orchestration.fetching.fetcher import fetch_sources
     from orchestration.fetching.store import RawStore
 
-    manifest = sources.manifest()
+    manifest = sources.manifest(fetch)
     store_root = raw_store_root(warehouse)
     store = RawStore(store_root)
 
-    results = fetch_sources(manifest, store, FetchConfig.from_env(manifest.settings), full=config.full, progress=context.log.info)
+    results = fetch_sources(manifest, store, FetchConfig.resolve(manifest.settings, fetch.overrides()), full=config.full, progress=context.log.info)
     counts = Counter(r.status for r in results)
     failed = [r for r in results if r.status == "failed"]
     context.log.info(
@@ -81,7 +82,7 @@ def source_documents(
 
 
 @asset(group_name="ingest", kinds={"python", "duckdb"}, output_required=False)
-def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, warehouse: WarehouseResource):
+def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, warehouse: WarehouseResource, parse: ParseResource):
     """The parsed documents, landed with provenance in the work DB's raw schema (every dbt ``raw`` source).
 
     Parses only new or changed content, or content not yet parsed by this PARSER_VERSION. When
@@ -103,12 +104,15 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
         [(r.source_uri, r.content_hash, dict(r.headers or {})) for r in todo],
         batch.store_root,
         log=context.log.info,
+        workers=parse.worker_count(),
+        memory_bytes=parse.worker_memory_bytes(),
     )
     reports = [o.report for o in outcomes if o.report is not None]
     errors = [o for o in outcomes if o.error is not None]
     failures = [{"source_uri": o.source, "content_hash": o.content_hash, "parser_version": PARSER_VERSION, "error": o.error}
                 for o in errors]  # kept with their reason in raw.parse_failures; the batch gate counts them
-    stats = land(work_db, reports, [r.to_record() for r in batch.results], failures=failures)
+    stats = land(work_db, reports, [r.to_record() for r in batch.results], failures=failures,
+                 corrections=paths.corrections_csv, waivers=paths.waivers_csv)
     kinds = Counter(r.document_kind for r in reports)
     context.log.info(f"landed {len(reports)} parsed documents ({len(errors)} could not be parsed)")
     metadata = {
@@ -222,7 +226,7 @@ def quality_gate(context: AssetExecutionContext, warehouse: WarehouseResource) -
 
     paths = warehouse.paths()
     result = run_gate(paths.work_db, paths.data_docs_dir)
-    sources = report_sources(Path(paths.work_db))
+    sources = report_sources(warehouse)
     quarantined = {sources.get(rid, rid): rules for rid, rules in sorted(result.failures.items())}
     rules_failed = Counter(rule.split(":", 1)[0] for rules in result.failures.values() for rule in rules)
     context.log.info(
@@ -246,11 +250,9 @@ def quality_gate(context: AssetExecutionContext, warehouse: WarehouseResource) -
     )
 
 
-def report_sources(work_db: Path) -> dict[str, str]:
+def report_sources(warehouse: WarehouseResource) -> dict[str, str]:
     """report_id → source URI of every landed document (to name reports the way a person knows them)."""
-    import duckdb
-
-    with duckdb.connect(str(work_db), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         return dict(con.execute("select report_id, source_uri from raw.documents").fetchall())
 
 
@@ -264,7 +266,7 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
     pending = _fingerprint_file(paths, "pending")
     if pending.exists():
         pending.replace(_fingerprint_file(paths, "published"))
-    rows = relation_rows(Path(paths.published))
+    rows = relation_rows(warehouse)
     context.log.info(f"published {paths.published}: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
     return MaterializeResult(
         metadata={
@@ -279,11 +281,9 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
 CONTRACT_RELATIONS = ("marts.dim_report", "marts.fct_metric", "marts.dim_agency", "marts.dim_metric", "quality.rule_results")
 
 
-def relation_rows(db: Path) -> dict[str, int]:
-    """Row counts of the contract relations in a published warehouse (read-only)."""
-    import duckdb
-
-    with duckdb.connect(str(db), read_only=True) as con:
+def relation_rows(warehouse: WarehouseResource) -> dict[str, int]:
+    """Row counts of the contract relations in the published warehouse (read-only)."""
+    with warehouse.connect(read_only=True, published=True) as con:
         return {rel: con.execute(f"select count(*) from {rel}").fetchone()[0] for rel in CONTRACT_RELATIONS}
 
 

@@ -57,14 +57,14 @@ def sources_fingerprint(location: Path, overrides: Iterable[Path] = ()) -> str:
     "maintainers' overrides (corrections, waivers) are new or changed.",
 )
 def sources_manifest_changed(context: SensorEvaluationContext, sources: SourcesResource):
-    from orchestration.warehouse.config import WarehousePaths
+    from orchestration.settings import resources_from_env
 
     location = sources.location()
     if not location.exists():
         return SkipReason(f"sources {location} do not exist")
-    # the paths straight from the environment, as WarehouseResource reads them: the resource itself
+    # the paths from a WarehouseResource built from the environment: the run's resource itself
     # would take the warehouse lock and so wait for a running refresh
-    fingerprint = sources_fingerprint(location, WarehousePaths.from_env().override_files)
+    fingerprint = sources_fingerprint(location, resources_from_env()["warehouse"].paths().override_files)
     if fingerprint == context.cursor:
         return SkipReason(f"sources {location} and overrides unchanged")
     context.update_cursor(fingerprint)

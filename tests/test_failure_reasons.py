@@ -40,7 +40,7 @@ def base(tmp_path_factory, receivers):
 def copy_warehouse(base, tmp_path) -> WarehousePaths:
     """The base warehouse folder (published file, work DB, raw store) copied, so a test may break it."""
     shutil.copytree(base["warehouse"].parent, tmp_path / "wh")
-    return WarehousePaths.from_env(str(tmp_path / "wh" / base["warehouse"].name))
+    return WarehousePaths.beside(str(tmp_path / "wh" / base["warehouse"].name))
 
 
 def failure_lines(proc) -> list[str]:

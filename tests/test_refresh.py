@@ -198,7 +198,7 @@ def test_full_refresh_refetches_and_reparses_everything(first):
 
 def test_two_refreshes_at_once_take_turns(first, tmp_path):
     """Both refreshes start while the warehouse is held, so both must wait; then they go one at a time."""
-    paths = WarehousePaths.from_env(str(first["warehouse"]))
+    paths = WarehousePaths.beside(str(first["warehouse"]))
     cmd = [sys.executable, "-m", "orchestration.cli", "refresh", "--warehouse", str(first["warehouse"])]
     logs = [tmp_path / f"refresh{i}.log" for i in range(2)]
     with warehouse_lock(Path(paths.work_db), holder="the test", timeout_s=1):
@@ -236,7 +236,7 @@ def test_quality_failures_are_alerted_by_mail_and_webhook(first, receivers):
 @pytest.fixture(scope="module")
 def lock_refused(first):
     """A refresh that cannot get the warehouse (held by the test) within its 1 s patience: a failed run."""
-    paths = WarehousePaths.from_env(str(first["warehouse"]))
+    paths = WarehousePaths.beside(str(first["warehouse"]))
     env = {**first["env"], "DISCLOSURE_LOCK_TIMEOUT": "1"}
     with warehouse_lock(Path(paths.work_db), holder="the test", timeout_s=1):
         return refresh(env, "--warehouse", str(first["warehouse"]))

@@ -46,7 +46,7 @@ def warehouse_paths(root: Path, corrections: str = "", waivers: str = ""):
     corrections_csv.write_text(",".join(CORRECTION_COLUMNS) + "\n" + corrections, encoding="utf-8")
     waivers_csv.write_text(",".join(WAIVER_COLUMNS) + "\n" + waivers, encoding="utf-8")
     return dataclasses.replace(
-        WarehousePaths.from_env(str(root / "disclosure.duckdb")),
+        WarehousePaths.beside(str(root / "disclosure.duckdb")),
         work_db=root / "work" / "disclosure.duckdb", data_docs_dir=root / "data_docs",
         parquet_dir=None, corrections_csv=corrections_csv, waivers_csv=waivers_csv,
     )

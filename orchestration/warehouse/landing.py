@@ -118,13 +118,13 @@ def land(
     ``failures`` are documents the parser could not handle at all (dicts: source_uri, content_hash,
     parser_version, error): kept in ``raw.parse_failures`` with their reason, counted by the batch gate.
 
-    ``corrections`` / ``waivers`` default to ``WarehousePaths.from_env()``'s (env
-    ``DISCLOSURE_CORRECTIONS`` / ``DISCLOSURE_WAIVERS``, else ``dbt_project/overrides/*.csv``).
+    ``corrections`` / ``waivers`` default to ``dbt_project/overrides/*.csv`` (WarehouseResource
+    passes the configured ones).
     """
     from .config import WarehousePaths
 
     if corrections is None or waivers is None:
-        paths = WarehousePaths.from_env()
+        paths = WarehousePaths.beside()
         corrections = corrections or paths.corrections_csv
         waivers = waivers or paths.waivers_csv
     correction_rows = read_overrides(corrections, CORRECTION_COLUMNS)
