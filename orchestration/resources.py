@@ -92,8 +92,9 @@ def _skip_env_var(value):
 
 
 def _path_check(value, want: str):
-    """A set path must not be the wrong kind of thing: a file where a folder is wanted, or the reverse;
-    an override file that is named must exist (a typo would silently drop every correction)."""
+    """A set path must not be the wrong kind of thing: a file where a folder is wanted, or the reverse.
+    (That a named override file exists is checked at start-up only, settings.check_settings: the
+    sensor watches for one that does not exist yet.)"""
     if not value or _skip_env_var(value):
         return value
     path = Path(value).expanduser()
@@ -101,8 +102,6 @@ def _path_check(value, want: str):
         raise ValueError("is a folder, not a file")
     if want == "folder" and path.exists() and not path.is_dir():
         raise ValueError("is a file, not a folder")
-    if want == "existing file" and not path.is_file():
-        raise ValueError("is not an existing file")
     return value
 
 
@@ -123,7 +122,7 @@ class WarehouseResource(ConfigurableResource):
     max_quarantine_share: float = setting(0.5, "DISCLOSURE_MAX_QUARANTINE_SHARE", "batch gate: largest share of quarantined documents")
     max_failed_share: float = setting(0.5, "DISCLOSURE_MAX_FAILED_SHARE", "batch gate: largest share of sources failed to fetch or parse")
 
-    @field_validator("warehouse", "work_db", mode="before")
+    @field_validator("warehouse", "work_db", "corrections", "waivers", mode="before")
     @classmethod
     def _a_file(cls, value):
         return _path_check(value, "file")
@@ -132,11 +131,6 @@ class WarehouseResource(ConfigurableResource):
     @classmethod
     def _a_folder(cls, value):
         return _path_check(value, "folder")
-
-    @field_validator("corrections", "waivers", mode="before")
-    @classmethod
-    def _an_existing_file(cls, value):
-        return _path_check(value, "existing file")
 
     @field_validator("max_quarantine_share", "max_failed_share", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from dagster import ConfigurableResource, EnvVar
 from pydantic import ValidationError
@@ -105,12 +106,23 @@ def refresh_cron(env: Mapping[str, str] | None = None) -> str:
 def check_settings() -> list[str]:
     """Every problem with the DISCLOSURE_* settings in the environment (redacted), empty when all is well."""
     problems = []
-    for build in (resources_from_env, refresh_cron):
+    for check in (_named_overrides_exist, refresh_cron):
         try:
-            build()
+            check()
         except SettingsError as exc:
             problems += exc.problems
     return problems
+
+
+def _named_overrides_exist() -> None:
+    """The resources build; and an override file that is named exists (a typo would silently drop every
+    correction) — before a refresh only: a running code location waits for a file that is yet to come."""
+    warehouse = resources_from_env()["warehouse"]
+    fields = env_fields(WarehouseResource)
+    missing = [f"{fields[f][0]}={getattr(warehouse, f)!r} is not an existing file"
+               for f in ("corrections", "waivers") if getattr(warehouse, f) and not Path(getattr(warehouse, f)).expanduser().is_file()]
+    if missing:
+        raise SettingsError(missing)
 
 
 def unknown_settings() -> list[str]:

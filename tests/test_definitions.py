@@ -80,9 +80,10 @@ def test_job_schedule_and_sensors(defs, monkeypatch):
     assert {s.name for s in defs.sensors} >= {"sources_manifest_changed", "run_failure_alert"}
 
     from orchestration.schedules import refresh_schedule
+    from orchestration.settings import refresh_cron
 
     monkeypatch.setenv("DISCLOSURE_REFRESH_CRON", "30 1 * * *")
-    assert refresh_schedule().cron_schedule == "30 1 * * *"
+    assert refresh_schedule(refresh_cron()).cron_schedule == "30 1 * * *"
 
 
 def test_dbt_resource_and_manifest(defs):
@@ -179,3 +180,84 @@ def test_sources_sensor_requests_a_refresh_when_overrides_change(tmp_path, monke
         corrections.unlink()
         removed, _ = tick(cursor3)
         assert isinstance(removed, RunRequest), "a removed corrections file starts a refresh"
+
+
+SECRET_ENV = {
+    "DISCLOSURE_LOCK_TIMEOUT": "90",
+    "DISCLOSURE_SMTP_HOST": "127.0.0.1",
+    "DISCLOSURE_ALERT_TO": "oncall@example.org",
+    "DISCLOSURE_SMTP_PASSWORD": "pa55-SECRET",
+    "DISCLOSURE_WEBHOOKS": "generic=http://127.0.0.1:9/hook?key=KEY-SECRET-0123456789",
+}
+
+
+def test_the_settings_are_resources_in_the_definitions(defs):
+    assert {"sources", "warehouse", "fetch", "parse", "alerts", "dbt"} <= set(defs.resources)
+
+
+def test_resources_show_their_settings_and_mask_secrets(monkeypatch):
+    """The UI lists every setting of a resource with its value; a secret shows as its variable, never its value."""
+    from dagster import Definitions
+    from dagster._core.remote_representation.external_data import RepositorySnap, ResourceConfigEnvVarSnap
+    from dagster._serdes import serialize_value
+
+    from orchestration.settings import resources_from_env
+
+    for name, value in SECRET_ENV.items():
+        monkeypatch.setenv(name, value)
+    snap = RepositorySnap.from_def(Definitions(resources=resources_from_env(secrets_as_env_vars=True)).get_repository_def())
+    shown = {r.name: r for r in snap.resources}
+    assert {f.name for f in shown["warehouse"].config_field_snaps} >= {
+        "warehouse", "work_db", "data_docs", "parquet_dir", "corrections", "waivers",
+        "lock_timeout_s", "max_quarantine_share", "max_failed_share"}
+    assert {f.name for f in shown["parse"].config_field_snaps} == {"workers", "worker_memory_mb"}
+    assert {"timeout_seconds", "max_bytes", "respect_robots", "allowed_roots"} <= {f.name for f in shown["fetch"].config_field_snaps}
+    assert shown["warehouse"].configured_values["lock_timeout_s"] == "90.0"
+    alerts = shown["alerts"].configured_values
+    assert alerts["smtp_host"] == '"127.0.0.1"'
+    assert alerts["smtp_password"] == ResourceConfigEnvVarSnap(name="DISCLOSURE_SMTP_PASSWORD")
+    assert alerts["webhooks"] == ResourceConfigEnvVarSnap(name="DISCLOSURE_WEBHOOKS")
+    assert "pa55-SECRET" not in serialize_value(snap) and "KEY-SECRET" not in serialize_value(snap)
+
+
+def test_a_secret_resolves_when_the_run_launches(monkeypatch):
+    from dagster import asset, materialize
+
+    from orchestration.resources import AlertsResource
+    from orchestration.settings import resources_from_env
+
+    for name, value in SECRET_ENV.items():
+        monkeypatch.setenv(name, value)
+    alerts = resources_from_env(secrets_as_env_vars=True)["alerts"]
+    seen = {}
+
+    @asset
+    def reads_the_password(alerts: AlertsResource) -> None:
+        seen["password"] = alerts.config().smtp_password
+
+    monkeypatch.setenv("DISCLOSURE_SMTP_PASSWORD", "rotated-SECRET")  # read at launch, not when the code loaded
+    assert materialize([reads_the_password], resources={"alerts": alerts}).success
+    assert seen["password"] == "rotated-SECRET"
+
+
+def test_every_variable_in_the_readme_is_a_resource_field():
+    """The README's configuration table and the resources' fields name the same variables."""
+    import re
+
+    from orchestration.resources import FetchResource
+    from orchestration.settings import CRON_SETTING, RESOURCES, env_fields
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Configuration", 1)[1].split("\n\n", 2)[2].split("\n\n", 1)[0]
+    named = set()
+    for row in table.splitlines():
+        first = re.findall(r"DISCLOSURE_[A-Z_]+", row)
+        named.update(n for n in first if not n.endswith("_"))
+        if first:  # `_PORT` after `DISCLOSURE_SMTP_HOST`: the same prefix
+            named.update(first[0].rsplit("_", 1)[0] + short for short in re.findall(r"`(_[A-Z]+)`", row))
+    fields = {env for resource in RESOURCES.values() for env, _ in env_fields(resource).values()}
+    assert "DISCLOSURE_FETCH_<SETTING>" in table
+    assert {"DISCLOSURE_SMTP_PORT", "DISCLOSURE_SMTP_PASSWORD", "DISCLOSURE_PARSE_WORKER_MEMORY_MB"} <= named
+    assert named - {CRON_SETTING} <= fields, "a README variable that no resource field reads"  # the cron: the schedule's
+    fetch = {env for env, _ in env_fields(FetchResource).values()}
+    assert fields - fetch <= named, "a resource field the README does not name"
