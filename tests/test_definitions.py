@@ -114,7 +114,7 @@ def test_instance_template_queues_warehouse_writers_one_at_a_time(tmp_path):
 def test_sources_sensor_requests_a_refresh_when_sources_change(tmp_path):
     from dagster import RunRequest, SkipReason, build_sensor_context
 
-    from orchestration.resources import SourcesResource
+    from orchestration.resources import FetchResource, SourcesResource
     from orchestration.sensors import sources_manifest_changed
 
     docs = tmp_path / "documents"
@@ -122,7 +122,7 @@ def test_sources_sensor_requests_a_refresh_when_sources_change(tmp_path):
     (docs / "a.txt").write_text("一、总体情况", encoding="utf-8")
     manifest = tmp_path / "sources.yml"
     manifest.write_text("sources:\n  - path: documents/\n", encoding="utf-8")
-    resources = {"sources": SourcesResource(sources=str(manifest))}
+    resources = {"sources": SourcesResource(sources=str(manifest)), "fetch": FetchResource()}
 
     def tick(cursor):
         context = build_sensor_context(cursor=cursor, resources=resources)
@@ -147,7 +147,7 @@ def test_sources_sensor_requests_a_refresh_when_overrides_change(tmp_path, monke
     from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
 
     from orchestration.refresh import INSTANCE_TEMPLATE
-    from orchestration.resources import SourcesResource
+    from orchestration.resources import FetchResource, SourcesResource
     from orchestration.sensors import sources_manifest_changed
 
     docs = tmp_path / "documents"
@@ -157,7 +157,7 @@ def test_sources_sensor_requests_a_refresh_when_overrides_change(tmp_path, monke
     waivers.write_text("report_id,rule,reason\n", encoding="utf-8")  # corrections.csv does not exist yet
     monkeypatch.setenv("DISCLOSURE_CORRECTIONS", str(corrections))
     monkeypatch.setenv("DISCLOSURE_WAIVERS", str(waivers))
-    resources = {"sources": SourcesResource(sources=str(docs))}
+    resources = {"sources": SourcesResource(sources=str(docs)), "fetch": FetchResource()}
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copyfile(INSTANCE_TEMPLATE, home / "dagster.yaml")

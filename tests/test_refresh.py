@@ -253,8 +253,8 @@ def test_run_failure_sends_an_alert(first, lock_refused, receivers, monkeypatch)
     """The run-failure sensor, evaluated on the real failed run, alerts by mail and webhook."""
     from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context
 
-    from orchestration.resources import AlertsResource
     from orchestration.sensors import run_failure_alert
+    from orchestration.settings import resources_from_env
 
     for name, value in receivers.env().items():
         monkeypatch.setenv(name, value)
@@ -266,7 +266,7 @@ def test_run_failure_sends_an_alert(first, lock_refused, receivers, monkeypatch)
         failure = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_FAILURE)[0].dagster_event
         context = build_run_status_sensor_context(
             sensor_name="run_failure_alert", dagster_event=failure, dagster_instance=instance, dagster_run=run,
-            resources={"alerts": AlertsResource()},
+            resources={"alerts": resources_from_env()["alerts"]},
         )
         run_failure_alert(context.for_run_failure())
     mails = [t for t in receivers.mail_texts()[seen_mails:] if run.run_id[:8] in t]
