@@ -13,7 +13,7 @@ import smtplib
 import ssl
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx

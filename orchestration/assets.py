@@ -25,7 +25,8 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.parsing import parse_all
-from orchestration.resources import REPO, FetchResource, ParseResource, SourcesResource, WarehouseResource, dbt_project, dbt_source_files
+from orchestration import REPO
+from orchestration.resources import FetchResource, ParseResource, SourcesResource, WarehouseResource, dbt_project, dbt_source_files
 from orchestration.warehouse.dbt import environ
 
 

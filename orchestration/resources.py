@@ -25,7 +25,6 @@ from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from dagster_dbt import DbtCliResource, DbtProject
 from pydantic import Field, create_model, field_validator, model_validator
 
-from orchestration import REPO
 from orchestration.warehouse.config import DBT_PROJECT_DIR
 WRITER_TAG = "disclosure/writes-warehouse"  # the run-queue tag that keeps warehouse writers from overlapping
 
