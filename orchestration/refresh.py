@@ -42,13 +42,18 @@ def refresh_job_def():
     return defs.resolve_job_def("refresh")
 
 
-def refresh_run_config(sources: Path, warehouse: Path, full: bool, progress: bool = True) -> dict[str, Any]:
+def refresh_run_config(configured: dict, sources: Path, warehouse: Path, full: bool, progress: bool = True) -> dict[str, Any]:
+    """The run's config: --sources and --warehouse over the ``configured`` resources. Dagster takes a
+    resource's run config whole (a field left out falls back to its class default, not to the configured
+    value), so each overridden resource carries all its configured fields."""
+
+    def over(key: str, **values: str) -> dict[str, Any]:
+        fields = {k: v for k, v in configured[key].model_dump().items() if v is not None}
+        return {"config": {**fields, **values}}
+
     config: dict[str, Any] = {
         "ops": {"source_documents": {"config": {"full": full}}},
-        "resources": {
-            "sources": {"config": {"sources": str(sources)}},
-            "warehouse": {"config": {"warehouse": str(warehouse)}},
-        },
+        "resources": {"sources": over("sources", sources=str(sources)), "warehouse": over("warehouse", warehouse=str(warehouse))},
     }
     if progress:
         config["loggers"] = {"progress": {}}
@@ -93,7 +98,7 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
         result = execute_job(
             reconstructable(refresh_job_def),
             instance=instance,
-            run_config=refresh_run_config(location, paths.published, full),
+            run_config=refresh_run_config(configured, location, paths.published, full),
             raise_on_error=False,
         )
         summary = run_summary(instance, result.run_id)

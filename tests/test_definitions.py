@@ -261,3 +261,28 @@ def test_every_variable_in_the_readme_is_a_resource_field():
     assert named - {CRON_SETTING} <= fields, "a README variable that no resource field reads"  # the cron: the schedule's
     fetch = {env for env, _ in env_fields(FetchResource).values()}
     assert fields - fetch <= named, "a resource field the README does not name"
+
+
+def test_the_refresh_run_config_keeps_the_configured_settings(monkeypatch, tmp_path):
+    """--warehouse goes through run config, which Dagster takes whole for a resource: the other
+    warehouse settings (here the lock timeout and a batch-gate share) must reach the run too."""
+    from dagster import asset, materialize
+
+    from orchestration.refresh import refresh_run_config
+    from orchestration.resources import WarehouseResource
+    from orchestration.settings import resources_from_env
+
+    monkeypatch.setenv("DISCLOSURE_LOCK_TIMEOUT", "7")
+    monkeypatch.setenv("DISCLOSURE_MAX_FAILED_SHARE", "0.25")
+    configured = resources_from_env()
+    run_config = refresh_run_config(configured, tmp_path / "sources.yml", tmp_path / "wh" / "disclosure.duckdb", full=False, progress=False)
+    seen = {}
+
+    @asset
+    def reads_the_warehouse(warehouse: WarehouseResource) -> None:
+        seen.update(published=warehouse.paths().published, lock=warehouse.lock_timeout_s, share=warehouse.max_failed_share)
+
+    resources = {"warehouse": configured["warehouse"], "sources": configured["sources"]}
+    del run_config["ops"]  # this test's job has no source_documents
+    assert materialize([reads_the_warehouse], resources=resources, run_config=run_config).success
+    assert seen == {"published": tmp_path / "wh" / "disclosure.duckdb", "lock": 7.0, "share": 0.25}
