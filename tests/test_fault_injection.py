@@ -88,7 +88,7 @@ def site(tmp_path_factory):
     for var in ("DISCLOSURE_SOURCES", "DISCLOSURE_WAREHOUSE", "DISCLOSURE_WORK_DB", "DISCLOSURE_DATA_DOCS",
                 "DISCLOSURE_PARQUET_DIR", "DISCLOSURE_WEBHOOKS", "DISCLOSURE_SMTP_HOST", "FAULT_AT"):
         env.pop(var, None)
-    site = {"corpus": corpus, "env": env, "paths": WarehousePaths.from_env(str(base / "wh" / "disclosure.duckdb"))}
+    site = {"corpus": corpus, "env": env, "paths": WarehousePaths.beside(str(base / "wh" / "disclosure.duckdb"))}
     for name in FIRST:
         add_document(site, name)
     code, out = refresh(site)

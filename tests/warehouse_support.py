@@ -34,8 +34,9 @@ def seed_truths(seeds_dir: Path) -> dict[str, dict]:
     return {p.name[:3]: json.loads(p.read_text(encoding="utf-8")) for p in sorted((seeds_dir / "expected").glob("*.json"))}
 
 
-def warehouse_paths(root: Path, corrections: str = "", waivers: str = ""):
-    """WarehousePaths under ``root`` with the test's own corrections / waivers CSVs (never the repo's)."""
+def warehouse_paths(root: Path, corrections: str = "", waivers: str = "", agency_overrides: Path | None = None):
+    """WarehousePaths under ``root`` with the test's own corrections / waivers CSVs (never the repo's), and
+    ``agency_overrides`` when given (else the repo's agency_identity.csv)."""
     import dataclasses
 
     from orchestration.warehouse.config import WarehousePaths
@@ -46,7 +47,7 @@ def warehouse_paths(root: Path, corrections: str = "", waivers: str = ""):
     corrections_csv.write_text(",".join(CORRECTION_COLUMNS) + "\n" + corrections, encoding="utf-8")
     waivers_csv.write_text(",".join(WAIVER_COLUMNS) + "\n" + waivers, encoding="utf-8")
     return dataclasses.replace(
-        WarehousePaths.from_env(str(root / "disclosure.duckdb")),
+        WarehousePaths.beside(str(root / "disclosure.duckdb"), agency_overrides=agency_overrides),
         work_db=root / "work" / "disclosure.duckdb", data_docs_dir=root / "data_docs",
         parquet_dir=None, corrections_csv=corrections_csv, waivers_csv=waivers_csv,
     )

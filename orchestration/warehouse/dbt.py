@@ -34,8 +34,9 @@ def dbt_target_dir(work_db: Path) -> Path:
     return Path(work_db).resolve().parent / "dbt_target"
 
 
-def run_dbt(args: list[str], work_db: Path) -> None:
-    """Run ``dbt <args>`` on the project with the profile pointed at ``work_db``; raise DbtError on failure."""
+def run_dbt(args: list[str], work_db: Path, agency_overrides: Path | None = None) -> None:
+    """Run ``dbt <args>`` on the project with the profile pointed at ``work_db`` (and int_agency_overrides at
+    ``agency_overrides``, else dbt's default: overrides/agency_identity.csv); raise DbtError on failure."""
     from dbt.cli.main import dbtRunner
 
     work_db = Path(work_db).resolve()
@@ -43,7 +44,8 @@ def run_dbt(args: list[str], work_db: Path) -> None:
     target = dbt_target_dir(work_db)
     full_args = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
                  "--target-path", str(target), "--log-path", str(target / "logs"), "--quiet"]
-    with environ(DISCLOSURE_WORK_DB=str(work_db), DBT_SEND_ANONYMOUS_USAGE_STATS="false"):
+    overrides = {"DISCLOSURE_AGENCY_OVERRIDES": str(agency_overrides)} if agency_overrides else {}
+    with environ(DISCLOSURE_WORK_DB=str(work_db), DBT_SEND_ANONYMOUS_USAGE_STATS="false", **overrides):
         try:
             result = dbtRunner().invoke(full_args)
         finally:

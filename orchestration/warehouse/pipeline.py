@@ -57,9 +57,9 @@ def build_warehouse(
 
     landing = stage("land", lambda: land(paths.work_db, reports, fetches, corrections=paths.corrections_csv,
                                          waivers=paths.waivers_csv, failures=failures))
-    stage("dbt pre_gate", lambda: run_dbt(PRE_GATE, paths.work_db))
+    stage("dbt pre_gate", lambda: run_dbt(PRE_GATE, paths.work_db, paths.agency_overrides_csv))
     gate = stage("gate", lambda: run_gate(paths.work_db, paths.data_docs_dir))
-    stage("dbt post_gate", lambda: run_dbt(POST_GATE, paths.work_db))
+    stage("dbt post_gate", lambda: run_dbt(POST_GATE, paths.work_db, paths.agency_overrides_csv))
     decision = batch_gate(paths.work_db)
     say(f"batch gate: {'publish' if decision.ok else 'keep the previous warehouse'} ({decision.reason})")
     published = None

@@ -26,12 +26,6 @@ class BatchDecision:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _share_from_env(name: str, default: float) -> float:
-    from orchestration.settings import number_setting
-
-    return number_setting(name, default, maximum=1)
-
-
 COUNTS_SQL = """
 with current_docs as (
     -- the current load only: reports of retired sources (no longer in the manifest) do not count
@@ -53,17 +47,13 @@ select
 """
 
 
-def batch_gate(work_db: Path, max_quarantine_share: float | None = None,
-               max_failed_share: float | None = None) -> BatchDecision:
+def batch_gate(work_db: Path, max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE,
+               max_failed_share: float = DEFAULT_MAX_FAILED_SHARE) -> BatchDecision:
     """Refuse to publish when nothing was parsed, or too large a share was quarantined or failed.
 
-    Shares default to env ``DISCLOSURE_MAX_QUARANTINE_SHARE`` / ``DISCLOSURE_MAX_FAILED_SHARE``
-    (else 0.5). Quarantined share: of the documents; failed share: of documents plus failed sources.
+    The shares come from WarehouseResource (env ``DISCLOSURE_MAX_QUARANTINE_SHARE`` /
+    ``DISCLOSURE_MAX_FAILED_SHARE``). Quarantined share: of the documents; failed share: of documents plus failed sources.
     """
-    if max_quarantine_share is None:
-        max_quarantine_share = _share_from_env("DISCLOSURE_MAX_QUARANTINE_SHARE", DEFAULT_MAX_QUARANTINE_SHARE)
-    if max_failed_share is None:
-        max_failed_share = _share_from_env("DISCLOSURE_MAX_FAILED_SHARE", DEFAULT_MAX_FAILED_SHARE)
     if not Path(work_db).exists():
         return BatchDecision(False, f"no work database at {work_db}: nothing was landed")
     with connect(work_db, read_only=True) as conn:
