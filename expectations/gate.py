@@ -92,13 +92,10 @@ def _context(data_docs_dir: Path | None):
     for site in list(context.list_data_docs_sites()):
         context.delete_data_docs_site(site)  # the default site points at a temp folder
     if data_docs_dir is not None:
-        site_dir = Path(data_docs_dir).resolve()
-        if site_dir.exists():
-            shutil.rmtree(site_dir)  # generated: the site shows this gate run only
-        site_dir.mkdir(parents=True)
         context.add_data_docs_site("disclosure_quality_gate", {
             "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                              "base_directory": str(_start_docs_build(Path(data_docs_dir).resolve()))},
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         })
     context.data_sources.add_pandas("gate")
@@ -214,9 +211,73 @@ def _write(conn, table: pd.DataFrame) -> list[str]:
 def _build_docs(context, data_docs_dir: Path | None) -> Path | None:
     if data_docs_dir is None:
         return None
-    context.build_data_docs()
-    index = Path(data_docs_dir).resolve() / "index.html"
+    site_dir = Path(data_docs_dir).resolve()
+    context.build_data_docs()  # into the build folder: a failure half-way leaves the previous site whole
+    _swap_in(_docs_build_dir(site_dir), site_dir)
+    index = data_docs_index(site_dir)
     return index if index.exists() else None
+
+
+# --- the Data Docs folder: built aside, swapped in, and only ever deleted when this project made it ---
+
+DOCS_MARKER = ".disclosure-data-docs"  # in every Data Docs folder the gate builds
+# a GX site built before the marker: only GX's entries, and GX's own stylesheet
+GX_SITE_ENTRIES = {"index.html", "static", "validations", "expectations"}
+GX_SITE_SIGNATURE = "static/styles/data_docs_default_styles.css"
+
+
+class DataDocsFolderRefused(RuntimeError):
+    """The Data Docs setting names a folder this project did not create: it is never deleted."""
+
+
+def data_docs_index(data_docs_dir: Path) -> Path:
+    """The Data Docs front page; the refresh rebuilds the docs when it is missing."""
+    return Path(data_docs_dir) / "index.html"
+
+
+def _ours(folder: Path) -> bool:
+    """Whether the gate may replace ``folder``: absent, empty, marked by the gate, or a bare GX site."""
+    if not folder.exists():
+        return True
+    if not folder.is_dir():
+        return False
+    entries = {p.name for p in folder.iterdir()}
+    return not entries or DOCS_MARKER in entries or (entries <= GX_SITE_ENTRIES and (folder / GX_SITE_SIGNATURE).is_file())
+
+
+def _refuse_unless_ours(folder: Path) -> None:
+    if not _ours(folder):
+        raise DataDocsFolderRefused(
+            f"the Data Docs folder {folder} was not created by this project (no {DOCS_MARKER} in it): refusing "
+            "to delete or replace it; set DISCLOSURE_DATA_DOCS to a new or empty folder")
+
+
+def _docs_build_dir(site_dir: Path) -> Path:
+    return site_dir.with_name(f".{site_dir.name}.building-{os.getpid()}")
+
+
+def _start_docs_build(site_dir: Path) -> Path:
+    """A fresh, marked build folder beside ``site_dir`` (refused first when ``site_dir`` is not ours),
+    after clearing what a killed build left behind."""
+    _refuse_unless_ours(site_dir)
+    for leftover in site_dir.parent.glob(f".{site_dir.name}.*-*"):  # .building-<pid>, .old-<pid>
+        if (leftover / DOCS_MARKER).exists():
+            shutil.rmtree(leftover)
+    building = _docs_build_dir(site_dir)
+    building.mkdir(parents=True)
+    (building / DOCS_MARKER).write_text("Built by disclosure-warehouse's quality gate; replaced by every gate run.\n")
+    return building
+
+
+def _swap_in(building: Path, site_dir: Path) -> None:
+    """The new site in place of the old: two renames, then the old one deleted."""
+    old = site_dir.with_name(f".{site_dir.name}.old-{os.getpid()}")
+    if site_dir.exists():
+        _refuse_unless_ours(site_dir)  # again: something may have been put there since the build started
+        os.replace(site_dir, old)
+    os.replace(building, site_dir)
+    if old.exists():
+        shutil.rmtree(old)
 
 
 def _summarise(reports: pd.DataFrame, table: pd.DataFrame, docs_index: Path | None,

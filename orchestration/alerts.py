@@ -1,6 +1,6 @@
 """Alerts: say what failed, which reports and rules, how many, and where to look — by e-mail and webhooks.
 
-Channels come from the environment (secrets never live in the repo):
+Channels come from the environment through AlertsResource (secrets never live in the repo):
 ``DISCLOSURE_SMTP_HOST``, ``_PORT``, ``_USER``, ``_PASSWORD``, ``_STARTTLS``, ``DISCLOSURE_ALERT_FROM``,
 ``DISCLOSURE_ALERT_TO`` (comma-separated), and ``DISCLOSURE_WEBHOOKS``: comma-separated ``format=url`` with
 format ``generic`` (the alert as JSON), ``wecom`` (企业微信 group robot), ``dingtalk`` (钉钉 robot) or ``slack``.
@@ -9,12 +9,11 @@ format ``generic`` (the alert as JSON), ``wecom`` (企业微信 group robot), ``
 
 from __future__ import annotations
 
-import os
 import smtplib
 import ssl
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -123,37 +122,6 @@ class AlertConfig:
     def secrets(self) -> list[str]:
         """What no delivery report may show: the SMTP password, the webhooks' credentials and keys."""
         return [self.smtp_password or "", *(s for hook in self.webhooks for s in url_secrets(hook.url))]
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> AlertConfig:
-        """Channels from the environment; a malformed setting raises ValueError naming the variable."""
-        env = os.environ if env is None else env
-
-        def get(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
-
-        starttls = (get("DISCLOSURE_SMTP_STARTTLS") or "false").lower()
-        if starttls not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-            raise ValueError(f"DISCLOSURE_SMTP_STARTTLS={starttls!r} is not true/false")
-        use_tls = starttls in ("1", "true", "yes", "on")
-        port_text = get("DISCLOSURE_SMTP_PORT") or ("587" if use_tls else "25")
-        if not port_text.isdigit():
-            raise ValueError(f"DISCLOSURE_SMTP_PORT={port_text!r} is not a port number")
-        recipients = tuple(a.strip() for a in (get("DISCLOSURE_ALERT_TO") or "").split(",") if a.strip())
-        host = get("DISCLOSURE_SMTP_HOST")
-        if host and not recipients:
-            raise ValueError("DISCLOSURE_ALERT_TO: required (comma-separated addresses) when DISCLOSURE_SMTP_HOST is set")
-        return cls(
-            smtp_host=host,
-            smtp_port=int(port_text),
-            smtp_user=get("DISCLOSURE_SMTP_USER"),
-            smtp_password=get("DISCLOSURE_SMTP_PASSWORD"),
-            smtp_starttls=use_tls,
-            alert_from=get("DISCLOSURE_ALERT_FROM") or cls.alert_from,
-            alert_to=recipients,
-            webhooks=parse_webhooks(get("DISCLOSURE_WEBHOOKS") or ""),
-        )
 
 
 def parse_webhooks(spec: str) -> tuple[Webhook, ...]:

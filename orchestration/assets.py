@@ -25,7 +25,8 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.parsing import parse_all
-from orchestration.resources import REPO, SourcesResource, WarehouseResource, dbt_project, dbt_source_files
+from orchestration import REPO
+from orchestration.resources import FetchResource, ParseResource, SourcesResource, WarehouseResource, dbt_project, dbt_source_files
 
 
 class RefreshConfig(Config):
@@ -48,18 +49,19 @@ def raw_store_root(warehouse: WarehouseResource) -> Path:
 
 @asset(group_name="ingest", kinds={"python"})
 def source_documents(
-    context: AssetExecutionContext, config: RefreshConfig, sources: SourcesResource, warehouse: WarehouseResource
+    context: AssetExecutionContext, config: RefreshConfig, sources: SourcesResource, warehouse: WarehouseResource,
+    fetch: FetchResource,
 ) -> FetchBatch:
     """Fetch every source of the manifest into the raw store (conditional requests; unchanged sources cost little)."""
     from orchestration.fetching.config import FetchConfig
     from orchestration.fetching.fetcher import fetch_sources
     from orchestration.fetching.store import RawStore
 
-    manifest = sources.manifest()
+    manifest = sources.manifest(fetch)
     store_root = raw_store_root(warehouse)
     store = RawStore(store_root)
 
-    results = fetch_sources(manifest, store, FetchConfig.from_env(manifest.settings), full=config.full, progress=context.log.info)
+    results = fetch_sources(manifest, store, FetchConfig.resolve(manifest.settings, fetch.overrides()), full=config.full, progress=context.log.info)
     counts = Counter(r.status for r in results)
     failed = [r for r in results if r.status == "failed"]
     context.log.info(
@@ -80,7 +82,7 @@ def source_documents(
 
 
 @asset(group_name="ingest", kinds={"python", "duckdb"}, output_required=False)
-def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, warehouse: WarehouseResource):
+def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, warehouse: WarehouseResource, parse: ParseResource):
     """The parsed documents, landed with provenance in the work DB's raw schema (every dbt ``raw`` source).
 
     Parses each listed source's current content unless that source's report of it was already
@@ -88,6 +90,7 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     nothing at all changed since the last publish (the sources listed, their current content and
     fetch outcomes, parser, dbt models, gate rules, overrides), the asset is not materialized, so
     dbt, the gate and the publish are skipped: the published warehouse is already this state."""
+    from expectations.gate import data_docs_index
     from extract import PARSER_VERSION
     from orchestration.warehouse.landing import current_load, land, parsed_reports
 
@@ -101,12 +104,14 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     todo = [s for s in current if (s["source_uri"], s["content_hash"]) not in done]
     context.log.info(f"parse: {len(todo)} documents to parse, {len(current) - len(todo)} already parsed by {PARSER_VERSION}")
 
-    outcomes = parse_all(parse_items(batch, todo), batch.store_root, log=context.log.info)
+    outcomes = parse_all(parse_items(batch, todo), batch.store_root, log=context.log.info,
+                         workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes())
     reports = [o.report for o in outcomes if o.report is not None]
     errors = [o for o in outcomes if o.error is not None]
     failures = [{"source_uri": o.source, "content_hash": o.content_hash, "parser_version": PARSER_VERSION, "error": o.error}
                 for o in errors]  # kept with their reason in raw.parse_failures; the batch gate counts them
-    stats = land(work_db, reports, records, failures=failures, sources=load)
+    stats = land(work_db, reports, records, failures=failures, sources=load,
+                 corrections=paths.corrections_csv, waivers=paths.waivers_csv)
     kinds = Counter(r.document_kind for r in reports)
     context.log.info(f"landed {len(reports)} parsed documents ({len(errors)} could not be parsed); "
                      f"{stats.retired} sources retired (no longer in the manifest)")
@@ -124,7 +129,11 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
         "work_db": str(work_db),
     }
     fingerprint = inputs_fingerprint(load, paths, PARSER_VERSION)
-    if not batch.full and not outcomes and published_fingerprint(paths) == fingerprint:
+    unchanged = not batch.full and not outcomes and published_fingerprint(paths) == fingerprint
+    if unchanged and not data_docs_index(Path(paths.data_docs_dir)).exists():
+        context.log.info(f"nothing changed, but the Data Docs at {paths.data_docs_dir} are missing: rebuilding")
+        unchanged = False
+    if unchanged:
         context.log.info(f"nothing changed since the last publish of {paths.published}: dbt, gate and publish skipped")
         context.log_event(AssetObservation(asset_key=context.asset_key, metadata={**metadata, "unchanged": True}))
         return
@@ -206,12 +215,12 @@ def _dbt_phase(tag: str):
         dagster_dbt_translator=TRANSLATOR,
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        work_db = Path(warehouse.paths().work_db)
+        paths = warehouse.paths()
         # Artifacts beside the work DB, replaced by the next invocation (under the warehouse lock),
         # instead of a new folder per invocation in dbt_project/target; one folder for both phases,
         # so post_gate reuses the project parse pre_gate left there (partial parsing).
-        target = work_db.parent / "dbt_target"
-        invocation = dbt.cli(["build", *work_db_vars(work_db)], context=context, target_path=target)
+        target = Path(paths.work_db).parent / "dbt_target"
+        invocation = dbt.cli(["build", *dbt_vars(paths)], context=context, target_path=target)
         yield from invocation.stream()
 
     return _models
@@ -221,9 +230,10 @@ dbt_pre_gate = _dbt_phase("pre_gate")
 dbt_post_gate = _dbt_phase("post_gate")
 
 
-def work_db_vars(work_db: Path) -> list[str]:
-    """dbt arguments pointing profiles.yml's ``work_db`` var at ``work_db`` (no process environment touched)."""
-    return ["--vars", json.dumps({"work_db": str(work_db)})]
+def dbt_vars(paths) -> list[str]:
+    """dbt arguments naming the warehouse's files for this build (no process environment touched):
+    profiles.yml's ``work_db``, and the maintainers' agency overrides int_agency_overrides reads."""
+    return ["--vars", json.dumps({"work_db": str(paths.work_db), "agency_overrides": str(paths.agency_overrides_csv)})]
 
 
 # --- gate and publish ------------------------------------------------------------------------
@@ -236,7 +246,7 @@ def quality_gate(context: AssetExecutionContext, warehouse: WarehouseResource) -
 
     paths = warehouse.paths()
     result = run_gate(paths.work_db, paths.data_docs_dir)
-    sources = report_sources(Path(paths.work_db))
+    sources = report_sources(warehouse)
     quarantined = {sources.get(rid, rid): rules for rid, rules in sorted(result.failures.items())}
     rules_failed = Counter(rule.split(":", 1)[0] for rules in result.failures.values() for rule in rules)
     context.log.info(
@@ -260,11 +270,9 @@ def quality_gate(context: AssetExecutionContext, warehouse: WarehouseResource) -
     )
 
 
-def report_sources(work_db: Path) -> dict[str, str]:
+def report_sources(warehouse: WarehouseResource) -> dict[str, str]:
     """report_id → source URI of every landed document (to name reports the way a person knows them)."""
-    import duckdb
-
-    with duckdb.connect(str(work_db), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         return dict(con.execute("select report_id, source_uri from raw.documents").fetchall())
 
 
@@ -274,11 +282,11 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
     from orchestration.warehouse.publish import publish
 
     paths = warehouse.paths()
-    publish(paths.work_db, paths.published, parquet_dir=paths.parquet_dir)
+    publish(paths.work_db, paths.published, parquet_dir=paths.parquet_dir, log=context.log.info)
     pending = _fingerprint_file(paths, "pending")
     if pending.exists():
         pending.replace(_fingerprint_file(paths, "published"))
-    rows = relation_rows(Path(paths.published))
+    rows = relation_rows(warehouse)
     context.log.info(f"published {paths.published}: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
     return MaterializeResult(
         metadata={
@@ -293,11 +301,9 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
 CONTRACT_RELATIONS = ("marts.dim_report", "marts.fct_metric", "marts.dim_agency", "marts.dim_metric", "quality.rule_results")
 
 
-def relation_rows(db: Path) -> dict[str, int]:
-    """Row counts of the contract relations in a published warehouse (read-only)."""
-    import duckdb
-
-    with duckdb.connect(str(db), read_only=True) as con:
+def relation_rows(warehouse: WarehouseResource) -> dict[str, int]:
+    """Row counts of the contract relations in the published warehouse (read-only)."""
+    with warehouse.connect(read_only=True, published=True) as con:
         return {rel: con.execute(f"select count(*) from {rel}").fetchone()[0] for rel in CONTRACT_RELATIONS}
 
 

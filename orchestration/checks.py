@@ -27,11 +27,9 @@ def rule_names(severity: str) -> str:
     return ", ".join(rule.name for rule in RULES if rule.severity == severity)
 
 
-def failed_rules(work_db: Path, hard: bool) -> list[tuple]:
+def failed_rules(warehouse: WarehouseResource, hard: bool) -> list[tuple]:
     """Unwaived failed rule instances (report_id, source, agency, year, rule, instance, lhs, rhs), hard or soft."""
-    import duckdb
-
-    with duckdb.connect(str(work_db), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         return con.execute(FAILED_ROWS_SQL, [hard]).fetchall()
 
 
@@ -40,7 +38,7 @@ def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResourc
 
     what = f"hard rules ({rule_names(HARD)})" if hard else f"soft rules ({rule_names(SOFT)})"
     paths = warehouse.paths()
-    rows = failed_rules(Path(paths.work_db), hard)
+    rows = failed_rules(warehouse, hard)
     reports: dict[str, dict] = {}
     for rid, source, agency, year, rule, inst, _lhs, _rhs in rows:
         entry = reports.setdefault(rid, {"report_id": rid, "source": source, "agency": agency, "year": year, "rules": []})
@@ -93,7 +91,7 @@ def soft_rules_hold(context: AssetCheckExecutionContext, warehouse: WarehouseRes
 def batch_gate_allows_publish(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     from orchestration.warehouse.publish import batch_gate
 
-    decision = batch_gate(warehouse.paths().work_db)
+    decision = batch_gate(warehouse.paths().work_db, warehouse.max_quarantine_share, warehouse.max_failed_share)
     if not decision.ok:
         context.log.error(f"batch gate refused to publish: {decision.reason}")
     return AssetCheckResult(

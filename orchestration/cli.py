@@ -31,9 +31,20 @@ def main(argv: list[str] | None = None) -> int:
         from extract.cli import run_parse
 
         return run_parse(args.paths, jsonl=args.jsonl)
+    from orchestration.interrupts import StopOnSignals, exit_code
     from orchestration.refresh import run_refresh
 
-    return run_refresh(sources=args.sources, warehouse=args.warehouse, full=args.full)
+    with StopOnSignals() as stop:
+        try:
+            code = run_refresh(sources=args.sources, warehouse=args.warehouse, full=args.full)
+        except KeyboardInterrupt:
+            code = None
+        name = stop.signal_name()
+    if name is None:
+        return 1 if code is None else code
+    print(f"disclosure refresh: interrupted by {name}: stopped; the published warehouse is intact (it is only "
+          "ever replaced whole) and the warehouse lock is released; the next refresh carries on", file=sys.stderr)
+    return exit_code(stop.signum)
 
 
 if __name__ == "__main__":

@@ -19,21 +19,18 @@ from orchestration.assets import (
 )
 from orchestration.checks import QUALITY_CHECKS
 from orchestration.jobs import progress_logger, refresh_job
-from orchestration.resources import AlertsResource, SourcesResource, WarehouseResource, dbt_resource
+from orchestration.resources import dbt_resource
 from orchestration.schedules import refresh_schedule
 from orchestration.sensors import run_failure_alert, sources_manifest_changed
+from orchestration.settings import refresh_cron, resources_from_env
 
 defs = Definitions(
     assets=[source_documents, raw_landing, dbt_pre_gate, quality_gate, dbt_post_gate, published_warehouse],
     asset_checks=QUALITY_CHECKS,
     jobs=[refresh_job],
-    schedules=[refresh_schedule()],
+    schedules=[refresh_schedule(refresh_cron())],
     sensors=[sources_manifest_changed, run_failure_alert],
-    resources={
-        "warehouse": WarehouseResource(),
-        "sources": SourcesResource(),
-        "alerts": AlertsResource(),
-        "dbt": dbt_resource(DBT_PROJECT),
-    },
+    # sources, warehouse, fetch, parse, alerts: their fields from the environment (secrets as EnvVar)
+    resources={**resources_from_env(secrets_as_env_vars=True), "dbt": dbt_resource(DBT_PROJECT)},
     loggers={"progress": progress_logger},
 )

@@ -4,8 +4,8 @@
 document still pending fails with it. Here the parent knows which documents each worker holds, so
 a dead worker costs only those: each is retried once, alone in a fresh process, and a document
 that kills that process too is recorded as failed with the reason (landed in raw.parse_failures
-like any parse failure). Each worker runs under an address-space ceiling (RLIMIT_AS, env
-DISCLOSURE_PARSE_WORKER_MEMORY_MB): a document that would need more fails inside its own parse
+like any parse failure). Each worker runs under an address-space ceiling (RLIMIT_AS, ParseResource's
+worker_memory_mb): a document that would need more fails inside its own parse
 with a MemoryError (an issue on the document) before the machine runs out and the kernel picks a
 process to kill. Kept free of Dagster so a fresh worker starts in a fraction of a second.
 """
@@ -22,11 +22,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from orchestration.settings import number_setting, parse_workers
-
 PARSE_POOL_THRESHOLD = 24  # below this many documents, a process pool costs more than it saves
 HELD_PER_WORKER = 2  # documents sent ahead to a worker (one parsing, one waiting), all a death can cost
-DEFAULT_WORKER_MEMORY_MB = 2048  # far above what one document may take within extract.limits
 
 
 @dataclass
@@ -37,26 +34,20 @@ class ParseOutcome:
     error: str | None = None  # why there is no report (unreadable from the store, or its parse worker died twice)
 
 
-def parse_all(items: Sequence[tuple], store_root: str, log=print) -> list[ParseOutcome]:
-    """Parse ``(source, content_hash, headers[, manifest agency hint])`` items from the raw store, in order; a small process
-    pool (env DISCLOSURE_PARSE_WORKERS, default up to 4) when there are many."""
-    workers = parse_workers()
+def parse_all(items: Sequence[tuple], store_root: str, log=print, workers: int = 1,
+              memory_bytes: int | None = None) -> list[ParseOutcome]:
+    """Parse ``(source, content_hash, headers[, manifest agency hint])`` items from the raw store, in order; a pool
+    of ``workers`` processes (ParseResource), each under ``memory_bytes`` of address space, when there are many."""
     jobs = [(item[0], item[1], item[2], store_root, item[3] if len(item) > 3 else None) for item in items]
     outcomes: list[ParseOutcome | None] = [None] * len(jobs)
     if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
         results: Iterator[tuple[int, ParseOutcome]] = enumerate(map(_parse_one, jobs))
     else:
-        results = survive_map(_parse_one, jobs, workers, worker_memory_bytes(), _worker_died, log)
+        results = survive_map(_parse_one, jobs, workers, memory_bytes, _worker_died, log)
     for done, (index, outcome) in enumerate(results, 1):
         outcomes[index] = outcome
         _log_parsed(log, done, len(jobs), outcome)
     return outcomes  # type: ignore[return-value]  (every index is filled)
-
-
-def worker_memory_bytes() -> int | None:
-    """The parse workers' address-space ceiling (env DISCLOSURE_PARSE_WORKER_MEMORY_MB; 0: none)."""
-    mb = number_setting("DISCLOSURE_PARSE_WORKER_MEMORY_MB", DEFAULT_WORKER_MEMORY_MB, int)
-    return mb * 1024 * 1024 if mb > 0 else None
 
 
 def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:

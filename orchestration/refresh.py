@@ -18,7 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from orchestration.resources import REPO
+from orchestration import REPO
 
 DEFAULT_DAGSTER_HOME = REPO / ".dagster_home"
 INSTANCE_TEMPLATE = Path(__file__).resolve().parent / "dagster_home" / "dagster.yaml"
@@ -42,13 +42,18 @@ def refresh_job_def():
     return defs.resolve_job_def("refresh")
 
 
-def refresh_run_config(sources: Path, warehouse: Path, full: bool, progress: bool = True) -> dict[str, Any]:
+def refresh_run_config(configured: dict, sources: Path, warehouse: Path, full: bool, progress: bool = True) -> dict[str, Any]:
+    """The run's config: --sources and --warehouse over the ``configured`` resources. Dagster takes a
+    resource's run config whole (a field left out falls back to its class default, not to the configured
+    value), so each overridden resource carries all its configured fields."""
+
+    def over(key: str, **values: str) -> dict[str, Any]:
+        fields = {k: v for k, v in configured[key].model_dump().items() if v is not None}
+        return {"config": {**fields, **values}}
+
     config: dict[str, Any] = {
         "ops": {"source_documents": {"config": {"full": full}}},
-        "resources": {
-            "sources": {"config": {"sources": str(sources)}},
-            "warehouse": {"config": {"warehouse": str(warehouse)}},
-        },
+        "resources": {"sources": over("sources", sources=str(sources)), "warehouse": over("warehouse", warehouse=str(warehouse))},
     }
     if progress:
         config["loggers"] = {"progress": {}}
@@ -58,9 +63,7 @@ def refresh_run_config(sources: Path, warehouse: Path, full: bool, progress: boo
 def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
     """Fetch, parse, land, build, gate and publish; print progress and a summary; return the exit code."""
     from orchestration.fetching.manifest import ManifestError, manifest_for
-    from orchestration.resources import SourcesResource
-    from orchestration.settings import check_settings, unknown_settings
-    from orchestration.warehouse.config import WarehousePaths
+    from orchestration.settings import check_settings, resources_from_env, unknown_settings
 
     for name in unknown_settings():
         print(f"disclosure refresh: warning: {name} is not a setting this project reads; ignored", file=sys.stderr)
@@ -69,13 +72,15 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
         for problem in problems:
             print(f"disclosure refresh: setting refused: {problem}", file=sys.stderr)
         return EXIT_REFUSED
-    location = SourcesResource(sources=sources or "").location()  # --sources, env DISCLOSURE_SOURCES, or bundled
+    configured = resources_from_env()  # the same resources the run gets (checked just above)
+    # --sources, env DISCLOSURE_SOURCES, or bundled
+    location = Path(sources).expanduser().resolve() if sources else configured["sources"].location()
     try:
-        manifest = manifest_for(location)
+        manifest = manifest_for(location, configured["fetch"].overrides())
     except ManifestError as exc:
         print(f"disclosure refresh: sources refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    paths = WarehousePaths.from_env(warehouse)
+    paths = configured["warehouse"].paths(warehouse)
     home = ensure_dagster_home()
     mode = "full" if full else "incremental"
     print(f"refresh ({mode}): {len(manifest.sources)} sources from {location}", flush=True)
@@ -93,7 +98,7 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
         result = execute_job(
             reconstructable(refresh_job_def),
             instance=instance,
-            run_config=refresh_run_config(location, paths.published, full),
+            run_config=refresh_run_config(configured, location, paths.published, full),
             raise_on_error=False,
         )
         summary = run_summary(instance, result.run_id)
@@ -118,13 +123,13 @@ def alert_failed_run(instance, summary: dict[str, Any]) -> None:
     """Alert a failed run. With a Dagster daemon running, the run-failure sensor does it (it sees CLI runs
     too); without one (a plain `disclosure refresh`, e.g. from cron) nobody would, so the command does."""
     from orchestration.alerts import run_failure_alert
-    from orchestration.resources import AlertsResource
+    from orchestration.settings import resources_from_env
 
     sensor_daemon = instance.get_daemon_statuses(["SENSOR"]).get("SENSOR")
     if sensor_daemon is not None and sensor_daemon.healthy:
         print("  alert       left to the run_failure_alert sensor (a Dagster daemon is running)", flush=True)
         return
-    alerts = AlertsResource()
+    alerts = resources_from_env()["alerts"]
     run_id = summary["run_id"]
     alert = run_failure_alert("refresh", run_id, "the refresh run failed:", summary["failures"], alerts.run_link(run_id))
     say = lambda message: print(f"  {message}", flush=True)  # noqa: E731 - the log interface send() expects

@@ -1,8 +1,10 @@
-"""Dagster resources: where the warehouse lives (and its one-writer lock), the sources, dbt, alerting.
+"""Dagster resources: where the warehouse lives (and its one-writer lock), the sources, fetching, parsing,
+dbt, alerting.
 
-Every resource reads its settings from environment variables with sane defaults, so the same
-definitions serve `dagster dev`, the daemon's schedule and `disclosure refresh` (which passes its
---sources/--warehouse through run config).
+Every setting is a typed, validated field (pydantic: ranges, booleans, paths) tagged with its environment
+variable; orchestration/settings.py builds the resources from the environment, for definitions.py (the UI
+shows the fields, secrets as their EnvVar) and for `disclosure refresh` (which checks them before a run and
+passes its --sources/--warehouse through run config). Nothing else reads the environment.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dagster import ConfigurableResource, InitResourceContext
-from dagster_dbt import DbtCliResource, DbtProject
-from pydantic import Field
+from dataclasses import fields as dataclass_fields
+from typing import Optional
+from urllib.parse import urlsplit
 
-REPO = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = REPO / "dbt_project"
+import duckdb
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
+from dagster_dbt import DbtCliResource, DbtProject
+from pydantic import Field, create_model, field_validator, model_validator
+
+from orchestration.warehouse.config import DBT_PROJECT_DIR
 WRITER_TAG = "disclosure/writes-warehouse"  # the run-queue tag that keeps warehouse writers from overlapping
 
 
@@ -72,33 +78,87 @@ def _read_holder(lock_path: Path) -> str:
         return ""
 
 
+def setting(default, env: str, description: str, secret: bool = False, **limits):
+    """A resource field read from the environment variable ``env`` (orchestration/settings.py builds the
+    resources from the environment; ``secret``: passed as an ``EnvVar``, so the UI shows only its name)."""
+    extra = {"env": env, "secret": True} if secret else {"env": env}
+    return Field(default=default, description=f"{description} (env {env})", json_schema_extra=extra, **limits)
+
+
+def _skip_env_var(value):
+    """True for a deferred ``EnvVar`` (checked when the run launches and the resource is built with its value)."""
+    return isinstance(value, EnvVar)
+
+
+def _path_check(value, want: str):
+    """A set path must not be the wrong kind of thing: a file where a folder is wanted, or the reverse.
+    (That a named override file exists is checked at start-up only, settings.check_settings: the
+    sensor watches for one that does not exist yet.)"""
+    if not value or _skip_env_var(value):
+        return value
+    path = Path(value).expanduser()
+    if want == "file" and path.is_dir():
+        raise ValueError("is a folder, not a file")
+    if want == "folder" and path.exists() and not path.is_dir():
+        raise ValueError("is a file, not a folder")
+    return value
+
+
 class WarehouseResource(ConfigurableResource):
-    """Where the published warehouse, the work DB, Data Docs and Parquet exports live.
+    """Where the published warehouse, the work DB, Data Docs and Parquet exports live; how long a run waits
+    for the warehouse; how much of a batch may be quarantined or fail before the batch gate refuses it.
 
     While a run executes, the resource holds the work DB lock, so warehouse writers never overlap.
     """
 
-    warehouse: str = Field(
-        default="",
-        description="the published DuckDB file; empty: env DISCLOSURE_WAREHOUSE, else warehouse/disclosure.duckdb",
-    )
-    lock_timeout_s: float = Field(
-        default=-1.0,
-        description="seconds a run waits for another run holding the warehouse; < 0: env DISCLOSURE_LOCK_TIMEOUT, else 3600",
-    )
+    warehouse: Optional[str] = setting(None, "DISCLOSURE_WAREHOUSE", "the published DuckDB file; default warehouse/disclosure.duckdb")
+    work_db: Optional[str] = setting(None, "DISCLOSURE_WORK_DB", "the working DuckDB file; default work/ beside the published file")
+    data_docs: Optional[str] = setting(None, "DISCLOSURE_DATA_DOCS", "GX Data Docs folder; default data_docs/ beside the published file")
+    parquet_dir: Optional[str] = setting(None, "DISCLOSURE_PARQUET_DIR", "folder for a Parquet export of the marts; default none")
+    corrections: Optional[str] = setting(None, "DISCLOSURE_CORRECTIONS", "maintainers' corrections CSV; default dbt_project/overrides/corrections.csv")
+    waivers: Optional[str] = setting(None, "DISCLOSURE_WAIVERS", "maintainers' waivers CSV; default dbt_project/overrides/waivers.csv")
+    agency_overrides: Optional[str] = setting(None, "DISCLOSURE_AGENCY_OVERRIDES", "maintainers' agency merges and splits CSV (read by dbt); default dbt_project/overrides/agency_identity.csv")
+    lock_timeout_s: float = setting(3600.0, "DISCLOSURE_LOCK_TIMEOUT", "seconds a run waits for another run holding the warehouse", ge=0)
+    max_quarantine_share: float = setting(0.5, "DISCLOSURE_MAX_QUARANTINE_SHARE", "batch gate: largest share of quarantined documents")
+    max_failed_share: float = setting(0.5, "DISCLOSURE_MAX_FAILED_SHARE", "batch gate: largest share of sources failed to fetch or parse")
 
-    def paths(self):
-        """The warehouse helper's resolved paths (published, work_db, data_docs_dir, parquet_dir, dbt_project_dir)."""
+    @field_validator("warehouse", "work_db", "corrections", "waivers", "agency_overrides", mode="before")
+    @classmethod
+    def _a_file(cls, value):
+        return _path_check(value, "file")
+
+    @field_validator("data_docs", "parquet_dir", mode="before")
+    @classmethod
+    def _a_folder(cls, value):
+        return _path_check(value, "folder")
+
+    @field_validator("max_quarantine_share", "max_failed_share", mode="before")
+    @classmethod
+    def _a_share(cls, value):
+        try:
+            share = float(value)
+        except (TypeError, ValueError):
+            share = -1.0
+        if isinstance(value, bool) or not 0 <= share <= 1:
+            raise ValueError("is not a number between 0 and 1")
+        return share
+
+    def paths(self, published: str | None = None):
+        """The warehouse helper's resolved paths (published, work_db, data_docs_dir, parquet_dir, dbt_project_dir,
+        overrides); ``published`` replaces the configured published file (``disclosure refresh --warehouse``)."""
         from orchestration.warehouse.config import WarehousePaths
 
-        return WarehousePaths.from_env(self.warehouse or None)
+        return WarehousePaths.beside(published or self.warehouse, self.work_db, self.data_docs, self.parquet_dir,
+                                     self.corrections, self.waivers, self.agency_overrides)
 
-    def lock_timeout(self) -> float:
-        from orchestration.settings import lock_timeout
+    @contextmanager
+    def connect(self, read_only: bool = False, published: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the work DB (or the ``published`` file), closed on exit."""
+        from orchestration.warehouse.db import connect
 
-        if self.lock_timeout_s >= 0:
-            return self.lock_timeout_s
-        return lock_timeout()
+        paths = self.paths()
+        with connect(paths.published if published else paths.work_db, read_only=read_only) as con:
+            yield con
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[WarehouseResource]:
@@ -110,7 +170,7 @@ class WarehouseResource(ConfigurableResource):
             if log is not None:
                 log.info(f"waiting for the warehouse: {work_db} is in use by {holder or 'another run'}")
 
-        with warehouse_lock(work_db, holder=f"run {run_id} (pid {os.getpid()})", timeout_s=self.lock_timeout(), on_wait=on_wait):
+        with warehouse_lock(work_db, holder=f"run {run_id} (pid {os.getpid()})", timeout_s=self.lock_timeout_s, on_wait=on_wait):
             if log is not None:
                 log.info(f"warehouse lock acquired for run {run_id}")
             yield self
@@ -119,44 +179,137 @@ class WarehouseResource(ConfigurableResource):
 
 
 class SourcesResource(ConfigurableResource):
-    """The sources manifest (or a folder of documents) to refresh from, and the fetcher's settings."""
+    """The sources manifest (or a folder of documents) to refresh from."""
 
-    sources: str = Field(
-        default="",
-        description="a sources manifest (YAML) or a folder of documents; empty: env DISCLOSURE_SOURCES, else the bundled sample corpus",
-    )
+    sources: Optional[str] = setting(None, "DISCLOSURE_SOURCES", "a sources manifest (YAML) or a folder of documents; default the bundled sample corpus")
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _exists(cls, value):
+        if value and not _skip_env_var(value) and not Path(value).expanduser().exists():  # its content: the manifest reader
+            raise ValueError("does not exist")
+        return value
 
     def location(self) -> Path:
         from orchestration.fetching.manifest import default_manifest_path
 
-        chosen = self.sources or os.environ.get("DISCLOSURE_SOURCES", "")
-        return Path(chosen).expanduser().resolve() if chosen else default_manifest_path()
+        return Path(self.sources).expanduser().resolve() if self.sources else default_manifest_path()
 
-    def manifest(self):
-        """The parsed manifest; raises the fetcher's ManifestError on a malformed one."""
+    def manifest(self, fetch: FetchResource | None = None):
+        """The parsed manifest (local roots with the operator's fetch overrides); raises the fetcher's ManifestError on a malformed one."""
         from orchestration.fetching.manifest import manifest_for
 
-        return manifest_for(self.location())
+        return manifest_for(self.location(), fetch.overrides() if fetch is not None else None)
+
+
+def _fetch_fields() -> dict:
+    from orchestration.fetching.config import ENV_PREFIX, FetchConfig
+
+    kinds = {"bool": bool, "int": int, "float": float, "str": str}
+    fields = {}
+    for f in dataclass_fields(FetchConfig):
+        limits = {} if f.type in ("bool", "str") else {"ge": 0}
+        fields[f.name] = (Optional[kinds[f.type]], setting(None, ENV_PREFIX + f.name.upper(), f"fetch {f.name}, over the manifest's setting", **limits))
+    return fields
+
+
+class _FetchOverrides(ConfigurableResource):
+    def overrides(self) -> dict:
+        """The fields that are set: they win over the manifest's ``settings:`` (FetchConfig.resolve)."""
+        return {name: value for name, value in self.__dict__.items() if name in type(self).model_fields and value is not None}
+
+
+FetchResource = create_model(
+    "FetchResource",
+    __base__=_FetchOverrides,
+    __doc__="The fetcher's settings as the operator's overrides: defaults, then the manifest's settings, then these.",
+    __module__=__name__,
+    **_fetch_fields(),
+)
+
+
+class ParseResource(ConfigurableResource):
+    """The parse pool: how many worker processes, and each one's memory ceiling."""
+
+    workers: Optional[int] = setting(None, "DISCLOSURE_PARSE_WORKERS", "parse processes; default the cores, at most 4", ge=0)
+    worker_memory_mb: int = setting(2048, "DISCLOSURE_PARSE_WORKER_MEMORY_MB", "address-space ceiling of each parse worker (RLIMIT_AS); 0: none", ge=0)
+
+    def worker_count(self) -> int:
+        return self.workers or min(4, os.cpu_count() or 1)
+
+    def worker_memory_bytes(self) -> int | None:
+        return self.worker_memory_mb * 1024 * 1024 if self.worker_memory_mb > 0 else None
 
 
 class AlertsResource(ConfigurableResource):
-    """Sends alerts by e-mail and webhooks, configured by DISCLOSURE_SMTP_* / DISCLOSURE_ALERT_* / DISCLOSURE_WEBHOOKS."""
+    """Sends alerts by e-mail and webhooks; the SMTP password and the webhooks (URLs with keys) are secrets."""
 
-    dagster_url: str = Field(
-        default="",
-        description="the UI's address for links in alerts, e.g. http://127.0.0.1:3000; empty: env DISCLOSURE_DAGSTER_URL",
-    )
+    smtp_host: Optional[str] = setting(None, "DISCLOSURE_SMTP_HOST", "SMTP server for e-mail alerts; none: no e-mail")
+    smtp_port: Optional[int] = setting(None, "DISCLOSURE_SMTP_PORT", "SMTP port; default 587 with STARTTLS, else 25")
+    smtp_user: Optional[str] = setting(None, "DISCLOSURE_SMTP_USER", "SMTP login")
+    smtp_password: Optional[str] = setting(None, "DISCLOSURE_SMTP_PASSWORD", "SMTP password", secret=True)
+    smtp_starttls: bool = setting(False, "DISCLOSURE_SMTP_STARTTLS", "use STARTTLS")
+    alert_from: Optional[str] = setting(None, "DISCLOSURE_ALERT_FROM", "sender address; default disclosure-warehouse@localhost")
+    alert_to: Optional[str] = setting(None, "DISCLOSURE_ALERT_TO", "comma-separated recipients (required with an SMTP host)")
+    webhooks: Optional[str] = setting(None, "DISCLOSURE_WEBHOOKS", "comma-separated format=url, format generic|wecom|dingtalk|slack", secret=True)
+    dagster_url: Optional[str] = setting(None, "DISCLOSURE_DAGSTER_URL", "the UI's address for links in alerts, e.g. http://127.0.0.1:3000")
+
+    @field_validator("smtp_port", mode="before")
+    @classmethod
+    def _a_port(cls, value):
+        if value is None or _skip_env_var(value):
+            return value
+        if not str(value).strip().isdigit() or not 1 <= int(value) <= 65535:
+            raise ValueError("is not a port number")
+        return int(value)
+
+    @field_validator("webhooks", mode="before")
+    @classmethod
+    def _webhooks(cls, value):
+        if value and not _skip_env_var(value):
+            from orchestration.alerts import parse_webhooks
+
+            parse_webhooks(value)
+        return value
+
+    @field_validator("dagster_url", mode="before")
+    @classmethod
+    def _an_http_url(cls, value):
+        if value and not _skip_env_var(value) and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+            raise ValueError("is not an http(s)://host URL")
+        return value
+
+    @model_validator(mode="after")
+    def _recipients_with_a_host(self):
+        if self.smtp_host and not self.alert_to:
+            raise ValueError("DISCLOSURE_ALERT_TO: required (comma-separated addresses) when DISCLOSURE_SMTP_HOST is set")
+        return self
+
+    def config(self):
+        """The channels as the alerts module takes them (orchestration.alerts.AlertConfig)."""
+        from orchestration.alerts import AlertConfig, parse_webhooks
+
+        return AlertConfig(
+            smtp_host=self.smtp_host or None,
+            smtp_port=self.smtp_port or (587 if self.smtp_starttls else 25),
+            smtp_user=self.smtp_user or None,
+            smtp_password=self.smtp_password or None,
+            smtp_starttls=self.smtp_starttls,
+            alert_from=self.alert_from or AlertConfig.alert_from,
+            alert_to=tuple(a.strip() for a in (self.alert_to or "").split(",") if a.strip()),
+            webhooks=parse_webhooks(self.webhooks or ""),
+        )
 
     def run_link(self, run_id: str) -> str:
         """Where a person sees the run: the UI's run page when its address is known, else the run id."""
-        base = (self.dagster_url or os.environ.get("DISCLOSURE_DAGSTER_URL", "")).rstrip("/")
+        base = (self.dagster_url or "").rstrip("/")
         return f"{base}/runs/{run_id}" if base else run_id
 
     def send(self, alert, log=None) -> list:
         """Send ``alert`` (orchestration.alerts.Alert) on every channel; log each delivery; never raise for a channel."""
-        from orchestration.alerts import AlertConfig, send_alert
+        from orchestration.alerts import send_alert
 
-        config = AlertConfig.from_env()
+        config = self.config()
         if not config.enabled:
             if log is not None:
                 log.info(f"alert not sent (no channel configured): {alert.subject}")

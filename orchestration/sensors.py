@@ -21,19 +21,15 @@ from dagster import (
 )
 
 from orchestration.jobs import refresh_job
-from orchestration.resources import AlertsResource, SourcesResource
+from orchestration.resources import AlertsResource, FetchResource, SourcesResource
 
 
-def sources_fingerprint(location: Path, overrides: Iterable[Path] = ()) -> str:
+def sources_fingerprint(manifest, overrides: Iterable[Path] = ()) -> str:
     """A digest of the manifest's bytes, of the local documents it names (path, size, mtime) and of
     the ``overrides`` files (corrections, waivers: an edit changes what gets published).
 
-    Remote sources are not probed here (the refresh's conditional requests do that); a malformed
-    manifest raises the fetcher's ManifestError, which shows as a failed sensor tick.
+    Remote sources are not probed here (the refresh's conditional requests do that).
     """
-    from orchestration.fetching.manifest import manifest_for
-
-    manifest = manifest_for(location)
     digest = hashlib.sha256()
     if manifest.path is not None:
         digest.update(Path(manifest.path).read_bytes())
@@ -56,15 +52,16 @@ def sources_fingerprint(location: Path, overrides: Iterable[Path] = ()) -> str:
     description="Starts an (incremental) refresh when the sources manifest, the folder of documents, or the "
     "maintainers' overrides (corrections, waivers) are new or changed.",
 )
-def sources_manifest_changed(context: SensorEvaluationContext, sources: SourcesResource):
-    from orchestration.warehouse.config import WarehousePaths
+def sources_manifest_changed(context: SensorEvaluationContext, sources: SourcesResource, fetch: FetchResource):
+    from orchestration.settings import resources_from_env
 
     location = sources.location()
     if not location.exists():
         return SkipReason(f"sources {location} do not exist")
-    # the paths straight from the environment, as WarehouseResource reads them: the resource itself
+    # the paths from a WarehouseResource built from the environment: the run's resource itself
     # would take the warehouse lock and so wait for a running refresh
-    fingerprint = sources_fingerprint(location, WarehousePaths.from_env().override_files)
+    # (a malformed manifest raises the fetcher's ManifestError, which shows as a failed sensor tick)
+    fingerprint = sources_fingerprint(sources.manifest(fetch), resources_from_env()["warehouse"].paths().override_files)
     if fingerprint == context.cursor:
         return SkipReason(f"sources {location} and overrides unchanged")
     context.update_cursor(fingerprint)

@@ -1,157 +1,128 @@
-"""Every DISCLOSURE_* setting the project reads, in one list, checked before a refresh starts.
+"""Every DISCLOSURE_* setting, as fields of the resources (orchestration/resources.py), built from the environment here.
 
-Each setting is still read where it is used (the fetcher, the alerts, the batch gate, …); ``check_settings``
-calls those same readers up front, so a bad value is refused at start-up naming the variable
-(``disclosure refresh`` exits 2, no run is started) instead of failing a run half-way.
-Messages have one shape: ``NAME='value' is not …``.
+The one place the environment is read: each resource field names its variable (``setting(..., env=...)``);
+``resources_from_env`` builds the resources from the set ones and lets pydantic validate them, so a bad value
+is refused naming the variable and its value (``NAME='value' is not …``): at start-up by ``disclosure
+refresh`` (exit 2, no run started), and when the code location loads. Secrets are passed as ``EnvVar`` to
+the definitions, so the UI shows the variable's name, never the value. The schedule's cron is not a
+resource's (a schedule is fixed when the definitions load); it is read and checked here too.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from dagster import ConfigurableResource, EnvVar
+from pydantic import ValidationError
 
 from orchestration.redaction import redact
+from orchestration.resources import AlertsResource, FetchResource, ParseResource, SourcesResource, WarehouseResource
+
+RESOURCES: dict[str, type[ConfigurableResource]] = {
+    "sources": SourcesResource,
+    "warehouse": WarehouseResource,
+    "fetch": FetchResource,
+    "parse": ParseResource,
+    "alerts": AlertsResource,
+}
+CRON_SETTING = "DISCLOSURE_REFRESH_CRON"
+DEFAULT_CRON = "0 3 * * 1"  # Mondays 03:00: reports are published through the year; weekly is fresh enough
 
 
-def number_setting(name: str, default: float, kind: type = float, minimum: float = 0, maximum: float | None = None) -> float:
-    """A numeric setting from the environment (``kind`` int or float), ``default`` when unset or empty."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    what = f"{'an integer' if kind is int else 'a number'}" + (f" between {minimum} and {maximum}" if maximum is not None else "")
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not {what}") from None
-    if maximum is not None and not minimum <= value <= maximum:
-        raise ValueError(f"{name}={raw!r} is not {what}")
-    if value < minimum:
-        raise ValueError(f"{name}={raw!r} is less than {minimum}")
-    return value
+class SettingsError(ValueError):
+    """Settings refused; ``problems`` names each variable and its value."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
-def parse_workers() -> int:
-    """Parse processes: env DISCLOSURE_PARSE_WORKERS, else the cores, at most 4."""
-    return number_setting("DISCLOSURE_PARSE_WORKERS", 0, int) or min(4, os.cpu_count() or 1)
-
-
-def lock_timeout() -> float:
-    """Seconds a run waits for another run writing the warehouse (env DISCLOSURE_LOCK_TIMEOUT)."""
-    return number_setting("DISCLOSURE_LOCK_TIMEOUT", 3600.0)
-
-
-def _path_setting(name: str, want: str) -> None:
-    """A set path must not be the wrong kind of thing: a file where a folder is wanted, or the reverse;
-    an override file that is named must exist (a typo would silently drop every correction)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return
-    path = Path(raw).expanduser()
-    if want == "file" and path.is_dir():
-        raise ValueError(f"{name}={raw!r} is a folder, not a file")
-    if want == "folder" and path.exists() and not path.is_dir():
-        raise ValueError(f"{name}={raw!r} is a file, not a folder")
-    if want == "existing file" and not path.is_file():
-        raise ValueError(f"{name}={raw!r} is not an existing file")
-
-
-def _paths() -> None:
-    for name in ("DISCLOSURE_WAREHOUSE", "DISCLOSURE_WORK_DB"):
-        _path_setting(name, "file")
-    for name in ("DISCLOSURE_DATA_DOCS", "DISCLOSURE_PARQUET_DIR"):
-        _path_setting(name, "folder")
-    for name in ("DISCLOSURE_CORRECTIONS", "DISCLOSURE_WAIVERS", "DISCLOSURE_AGENCY_OVERRIDES"):
-        _path_setting(name, "existing file")
-
-
-def _sources() -> None:
-    raw = os.environ.get("DISCLOSURE_SOURCES", "").strip()
-    if raw and not Path(raw).expanduser().exists():  # its content is checked by the manifest reader
-        raise ValueError(f"DISCLOSURE_SOURCES={raw!r} does not exist")
-
-
-def _shares() -> None:
-    from orchestration.warehouse.publish import DEFAULT_MAX_FAILED_SHARE, DEFAULT_MAX_QUARANTINE_SHARE, _share_from_env
-
-    _share_from_env("DISCLOSURE_MAX_QUARANTINE_SHARE", DEFAULT_MAX_QUARANTINE_SHARE)
-    _share_from_env("DISCLOSURE_MAX_FAILED_SHARE", DEFAULT_MAX_FAILED_SHARE)
-
-
-def _cron() -> None:
-    from dagster._utils.schedules import is_valid_cron_string
-
-    raw = os.environ.get("DISCLOSURE_REFRESH_CRON", "")
-    if raw and not is_valid_cron_string(raw):
-        raise ValueError(f"DISCLOSURE_REFRESH_CRON={raw!r} is not a cron expression (e.g. '0 3 * * 1')")
-
-
-def _dagster_url() -> None:
-    raw = os.environ.get("DISCLOSURE_DAGSTER_URL", "").strip()
-    if raw and (urlsplit(raw).scheme not in ("http", "https") or not urlsplit(raw).netloc):
-        raise ValueError(f"DISCLOSURE_DAGSTER_URL={raw!r} is not an http(s)://host URL")
-
-
-def _fetch() -> None:
-    from orchestration.fetching.config import FetchConfig
-
-    FetchConfig.from_env()
-
-
-def _alerts() -> None:
-    from orchestration.alerts import AlertConfig
-
-    AlertConfig.from_env()
-
-
-def _fetch_names() -> tuple[str, ...]:
-    from orchestration.fetching.config import ENV_PREFIX, setting_names
-
-    return tuple(ENV_PREFIX + name.upper() for name in setting_names())
-
-
-def _worker_memory() -> None:
-    from orchestration.parsing import worker_memory_bytes
-
-    worker_memory_bytes()
-
-
-ALERT_SETTINGS = (
-    "DISCLOSURE_SMTP_HOST", "DISCLOSURE_SMTP_PORT", "DISCLOSURE_SMTP_USER", "DISCLOSURE_SMTP_PASSWORD",
-    "DISCLOSURE_SMTP_STARTTLS", "DISCLOSURE_ALERT_FROM", "DISCLOSURE_ALERT_TO", "DISCLOSURE_WEBHOOKS",
-)
-
-# (the variables, the check that reads them as the project does): the one list of settings.
-SETTINGS: tuple[tuple[tuple[str, ...] | Callable[[], tuple[str, ...]], Callable[[], object]], ...] = (
-    (("DISCLOSURE_SOURCES",), _sources),
-    (("DISCLOSURE_WAREHOUSE", "DISCLOSURE_WORK_DB", "DISCLOSURE_DATA_DOCS", "DISCLOSURE_PARQUET_DIR",
-      "DISCLOSURE_CORRECTIONS", "DISCLOSURE_WAIVERS", "DISCLOSURE_AGENCY_OVERRIDES"), _paths),
-    (("DISCLOSURE_MAX_QUARANTINE_SHARE", "DISCLOSURE_MAX_FAILED_SHARE"), _shares),
-    (("DISCLOSURE_PARSE_WORKERS",), parse_workers),
-    (("DISCLOSURE_PARSE_WORKER_MEMORY_MB",), _worker_memory),
-    (("DISCLOSURE_LOCK_TIMEOUT",), lock_timeout),
-    (("DISCLOSURE_REFRESH_CRON",), _cron),
-    (("DISCLOSURE_DAGSTER_URL",), _dagster_url),
-    (_fetch_names, _fetch),
-    (ALERT_SETTINGS, _alerts),
-)
+def env_fields(resource: type[ConfigurableResource]) -> dict[str, tuple[str, bool]]:
+    """field -> (environment variable, whether it is a secret)."""
+    found = {}
+    for name, info in resource.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        if "env" in extra:
+            found[name] = (str(extra["env"]), bool(extra.get("secret")))
+    return found
 
 
 def setting_names() -> set[str]:
-    return {name for names, _ in SETTINGS for name in (names() if callable(names) else names)}
+    return {env for resource in RESOURCES.values() for env, _ in env_fields(resource).values()} | {CRON_SETTING}
+
+
+def resources_from_env(env: Mapping[str, str] | None = None, secrets_as_env_vars: bool = False) -> dict[str, ConfigurableResource]:
+    """The resources with the set (non-empty) variables as their fields; raises SettingsError naming each bad one.
+
+    ``secrets_as_env_vars``: a secret field gets ``EnvVar(name)`` (checked here with its value first), for the
+    definitions, so the UI masks it and the run resolves it when it launches."""
+    env = os.environ if env is None else env
+    built, problems = {}, []
+    for key, resource in RESOURCES.items():
+        fields = env_fields(resource)
+        values = {field: env[name].strip() for field, (name, _) in fields.items() if env.get(name, "").strip()}
+        try:
+            built[key] = resource(**values)
+        except ValidationError as exc:
+            problems += [_problem(error, fields, values) for error in exc.errors()]
+            continue
+        if secrets_as_env_vars:
+            secret = {field: EnvVar(name) for field, (name, is_secret) in fields.items() if is_secret and field in values}
+            built[key] = resource(**{**values, **secret}) if secret else built[key]
+    if problems:
+        raise SettingsError(problems)
+    return built
+
+
+def _problem(error: Mapping, fields: Mapping[str, tuple[str, bool]], values: Mapping[str, str]) -> str:
+    """``NAME='value' is not …`` for a field's error (a secret's value is not shown); a cross-field one as it is."""
+    message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"] or error["loc"][0] not in fields:
+        return redact(message)
+    name, secret = fields[error["loc"][0]]
+    phrase = {
+        "int_parsing": "is not an integer", "int_from_float": "is not an integer", "int_type": "is not an integer",
+        "float_parsing": "is not a number", "float_type": "is not a number", "bool_parsing": "is not true/false",
+        "greater_than_equal": f"is less than {(error.get('ctx') or {}).get('ge', 0):g}",
+    }.get(error["type"], message)
+    if secret:
+        return redact(message if message.startswith(name) else f"{name}: {phrase}")
+    return redact(f"{name}={values.get(error['loc'][0], '')!r} {phrase}")
+
+
+def refresh_cron(env: Mapping[str, str] | None = None) -> str:
+    """The weekly schedule's cron (env DISCLOSURE_REFRESH_CRON, else Mondays 03:00); SettingsError when it is not one."""
+    from dagster._utils.schedules import is_valid_cron_string
+
+    env = os.environ if env is None else env
+    raw = env.get(CRON_SETTING, "").strip()
+    if raw and not is_valid_cron_string(raw):
+        raise SettingsError([f"{CRON_SETTING}={raw!r} is not a cron expression (e.g. '{DEFAULT_CRON}')"])
+    return raw or DEFAULT_CRON
 
 
 def check_settings() -> list[str]:
     """Every problem with the DISCLOSURE_* settings in the environment (redacted), empty when all is well."""
     problems = []
-    for _, check in SETTINGS:
+    for check in (_named_overrides_exist, refresh_cron):
         try:
             check()
-        except ValueError as exc:
-            problems.append(redact(str(exc)))
+        except SettingsError as exc:
+            problems += exc.problems
     return problems
+
+
+def _named_overrides_exist() -> None:
+    """The resources build; and an override file that is named exists (a typo would silently drop every
+    correction) — before a refresh only: a running code location waits for a file that is yet to come."""
+    warehouse = resources_from_env()["warehouse"]
+    fields = env_fields(WarehouseResource)
+    missing = [f"{fields[f][0]}={getattr(warehouse, f)!r} is not an existing file"
+               for f in ("corrections", "waivers", "agency_overrides") if getattr(warehouse, f) and not Path(getattr(warehouse, f)).expanduser().is_file()]
+    if missing:
+        raise SettingsError(missing)
 
 
 def unknown_settings() -> list[str]:

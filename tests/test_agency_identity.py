@@ -26,11 +26,9 @@ def _build(root: Path, overrides: str) -> tuple[Path, list]:
     overrides_csv = root / "agency_identity.csv"
     root.mkdir(parents=True, exist_ok=True)
     overrides_csv.write_text("agency_name,action,same_as,reason,decided_by\n" + overrides, encoding="utf-8")
-    paths = warehouse_paths(root)
+    paths = warehouse_paths(root, agency_overrides=overrides_csv)
     reports = [report_from_truth(truth, source=source) for source, truth, _, _ in cases]
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DISCLOSURE_AGENCY_OVERRIDES", str(overrides_csv))
-        build_warehouse(reports, paths, publish_=False)
+    build_warehouse(reports, paths, publish_=False)
     ids = {source: report_id(source, r.content_hash) for (source, *_), r in zip(cases, reports)}
     return paths.work_db, [(ids[source], *rest) for source, *rest in cases]
 
@@ -200,13 +198,12 @@ def test_admin_divisions_seed_is_the_gbt2260_list():
     assert all(r["division_code"][:4] == city_code[(r["province"], r["city"])][:4] for r in counties)
 
 
-def test_a_changed_agency_override_changes_the_inputs_fingerprint(tmp_path, monkeypatch):
+def test_a_changed_agency_override_changes_the_inputs_fingerprint(tmp_path):
     """An incremental refresh with only agency_identity.csv changed must rebuild, not skip dbt."""
     from orchestration.assets import inputs_fingerprint
 
     overrides = tmp_path / "agency_identity.csv"
-    monkeypatch.setenv("DISCLOSURE_AGENCY_OVERRIDES", str(overrides))
-    paths = warehouse_paths(tmp_path)
+    paths = warehouse_paths(tmp_path, agency_overrides=overrides)
     load: list[dict] = []  # no sources: only the override file differs
     overrides.write_text("agency_name,action,same_as,reason,decided_by\n", encoding="utf-8")
     before = inputs_fingerprint(load, paths, "1")

@@ -14,6 +14,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from orchestration.alerts import Alert, AlertConfig, send_alert, webhook_payload
+from orchestration.settings import SettingsError, resources_from_env
 
 ALERT = Alert(
     subject="disclosure-warehouse: hard rules failed for 2 report(s)",
@@ -25,6 +26,11 @@ ALERT = Alert(
     counts={"reports": 5, "passed": 3, "quarantined": 2},
     links={"Data Docs": "/srv/warehouse/data_docs/index.html", "Dagster run": "http://127.0.0.1:3000/runs/abc123"},
 )
+
+
+def alert_config(env: dict) -> AlertConfig:
+    """The channels as the code location builds them from these environment variables (AlertsResource)."""
+    return resources_from_env(env)["alerts"].config()
 
 
 def free_port() -> int:
@@ -89,7 +95,7 @@ def receiver(http_server):
 
 def test_email_says_what_failed_which_reports_and_where_to_look(smtp):
     port, inbox = smtp
-    config = AlertConfig.from_env(
+    config = alert_config(
         {
             "DISCLOSURE_SMTP_HOST": "127.0.0.1",
             "DISCLOSURE_SMTP_PORT": str(port),
@@ -119,7 +125,7 @@ def test_wrong_smtp_password_is_a_failed_delivery_not_an_exception(smtp):
 def test_each_webhook_format_receives_its_shape(receiver):
     base, received = receiver
     spec = ",".join(f"{fmt}={base}/{fmt}?key=SECRET-KEY" for fmt in ("generic", "wecom", "dingtalk", "slack"))
-    deliveries = send_alert(ALERT, AlertConfig.from_env({"DISCLOSURE_WEBHOOKS": spec}))
+    deliveries = send_alert(ALERT, alert_config({"DISCLOSURE_WEBHOOKS": spec}))
     assert [(d.channel, d.ok) for d in deliveries] == [("generic", True), ("wecom", True), ("dingtalk", True), ("slack", True)]
     assert not any("SECRET-KEY" in d.target for d in deliveries)
     got = dict(received)
@@ -150,7 +156,7 @@ def test_one_failing_channel_does_not_stop_the_others(receiver):
     base, received = receiver
     closed = f"http://127.0.0.1:{free_port()}/hook"
     spec = f"generic={base}/broken,wecom={base}/robot-refuses,slack={closed},dingtalk={base}/dingtalk"
-    config = AlertConfig.from_env({"DISCLOSURE_WEBHOOKS": spec, "DISCLOSURE_SMTP_HOST": "127.0.0.1", "DISCLOSURE_SMTP_PORT": str(free_port()), "DISCLOSURE_ALERT_TO": "a@example.org"})
+    config = alert_config({"DISCLOSURE_WEBHOOKS": spec, "DISCLOSURE_SMTP_HOST": "127.0.0.1", "DISCLOSURE_SMTP_PORT": str(free_port()), "DISCLOSURE_ALERT_TO": "a@example.org"})
     deliveries = send_alert(ALERT, config)
     outcome = {d.channel: (d.ok, d.error) for d in deliveries}
     assert outcome["smtp"][0] is False and "ConnectionRefusedError" in outcome["smtp"][1]
@@ -165,7 +171,7 @@ def test_delivery_reports_never_show_credentials_or_keys(receiver):
     base, _ = receiver
     with_password = base.replace("http://", "http://robot:pa55-SECRET@")
     spec = f"generic={with_password}/generic?key=KEY-SECRET,slack={base}/echo?token=TOKEN-SECRET"
-    deliveries = send_alert(ALERT, AlertConfig.from_env({"DISCLOSURE_WEBHOOKS": spec}))
+    deliveries = send_alert(ALERT, alert_config({"DISCLOSURE_WEBHOOKS": spec}))
     assert [(d.channel, d.ok) for d in deliveries] == [("generic", True), ("slack", False)]
     shown = repr(deliveries)
     assert not any(s in shown for s in ("pa55-SECRET", "KEY-SECRET", "TOKEN-SECRET")), shown
@@ -191,11 +197,11 @@ def test_long_alerts_are_cut_to_what_each_channel_accepts():
     ],
 )
 def test_malformed_alert_settings_are_refused_by_name(env, problem):
-    with pytest.raises(ValueError, match=problem.replace("(", r"\(").replace(")", r"\)")):
-        AlertConfig.from_env(env)
+    with pytest.raises(SettingsError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        alert_config(env)
 
 
 def test_defaults_and_nothing_configured():
-    config = AlertConfig.from_env({"DISCLOSURE_SMTP_STARTTLS": "true"})
+    config = alert_config({"DISCLOSURE_SMTP_STARTTLS": "true"})
     assert config.smtp_port == 587 and config.smtp_starttls and not config.enabled
-    assert send_alert(ALERT, AlertConfig.from_env({})) == []
+    assert send_alert(ALERT, alert_config({})) == []

@@ -80,9 +80,10 @@ def test_job_schedule_and_sensors(defs, monkeypatch):
     assert {s.name for s in defs.sensors} >= {"sources_manifest_changed", "run_failure_alert"}
 
     from orchestration.schedules import refresh_schedule
+    from orchestration.settings import refresh_cron
 
     monkeypatch.setenv("DISCLOSURE_REFRESH_CRON", "30 1 * * *")
-    assert refresh_schedule().cron_schedule == "30 1 * * *"
+    assert refresh_schedule(refresh_cron()).cron_schedule == "30 1 * * *"
 
 
 def test_dbt_resource_and_manifest(defs):
@@ -113,7 +114,7 @@ def test_instance_template_queues_warehouse_writers_one_at_a_time(tmp_path):
 def test_sources_sensor_requests_a_refresh_when_sources_change(tmp_path):
     from dagster import RunRequest, SkipReason, build_sensor_context
 
-    from orchestration.resources import SourcesResource
+    from orchestration.resources import FetchResource, SourcesResource
     from orchestration.sensors import sources_manifest_changed
 
     docs = tmp_path / "documents"
@@ -121,7 +122,7 @@ def test_sources_sensor_requests_a_refresh_when_sources_change(tmp_path):
     (docs / "a.txt").write_text("一、总体情况", encoding="utf-8")
     manifest = tmp_path / "sources.yml"
     manifest.write_text("sources:\n  - path: documents/\n", encoding="utf-8")
-    resources = {"sources": SourcesResource(sources=str(manifest))}
+    resources = {"sources": SourcesResource(sources=str(manifest)), "fetch": FetchResource()}
 
     def tick(cursor):
         context = build_sensor_context(cursor=cursor, resources=resources)
@@ -146,7 +147,7 @@ def test_sources_sensor_requests_a_refresh_when_overrides_change(tmp_path, monke
     from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
 
     from orchestration.refresh import INSTANCE_TEMPLATE
-    from orchestration.resources import SourcesResource
+    from orchestration.resources import FetchResource, SourcesResource
     from orchestration.sensors import sources_manifest_changed
 
     docs = tmp_path / "documents"
@@ -156,7 +157,7 @@ def test_sources_sensor_requests_a_refresh_when_overrides_change(tmp_path, monke
     waivers.write_text("report_id,rule,reason\n", encoding="utf-8")  # corrections.csv does not exist yet
     monkeypatch.setenv("DISCLOSURE_CORRECTIONS", str(corrections))
     monkeypatch.setenv("DISCLOSURE_WAIVERS", str(waivers))
-    resources = {"sources": SourcesResource(sources=str(docs))}
+    resources = {"sources": SourcesResource(sources=str(docs)), "fetch": FetchResource()}
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copyfile(INSTANCE_TEMPLATE, home / "dagster.yaml")
@@ -187,3 +188,109 @@ def test_dbt_runs_only_as_the_dagster_dbt_assets():
     offenders = [str(p.relative_to(REPO)) for p in code if p.name != "test_definitions.py"
                  and any(word in p.read_text(encoding="utf-8") for word in ("dbtRunner", "DuckDBConnectionManager"))]
     assert offenders == []
+
+
+SECRET_ENV = {
+    "DISCLOSURE_LOCK_TIMEOUT": "90",
+    "DISCLOSURE_SMTP_HOST": "127.0.0.1",
+    "DISCLOSURE_ALERT_TO": "oncall@example.org",
+    "DISCLOSURE_SMTP_PASSWORD": "pa55-SECRET",
+    "DISCLOSURE_WEBHOOKS": "generic=http://127.0.0.1:9/hook?key=KEY-SECRET-0123456789",
+}
+
+
+def test_the_settings_are_resources_in_the_definitions(defs):
+    assert {"sources", "warehouse", "fetch", "parse", "alerts", "dbt"} <= set(defs.resources)
+
+
+def test_resources_show_their_settings_and_mask_secrets(monkeypatch):
+    """The UI lists every setting of a resource with its value; a secret shows as its variable, never its value."""
+    from dagster import Definitions
+    from dagster._core.remote_representation.external_data import RepositorySnap, ResourceConfigEnvVarSnap
+    from dagster._serdes import serialize_value
+
+    from orchestration.settings import resources_from_env
+
+    for name, value in SECRET_ENV.items():
+        monkeypatch.setenv(name, value)
+    snap = RepositorySnap.from_def(Definitions(resources=resources_from_env(secrets_as_env_vars=True)).get_repository_def())
+    shown = {r.name: r for r in snap.resources}
+    assert {f.name for f in shown["warehouse"].config_field_snaps} >= {
+        "warehouse", "work_db", "data_docs", "parquet_dir", "corrections", "waivers",
+        "lock_timeout_s", "max_quarantine_share", "max_failed_share"}
+    assert {f.name for f in shown["parse"].config_field_snaps} == {"workers", "worker_memory_mb"}
+    assert {"timeout_seconds", "max_bytes", "respect_robots", "allowed_roots"} <= {f.name for f in shown["fetch"].config_field_snaps}
+    assert shown["warehouse"].configured_values["lock_timeout_s"] == "90.0"
+    alerts = shown["alerts"].configured_values
+    assert alerts["smtp_host"] == '"127.0.0.1"'
+    assert alerts["smtp_password"] == ResourceConfigEnvVarSnap(name="DISCLOSURE_SMTP_PASSWORD")
+    assert alerts["webhooks"] == ResourceConfigEnvVarSnap(name="DISCLOSURE_WEBHOOKS")
+    assert "pa55-SECRET" not in serialize_value(snap) and "KEY-SECRET" not in serialize_value(snap)
+
+
+def test_a_secret_resolves_when_the_run_launches(monkeypatch):
+    from dagster import asset, materialize
+
+    from orchestration.resources import AlertsResource
+    from orchestration.settings import resources_from_env
+
+    for name, value in SECRET_ENV.items():
+        monkeypatch.setenv(name, value)
+    alerts = resources_from_env(secrets_as_env_vars=True)["alerts"]
+    seen = {}
+
+    @asset
+    def reads_the_password(alerts: AlertsResource) -> None:
+        seen["password"] = alerts.config().smtp_password
+
+    monkeypatch.setenv("DISCLOSURE_SMTP_PASSWORD", "rotated-SECRET")  # read at launch, not when the code loaded
+    assert materialize([reads_the_password], resources={"alerts": alerts}).success
+    assert seen["password"] == "rotated-SECRET"
+
+
+def test_every_variable_in_the_readme_is_a_resource_field():
+    """The README's configuration table and the resources' fields name the same variables."""
+    import re
+
+    from orchestration.resources import FetchResource
+    from orchestration.settings import CRON_SETTING, RESOURCES, env_fields
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Configuration", 1)[1].split("\n\n", 2)[2].split("\n\n", 1)[0]
+    named = set()
+    for row in table.splitlines():
+        first = re.findall(r"DISCLOSURE_[A-Z_]+", row)
+        named.update(n for n in first if not n.endswith("_"))
+        if first:  # `_PORT` after `DISCLOSURE_SMTP_HOST`: the same prefix
+            named.update(first[0].rsplit("_", 1)[0] + short for short in re.findall(r"`(_[A-Z]+)`", row))
+    fields = {env for resource in RESOURCES.values() for env, _ in env_fields(resource).values()}
+    assert "DISCLOSURE_FETCH_<SETTING>" in table
+    assert {"DISCLOSURE_SMTP_PORT", "DISCLOSURE_SMTP_PASSWORD", "DISCLOSURE_PARSE_WORKER_MEMORY_MB"} <= named
+    assert named - {CRON_SETTING} <= fields, "a README variable that no resource field reads"  # the cron: the schedule's
+    fetch = {env for env, _ in env_fields(FetchResource).values()}
+    assert fields - fetch <= named, "a resource field the README does not name"
+
+
+def test_the_refresh_run_config_keeps_the_configured_settings(monkeypatch, tmp_path):
+    """--warehouse goes through run config, which Dagster takes whole for a resource: the other
+    warehouse settings (here the lock timeout and a batch-gate share) must reach the run too."""
+    from dagster import asset, materialize
+
+    from orchestration.refresh import refresh_run_config
+    from orchestration.resources import WarehouseResource
+    from orchestration.settings import resources_from_env
+
+    monkeypatch.setenv("DISCLOSURE_LOCK_TIMEOUT", "7")
+    monkeypatch.setenv("DISCLOSURE_MAX_FAILED_SHARE", "0.25")
+    configured = resources_from_env()
+    run_config = refresh_run_config(configured, tmp_path / "sources.yml", tmp_path / "wh" / "disclosure.duckdb", full=False, progress=False)
+    seen = {}
+
+    @asset
+    def reads_the_warehouse(warehouse: WarehouseResource) -> None:
+        seen.update(published=warehouse.paths().published, lock=warehouse.lock_timeout_s, share=warehouse.max_failed_share)
+
+    resources = {"warehouse": configured["warehouse"], "sources": configured["sources"]}
+    del run_config["ops"]  # this test's job has no source_documents
+    assert materialize([reads_the_warehouse], resources=resources, run_config=run_config).success
+    assert seen == {"published": tmp_path / "wh" / "disclosure.duckdb", "lock": 7.0, "share": 0.25}

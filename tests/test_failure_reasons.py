@@ -40,7 +40,7 @@ def base(tmp_path_factory, receivers):
 def copy_warehouse(base, tmp_path) -> WarehousePaths:
     """The base warehouse folder (published file, work DB, raw store) copied, so a test may break it."""
     shutil.copytree(base["warehouse"].parent, tmp_path / "wh")
-    return WarehousePaths.from_env(str(tmp_path / "wh" / base["warehouse"].name))
+    return WarehousePaths.beside(str(tmp_path / "wh" / base["warehouse"].name))
 
 
 def failure_lines(proc) -> list[str]:
@@ -95,6 +95,7 @@ def test_a_bad_setting_is_refused_at_start_up_naming_the_variable(base):
         ("DISCLOSURE_SMTP_STARTTLS", "maybe", "is not true/false"),
         ("DISCLOSURE_CORRECTIONS", "/nowhere/corrections.csv", "is not an existing file"),
         ("DISCLOSURE_WAIVERS", "/nowhere/waivers.csv", "is not an existing file"),
+        ("DISCLOSURE_AGENCY_OVERRIDES", "/nowhere/agency_identity.csv", "is not an existing file"),
         ("DISCLOSURE_SOURCES", "/nowhere/sources.yml", "does not exist"),
         ("DISCLOSURE_WAREHOUSE", "/", "is a folder, not a file"),
         ("DISCLOSURE_WORK_DB", "/", "is a folder, not a file"),

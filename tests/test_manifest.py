@@ -51,7 +51,7 @@ def test_every_kind_of_source_and_settings(tmp_path, docs):
     ]
     assert manifest.sources[1].max_pages == 3 and manifest.sources[1].link_text == "年度报告"
     assert manifest.settings == {"contact": "ops@example.org", "min_interval_seconds": 2.5, "per_host_concurrency": 1}
-    config = FetchConfig.from_env(manifest.settings, env={})
+    config = FetchConfig.resolve(manifest.settings)
     assert config.min_interval_seconds == 2.5 and config.user_agent_header.endswith("(+ops@example.org)")
 
 
@@ -113,7 +113,25 @@ def test_the_bundled_sample_corpus_manifest_loads(seeds_dir):
 
 
 def test_env_overrides_manifest_settings_which_override_defaults():
-    config = FetchConfig.from_env({"retries": 5, "timeout_seconds": 3.0}, env={"DISCLOSURE_FETCH_RETRIES": "1", "DISCLOSURE_FETCH_RESPECT_ROBOTS": "no"})
+    from orchestration.settings import SettingsError, resources_from_env
+
+    env = {"DISCLOSURE_FETCH_RETRIES": "1", "DISCLOSURE_FETCH_RESPECT_ROBOTS": "no"}
+    config = FetchConfig.resolve({"retries": 5, "timeout_seconds": 3.0}, resources_from_env(env)["fetch"].overrides())
     assert (config.retries, config.timeout_seconds, config.respect_robots, config.max_redirects) == (1, 3.0, False, FetchConfig().max_redirects)
-    with pytest.raises(ValueError, match="DISCLOSURE_FETCH_MAX_BYTES"):
-        FetchConfig.from_env(env={"DISCLOSURE_FETCH_MAX_BYTES": "lots"})
+    with pytest.raises(SettingsError, match="DISCLOSURE_FETCH_MAX_BYTES='lots' is not an integer"):
+        resources_from_env({"DISCLOSURE_FETCH_MAX_BYTES": "lots"})
+
+
+def test_env_allowed_roots_reach_the_manifest_reader(tmp_path, docs):
+    """A local source outside the manifest's folder is refused unless DISCLOSURE_FETCH_ALLOWED_ROOTS names its folder:
+    the operator's override reaches the manifest reader (through the sources resource), not only the fetcher."""
+    from orchestration.settings import resources_from_env
+
+    manifest_file = tmp_path / "m" / "sources.yml"
+    manifest_file.parent.mkdir()
+    manifest_file.write_text(f"sources:\n  - path: {docs / '2020.html'}\n", encoding="utf-8")
+    refused = resources_from_env({"DISCLOSURE_SOURCES": str(manifest_file)})
+    with pytest.raises(ManifestError):
+        refused["sources"].manifest(refused["fetch"])
+    allowed = resources_from_env({"DISCLOSURE_SOURCES": str(manifest_file), "DISCLOSURE_FETCH_ALLOWED_ROOTS": str(docs)})
+    assert [s.location for s in allowed["sources"].manifest(allowed["fetch"]).sources] == [str(docs / "2020.html")]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.parsing import PARSE_POOL_THRESHOLD, parse_all
 from orchestration.fetching.store import RawStore
+from orchestration.parsing import PARSE_POOL_THRESHOLD, parse_all
+from orchestration.resources import ParseResource
 
 DOCUMENTS = Path(__file__).resolve().parent.parent / "orchestration" / "sample_corpus" / "documents"
 
@@ -26,11 +27,10 @@ def _stored(tmp_path: Path, count: int) -> list[tuple[str, str, dict]]:
 
 
 def test_pool_parses_every_document_in_order_and_records_failures(tmp_path, monkeypatch):
-    monkeypatch.setenv("DISCLOSURE_PARSE_WORKERS", "2")
     items = _stored(tmp_path, PARSE_POOL_THRESHOLD + 2)
     items.append(("gone.html", "0" * 64, {}))  # content missing from the store: an error, not a crash
     lines: list[str] = []
-    outcomes = parse_all(items, str(tmp_path / "raw"), log=lines.append)
+    outcomes = parse_all(items, str(tmp_path / "raw"), log=lines.append, workers=2)
     assert [o.source for o in outcomes] == [source for source, _, _ in items]
     assert all(o.report is not None and o.report.content_hash == o.content_hash for o in outcomes[:-1])
     assert outcomes[-1].report is None and outcomes[-1].error
@@ -53,7 +53,7 @@ def test_a_document_that_cannot_be_parsed_is_landed_with_its_reason(tmp_path):
 
     from orchestration.assets import FetchBatch, raw_landing
     from orchestration.fetching.fetcher import FetchResult
-    from orchestration.resources import WarehouseResource
+    from orchestration.resources import ParseResource, WarehouseResource
 
     items = _stored(tmp_path, 1)
     results = [FetchResult(source_uri=source, final_url=source, status="fetched", http_status=None,
@@ -63,7 +63,7 @@ def test_a_document_that_cannot_be_parsed_is_landed_with_its_reason(tmp_path):
     warehouse = WarehouseResource(warehouse=str(tmp_path / "wh" / "disclosure.duckdb"))
     batch = FetchBatch(results=results, full=False, store_root=str(tmp_path / "raw"))
     with build_asset_context() as context:
-        list(raw_landing(context, source_documents=batch, warehouse=warehouse))
+        list(raw_landing(context, source_documents=batch, warehouse=warehouse, parse=ParseResource()))
     with duckdb.connect(str(warehouse.paths().work_db), read_only=True) as con:
         assert con.execute("select count(*) from raw.documents").fetchone()[0] == 1
         failures = con.execute("select source_uri, content_hash, error from raw.parse_failures").fetchall()
@@ -132,7 +132,6 @@ def _memory_hog() -> bytes:
 @pytest.mark.timeout(300)
 def test_a_killed_pool_worker_costs_nothing_but_a_retry(tmp_path, monkeypatch):
     """SIGKILL of one pool worker (what the OOM killer does) once broke the whole batch: 0 of 26 landed."""
-    monkeypatch.setenv("DISCLOSURE_PARSE_WORKERS", "2")
     items = _stored(tmp_path, 200)
     killed: list[int] = []
 
@@ -147,7 +146,7 @@ def test_a_killed_pool_worker_costs_nothing_but_a_retry(tmp_path, monkeypatch):
     killer = threading.Thread(target=kill_the_first_worker, daemon=True)
     killer.start()
     lines: list[str] = []
-    outcomes = parse_all(items, str(tmp_path / "raw"), log=lines.append)
+    outcomes = parse_all(items, str(tmp_path / "raw"), log=lines.append, workers=2)
     killer.join(timeout=60)
     assert killed
     assert [o.source for o in outcomes] == [source for source, _, _ in items]
@@ -165,9 +164,8 @@ def test_a_document_that_kills_its_worker_every_time_is_landed_as_a_failure(tmp_
 
     from orchestration.assets import FetchBatch, raw_landing
     from orchestration.fetching.fetcher import FetchResult
-    from orchestration.resources import WarehouseResource
+    from orchestration.resources import ParseResource, WarehouseResource
 
-    monkeypatch.setenv("DISCLOSURE_PARSE_WORKERS", "2")
     items = _stored(tmp_path, PARSE_POOL_THRESHOLD + 1)
     hog = RawStore(tmp_path / "raw").put("hog.html", _memory_hog())
     items.insert(10, (hog.source_uri, hog.content_hash, {}))
@@ -176,7 +174,7 @@ def test_a_document_that_kills_its_worker_every_time_is_landed_as_a_failure(tmp_
     warehouse = WarehouseResource(warehouse=str(tmp_path / "wh" / "disclosure.duckdb"))
     batch = FetchBatch(results=results, full=False, store_root=str(tmp_path / "raw"))
     with OomKiller(ceiling_mb=150) as oom, build_asset_context() as context:
-        list(raw_landing(context, source_documents=batch, warehouse=warehouse))
+        list(raw_landing(context, source_documents=batch, warehouse=warehouse, parse=ParseResource(workers=2)))
     assert len(oom.killed) == 2  # the first attempt, and the retry in its own process
     with duckdb.connect(str(warehouse.paths().work_db), read_only=True) as con:
         landed = {row[0] for row in con.execute("select source_uri from raw.documents").fetchall()}
@@ -189,27 +187,27 @@ def test_a_document_that_kills_its_worker_every_time_is_landed_as_a_failure(tmp_
 def test_a_worker_memory_ceiling_turns_a_memory_hog_into_an_issue_on_it(tmp_path, monkeypatch):
     """Under DISCLOSURE_PARSE_WORKER_MEMORY_MB the hog's parse runs out of memory in its own worker
     (an error on that document) before the machine does; the rest parse as without a ceiling."""
-    monkeypatch.setenv("DISCLOSURE_PARSE_WORKERS", "2")
-    monkeypatch.setenv("DISCLOSURE_PARSE_WORKER_MEMORY_MB", "200")
+    ceiling = ParseResource(workers=2, worker_memory_mb=200)
     items = _stored(tmp_path, PARSE_POOL_THRESHOLD + 1)
     store = RawStore(tmp_path / "raw")
     filler = ("<p>" + "填充内容，" * 200 + "</p>").encode()
     page = (DOCUMENTS / "g01_2021_html_template.html").read_bytes()
     hog = store.put("hog.html", page.replace(b"</body>", filler * (40 * 1024 * 1024 // len(filler)) + b"</body>"))
     items.insert(3, (hog.source_uri, hog.content_hash, {}))
-    outcomes = parse_all(items, str(tmp_path / "raw"), log=lambda _: None)
+    outcomes = parse_all(items, str(tmp_path / "raw"), log=lambda _: None, workers=2, memory_bytes=ceiling.worker_memory_bytes())
     by_source = {o.source: o for o in outcomes}
     hogged = by_source.pop("hog.html")
     assert hogged.error or hogged.report.has_errors, "the hog parsed within 200 MB"
-    monkeypatch.setenv("DISCLOSURE_PARSE_WORKER_MEMORY_MB", "0")
-    free = parse_all([i for i in items if i[0] != "hog.html"], str(tmp_path / "raw"), log=lambda _: None)
+    free = parse_all([i for i in items if i[0] != "hog.html"], str(tmp_path / "raw"), log=lambda _: None, workers=2)
     assert {o.source: o.report.to_contract() for o in free} == {s: o.report.to_contract() for s, o in by_source.items()}
 
 
-def test_a_bad_worker_memory_setting_is_refused_by_name(tmp_path, monkeypatch):
+def test_a_bad_worker_memory_setting_is_refused_by_name(monkeypatch):
+    from orchestration.settings import SettingsError, resources_from_env
+
     monkeypatch.setenv("DISCLOSURE_PARSE_WORKER_MEMORY_MB", "2GB")
-    with pytest.raises(ValueError, match="DISCLOSURE_PARSE_WORKER_MEMORY_MB='2GB' is not an integer"):
-        parse_all(_stored(tmp_path, PARSE_POOL_THRESHOLD), str(tmp_path / "raw"), log=lambda _: None)
+    with pytest.raises(SettingsError, match="DISCLOSURE_PARSE_WORKER_MEMORY_MB='2GB' is not an integer"):
+        resources_from_env()
 
 
 def test_the_manifest_agency_hint_reaches_the_parser(tmp_path):

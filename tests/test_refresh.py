@@ -198,7 +198,7 @@ def test_full_refresh_refetches_and_reparses_everything(first):
 
 def test_two_refreshes_at_once_take_turns(first, tmp_path):
     """Both refreshes start while the warehouse is held, so both must wait; then they go one at a time."""
-    paths = WarehousePaths.from_env(str(first["warehouse"]))
+    paths = WarehousePaths.beside(str(first["warehouse"]))
     cmd = [sys.executable, "-m", "orchestration.cli", "refresh", "--warehouse", str(first["warehouse"])]
     logs = [tmp_path / f"refresh{i}.log" for i in range(2)]
     with warehouse_lock(Path(paths.work_db), holder="the test", timeout_s=1):
@@ -236,7 +236,7 @@ def test_quality_failures_are_alerted_by_mail_and_webhook(first, receivers):
 @pytest.fixture(scope="module")
 def lock_refused(first):
     """A refresh that cannot get the warehouse (held by the test) within its 1 s patience: a failed run."""
-    paths = WarehousePaths.from_env(str(first["warehouse"]))
+    paths = WarehousePaths.beside(str(first["warehouse"]))
     env = {**first["env"], "DISCLOSURE_LOCK_TIMEOUT": "1"}
     with warehouse_lock(Path(paths.work_db), holder="the test", timeout_s=1):
         return refresh(env, "--warehouse", str(first["warehouse"]))
@@ -253,8 +253,8 @@ def test_run_failure_sends_an_alert(first, lock_refused, receivers, monkeypatch)
     """The run-failure sensor, evaluated on the real failed run, alerts by mail and webhook."""
     from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context
 
-    from orchestration.resources import AlertsResource
     from orchestration.sensors import run_failure_alert
+    from orchestration.settings import resources_from_env
 
     for name, value in receivers.env().items():
         monkeypatch.setenv(name, value)
@@ -266,7 +266,7 @@ def test_run_failure_sends_an_alert(first, lock_refused, receivers, monkeypatch)
         failure = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_FAILURE)[0].dagster_event
         context = build_run_status_sensor_context(
             sensor_name="run_failure_alert", dagster_event=failure, dagster_instance=instance, dagster_run=run,
-            resources={"alerts": AlertsResource()},
+            resources={"alerts": resources_from_env()["alerts"]},
         )
         run_failure_alert(context.for_run_failure())
     mails = [t for t in receivers.mail_texts()[seen_mails:] if run.run_id[:8] in t]

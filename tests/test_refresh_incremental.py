@@ -46,7 +46,7 @@ class Site:
                     "DISCLOSURE_SMTP_HOST"):
             if var not in env:
                 self.env.pop(var, None)
-        self.paths = WarehousePaths.from_env(str(self.warehouse))
+        self.paths = WarehousePaths.beside(str(self.warehouse))
         self.raw_store = raw_store_root(WarehouseResource(warehouse=str(self.warehouse)))
 
     def refresh(self, expect: int = 0, **env: str) -> str:

@@ -94,7 +94,7 @@ def refreshes(tmp_path_factory, channels):
     env |= {"DAGSTER_HOME": str(root / "home"), "DISCLOSURE_SOURCES": str(root / "corpus"), **env_channels}
     warehouse = root / "wh" / "disclosure.duckdb"
     good = refresh(env, "--warehouse", str(warehouse))
-    Path(WarehousePaths.from_env(str(warehouse)).work_db).write_bytes(os.urandom(64 * 1024))
+    Path(WarehousePaths.beside(str(warehouse)).work_db).write_bytes(os.urandom(64 * 1024))
     failed = refresh(env, "--warehouse", str(warehouse))
     bad_hook = {**env, "DISCLOSURE_WEBHOOKS": f"http://alerts:{WEBHOOK_PASSWORD}@{hooks.base}/hook?token={WEBHOOK_TOKEN}"}
     refused = refresh(bad_hook, "--warehouse", str(warehouse))

@@ -111,13 +111,13 @@ def test_data_docs_site_is_built(built):
 def test_dbt_docs_generate_describes_the_marts(built, monkeypatch, tmp_path):
     import json
 
-    from orchestration.assets import DBT_PROJECT, work_db_vars
+    from orchestration.assets import DBT_PROJECT, dbt_vars
     from orchestration.resources import dbt_resource
 
     paths, _ = built
     monkeypatch.setenv("DISCLOSURE_WORK_DB", str(tmp_path / "elsewhere.duckdb"))  # the --vars path wins over env
     target = paths.work_db.parent / "dbt_target" / "docs"  # the dbt resource the assets use, on the built work DB
-    dbt_resource(DBT_PROJECT).cli(["docs", "generate", *work_db_vars(paths.work_db)], target_path=target).wait()
+    dbt_resource(DBT_PROJECT).cli(["docs", "generate", *dbt_vars(paths)], target_path=target).wait()
     catalog = json.loads((target / "catalog.json").read_text(encoding="utf-8"))
     relations = {(n["metadata"]["schema"], n["metadata"]["name"]) for n in catalog["nodes"].values()}
     assert {("marts", "dim_report"), ("marts", "fct_metric"), ("marts", "agency_year"), ("quality", "quarantine")} <= relations

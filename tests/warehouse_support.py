@@ -39,8 +39,9 @@ def seed_truths(seeds_dir: Path) -> dict[str, dict]:
     return {p.name[:3]: json.loads(p.read_text(encoding="utf-8")) for p in sorted((seeds_dir / "expected").glob("*.json"))}
 
 
-def warehouse_paths(root: Path, corrections: str = "", waivers: str = ""):
-    """WarehousePaths under ``root`` with the test's own corrections / waivers CSVs (never the repo's)."""
+def warehouse_paths(root: Path, corrections: str = "", waivers: str = "", agency_overrides: Path | None = None):
+    """WarehousePaths under ``root`` with the test's own corrections / waivers CSVs (never the repo's), and
+    ``agency_overrides`` when given (else the repo's agency_identity.csv)."""
     import dataclasses
 
     from orchestration.warehouse.config import WarehousePaths
@@ -51,7 +52,7 @@ def warehouse_paths(root: Path, corrections: str = "", waivers: str = ""):
     corrections_csv.write_text(",".join(CORRECTION_COLUMNS) + "\n" + corrections, encoding="utf-8")
     waivers_csv.write_text(",".join(WAIVER_COLUMNS) + "\n" + waivers, encoding="utf-8")
     return dataclasses.replace(
-        WarehousePaths.from_env(str(root / "disclosure.duckdb")),
+        WarehousePaths.beside(str(root / "disclosure.duckdb"), agency_overrides=agency_overrides),
         work_db=root / "work" / "disclosure.duckdb", data_docs_dir=root / "data_docs",
         parquet_dir=None, corrections_csv=corrections_csv, waivers_csv=waivers_csv,
     )
@@ -138,11 +139,18 @@ def run_refresh_job(paths, asset_selection: list | None = None, sources: Path | 
 
     from orchestration.refresh import refresh_job_def, refresh_run_config
     from orchestration.resources import WarehouseResource
+    from orchestration.settings import resources_from_env
 
-    resolved = WarehouseResource(warehouse=str(paths.published)).paths()
+    configured = resources_from_env()  # the test's environment, as `disclosure refresh` reads it
+    configured["warehouse"] = WarehouseResource(**{
+        **configured["warehouse"].model_dump(), "warehouse": str(paths.published), "work_db": str(paths.work_db),
+        "data_docs": str(paths.data_docs_dir), "corrections": str(paths.corrections_csv), "waivers": str(paths.waivers_csv),
+        "agency_overrides": str(paths.agency_overrides_csv) if paths.agency_overrides_csv else None})
+    resolved = configured["warehouse"].paths()
     assert (resolved.work_db, resolved.data_docs_dir) == (Path(paths.work_db), Path(paths.data_docs_dir)), \
         "the warehouse resource would build elsewhere than the test's paths"
-    run_config = refresh_run_config(sources or Path(paths.published).parent, paths.published, full=False, progress=progress)
+    run_config = refresh_run_config(configured, sources or Path(paths.published).parent, paths.published, full=False,
+                                    progress=progress)
     if asset_selection is not None:
         run_config.pop("ops")  # source_documents' config: only when it runs
     instance = DagsterInstance.ephemeral()

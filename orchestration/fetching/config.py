@@ -1,12 +1,12 @@
-"""Fetch settings: one dataclass, filled from defaults, then the manifest's ``settings:``, then env.
+"""Fetch settings: one dataclass, filled from defaults, then the manifest's ``settings:``, then the operator's overrides.
 
-The env variable of a field is ``DISCLOSURE_FETCH_<FIELD>`` (e.g. ``DISCLOSURE_FETCH_TIMEOUT_SECONDS``),
-so an operator can override any manifest setting without editing the manifest.
+The overrides come from the environment (``DISCLOSURE_FETCH_<FIELD>``, e.g. ``DISCLOSURE_FETCH_TIMEOUT_SECONDS``)
+through orchestration's FetchResource, so an operator can override any manifest setting without editing
+the manifest; this module itself reads no environment.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
 
@@ -56,17 +56,10 @@ class FetchConfig:
         return f"{self.user_agent} (+{self.contact})" if self.contact else self.user_agent
 
     @classmethod
-    def from_env(cls, settings: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> FetchConfig:
-        """Defaults, overridden by manifest ``settings``, overridden by ``DISCLOSURE_FETCH_*`` env variables."""
-        env = os.environ if env is None else env
-        values: dict[str, Any] = dict(settings or {})
-        for f in fields(cls):
-            raw = env.get(ENV_PREFIX + f.name.upper())
-            if raw is not None and raw.strip() != "":
-                try:
-                    values[f.name] = coerce(f.name, raw)
-                except ValueError as exc:  # e.g. DISCLOSURE_FETCH_MAX_BYTES='abc' is not an integer
-                    raise ValueError(f"{ENV_PREFIX}{f.name.upper()}={raw!r} {exc}") from None
+    def resolve(cls, settings: Mapping[str, Any] | None = None, overrides: Mapping[str, Any] | None = None) -> FetchConfig:
+        """Defaults, overridden by manifest ``settings`` (checked by ``coerce``), overridden by ``overrides``
+        (already typed and checked: FetchResource's fields that are set)."""
+        values: dict[str, Any] = {**(settings or {}), **{k: v for k, v in (overrides or {}).items() if v is not None}}
         return replace(cls(), **values)
 
 

@@ -59,10 +59,10 @@ def fetch_sources(
 ) -> list[FetchResult]:
     """Fetch the manifest's documents (``full``: no conditional requests, every document counts as changed).
 
-    ``config`` defaults to ``FetchConfig.from_env(manifest.settings)``. ``progress`` is called from
+    ``config`` defaults to ``FetchConfig.resolve(manifest.settings)`` (no operator overrides). ``progress`` is called from
     the calling thread, once per listing and once per document.
     """
-    config = config or FetchConfig.from_env(manifest.settings)
+    config = config or FetchConfig.resolve(manifest.settings)
     say = progress or (lambda message: None)
     roots = local_roots(manifest.root, config.allowed_roots)
     with HttpClient(config) as client, ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 import yaml
@@ -94,18 +94,19 @@ def default_manifest_path() -> Path:
     return DEFAULT_MANIFEST
 
 
-def manifest_for(path_or_folder: str | Path) -> Manifest:
-    """A manifest file (.yml/.yaml) as written; a folder or a single document as an implicit manifest."""
+def manifest_for(path_or_folder: str | Path, overrides: Mapping[str, Any] | None = None) -> Manifest:
+    """A manifest file (.yml/.yaml) as written; a folder or a single document as an implicit manifest.
+    ``overrides``: the operator's fetch settings (FetchConfig.resolve), e.g. ``allowed_roots``."""
     path = Path(path_or_folder).expanduser()
     if not path.exists():
         raise ManifestError(f"{path}: no such manifest, folder or document")
     if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES:
-        return load_manifest(path)
+        return load_manifest(path, overrides)
     root = path.resolve() if path.is_dir() else path.resolve().parent
     return Manifest(sources=local_documents(path, where=str(path)), root=root)
 
 
-def load_manifest(path: Path) -> Manifest:
+def load_manifest(path: Path, overrides: Mapping[str, Any] | None = None) -> Manifest:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -118,7 +119,7 @@ def load_manifest(path: Path) -> Manifest:
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         reason = getattr(exc, "problem", None) or str(exc)
         raise ManifestError(f"{where}: invalid YAML: {reason}") from None
-    return _Reader(path).manifest(root)
+    return _Reader(path, overrides).manifest(root)
 
 
 def local_documents(path: Path, where: str, agency: str | None = None, line: int | None = None) -> list[SourceSpec]:
@@ -144,8 +145,9 @@ def local_documents(path: Path, where: str, agency: str | None = None, line: int
 class _Reader:
     """Walks the composed YAML nodes so every complaint can name its line."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, overrides: Mapping[str, Any] | None = None):
         self.path = path
+        self.overrides = overrides
         self.base = path.resolve().parent
         self.roots: list[Path] = [self.base]  # where local sources may lie; settings may add folders
 
@@ -187,8 +189,8 @@ class _Reader:
             raise self.fail(root, "missing 'sources:' list")
         settings = self.settings(top["settings"][1]) if "settings" in top else {}
         try:
-            self.roots = local_roots(self.base, FetchConfig.from_env(settings).allowed_roots)
-        except ValueError as exc:  # a malformed DISCLOSURE_FETCH_* variable
+            self.roots = local_roots(self.base, FetchConfig.resolve(settings, self.overrides).allowed_roots)
+        except ValueError as exc:
             raise self.fail(None, str(exc)) from None
         seq = top["sources"][1]
         if not isinstance(seq, yaml.SequenceNode) or not seq.value:

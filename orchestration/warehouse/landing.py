@@ -145,13 +145,13 @@ def land(
     Without it (callers landing reports directly), each landed report or failure becomes its
     source's current content and nothing is retired.
 
-    ``corrections`` / ``waivers`` default to ``WarehousePaths.from_env()``'s (env
-    ``DISCLOSURE_CORRECTIONS`` / ``DISCLOSURE_WAIVERS``, else ``dbt_project/overrides/*.csv``).
+    ``corrections`` / ``waivers`` default to ``dbt_project/overrides/*.csv`` (WarehouseResource
+    passes the configured ones).
     """
     from .config import WarehousePaths
 
     if corrections is None or waivers is None:
-        paths = WarehousePaths.from_env()
+        paths = WarehousePaths.beside()
         corrections = corrections or paths.corrections_csv
         waivers = waivers or paths.waivers_csv
     correction_rows = read_overrides(corrections, CORRECTION_COLUMNS)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+
+import duckdb
 
 from .db import connect, relation_exists
 
@@ -20,12 +24,6 @@ class BatchDecision:
     ok: bool
     reason: str
     counts: dict[str, int] = field(default_factory=dict)
-
-
-def _share_from_env(name: str, default: float) -> float:
-    from orchestration.settings import number_setting
-
-    return number_setting(name, default, maximum=1)
 
 
 COUNTS_SQL = """
@@ -49,17 +47,13 @@ select
 """
 
 
-def batch_gate(work_db: Path, max_quarantine_share: float | None = None,
-               max_failed_share: float | None = None) -> BatchDecision:
+def batch_gate(work_db: Path, max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE,
+               max_failed_share: float = DEFAULT_MAX_FAILED_SHARE) -> BatchDecision:
     """Refuse to publish when nothing was parsed, or too large a share was quarantined or failed.
 
-    Shares default to env ``DISCLOSURE_MAX_QUARANTINE_SHARE`` / ``DISCLOSURE_MAX_FAILED_SHARE``
-    (else 0.5). Quarantined share: of the documents; failed share: of documents plus failed sources.
+    The shares come from WarehouseResource (env ``DISCLOSURE_MAX_QUARANTINE_SHARE`` /
+    ``DISCLOSURE_MAX_FAILED_SHARE``). Quarantined share: of the documents; failed share: of documents plus failed sources.
     """
-    if max_quarantine_share is None:
-        max_quarantine_share = _share_from_env("DISCLOSURE_MAX_QUARANTINE_SHARE", DEFAULT_MAX_QUARANTINE_SHARE)
-    if max_failed_share is None:
-        max_failed_share = _share_from_env("DISCLOSURE_MAX_FAILED_SHARE", DEFAULT_MAX_FAILED_SHARE)
     if not Path(work_db).exists():
         return BatchDecision(False, f"no work database at {work_db}: nothing was landed")
     with connect(work_db, read_only=True) as conn:
@@ -89,13 +83,22 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def publish(work_db: Path, published: Path, parquet_dir: Path | None = None) -> Path:
+class PublishError(RuntimeError):
+    """The published file does not open read-only after the swap: readers would fail on it."""
+
+
+def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
+            log: Callable[[str], None] | None = None) -> Path:
     """Copy the work DB to ``published`` atomically: temp file in the same folder, fsync, os.replace.
 
     Until the replace, the previous published file is untouched, so a reader holding it open
-    read-only keeps its snapshot and a crash at any point leaves it intact. ``parquet_dir``: the
-    marts and quality relations also exported as Parquet (one file per relation, replaced whole).
+    read-only keeps its snapshot and a crash at any point leaves it intact. A WAL beside the
+    published file was left by a reader that opened it read-write: it belongs to the old file and
+    would make DuckDB refuse the new one, so it is moved aside (never deleted) and ``log`` says so.
+    Success is declared only once the published file opens read-only. ``parquet_dir``: the marts
+    and quality relations also exported as Parquet (one file per relation, replaced whole).
     """
+    say = log or (lambda _message: None)
     work_db, published = Path(work_db).resolve(), Path(published).resolve()
     published.parent.mkdir(parents=True, exist_ok=True)
     with connect(work_db) as conn:
@@ -106,15 +109,51 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None) -> 
     try:
         shutil.copyfile(work_db, temp)
         _fsync(temp)
-        with connect(temp, read_only=True) as check:  # a copy that does not open is never published
-            check.execute("select count(*) from marts.dim_report").fetchone()
+        _check_opens(temp)  # a copy that does not open is never published
         if parquet_dir is not None:
             export_parquet(temp, Path(parquet_dir))
+        _move_stale_wal(published, say)
         os.replace(temp, published)
     finally:
         temp.unlink(missing_ok=True)
     _fsync(published.parent)
+    _verify_published(published, say)
     return published
+
+
+def wal_path(db: Path) -> Path:
+    """Where DuckDB keeps the write-ahead log of ``db``."""
+    return db.with_name(db.name + ".wal")
+
+
+def _move_stale_wal(published: Path, say: Callable[[str], None]) -> Path | None:
+    wal = wal_path(published)
+    if not wal.exists():
+        return None
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    aside = wal.with_name(f"{wal.name}.stale-{stamp}")
+    os.replace(wal, aside)
+    say(f"moved a stale WAL aside: {wal} -> {aside} (left by a process that opened {published.name} "
+        "read-write; DuckDB refuses to open a file with a WAL that is not its own)")
+    return aside
+
+
+def _check_opens(db: Path) -> int:
+    """The number of reports in ``db``, opened read-only as a BI reader opens it."""
+    with connect(db, read_only=True) as conn:
+        return conn.execute("select count(*) from marts.dim_report").fetchall()[0][0]
+
+
+def _verify_published(published: Path, say: Callable[[str], None]) -> None:
+    """Open the swapped-in file read-only; a WAL that slipped in just before the swap is moved aside once."""
+    for attempt in (1, 2):
+        try:
+            reports = _check_opens(published)
+            break
+        except duckdb.Error as exc:
+            if attempt == 2 or _move_stale_wal(published, say) is None:
+                raise PublishError(f"{published} was replaced by the new build but does not open read-only: {exc}") from exc
+    say(f"verified {published}: opens read-only, {reports} reports")
 
 
 def export_parquet(db: Path, parquet_dir: Path) -> list[Path]:
