@@ -61,7 +61,7 @@ def _patch_class_method(cls, name: str, wrap) -> None:
 PATCHES = {
     "fetch": ("orchestration.fetching.store",  # a new document stored, nothing landed yet
               lambda m: setattr(m.RawStore, "put", _after(m.RawStore.put, "storing a fetched document"))),
-    "parse": ("orchestration.assets",  # a document parsed, nothing landed yet
+    "parse": ("orchestration.parsing",  # a document parsed, nothing landed yet (parse_all's in-process path)
               lambda m: setattr(m, "_parse_one", _after(m._parse_one, "parsing a document"))),
     "land": ("orchestration.warehouse.landing",  # reports written inside the landing transaction, not committed
              lambda m: setattr(m, "_land_fetches", _after(m._land_fetches, "landing reports and fetches (uncommitted)"))),
