@@ -8,6 +8,7 @@ stderr), 2 a setting or the sources were refused (no run is started).
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import shutil
@@ -94,7 +95,8 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
     tool_log = paths.published.parent / "logs" / f"refresh-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
     tool_log.parent.mkdir(parents=True, exist_ok=True)
     print(f"loading Dagster definitions (dbt manifest, assets)...; dbt's own output goes to {tool_log}", flush=True)
-    with DagsterInstance.get() as instance, tool_log.open("w", encoding="utf-8") as log, redirect_stdout(log):
+    log = ToolLog(tool_log.open("wb"), encoding="utf-8")
+    with DagsterInstance.get() as instance, log, redirect_stdout(log):
         result = execute_job(
             reconstructable(refresh_job_def),
             instance=instance,
@@ -103,7 +105,7 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
         )
         summary = run_summary(instance, result.run_id)
     print_summary(summary, paths, success=result.success)
-    print(f"  tool log    {tool_log}")
+    print(f"  tool log    {tool_log}" + (f" (incomplete: {type(log.error).__name__}: {log.error})" if log.error else ""))
     if result.success:
         return EXIT_OK
     alert_failed_run(instance, summary)
@@ -117,6 +119,34 @@ def failure_reason(summary: dict[str, Any]) -> str:
     if batch and not batch.get("passed", True):
         return f"the batch gate refused to publish: {batch.get('reason', '')}"
     return "; ".join(summary["failures"]) or f"see run {summary['run_id']} in the Dagster UI"
+
+
+class ToolLog(io.TextIOWrapper):
+    """The tool log (dbt's console output): a write that fails, e.g. on a full disk, ends the log, not
+    the refresh, so the summary, the alert and the exit status still say what happened."""
+
+    error: OSError | None = None
+
+    def write(self, text: str) -> int:
+        if self.error is None:
+            try:
+                return super().write(text)
+            except OSError as exc:
+                self.error = exc
+        return len(text)
+
+    def flush(self) -> None:
+        if self.error is None:
+            try:
+                super().flush()
+            except OSError as exc:
+                self.error = exc
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError as exc:
+            self.error = self.error or exc
 
 
 def alert_failed_run(instance, summary: dict[str, Any]) -> None:
