@@ -90,6 +90,7 @@ def _parse_into(report: ParsedReport, data: bytes, headers: Mapping[str, str] | 
     from extract.loading import HTML, load
     from extract.metadata import check_meta
     from extract.narrative import read_claims
+    from extract.readers import reader_for
     from extract.tables import extract_tables
     from extract.tokens import text_tokens
 
@@ -103,11 +104,16 @@ def _parse_into(report: ParsedReport, data: bytes, headers: Mapping[str, str] | 
         code, message = loaded.problem
         severity = WARNING if loaded.text and code == "decode_failure" else ERROR
         report.issues.append(Issue(code, severity, message))
-    if not loaded.text:
-        return
     html_title = None
     has_grid = False
-    if loaded.format == HTML:
+    reader = reader_for(loaded.format)
+    if reader is not None:  # PDF, Word, Excel: the format's reader gives the same token stream as a page
+        res = reader(data)
+        report.issues.extend(res.issues)
+        tokens, html_title, has_grid = res.tokens, res.title, res.tables > 0
+    elif not loaded.text:
+        return
+    elif loaded.format == HTML:
         # a page read as strict UTF-8 goes to lxml as it came (no re-encoding)
         res = html_tokens(loaded.text, data if loaded.encoding == "utf-8" and loaded.problem is None else None)
         if res.problem:

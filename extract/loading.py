@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from extract.readers import READERS
+
 HTML, TEXT, PDF, WORD, UNKNOWN = "html", "text", "pdf", "word", "unknown"
 
 _MAGIC: tuple[tuple[bytes, str, str], ...] = (
@@ -197,6 +199,8 @@ def load(data: bytes, headers: Mapping[str, str] | None = None) -> Loaded:
     binary = sniff_binary(data)
     if binary:
         fmt, what = binary
+        if fmt in READERS:  # read from the bytes by its reader (extract.readers), not decoded as text
+            return Loaded(fmt, "", None)
         return Loaded(fmt, "", None, ("unsupported_format", f"{what}: not readable as a report page (yet)"))
     text, enc, problem = decode(data, headers)
     if _looks_binary(text, data, enc):

@@ -28,6 +28,8 @@ class Cell:
     row_label: str | None = None  # raw row label text
     col_label: str | None = None  # raw column label text
     filled: bool = False  # filled by the all-zero-group rule, not read from one cell
+    page: int | None = None  # PDF: the 1-based page of the cell
+    bbox: tuple[float, float, float, float] | None = None  # PDF: the cell's box (x0, top, x1, bottom) in points
 
 
 @dataclass(slots=True)

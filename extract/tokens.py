@@ -30,6 +30,8 @@ class Token:
     row: int = 0  # grid row (HTML cell) or line number (text)
     col: int | None = None  # grid column of the cell's top-left slot
     soft: bool = False  # an empty text cell that may be layout instead (see the module docstring)
+    page: int | None = None  # PDF: the 1-based page the cell is on
+    bbox: tuple[float, float, float, float] | None = None  # PDF: the cell's box (x0, top, x1, bottom) in points
 
     @property
     def grid_row(self) -> tuple[int, int] | None:
