@@ -1,233 +1,203 @@
-"""Alerts: say what failed, which reports and rules, how many, and where to look — by e-mail and webhooks.
+"""Alerts: what failed (or recovered), which reports and rules with both sides, and where to look.
 
-Channels come from the environment through AlertsResource (secrets never live in the repo):
-``DISCLOSURE_SMTP_HOST``, ``_PORT``, ``_USER``, ``_PASSWORD``, ``_STARTTLS``, ``DISCLOSURE_ALERT_FROM``,
-``DISCLOSURE_ALERT_TO`` (comma-separated), and ``DISCLOSURE_WEBHOOKS``: comma-separated ``format=url`` with
-format ``generic`` (the alert as JSON), ``wecom`` (企业微信 group robot), ``dingtalk`` (钉钉 robot) or ``slack``.
-``send_alert`` tries every channel and reports each one's outcome; one broken channel never stops the others.
+Messages are Chinese by default (the maintainers are disclosure offices and data teams), English by
+setting (``DISCLOSURE_ALERT_LANGUAGE``). A quality alert names only what is new since the last alert —
+reports newly failing a rule, and reports no longer failing (``orchestration.alert_memory`` remembers what
+was sent) — each with agency, year, source link and the failing ``rule:instance`` with ``lhs``/``rhs``.
+Each channel gets the message cut to its limit at a line, with "等另外 N 项" / "and N more"
+(``orchestration.alert_channels`` sends them).
 """
 
 from __future__ import annotations
 
-import smtplib
-import ssl
-from dataclasses import asdict, dataclass, field
-from email.message import EmailMessage
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+LANGUAGES = ("zh", "en")
 
-from orchestration.redaction import endpoint, redact, url_secrets
-
-WEBHOOK_FORMATS = ("generic", "wecom", "dingtalk", "slack")
-MAX_LISTED = 20  # failed reports listed in one message; the rest are counted
-WECOM_MAX_BYTES = 4096  # the robot's markdown content limit
-SLACK_MAX_CHARS = 2900  # a section block's text limit is 3000
+TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "quality_subject": "信息公开年报数据仓库：{n} 份报告新近未通过{what}",
+        "quality_subject_recovered": "信息公开年报数据仓库：{n} 份报告已恢复通过{what}",
+        "hard": "硬性规则（未通过即隔离）",
+        "soft": "软性规则（仅提示）",
+        "quality_summary": "质量闸门新发现 {new} 份报告未通过{what}，{consequence}；{recovered} 份报告不再未通过。",
+        "hard_consequence": "这些报告已被隔离，不进入数据集市",
+        "soft_consequence": "这些报告仅作提示",
+        "failed": "新近未通过的报告",
+        "recovered": "不再未通过的报告",
+        "more": "…… 等另外 {n} 项",
+        "where": "查看",
+        "run": "Dagster 运行",
+        "run_id": "Dagster 运行 ID",
+        "source": "来源",
+        "year": "{year} 年",
+        "lhs_rhs": "左 {lhs}，右 {rhs}",
+        "failure_subject": "信息公开年报数据仓库：作业 {job} 的运行 {run} 失败",
+        "kind": "类型",
+    },
+    "en": {
+        "quality_subject": "disclosure-warehouse: {n} report(s) newly failing {what}",
+        "quality_subject_recovered": "disclosure-warehouse: {n} report(s) pass {what} again",
+        "hard": "hard rules (quarantined)",
+        "soft": "soft rules (warnings)",
+        "quality_summary": "The quality gate found {new} report(s) newly failing {what}; {consequence}. {recovered} report(s) no longer fail.",
+        "hard_consequence": "they are held back from the marts (quarantined)",
+        "soft_consequence": "they are reported as warnings",
+        "failed": "Newly failing reports",
+        "recovered": "Reports no longer failing",
+        "more": "… and {n} more",
+        "where": "Where to look",
+        "run": "Dagster run",
+        "run_id": "Dagster run id",
+        "source": "source",
+        "year": "{year}",
+        "lhs_rhs": "lhs {lhs}, rhs {rhs}",
+        "failure_subject": "disclosure-warehouse: run {run} of job {job} failed",
+        "kind": "kind",
+    },
+}
 
 
 @dataclass
 class Alert:
     subject: str
     summary: str  # one or two sentences: what happened
-    failed_reports: list[dict[str, Any]] = field(default_factory=list)  # report_id, agency, year, source, rules
-    counts: dict[str, int] = field(default_factory=dict)  # e.g. reports, passed, quarantined, failed_rules
-    links: dict[str, str] = field(default_factory=dict)  # label -> URL or path (Data Docs, Dagster run, ...)
-    kind: str = "quality"  # quality | run_failure | fetch: what sort of alert, shown in every message
+    # report_id, agency, year, source, rules ("rule:instance"), failures ({rule, instance, lhs, rhs})
+    failed_reports: list[dict[str, Any]] = field(default_factory=list)
+    recovered_reports: list[dict[str, Any]] = field(default_factory=list)  # report_id, agency, year, source
+    counts: dict[str, int] = field(default_factory=dict)  # e.g. new_failures, recovered, failed_instances
+    links: dict[str, str] = field(default_factory=dict)  # label -> http(s) URL (the UI's run or check page)
+    kind: str = "quality"  # quality | run_failure: what sort of alert, shown in every message
+    language: str = "zh"
 
-    def report_lines(self, style: str) -> list[str]:
-        """One line per failed report (at most MAX_LISTED, then a count of the rest)."""
-        lines = []
-        for report in self.failed_reports[:MAX_LISTED]:
-            rules = report.get("rules") or []
-            rules = ", ".join(rules) if isinstance(rules, (list, tuple)) else str(rules)
-            who = " ".join(str(report[k]) for k in ("agency", "year") if report.get(k) not in (None, ""))
-            rid = report.get("report_id", "?")
-            ident = f"`{rid}`" if style == "markdown" else str(rid)
-            source = report.get("source")
-            where = f" ({source})" if source else ""
-            lines.append(f"- {ident} {who}{where}: {rules}".replace("  ", " "))
-        if len(self.failed_reports) > MAX_LISTED:
-            lines.append(f"- …and {len(self.failed_reports) - MAX_LISTED} more")
-        return lines
+    def say(self, key: str, **values: Any) -> str:
+        return TEXT[self.language][key].format(**values)
 
-    def counts_line(self, bold: str = "") -> str:
-        return " · ".join(f"{bold}{name}{bold} {value}" for name, value in self.counts.items())
+    def report_line(self, report: dict[str, Any], style: str) -> str:
+        """``- 厦门市某局 · 2019 年 · 来源 · `r-001`: R1_balance:total (左 12，右 13); …``"""
+        who = [str(report["agency"])] if report.get("agency") else []
+        if report.get("year") not in (None, ""):
+            who.append(self.say("year", year=report["year"]))
+        source = report.get("source")
+        if source:
+            who.append(_link(self.say("source"), str(source)) if style == "markdown" else str(source))
+        rid = report.get("report_id", "?")
+        who.append(f"`{rid}`" if style == "markdown" else str(rid))
+        failures = [
+            f"{f['rule']}:{f['instance']}" + (f" ({self.say('lhs_rhs', lhs=_num(f.get('lhs')), rhs=_num(f.get('rhs')))})"
+                                              if f.get("lhs") is not None or f.get("rhs") is not None else "")
+            for f in report.get("failures") or ()
+        ] or list(report.get("rules") or ())
+        return "- " + " · ".join(who) + (": " + "; ".join(failures) if failures else "")
+
+    def _sections(self, style: str) -> tuple[list[str], list[str], list[str]]:
+        """(the head, one line per report, the tail): only report lines are dropped to fit a limit."""
+        bold = "**" if style == "markdown" else ""
+        head = [f"### {self.subject}" if style == "markdown" else self.subject, "", self.summary, ""]
+        if self.counts:
+            head.append(" · ".join(f"{bold}{name}{bold} {value}" for name, value in self.counts.items()))
+        lines: list[str] = []
+        if self.failed_reports:
+            lines += ["", f"{bold}{self.say('failed')} ({len(self.failed_reports)}){bold}"]
+            lines += [self.report_line(r, style) for r in self.failed_reports]
+        if self.recovered_reports:
+            lines += ["", f"{bold}{self.say('recovered')} ({len(self.recovered_reports)}){bold}"]
+            lines += [self.report_line(r, style) for r in self.recovered_reports]
+        tail = ["", f"{bold}{self.say('where')}{bold}"] if self.links else []
+        tail += [f"- {_link(label, target) if style == 'markdown' else f'{label}: {target}'}" for label, target in self.links.items()]
+        tail.append(f"{self.say('kind')}: {self.kind}")
+        return head, lines, tail
+
+    def render(self, style: str, fits: Callable[[str], bool] = lambda _: True) -> str:
+        """The message as ``style`` (text | markdown), report lines dropped from the end, with a count of the
+        rest, until it ``fits`` the channel."""
+        head, lines, tail = self._sections(style)
+        whole = "\n".join(head + lines + tail)
+        if fits(whole):
+            return whole
+        kept = len(lines)
+        while kept > 0:
+            kept -= 1
+            dropped = sum(1 for line in lines[kept:] if line.startswith("- "))
+            message = "\n".join(head + lines[:kept] + [self.say("more", n=dropped)] + tail)
+            if fits(message):
+                return message
+        return cut_at_word("\n".join(head + tail), 1_000_000, fits)
 
     def text(self) -> str:
         """The plain-text message (e-mail body)."""
-        parts = [self.subject, "", self.summary, "", f"kind: {self.kind}"]
-        if self.counts:
-            parts.append(f"counts: {self.counts_line()}")
-        if self.failed_reports:
-            parts += ["", f"Failed reports ({len(self.failed_reports)}):", *self.report_lines("text")]
-        if self.links:
-            parts += ["", "Where to look:", *(f"- {label}: {target}" for label, target in self.links.items())]
-        return "\n".join(parts) + "\n"
+        return self.render("text") + "\n"
 
-    def markdown(self) -> str:
-        """The message in the markdown WeCom and DingTalk robots render."""
-        parts = [f"### {self.subject}", self.summary, "", f"kind: {self.kind}"]
-        if self.counts:
-            parts.append(self.counts_line("**"))
-        if self.failed_reports:
-            parts += ["", f"**Failed reports ({len(self.failed_reports)})**", *self.report_lines("markdown")]
-        if self.links:
-            parts += ["", "**Where to look**", *(f"- {_md_link(label, target)}" for label, target in self.links.items())]
-        return "\n".join(parts)
+    def markdown(self, fits: Callable[[str], bool] = lambda _: True) -> str:
+        """The message in the markdown the WeCom, DingTalk and Feishu robots render."""
+        return self.render("markdown", fits)
 
 
-def run_failure_alert(job_name: str, run_id: str, reason: str, failed_steps: list[str], run_link: str) -> Alert:
-    """The alert for a failed run (sent by the run-failure sensor, or by `disclosure refresh` when no sensor runs)."""
+def cut_at_word(text: str, limit: int, fits: Callable[[str], bool] | None = None) -> str:
+    """``text`` at most ``limit`` characters (and ``fits``), cut after a space or punctuation mark when one
+    is near the end (Chinese has no spaces: a character boundary otherwise), marked with "…"."""
+    fits = fits or (lambda s: len(s) <= limit)
+    if len(text) <= limit and fits(text):
+        return text
+    cut = text[: limit - 1]
+    while cut and not fits(cut + "…"):
+        cut = cut[: max(len(cut) - max(len(cut) // 10, 1), 0)]
+    breaks = [cut.rfind(ch) for ch in " \n，。；、,;:：)）"]
+    at = max(breaks)
+    if at >= len(cut) * 2 // 3:
+        cut = cut[: at + 1]
+    return cut.rstrip() + "…"
+
+
+def quality_alert(new_failures: list[dict[str, Any]], recovered: list[dict[str, Any]], hard: bool,
+                  run_link: str, language: str = "zh") -> Alert:
+    """The alert for what changed at the gate: reports newly failing rules of one severity, and recoveries."""
+    text = TEXT[language]
+    what = text["hard" if hard else "soft"]
+    key = "quality_subject" if new_failures else "quality_subject_recovered"
     return Alert(
-        subject=f"disclosure-warehouse: run {run_id[:8]} of job {job_name} failed",
-        summary=" ".join([reason, *failed_steps])[:2000],
-        counts={"failed_steps": len(failed_steps)},
-        links={"Dagster run": run_link},
-        kind="run_failure",
+        subject=text[key].format(n=len(new_failures) or len(recovered), what=what),
+        summary=text["quality_summary"].format(new=len(new_failures), what=what, recovered=len(recovered),
+                                               consequence=text["hard_consequence" if hard else "soft_consequence"]),
+        failed_reports=new_failures,
+        recovered_reports=recovered,
+        counts={"new_failures": len(new_failures), "recovered": len(recovered),
+                "failed_instances": sum(len(r.get("failures") or ()) for r in new_failures)},
+        links=_run_links(run_link, text),
+        kind="quality",
+        language=language,
     )
 
 
-def _md_link(label: str, target: str) -> str:
+def run_failure_alert(job_name: str, run_id: str, reason: str, failed_steps: list[str], run_link: str,
+                      language: str = "zh") -> Alert:
+    """The alert for a failed run (sent once: by `disclosure refresh` for its own runs, else by the sensor)."""
+    text = TEXT[language]
+    return Alert(
+        subject=text["failure_subject"].format(job=job_name, run=run_id[:8]),
+        summary=" ".join([reason, *failed_steps])[:2000],
+        counts={"failed_steps": len(failed_steps)},
+        links=_run_links(run_link, text),
+        kind="run_failure",
+        language=language,
+    )
+
+
+def _run_links(run_link: str, text: dict[str, str]) -> dict[str, str]:
+    """The UI's run page when its address is configured (``DISCLOSURE_DAGSTER_URL``), else the run id to look up."""
+    is_url = urlsplit(run_link).scheme in ("http", "https")
+    return {text["run" if is_url else "run_id"]: run_link}
+
+
+def _num(value: Any) -> str:
+    """12.0 as 12: counts are whole numbers."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "—" if value is None else str(value)
+
+
+def _link(label: str, target: str) -> str:
     return f"[{label}]({target})" if urlsplit(target).scheme in ("http", "https") else f"{label}: `{target}`"
-
-
-@dataclass(frozen=True)
-class Webhook:
-    format: str  # generic | wecom | dingtalk | slack
-    url: str
-
-    @property
-    def target(self) -> str:
-        """Where it goes, without the secret (robot keys live in the query string or the path, passwords before the host)."""
-        return endpoint(self.url)
-
-
-@dataclass(frozen=True)
-class AlertConfig:
-    smtp_host: str | None = None
-    smtp_port: int = 25
-    smtp_user: str | None = None
-    smtp_password: str | None = None
-    smtp_starttls: bool = False
-    alert_from: str = "disclosure-warehouse@localhost"
-    alert_to: tuple[str, ...] = ()
-    webhooks: tuple[Webhook, ...] = ()
-    timeout_seconds: float = 10.0
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.smtp_host or self.webhooks)
-
-    def secrets(self) -> list[str]:
-        """What no delivery report may show: the SMTP password, the webhooks' credentials and keys."""
-        return [self.smtp_password or "", *(s for hook in self.webhooks for s in url_secrets(hook.url))]
-
-
-def parse_webhooks(spec: str) -> tuple[Webhook, ...]:
-    hooks = []
-    for item in (s.strip() for s in spec.split(",")):
-        if not item:
-            continue
-        fmt, sep, url = item.partition("=")
-        fmt = fmt.strip().lower()
-        if not sep or fmt not in WEBHOOK_FORMATS:
-            raise ValueError(f"DISCLOSURE_WEBHOOKS: {redact(item.split('=')[0], url_secrets(item))!r} is not format=url with format in {'|'.join(WEBHOOK_FORMATS)}")
-        url = url.strip()
-        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
-            raise ValueError(f"DISCLOSURE_WEBHOOKS: the {fmt} URL must be http(s)://host/...")
-        hooks.append(Webhook(fmt, url))
-    return tuple(hooks)
-
-
-@dataclass
-class Delivery:
-    channel: str  # smtp | generic | wecom | dingtalk | slack
-    target: str  # recipients or webhook host; never a secret
-    ok: bool
-    error: str | None = None
-
-
-def send_alert(alert: Alert, config: AlertConfig) -> list[Delivery]:
-    """Send through every configured channel; never raises for a failed channel (see each Delivery, whose
-    error is redacted: a receiver may echo the request URL with its key)."""
-    deliveries = []
-    if config.smtp_host:
-        deliveries.append(_send_email(alert, config))
-    with httpx.Client(timeout=config.timeout_seconds, trust_env=False) as client:
-        for hook in config.webhooks:
-            deliveries.append(_post_webhook(client, hook, alert))
-    for delivery in deliveries:
-        delivery.error = redact(delivery.error, config.secrets()) if delivery.error else delivery.error
-    return deliveries
-
-
-def _send_email(alert: Alert, config: AlertConfig) -> Delivery:
-    target = f"{', '.join(config.alert_to)} via {config.smtp_host}:{config.smtp_port}"
-    message = EmailMessage()
-    message["Subject"] = alert.subject
-    message["From"] = config.alert_from
-    message["To"] = ", ".join(config.alert_to)
-    message.set_content(alert.text())
-    try:
-        smtp_class = smtplib.SMTP_SSL if config.smtp_port == 465 else smtplib.SMTP
-        with smtp_class(config.smtp_host, config.smtp_port, timeout=config.timeout_seconds) as smtp:
-            if config.smtp_starttls and smtp_class is smtplib.SMTP:
-                smtp.starttls(context=ssl.create_default_context())
-            if config.smtp_user:
-                smtp.login(config.smtp_user, config.smtp_password or "")
-            smtp.send_message(message)
-    except (OSError, smtplib.SMTPException) as exc:
-        return Delivery("smtp", target, False, f"{type(exc).__name__}: {exc}")
-    return Delivery("smtp", target, True)
-
-
-def webhook_payload(fmt: str, alert: Alert) -> dict[str, Any]:
-    """The JSON body each webhook format expects."""
-    if fmt == "generic":
-        return {**asdict(alert), "text": alert.text()}
-    if fmt == "wecom":
-        content = alert.markdown()
-        if len(content.encode("utf-8")) > WECOM_MAX_BYTES:  # cut on a character boundary, marked
-            content = content.encode("utf-8")[: WECOM_MAX_BYTES - 4].decode("utf-8", errors="ignore") + "\n…"
-        return {"msgtype": "markdown", "markdown": {"content": content}}
-    if fmt == "dingtalk":
-        return {"msgtype": "markdown", "markdown": {"title": alert.subject, "text": alert.markdown()}}
-    if fmt == "slack":
-        return _slack_payload(alert)
-    raise ValueError(f"unknown webhook format {fmt!r}")
-
-
-def _slack_payload(alert: Alert) -> dict[str, Any]:
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": alert.subject[:150]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{alert.summary}\n_kind: {alert.kind}_"}},
-    ]
-    if alert.counts:
-        blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in list(alert.counts.items())[:10]]})
-    if alert.failed_reports:
-        listing = "\n".join(alert.report_lines("markdown"))
-        if len(listing) > SLACK_MAX_CHARS:
-            listing = listing[:SLACK_MAX_CHARS] + "\n…"
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*Failed reports ({len(alert.failed_reports)})*\n{listing}"}})
-    if alert.links:
-        links = [f"<{t}|{label}>" if urlsplit(t).scheme in ("http", "https") else f"{label}: `{t}`" for label, t in alert.links.items()]
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]})
-    return {"text": f"{alert.subject}: {alert.summary}", "blocks": blocks}
-
-
-def _post_webhook(client: httpx.Client, hook: Webhook, alert: Alert) -> Delivery:
-    try:
-        response = client.post(hook.url, json=webhook_payload(hook.format, alert))
-    except httpx.HTTPError as exc:
-        return Delivery(hook.format, hook.target, False, f"{type(exc).__name__}: {exc}")
-    if not response.is_success:
-        return Delivery(hook.format, hook.target, False, f"HTTP {response.status_code}: {response.text[:200]}")
-    if hook.format in ("wecom", "dingtalk"):  # these robots answer 200 with an error code in the body
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = {}
-        if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
-            return Delivery(hook.format, hook.target, False, f"errcode {answer.get('errcode')}: {answer.get('errmsg', '')}")
-    return Delivery(hook.format, hook.target, True)

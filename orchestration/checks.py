@@ -9,6 +9,7 @@ from pathlib import Path
 from dagster import AssetCheckExecutionContext, AssetKey, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
 from expectations.rules import HARD, RULES, SOFT
+from orchestration.alert_memory import failing_reports
 from orchestration.assets import QUALITY_GATE, md_table
 from orchestration.resources import AlertsResource, WarehouseResource
 
@@ -34,15 +35,10 @@ def failed_rules(warehouse: WarehouseResource, hard: bool) -> list[tuple]:
 
 
 def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource, hard: bool) -> AssetCheckResult:
-    from orchestration.alerts import Alert
-
     what = f"hard rules ({rule_names(HARD)})" if hard else f"soft rules ({rule_names(SOFT)})"
     paths = warehouse.paths()
     rows = failed_rules(warehouse, hard)
-    reports: dict[str, dict] = {}
-    for rid, source, agency, year, rule, inst, _lhs, _rhs in rows:
-        entry = reports.setdefault(rid, {"report_id": rid, "source": source, "agency": agency, "year": year, "rules": []})
-        entry["rules"].append(f"{rule}:{inst}")
+    reports = failing_reports(rows)
     rules = sorted({f"{r[4]}:{r[5]}" for r in rows})
     docs = Path(paths.data_docs_dir) / "index.html"
     metadata = {
@@ -57,19 +53,25 @@ def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResourc
     }
     if rows:
         context.log.warning(f"{what}: {len(rows)} failed rule instances in {len(reports)} report(s)")
-        consequence = "held back from the marts (quarantined)" if hard else "reported as warnings"
-        alerts.send(
-            Alert(
-                subject=f"disclosure-warehouse: {what} failed for {len(reports)} report(s)",
-                summary=f"The quality gate found {len(rows)} failed rule instances; these reports are {consequence}.",
-                failed_reports=list(reports.values()),
-                counts={"reports": len(reports), "failed_rules": len(rows)},
-                links={"Data Docs": str(docs), "Dagster run": alerts.run_link(context.run.run_id)},
-                kind="quality",
-            ),
-            log=context.log,
-        )
+    alert_changes(context, warehouse, alerts, "hard" if hard else "soft", reports)
     return AssetCheckResult(passed=not rows, severity=AssetCheckSeverity.WARN, metadata=metadata)
+
+
+def alert_changes(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource,
+                  severity: str, reports: dict[str, dict]) -> None:
+    """Alert the reports newly failing rules of ``severity`` and those that recovered; nothing when nothing changed."""
+    from orchestration.alert_memory import changes, remember
+    from orchestration.alerts import quality_alert
+
+    with warehouse.connect() as con:
+        new, recovered = changes(con, severity, reports)
+    if not new and not recovered:
+        context.log.info(f"{severity} rules: nothing new to alert ({len(reports)} report(s) failing, all alerted before)")
+        return
+    alert = quality_alert(new, recovered, severity == "hard", alerts.run_link(context.run.run_id), alerts.language)
+    if any(d.ok for d in alerts.send(alert, log=context.log)):
+        with warehouse.connect() as con:
+            remember(con, severity, reports)
 
 
 @asset_check(asset=QUALITY_GATE, description=f"Hard rules hold for every report ({rule_names(HARD)}); failing reports are quarantined and alerted.")

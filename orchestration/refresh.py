@@ -89,6 +89,8 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
 
     from dagster import DagsterInstance, execute_job, reconstructable
 
+    from orchestration.resources import ALERTED_BY_TAG
+
     # Skipped blocking dbt tests (nothing changed) are expected here, not worth a warning per test.
     logging.getLogger("dagster._core.execution.plan.active").setLevel(logging.ERROR)
 
@@ -102,13 +104,14 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
             instance=instance,
             run_config=refresh_run_config(configured, location, paths.published, full),
             raise_on_error=False,
+            tags={ALERTED_BY_TAG: "disclosure refresh"},
         )
         summary = run_summary(instance, result.run_id)
     print_summary(summary, paths, success=result.success)
     print(f"  tool log    {tool_log}" + (f" (incomplete: {type(log.error).__name__}: {log.error})" if log.error else ""))
     if result.success:
         return EXIT_OK
-    alert_failed_run(instance, summary)
+    alert_failed_run(summary)
     print(f"disclosure refresh: failed: {failure_reason(summary)}", file=sys.stderr, flush=True)
     return EXIT_FAILED
 
@@ -149,19 +152,15 @@ class ToolLog(io.TextIOWrapper):
             self.error = self.error or exc
 
 
-def alert_failed_run(instance, summary: dict[str, Any]) -> None:
-    """Alert a failed run. With a Dagster daemon running, the run-failure sensor does it (it sees CLI runs
-    too); without one (a plain `disclosure refresh`, e.g. from cron) nobody would, so the command does."""
+def alert_failed_run(summary: dict[str, Any]) -> None:
+    """Alert a failed run of this command, always and once: its runs carry ``ALERTED_BY_TAG``, which the
+    run-failure sensor skips (and it would not see them anyway: a run launched here has no code-location origin)."""
     from orchestration.alerts import run_failure_alert
     from orchestration.settings import resources_from_env
 
-    sensor_daemon = instance.get_daemon_statuses(["SENSOR"]).get("SENSOR")
-    if sensor_daemon is not None and sensor_daemon.healthy:
-        print("  alert       left to the run_failure_alert sensor (a Dagster daemon is running)", flush=True)
-        return
     alerts = resources_from_env()["alerts"]
     run_id = summary["run_id"]
-    alert = run_failure_alert("refresh", run_id, "the refresh run failed:", summary["failures"], alerts.run_link(run_id))
+    alert = run_failure_alert("refresh", run_id, "the refresh run failed:", summary["failures"], alerts.run_link(run_id), alerts.language)
     say = lambda message: print(f"  {message}", flush=True)  # noqa: E731 - the log interface send() expects
     alerts.send(alert, log=SimpleNamespace(info=say, warning=say))
 

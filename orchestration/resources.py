@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dataclasses import fields as dataclass_fields
-from typing import Optional
+from typing import Literal, Optional
 from urllib.parse import urlsplit
 
 import duckdb
@@ -27,6 +27,7 @@ from pydantic import Field, create_model, field_validator, model_validator
 
 from orchestration.warehouse.config import DBT_PROJECT_DIR
 WRITER_TAG = "disclosure/writes-warehouse"  # the run-queue tag that keeps warehouse writers from overlapping
+ALERTED_BY_TAG = "disclosure/alerted-by"  # a run whose failure its launcher alerts (the run-failure sensor skips it)
 
 
 class WarehouseLockTimeout(RuntimeError):
@@ -251,8 +252,9 @@ class AlertsResource(ConfigurableResource):
     smtp_starttls: bool = setting(False, "DISCLOSURE_SMTP_STARTTLS", "use STARTTLS")
     alert_from: Optional[str] = setting(None, "DISCLOSURE_ALERT_FROM", "sender address; default disclosure-warehouse@localhost")
     alert_to: Optional[str] = setting(None, "DISCLOSURE_ALERT_TO", "comma-separated recipients (required with an SMTP host)")
-    webhooks: Optional[str] = setting(None, "DISCLOSURE_WEBHOOKS", "comma-separated format=url, format generic|wecom|dingtalk|slack", secret=True)
+    webhooks: Optional[str] = setting(None, "DISCLOSURE_WEBHOOKS", "comma-separated format=url, format generic|wecom|dingtalk|feishu|slack; a signed robot's secret as #secret=…", secret=True)
     dagster_url: Optional[str] = setting(None, "DISCLOSURE_DAGSTER_URL", "the UI's address for links in alerts, e.g. http://127.0.0.1:3000")
+    language: Literal["zh", "en"] = setting("zh", "DISCLOSURE_ALERT_LANGUAGE", "language of the alerts: zh (default) or en")
 
     @field_validator("smtp_port", mode="before")
     @classmethod
@@ -267,7 +269,7 @@ class AlertsResource(ConfigurableResource):
     @classmethod
     def _webhooks(cls, value):
         if value and not _skip_env_var(value):
-            from orchestration.alerts import parse_webhooks
+            from orchestration.alert_channels import parse_webhooks
 
             parse_webhooks(value)
         return value
@@ -286,8 +288,8 @@ class AlertsResource(ConfigurableResource):
         return self
 
     def config(self):
-        """The channels as the alerts module takes them (orchestration.alerts.AlertConfig)."""
-        from orchestration.alerts import AlertConfig, parse_webhooks
+        """The channels as the alerts module takes them (orchestration.alert_channels.AlertConfig)."""
+        from orchestration.alert_channels import AlertConfig, parse_webhooks
 
         return AlertConfig(
             smtp_host=self.smtp_host or None,
@@ -307,7 +309,7 @@ class AlertsResource(ConfigurableResource):
 
     def send(self, alert, log=None) -> list:
         """Send ``alert`` (orchestration.alerts.Alert) on every channel; log each delivery; never raise for a channel."""
-        from orchestration.alerts import send_alert
+        from orchestration.alert_channels import send_alert
 
         config = self.config()
         if not config.enabled:

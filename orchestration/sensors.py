@@ -21,7 +21,7 @@ from dagster import (
 )
 
 from orchestration.jobs import refresh_job
-from orchestration.resources import AlertsResource, FetchResource, SourcesResource
+from orchestration.resources import ALERTED_BY_TAG, AlertsResource, FetchResource, SourcesResource
 
 
 def sources_fingerprint(manifest, overrides: Iterable[Path] = ()) -> str:
@@ -71,7 +71,8 @@ def sources_manifest_changed(context: SensorEvaluationContext, sources: SourcesR
 @run_failure_sensor(
     name="run_failure_alert",
     default_status=DefaultSensorStatus.RUNNING,
-    description="Sends an alert (SMTP / webhook) when any run of this code location fails.",
+    description="Sends an alert (SMTP / webhook) when a run launched from the UI, a schedule or a sensor fails "
+    "(`disclosure refresh` alerts its own runs).",
 )
 def run_failure_alert(context: RunFailureSensorContext, alerts: AlertsResource) -> None:
     from orchestration.alerts import run_failure_alert as failure_alert
@@ -79,9 +80,12 @@ def run_failure_alert(context: RunFailureSensorContext, alerts: AlertsResource) 
     from orchestration.redaction import redact
 
     run = context.dagster_run
+    if run.tags.get(ALERTED_BY_TAG):  # `disclosure refresh` alerts its own runs: one alert per failure
+        context.log.info(f"run {run.run_id} is alerted by {run.tags[ALERTED_BY_TAG]}")
+        return
     steps = [f"{e.step_key}: {describe_error(e.step_failure_data.error)}" for e in context.get_step_failure_events()]
     run_error = getattr(context.failure_event.event_specific_data, "error", None)
     if run_error is not None and not steps:  # e.g. a resource failed to start: no step ran
         steps = [describe_error(run_error)]
     reason = redact(context.failure_event.message or "the run failed")
-    alerts.send(failure_alert(run.job_name, run.run_id, reason, steps, alerts.run_link(run.run_id)), log=context.log)
+    alerts.send(failure_alert(run.job_name, run.run_id, reason, steps, alerts.run_link(run.run_id), alerts.language), log=context.log)

@@ -222,15 +222,19 @@ def test_two_refreshes_at_once_take_turns(first, tmp_path):
         assert con.execute("select count(*) from marts.dim_report").fetchone()[0] >= 5
 
 
-def test_quality_failures_are_alerted_by_mail_and_webhook(first, receivers):
-    """The fresh refresh quarantined seed 001: its hard-rule check sent the alert on every channel."""
-    quality_mails = [t for t in receivers.mail_texts() if "hard rules" in t]
-    assert quality_mails, f"no quality alert mail among {receivers.mail_texts()}"
-    assert "001_7a4d3651a9fce74d.txt" in quality_mails[0] and "R1_balance:legal_services" in quality_mails[0]
-    posts = [p for p in receivers.posts if p.get("kind") == "quality" and "hard rules" in p.get("subject", "")]
-    assert posts, f"no quality alert webhook among {receivers.posts}"
+def test_quality_failures_are_alerted_once_by_mail_and_webhook(first, receivers):
+    """The fresh refresh quarantined seed 001 and g08: its hard-rule check alerted them on every channel, with
+    both sides of each failing rule. The refreshes after it (a changed document re-gated, a full refresh, two
+    refreshes at once: run before this test) found nothing newly failing, so they sent no quality alert."""
+    quality_mails = [t for t in receivers.mail_texts() if "硬性规则" in t]
+    assert len(quality_mails) == 1, f"expected the first run's alert only, got {len(quality_mails)}"
+    assert "001_7a4d3651a9fce74d.txt" in quality_mails[0] and "R1_balance:legal_services (左 " in quality_mails[0]
+    posts = [p for p in receivers.posts if p.get("kind") == "quality" and "硬性规则" in p.get("subject", "")]
+    assert len(posts) == 1, f"expected one hard-rule webhook post, got {[p['subject'] for p in posts]}"
     sources = {Path(str(r.get("source"))).name for r in posts[0]["failed_reports"]}
     assert {"001_7a4d3651a9fce74d.txt", "g08_2021_html_th_inconsistent.html"} <= sources
+    failure = posts[0]["failed_reports"][0]["failures"][0]
+    assert {"rule", "instance", "lhs", "rhs"} <= set(failure)
 
 
 @pytest.fixture(scope="module")
@@ -249,34 +253,44 @@ def test_second_writer_refuses_clearly_when_the_lock_is_held(lock_refused):
     assert "NOT published" in proc.stdout
 
 
-def test_run_failure_sends_an_alert(first, lock_refused, receivers, monkeypatch):
-    """The run-failure sensor, evaluated on the real failed run, alerts by mail and webhook."""
+def test_run_failure_alerts_come_once_from_whoever_launched_the_run(first, lock_refused, receivers, monkeypatch):
+    """`disclosure refresh` alerted its failed run itself (below); the run-failure sensor, evaluated on that real
+    failed run, sends nothing more, and alerts the same failure once when the run was launched elsewhere (the UI)."""
     from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context
 
+    from orchestration.resources import ALERTED_BY_TAG
     from orchestration.sensors import run_failure_alert
     from orchestration.settings import resources_from_env
 
     for name, value in receivers.env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("DISCLOSURE_DAGSTER_URL", "http://127.0.0.1:3000/")
-    seen_mails, seen_posts = len(receivers.mail_texts()), len(receivers.posts)  # the CLI's own alert came before
     with DagsterInstance.from_config(str(first["home"])) as instance:
         run = instance.get_runs(limit=1)[0]
-        assert run.status.value == "FAILURE"
+        assert run.status.value == "FAILURE" and run.tags[ALERTED_BY_TAG] == "disclosure refresh"
         failure = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_FAILURE)[0].dagster_event
-        context = build_run_status_sensor_context(
-            sensor_name="run_failure_alert", dagster_event=failure, dagster_instance=instance, dagster_run=run,
-            resources={"alerts": resources_from_env()["alerts"]},
-        )
-        run_failure_alert(context.for_run_failure())
+
+        def evaluate(dagster_run) -> list[dict]:
+            seen = len(receivers.posts)
+            context = build_run_status_sensor_context(
+                sensor_name="run_failure_alert", dagster_event=failure, dagster_instance=instance, dagster_run=dagster_run,
+                resources={"alerts": resources_from_env()["alerts"]},
+            )
+            run_failure_alert(context.for_run_failure())
+            return [p for p in receivers.posts[seen:] if p.get("kind") == "run_failure"]
+
+        assert len([p for p in receivers.posts if p.get("kind") == "run_failure" and run.run_id[:8] in p["subject"]]) == 1
+        assert evaluate(run) == [], "the CLI alerted this run already"
+        ui_run = run.with_tags({k: v for k, v in run.tags.items() if k != ALERTED_BY_TAG})
+        seen_mails = len(receivers.mail_texts())
+        posts = evaluate(ui_run)
+    assert len(posts) == 1 and posts[0]["links"]["Dagster 运行"] == f"http://127.0.0.1:3000/runs/{run.run_id}"
     mails = [t for t in receivers.mail_texts()[seen_mails:] if run.run_id[:8] in t]
-    assert mails and "failed" in mails[0]
-    posts = [p for p in receivers.posts[seen_posts:] if p.get("kind") == "run_failure"]
-    assert posts and posts[-1]["links"]["Dagster run"] == f"http://127.0.0.1:3000/runs/{run.run_id}"
+    assert len(mails) == 1 and "失败" in mails[0]
 
 
-def test_a_failed_refresh_alerts_by_itself_when_no_daemon_runs(lock_refused, receivers):
-    """No daemon, so no run-failure sensor: `disclosure refresh` sends the run-failure alert itself."""
+def test_a_failed_refresh_alerts_by_itself(lock_refused, receivers):
+    """`disclosure refresh` sends the run-failure alert itself, whether or not a daemon runs."""
     out = lock_refused.stdout
     run_id = out.split("summary of run ", 1)[1].split(":", 1)[0]
     assert "alert sent via smtp" in out and "alert sent via generic" in out, out
