@@ -37,6 +37,8 @@ TEXT: dict[str, dict[str, str]] = {
         "lhs_rhs": "左 {lhs}，右 {rhs}",
         "failure_subject": "信息公开年报数据仓库：作业 {job} 的运行 {run} 失败",
         "kind": "类型",
+        "new_failures": "新近未通过", "recovered_count": "不再未通过", "failed_instances": "未通过的规则实例",
+        "failed_steps": "失败的步骤", "quality": "数据质量", "run_failure": "运行失败",
     },
     "en": {
         "quality_subject": "disclosure-warehouse: {n} report(s) newly failing {what}",
@@ -57,6 +59,8 @@ TEXT: dict[str, dict[str, str]] = {
         "lhs_rhs": "lhs {lhs}, rhs {rhs}",
         "failure_subject": "disclosure-warehouse: run {run} of job {job} failed",
         "kind": "kind",
+        "new_failures": "newly failing", "recovered_count": "no longer failing", "failed_instances": "failed rule instances",
+        "failed_steps": "failed steps", "quality": "quality", "run_failure": "run failure",
     },
 }
 
@@ -75,6 +79,10 @@ class Alert:
 
     def say(self, key: str, **values: Any) -> str:
         return TEXT[self.language][key].format(**values)
+
+    def label(self, name: str) -> str:
+        """A count's or kind's name in the alert's language (``recovered`` is ``recovered_count`` in TEXT)."""
+        return TEXT[self.language].get("recovered_count" if name == "recovered" else name, name)
 
     def report_line(self, report: dict[str, Any], style: str) -> str:
         """``- 厦门市某局 · 2019 年 · 来源 · `r-001`: R1_balance:total (左 12，右 13); …``"""
@@ -98,7 +106,7 @@ class Alert:
         bold = "**" if style == "markdown" else ""
         head = [f"### {self.subject}" if style == "markdown" else self.subject, "", self.summary, ""]
         if self.counts:
-            head.append(" · ".join(f"{bold}{name}{bold} {value}" for name, value in self.counts.items()))
+            head.append(" · ".join(f"{bold}{self.label(name)}{bold} {value}" for name, value in self.counts.items()))
         lines: list[str] = []
         if self.failed_reports:
             lines += ["", f"{bold}{self.say('failed')} ({len(self.failed_reports)}){bold}"]
@@ -108,7 +116,7 @@ class Alert:
             lines += [self.report_line(r, style) for r in self.recovered_reports]
         tail = ["", f"{bold}{self.say('where')}{bold}"] if self.links else []
         tail += [f"- {_link(label, target) if style == 'markdown' else f'{label}: {target}'}" for label, target in self.links.items()]
-        tail.append(f"{self.say('kind')}: {self.kind}")
+        tail.append(f"{self.say('kind')}: {self.label(self.kind)}")
         return head, lines, tail
 
     def render(self, style: str, fits: Callable[[str], bool] = lambda _: True) -> str:

@@ -142,7 +142,7 @@ def test_email_says_what_is_newly_failing_with_both_sides_in_chinese(smtp):
     for expected in ("新近未通过的报告 (2)", "厦门市集美区行政审批管理局 · 2019 年 · http://a.gov.cn/2019.html · r-001",
                      "R1_balance:total (左 12，右 13); R3_outcome_total:natural_person (左 5，右 4)",
                      "R0_extraction:cell_count_mismatch", "不再未通过的报告 (1)", "某某街道办事处 · 2020 年",
-                     "Dagster 运行: http://127.0.0.1:3000/runs/abc123"):
+                     "新近未通过 2 · 不再未通过 1 · 未通过的规则实例 3", "Dagster 运行: http://127.0.0.1:3000/runs/abc123"):
         assert expected in body, body
     assert "R2_" not in body and "R5_" not in body  # the failing rules only, not the list of all hard rules
 
@@ -247,7 +247,7 @@ def test_long_alerts_are_cut_at_a_line_to_what_each_channel_accepts():
     assert len(wecom.encode("utf-8")) <= 4096
     kept = wecom.count("\n- 某某市")
     assert 0 < kept < 200 and f"…… 等另外 {200 - kept} 项" in wecom  # whole report lines, then how many more
-    assert wecom.rstrip().endswith("类型: quality") and "[Dagster 运行]" in wecom  # the link survives the cut
+    assert wecom.rstrip().endswith("类型: 数据质量") and "[Dagster 运行]" in wecom  # the link survives the cut
     slack = webhook_payload("slack", many)
     assert all(len(b["text"]["text"]) <= 3000 for b in slack["blocks"] if b["type"] == "section")
     long_subject = Alert("disclosure-warehouse: " + "a very long subject word " * 20, "s", language="en")
