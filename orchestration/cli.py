@@ -1,4 +1,4 @@
-"""The ``disclosure`` command: ``parse`` (extraction only) and ``refresh`` (the whole pipeline).
+"""The disclosure command: parse (extraction only), refresh (the whole pipeline) and export (the marts for people).
 
 Each subcommand imports its machinery lazily, so ``disclosure parse`` never pays for Dagster,
 dbt or Great Expectations start-up.
@@ -8,11 +8,29 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib.metadata import PackageNotFoundError, version
+
+
+def package_version() -> str:
+    """The installed distribution's version and the parser's (each landed record carries the latter)."""
+    from extract import PARSER_VERSION
+
+    try:
+        installed = version("disclosure-warehouse")
+    except PackageNotFoundError:
+        installed = "unknown"
+    return f"disclosure {installed} (parser {PARSER_VERSION})"
+
+
+def _parser(*args, **kwargs) -> argparse.ArgumentParser:
+    """An argparse parser that refuses abbreviations: ``--ful`` is an error, never ``--full``."""
+    return argparse.ArgumentParser(*args, allow_abbrev=False, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="disclosure", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _parser(prog="disclosure", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=package_version())
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_parser)
 
     parse = sub.add_parser("parse", help="parse report documents into canonical cells (JSON lines)")
     parse.add_argument("paths", nargs="+", help="files or folders of documents (HTML, text)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -324,8 +325,25 @@ class AlertsResource(ConfigurableResource):
         return deliveries
 
 
+def dbt_executable() -> str:
+    """The ``dbt`` installed beside the running interpreter (this environment's), else ``dbt`` on PATH.
+
+    A command run by absolute path with a bare PATH (cron, systemd: ``.venv/bin/disclosure``) has no
+    ``.venv/bin`` on PATH; dagster-dbt looks only there, so the environment's own bin folder is put
+    in front of PATH too (dagster-dbt's manifest preparer builds its own resource with the default)."""
+    bin_dir = Path(sys.executable).parent
+    own = bin_dir / "dbt"
+    if not os.access(own, os.X_OK):
+        return "dbt"
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    if str(bin_dir) not in path:
+        os.environ["PATH"] = os.pathsep.join([str(bin_dir), *filter(None, path)])
+    return str(own)
+
+
 def dbt_project() -> DbtProject:
     """The dbt project, with its manifest generated (``dbt parse``) when missing or older than its sources."""
+    dbt_executable()
     project = DbtProject(project_dir=DBT_PROJECT_DIR)
     if _manifest_stale(project):
         project.preparer.prepare(project)  # parsing needs no database (profiles.yml has a default path)
@@ -351,4 +369,4 @@ def _manifest_stale(project: DbtProject) -> bool:
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
-    return DbtCliResource(project_dir=project)
+    return DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
