@@ -27,6 +27,8 @@ from dagster_dbt import DbtCliResource, DbtProject
 from pydantic import Field, create_model, field_validator, model_validator
 
 from orchestration.warehouse.config import DBT_PROJECT_DIR
+from orchestration.warehouse.publish import DEFAULT_STORAGE_VERSION
+
 WRITER_TAG = "disclosure/writes-warehouse"  # the run-queue tag that keeps warehouse writers from overlapping
 
 
@@ -119,6 +121,7 @@ class WarehouseResource(ConfigurableResource):
     corrections: Optional[str] = setting(None, "DISCLOSURE_CORRECTIONS", "maintainers' corrections CSV; default dbt_project/overrides/corrections.csv")
     waivers: Optional[str] = setting(None, "DISCLOSURE_WAIVERS", "maintainers' waivers CSV; default dbt_project/overrides/waivers.csv")
     agency_overrides: Optional[str] = setting(None, "DISCLOSURE_AGENCY_OVERRIDES", "maintainers' agency merges and splits CSV (read by dbt); default dbt_project/overrides/agency_identity.csv")
+    storage_version: str = setting(DEFAULT_STORAGE_VERSION, "DISCLOSURE_STORAGE_VERSION", "DuckDB storage format of the published file (v1.0.0 opens in every DuckDB from 0.10 on: the 1.x CLI, DBeaver's and Metabase's JDBC driver); e.g. v1.4.0, latest")
     lock_timeout_s: float = setting(3600.0, "DISCLOSURE_LOCK_TIMEOUT", "seconds a run waits for another run holding the warehouse", ge=0)
     max_quarantine_share: float = setting(0.5, "DISCLOSURE_MAX_QUARANTINE_SHARE", "batch gate: largest share of quarantined documents")
     max_failed_share: float = setting(0.5, "DISCLOSURE_MAX_FAILED_SHARE", "batch gate: largest share of sources failed to fetch or parse")
@@ -132,6 +135,20 @@ class WarehouseResource(ConfigurableResource):
     @classmethod
     def _a_folder(cls, value):
         return _path_check(value, "folder")
+
+    @field_validator("storage_version", mode="before")
+    @classmethod
+    def _a_storage_version(cls, value):
+        if _skip_env_var(value):
+            return value
+        conn = duckdb.connect()
+        try:
+            conn.execute(f"attach ':memory:' as probe (storage_version '{str(value).replace(chr(39), '')}')")
+        except duckdb.Error:
+            raise ValueError("is not a DuckDB storage version (e.g. v1.0.0, v1.4.0, latest)") from None
+        finally:
+            conn.close()
+        return value
 
     @field_validator("max_quarantine_share", "max_failed_share", mode="before")
     @classmethod

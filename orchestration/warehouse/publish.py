@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from .db import connect, relation_exists
+from .db import connect, relation_exists, sql_string
 from .export import export_parquet
 
 DEFAULT_MAX_QUARANTINE_SHARE = 0.5
@@ -126,11 +126,6 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
     _fsync(published.parent)
     _verify_published(published, say)
     return published
-
-
-def sql_string(value: str | Path) -> str:
-    """``value`` as a SQL string literal."""
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def copy_database(source: Path, target: Path, storage_version: str) -> None:
