@@ -181,7 +181,12 @@ def test_export_to_csv_with_a_bom_filtered_by_region(published, tmp_path):
     assert names == {name for (name,) in query(published, "select agency_name from marts.agency_year where province = ?", [province])}
     assert all(re.search(r"[\u4e00-\u9fff]", name) for name in names)
     facts = (tmp_path / "fct_metric.csv").read_bytes()
-    assert facts.startswith(b"\xef\xbb\xbf") and "指标名称".encode() in facts
+    assert facts.startswith(b"\xef\xbb\xbf")
+    metric_rows = list(csv.reader(facts.decode("utf-8-sig").splitlines()))
+    header = metric_rows[0]
+    assert {"指标名称", "数值"} <= set(header)
+    received = [r[header.index("数值")] for r in metric_rows[1:] if r[header.index("指标键")] == "applications.new_received.total"]
+    assert received and all(v.isdigit() for v in received), received  # a count reads 214, not 214.0
 
 
 def test_parquet_export_on_request_when_nothing_changed_partitioned_by_year(published, tmp_path):

@@ -9,6 +9,7 @@ never saw the yml still says what each column holds.
 from __future__ import annotations
 
 import csv
+import math
 import os
 import shutil
 from collections.abc import Iterable, Sequence
@@ -98,12 +99,13 @@ def read_tables(db: Path, selection: ExportFilter) -> list[Table]:
 
 
 def _cell(value):
-    """A value as a spreadsheet cell: lists joined, decimals as numbers (Excel has no decimal type)."""
+    """A value as a spreadsheet cell: lists joined; a whole number as an integer (``fct_metric.value`` is a
+    double for the amounts' sake: a count reads ``214``, not ``214.0``); decimals as numbers (Excel has none)."""
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
+    if isinstance(value, (Decimal, float)) and math.isfinite(value) and value == int(value):
+        return int(value)
+    return float(value) if isinstance(value, Decimal) else value
 
 
 def write_xlsx(tables: Sequence[Table], target: Path) -> Path:
