@@ -74,3 +74,15 @@ def test_make_prints_the_path_line_for_the_uv_it_installed(tmp_path):
     assert line and user_bin in line.group(0), done.stdout
     after = subprocess.run(["bash", "-c", f"{line.group(0)}; uv --version"], env=env, capture_output=True, text=True, timeout=60)
     assert after.returncode == 0 and after.stdout.startswith("uv "), after.stderr
+
+
+@pytest.mark.parametrize("module, argv", [
+    ("accuracy", ["--inconsistent", "0.1"]), ("golden", ["compare", "x.jsonl", "--se", "1"]),
+    ("parse_speed", ["--rep", "1"]), ("fetch_throughput", ["--round", "1"]), ("warehouse_load", ["--uniq", "5"])])
+def test_the_readmes_bench_commands_refuse_abbreviations_too(module, argv, capsys):
+    import importlib
+
+    with pytest.raises(SystemExit) as stop:
+        importlib.import_module(f"tests.bench.{module}").main(argv)
+    assert stop.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
