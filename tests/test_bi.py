@@ -193,6 +193,8 @@ def test_parquet_export_on_request_when_nothing_changed_partitioned_by_year(publ
     import pyarrow.dataset as ds
 
     target = tmp_path / "parquet"
+    target.mkdir()
+    (target / "marts.fct_metric.parquet").write_bytes(b"an export in the old layout")
     done = run_export(published, "--format", "parquet", DISCLOSURE_PARQUET_DIR=str(target))
     assert done.returncode == 0, done.stderr
     years = {p.name for p in (target / "marts.fct_metric").iterdir()}
@@ -201,6 +203,7 @@ def test_parquet_export_on_request_when_nothing_changed_partitioned_by_year(publ
     facts = ds.dataset(target / "marts.fct_metric", format="parquet", partitioning="hive").to_table()
     assert facts.num_rows == query(published, "select count(*) from marts.fct_metric")[0][0]
     assert (target / "marts.dim_metric.parquet").is_file()  # no year: one file
+    assert not (target / "marts.fct_metric.parquet").exists()  # the stale layout is gone, not read beside the new
 
 
 def test_export_without_a_warehouse_says_so(tmp_path):

@@ -179,6 +179,8 @@ def export_parquet(db: Path, parquet_dir: Path) -> list[Path]:
             options = "format parquet, partition_by (year)" if has_year else "format parquet"
             conn.execute(f"copy (select * from {schema}.{name}) to {sql_string(temp)} ({options})")
             _swap(temp, target)
+            # the relation's other layout, left by an export from before it gained (or lost) its year, is stale
+            _remove(parquet_dir / (f"{schema}.{name}.parquet" if has_year else f"{schema}.{name}"))
             written.append(target)
     return written
 
