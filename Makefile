@@ -1,13 +1,17 @@
 # Set-up is part of every target: a fresh machine needs only Python 3.11 and make.
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+# where `pip install --user` puts uv's executable (~/.local/bin on Linux)
+USER_BIN := $(shell python3 -c 'import site; print(site.USER_BASE)' 2>/dev/null)/bin
+PATH_HINT = @command -v uv >/dev/null 2>&1 || echo 'uv is in $(USER_BIN), not on your PATH; for the README'"'"'s `uv run ...` commands run: export PATH="$(USER_BIN):$$PATH"'
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export UV_COMPILE_BYTECODE := 1
 
 .PHONY: setup run test browser uv clean
 
-uv:  ## uv itself, from PyPI, when the machine has none
+uv:  ## uv itself, from PyPI, when the machine has none; says how to put it on PATH for the README's `uv run ...`
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
+	$(PATH_HINT)
 
 .venv/.synced: pyproject.toml uv.lock | uv
 	$(UV) sync --locked --compile-bytecode
@@ -17,6 +21,7 @@ setup: .venv/.synced
 
 run: setup  ## the whole pipeline on the bundled sample corpus
 	$(UV) run disclosure refresh
+	$(PATH_HINT)
 
 test: setup browser  ## the test suite
 	$(UV) run pytest

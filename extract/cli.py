@@ -7,6 +7,7 @@ aborts the batch: it gets its own object with an issue.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -52,10 +53,18 @@ def _summary(report: ParsedReport) -> str:
 
 
 def run_parse(paths: list[str], jsonl: bool) -> int:
-    """Parse every document under ``paths``; 0 when the batch ran, 2 on usage errors."""
-    files = expand(paths)
+    """Parse every document under ``paths``; 0 when the batch ran, 2 on usage errors.
+
+    A path that does not exist is a usage error (exit 2, named on stderr), not a document: the
+    others are still parsed, so one typo does not cost the batch.
+    """
+    missing = [p for p in paths if not os.path.lexists(p)]
+    for path in missing:
+        print(f"disclosure parse: {path}: no such file or folder", file=sys.stderr)
+    files = expand([p for p in paths if p not in missing])
     if not files:
-        print("disclosure parse: no documents found under the given paths", file=sys.stderr)
+        if not missing:
+            print("disclosure parse: no documents found under the given paths", file=sys.stderr)
         return 2
     total = len(files)
     out = sys.stdout
@@ -68,4 +77,7 @@ def run_parse(paths: list[str], jsonl: bool) -> int:
         out.flush()
         if total >= PROGRESS_EVERY and (n % PROGRESS_EVERY == 0 or n == total):
             print(f"parsed {n}/{total}", file=sys.stderr, flush=True)
+    if missing:
+        print(f"disclosure parse: {len(missing)} of the given paths do not exist (see above)", file=sys.stderr)
+        return 2
     return 0

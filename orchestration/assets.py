@@ -282,7 +282,8 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
     from orchestration.warehouse.publish import publish
 
     paths = warehouse.paths()
-    publish(paths.work_db, paths.published, parquet_dir=paths.parquet_dir, log=context.log.info)
+    publish(paths.work_db, paths.published, parquet_dir=paths.parquet_dir, log=context.log.info,
+            storage_version=warehouse.storage_version)
     pending = _fingerprint_file(paths, "pending")
     if pending.exists():
         pending.replace(_fingerprint_file(paths, "published"))

@@ -1,4 +1,4 @@
-"""The ``disclosure`` command: ``parse`` (extraction only) and ``refresh`` (the whole pipeline).
+"""The disclosure command: parse (extraction only), refresh (the whole pipeline) and export (the marts for people).
 
 Each subcommand imports its machinery lazily, so ``disclosure parse`` never pays for Dagster,
 dbt or Great Expectations start-up.
@@ -8,11 +8,29 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib.metadata import PackageNotFoundError, version
+
+
+def package_version() -> str:
+    """The installed distribution's version and the parser's (each landed record carries the latter)."""
+    from extract import PARSER_VERSION
+
+    try:
+        installed = version("disclosure-warehouse")
+    except PackageNotFoundError:
+        installed = "unknown"
+    return f"disclosure {installed} (parser {PARSER_VERSION})"
+
+
+def _parser(*args, **kwargs) -> argparse.ArgumentParser:
+    """An argparse parser that refuses abbreviations: ``--ful`` is an error, never ``--full``."""
+    return argparse.ArgumentParser(*args, allow_abbrev=False, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="disclosure", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _parser(prog="disclosure", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=package_version())
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_parser)
 
     parse = sub.add_parser("parse", help="parse report documents into canonical cells (JSON lines)")
     parse.add_argument("paths", nargs="+", help="files or folders of documents (HTML, text)")
@@ -22,7 +40,44 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("--sources", default=None, help="a sources manifest (YAML) or a folder of documents; default: the bundled sample corpus")
     refresh.add_argument("--warehouse", default=None, help="where to publish the DuckDB warehouse; default: warehouse/disclosure.duckdb")
     refresh.add_argument("--full", action="store_true", help="re-fetch and re-parse every source, not only new or changed ones")
+
+    export = sub.add_parser("export", help="write agency_year and fct_metric as Excel and CSV (Chinese headers); Parquet on request")
+    export.add_argument("--warehouse", default=None, help="the published DuckDB file; default: DISCLOSURE_WAREHOUSE, else warehouse/disclosure.duckdb")
+    export.add_argument("--out", default=None, help="folder for disclosure.xlsx and the CSVs; default: export/ beside the warehouse")
+    export.add_argument("--format", dest="formats", action="append", choices=("xlsx", "csv", "parquet"),
+                        help="xlsx, csv or parquet, repeatable; default: xlsx and csv. parquet: every marts and quality "
+                             "relation, partitioned by year, to DISCLOSURE_PARQUET_DIR (else parquet/ in --out), written "
+                             "now even when nothing changed (the filters do not apply to it)")
+    export.add_argument("--region", action="append", default=[], help="only rows of this province, city or county (repeatable)")
+    export.add_argument("--year", action="append", default=[], type=int, help="only rows of this year (repeatable)")
     return parser
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """``disclosure export``: the published file's tables for people; 2 when it cannot be done as asked."""
+    from pathlib import Path
+
+    from orchestration.settings import SettingsError, resources_from_env
+    from orchestration.warehouse.export import ExportError, ExportFilter, export_parquet, export_tables
+
+    try:
+        paths = resources_from_env()["warehouse"].paths(args.warehouse)
+    except SettingsError as exc:
+        print(f"disclosure export: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out).expanduser().resolve() if args.out else paths.published.parent / "export"
+    formats = args.formats or ["xlsx", "csv"]
+    try:
+        written = export_tables(paths.published, out, [f for f in formats if f != "parquet"],
+                                ExportFilter(tuple(args.region), tuple(args.year)))
+        if "parquet" in formats:
+            written += export_parquet(paths.published, paths.parquet_dir or out / "parquet")
+    except ExportError as exc:
+        print(f"disclosure export: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         from extract.cli import run_parse
 
         return run_parse(args.paths, jsonl=args.jsonl)
+    if args.command == "export":
+        return run_export(args)
     from orchestration.interrupts import StopOnSignals, exit_code
     from orchestration.refresh import run_refresh
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,8 @@ from dagster_dbt import DbtCliResource, DbtProject
 from pydantic import Field, create_model, field_validator, model_validator
 
 from orchestration.warehouse.config import DBT_PROJECT_DIR
+from orchestration.warehouse.publish import DEFAULT_STORAGE_VERSION
+
 WRITER_TAG = "disclosure/writes-warehouse"  # the run-queue tag that keeps warehouse writers from overlapping
 ALERTED_BY_TAG = "disclosure/alerted-by"  # a run whose failure its launcher alerts (the run-failure sensor skips it)
 
@@ -119,6 +122,7 @@ class WarehouseResource(ConfigurableResource):
     corrections: Optional[str] = setting(None, "DISCLOSURE_CORRECTIONS", "maintainers' corrections CSV; default dbt_project/overrides/corrections.csv")
     waivers: Optional[str] = setting(None, "DISCLOSURE_WAIVERS", "maintainers' waivers CSV; default dbt_project/overrides/waivers.csv")
     agency_overrides: Optional[str] = setting(None, "DISCLOSURE_AGENCY_OVERRIDES", "maintainers' agency merges and splits CSV (read by dbt); default dbt_project/overrides/agency_identity.csv")
+    storage_version: str = setting(DEFAULT_STORAGE_VERSION, "DISCLOSURE_STORAGE_VERSION", "DuckDB storage format of the published file (v1.0.0 opens in every DuckDB from 0.10 on: the 1.x CLI, DBeaver's and Metabase's JDBC driver); e.g. v1.4.0, latest")
     lock_timeout_s: float = setting(3600.0, "DISCLOSURE_LOCK_TIMEOUT", "seconds a run waits for another run holding the warehouse", ge=0)
     max_quarantine_share: float = setting(0.5, "DISCLOSURE_MAX_QUARANTINE_SHARE", "batch gate: largest share of quarantined documents")
     max_failed_share: float = setting(0.5, "DISCLOSURE_MAX_FAILED_SHARE", "batch gate: largest share of sources failed to fetch or parse")
@@ -132,6 +136,20 @@ class WarehouseResource(ConfigurableResource):
     @classmethod
     def _a_folder(cls, value):
         return _path_check(value, "folder")
+
+    @field_validator("storage_version", mode="before")
+    @classmethod
+    def _a_storage_version(cls, value):
+        if _skip_env_var(value):
+            return value
+        conn = duckdb.connect()
+        try:
+            conn.execute(f"attach ':memory:' as probe (storage_version '{str(value).replace(chr(39), '')}')")
+        except duckdb.Error:
+            raise ValueError("is not a DuckDB storage version (e.g. v1.0.0, v1.4.0, latest)") from None
+        finally:
+            conn.close()
+        return value
 
     @field_validator("max_quarantine_share", "max_failed_share", mode="before")
     @classmethod
@@ -326,8 +344,25 @@ class AlertsResource(ConfigurableResource):
         return deliveries
 
 
+def dbt_executable() -> str:
+    """The ``dbt`` installed beside the running interpreter (this environment's), else ``dbt`` on PATH.
+
+    A command run by absolute path with a bare PATH (cron, systemd: ``.venv/bin/disclosure``) has no
+    ``.venv/bin`` on PATH; dagster-dbt looks only there, so the environment's own bin folder is put
+    in front of PATH too (dagster-dbt's manifest preparer builds its own resource with the default)."""
+    bin_dir = Path(sys.executable).parent
+    own = bin_dir / "dbt"
+    if not os.access(own, os.X_OK):
+        return "dbt"
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    if str(bin_dir) not in path:
+        os.environ["PATH"] = os.pathsep.join([str(bin_dir), *filter(None, path)])
+    return str(own)
+
+
 def dbt_project() -> DbtProject:
     """The dbt project, with its manifest generated (``dbt parse``) when missing or older than its sources."""
+    dbt_executable()
     project = DbtProject(project_dir=DBT_PROJECT_DIR)
     if _manifest_stale(project):
         project.preparer.prepare(project)  # parsing needs no database (profiles.yml has a default path)
@@ -353,4 +388,4 @@ def _manifest_stale(project: DbtProject) -> bool:
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
-    return DbtCliResource(project_dir=project)
+    return DbtCliResource(project_dir=project, dbt_executable=dbt_executable())

@@ -126,12 +126,13 @@ def test_dbt_docs_generate_describes_the_marts(built, monkeypatch, tmp_path):
 def test_marts_export_to_parquet(built, tmp_path):
     import pyarrow.parquet as pq
 
-    from orchestration.warehouse.publish import export_parquet
+    from orchestration.warehouse.export import export_parquet
 
     paths, _ = built
     written = {p.name for p in export_parquet(paths.published, tmp_path)}
-    assert {"marts.dim_report.parquet", "marts.fct_metric.parquet", "quality.rule_results.parquet"} <= written
-    assert pq.read_table(tmp_path / "marts.dim_report.parquet").num_rows == 5
+    # a relation with a year is a folder partitioned by year (year=2021/...), the others one file each
+    assert {"marts.dim_report", "marts.fct_metric", "quality.rule_results.parquet", "marts.dim_metric.parquet"} <= written
+    assert pq.read_table(tmp_path / "marts.dim_report").num_rows == 5
 
 
 def test_wide_models_pivot_the_dictionarys_keys_in_its_order(built):

@@ -31,3 +31,8 @@ def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
 def relation_exists(conn: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
     return bool(scalar(conn, "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
                        [schema, name]))
+
+
+def sql_string(value: str | Path) -> str:
+    """``value`` (a path, say) as a SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -11,10 +10,14 @@ from pathlib import Path
 
 import duckdb
 
-from .db import connect, relation_exists
+from .db import connect, relation_exists, sql_string
+from .export import export_parquet
 
 DEFAULT_MAX_QUARANTINE_SHARE = 0.5
 DEFAULT_MAX_FAILED_SHARE = 0.5
+# The published file's storage format: v1.0.0 opens in every DuckDB from 0.10 on (the 1.x CLI, the JDBC
+# driver of DBeaver and Metabase, Python notebooks) and holds all the marts use (lists, decimals, comments).
+DEFAULT_STORAGE_VERSION = "v1.0.0"
 
 
 @dataclass
@@ -88,8 +91,11 @@ class PublishError(RuntimeError):
 
 
 def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
-            log: Callable[[str], None] | None = None) -> Path:
+            log: Callable[[str], None] | None = None, storage_version: str = DEFAULT_STORAGE_VERSION) -> Path:
     """Copy the work DB to ``published`` atomically: temp file in the same folder, fsync, os.replace.
+
+    The copy is written in DuckDB's ``storage_version`` format (env DISCLOSURE_STORAGE_VERSION), so
+    readers older than the DuckDB that builds it open the file.
 
     Until the replace, the previous published file is untouched, so a reader holding it open
     read-only keeps its snapshot and a crash at any point leaves it intact. A WAL beside the
@@ -107,11 +113,12 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
         stale.unlink(missing_ok=True)
     temp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
     try:
-        shutil.copyfile(work_db, temp)
+        copy_database(work_db, temp, storage_version)
         _fsync(temp)
         _check_opens(temp)  # a copy that does not open is never published
         if parquet_dir is not None:
             export_parquet(temp, Path(parquet_dir))
+            say(f"exported the marts and quality relations as Parquet to {parquet_dir}")
         _move_stale_wal(published, say)
         os.replace(temp, published)
     finally:
@@ -119,6 +126,20 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
     _fsync(published.parent)
     _verify_published(published, say)
     return published
+
+
+def copy_database(source: Path, target: Path, storage_version: str) -> None:
+    """Every schema, table, view and comment of ``source`` into a new file ``target`` in DuckDB's
+    ``storage_version`` format (COPY FROM DATABASE; the source is only read)."""
+    target.unlink(missing_ok=True)
+    conn = duckdb.connect()
+    try:
+        conn.execute(f"attach {sql_string(source)} as build_source (read_only)")
+        conn.execute(f"attach {sql_string(target)} as build_target (storage_version {sql_string(storage_version)})")
+        conn.execute("copy from database build_source to build_target")
+        conn.execute("checkpoint build_target")
+    finally:
+        conn.close()
 
 
 def wal_path(db: Path) -> Path:
@@ -154,20 +175,3 @@ def _verify_published(published: Path, say: Callable[[str], None]) -> None:
             if attempt == 2 or _move_stale_wal(published, say) is None:
                 raise PublishError(f"{published} was replaced by the new build but does not open read-only: {exc}") from exc
     say(f"verified {published}: opens read-only, {reports} reports")
-
-
-def export_parquet(db: Path, parquet_dir: Path) -> list[Path]:
-    """Every table and view of schemas marts and quality as ``<schema>.<name>.parquet``."""
-    parquet_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    with connect(db, read_only=True) as conn:
-        names = conn.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('marts', 'quality') order by 1, 2").fetchall()
-        for schema, name in names:
-            target = parquet_dir / f"{schema}.{name}.parquet"
-            temp = target.with_name(f".{target.name}.tmp")
-            conn.execute(f"copy (select * from {schema}.{name}) to '{temp}' (format parquet)")
-            os.replace(temp, target)
-            written.append(target)
-    return written

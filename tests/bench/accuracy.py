@@ -86,7 +86,7 @@ def add(t: Tally, o: Outcome) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     ap.add_argument("--n", type=int, default=2000, help="generated documents (default 2000)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--inconsistent-share", type=float, default=0.1, help="share of reports that break a rule (read as written)")

@@ -57,7 +57,7 @@ def serve(pages: dict[str, tuple[bytes, dict[str, str]]]) -> ThreadingHTTPServer
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--n", type=int, default=200, help="generated pages on the site")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)

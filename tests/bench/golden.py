@@ -41,7 +41,7 @@ def _line(name: str, record: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     ap.add_argument("action", choices=("write", "compare"))
     ap.add_argument("file")
     ap.add_argument("--n", type=int, default=3000, help="generated documents (default 3000)")

@@ -82,7 +82,7 @@ def peak_memory(fn: Callable[[GeneratedDoc], object], docs: list[GeneratedDoc]) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     ap.add_argument("--n", type=int, default=500, help="pages (default 500)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=3, help="timings per page and parser, the median kept (default 3)")

@@ -25,7 +25,7 @@ from tests.warehouse_support import (batch_gate_decision, materialization_metada
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--n", type=int, default=1000, help="documents to load")
     parser.add_argument("--unique", type=int, default=1000, help="distinct generated pages")
     parser.add_argument("--seed", type=int, default=0)

@@ -1,6 +1,8 @@
 -- Agency x year, wide: requests, outcome shares, review and litigation, active disclosure.
 -- Keyed on the resolved agency (dim_agency: one body across its name variants), so one agency over
--- the years is one line. When an agency has several passed reports for a year, the latest published one counts.
+-- the years is one line. Counts are BIGINT (R5_domain holds back a count that is not a whole
+-- number), shares and rates DECIMAL. When an agency has several passed reports for a year, the latest published one counts.
+{%- set rate = "decimal(12, 6)" %}  {#- a share or rate: 0 to 1, six decimal places #}
 {%- set denied_reasons = ["state_secret", "law_prohibited", "security_stability", "third_party",
                           "internal_affairs", "process_info", "enforcement_file", "admin_query"] %}
 with reports as (
@@ -57,28 +59,28 @@ select
     agencies.agency_kind,
     reports.report_id,
     reports.template_version,
-    wide.requests_received,
-    wide.requests_carried_over,
-    wide.requests_processed,
-    wide.requests_carried_forward,
-    wide.granted,
-    wide.partially_granted,
-    (wide.granted + wide.partially_granted) / nullif(wide.requests_processed, 0) as granted_or_partly_share,
+    cast(wide.requests_received as bigint) as requests_received,
+    cast(wide.requests_carried_over as bigint) as requests_carried_over,
+    cast(wide.requests_processed as bigint) as requests_processed,
+    cast(wide.requests_carried_forward as bigint) as requests_carried_forward,
+    cast(wide.granted as bigint) as granted,
+    cast(wide.partially_granted as bigint) as partially_granted,
+    cast((wide.granted + wide.partially_granted) / nullif(wide.requests_processed, 0) as {{ rate }}) as granted_or_partly_share,
     {%- for reason in denied_reasons %}
-    wide.denied_{{ reason }} / nullif(wide.requests_processed, 0) as denied_{{ reason }}_share,
+    cast(wide.denied_{{ reason }} / nullif(wide.requests_processed, 0) as {{ rate }}) as denied_{{ reason }}_share,
     {%- endfor %}
-    wide.not_held / nullif(wide.requests_processed, 0) as not_held_share,
-    wide.review_total,
-    wide.review_corrected,
-    wide.review_corrected / nullif(wide.review_total, 0) as review_correction_rate,
-    wide.litigation_total,
-    wide.litigation_corrected,
-    wide.litigation_corrected / nullif(wide.litigation_total, 0) as litigation_correction_rate,
-    wide.active_licensing_decisions,
-    wide.active_penalty_decisions,
-    wide.active_coercion_decisions,
-    wide.active_rules_published,
-    wide.active_normative_docs_published
+    cast(wide.not_held / nullif(wide.requests_processed, 0) as {{ rate }}) as not_held_share,
+    cast(wide.review_total as bigint) as review_total,
+    cast(wide.review_corrected as bigint) as review_corrected,
+    cast(wide.review_corrected / nullif(wide.review_total, 0) as {{ rate }}) as review_correction_rate,
+    cast(wide.litigation_total as bigint) as litigation_total,
+    cast(wide.litigation_corrected as bigint) as litigation_corrected,
+    cast(wide.litigation_corrected / nullif(wide.litigation_total, 0) as {{ rate }}) as litigation_correction_rate,
+    cast(wide.active_licensing_decisions as bigint) as active_licensing_decisions,
+    cast(wide.active_penalty_decisions as bigint) as active_penalty_decisions,
+    cast(wide.active_coercion_decisions as bigint) as active_coercion_decisions,
+    cast(wide.active_rules_published as bigint) as active_rules_published,
+    cast(wide.active_normative_docs_published as bigint) as active_normative_docs_published
 from reports
 inner join wide using (report_id)
 inner join {{ ref('dim_agency') }} as agencies using (agency_id)

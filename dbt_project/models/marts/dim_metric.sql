@@ -17,5 +17,5 @@ select
     template_versions,
     derived_in_versions,
     sort_order,
-    max_value
+    cast(max_value as bigint) as max_value  -- a whole-number bound (R5_domain)
 from dictionary
