@@ -20,14 +20,13 @@ from extract.loading import UnreadableDocument, decode, read_document
 
 from .client import FetchError, HttpClient
 from .config import DOCUMENT_TYPES, FetchConfig
-from .listing import find_links
+from .listing import LISTING_TYPES, find_links
 from .manifest import Manifest, SourceSpec, local_roots, outside_roots
 from .store import RawStore, sha256_hex, utc_now
 
 __all__ = ["FetchConfig", "FetchResult", "fetch_sources"]
 
 FETCHED, UNCHANGED, FAILED = "fetched", "unchanged", "failed"
-LISTING_TYPES = ("text/html", "application/xhtml+xml")
 
 
 @dataclass
@@ -190,7 +189,7 @@ class _Run:
                     failures.append(result)
                     continue
                 body = self.store.get(result.content_hash)  # just stored, or the copy a 304 confirmed
-                links = find_links(decode(body, result.headers)[0], result.final_url or page, spec.link_text)
+                links = find_links(decode(body, result.headers)[0], result.final_url or page, spec.link_text, spec.location)
                 off_site += links.off_site
                 for url in links.reports:
                     if url not in found:
