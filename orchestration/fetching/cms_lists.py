@@ -34,7 +34,7 @@ PAGE_EXT = (re.compile(r"""["']\.["']\s*\+\s*["'](\w+)"""), re.compile(r"""\+\s*
 
 API_CALL = re.compile(r"""(?:\burl\s*:\s*|\$\.(?:getJSON|get|post)\(\s*)["']([^"'\s]+)["']""")
 DATA_OBJECT = re.compile(r"\bdata\s*:\s*\{([^{}]*)\}")
-PAIR = re.compile(r"""["']?(\w+)["']?\s*:\s*(?:["']([^"']*)["']|(-?\d+))""")
+PAIR = re.compile(r"""["']?(\w+)["']?\s*:\s*(?:["']([^"']*)["']|(-?\d+)\b|([A-Za-z_$][\w$]*))""")
 PAGE_KEYS = ("pageNo", "pageNum", "pageIndex", "page", "curPage", "currentPage", "pageNumber", "p")
 SIZE_KEYS = ("pageSize", "pagesize", "size", "rows", "perPage", "limit")
 PAGE_COUNT_KEYS = ("totalpage", "totalpages", "pagecount", "pagetotal", "pages", "totalpagenum")
@@ -53,13 +53,12 @@ AJAX_PARAM = re.compile(r"\bajaxParam\s*:\s*\{([^{}]*)\}")
 
 
 def script_pages(scripts: list[str], page_url: str, listing_url: str) -> list[str]:
-    """The further listing pages the page's scripts state: TRS WCM pagers, a JSON list API's first page,
-    Hanweb dataproxy groups."""
+    """The further listing pages the page's scripts state: TRS WCM pagers, a JSON list API's first page
+    (Hanweb's groups are read from the list unit's own datastore: ``hanweb_groups``)."""
     pages: list[str] = []
     for script in scripts:
         pages += _trs_pages(script, page_url, listing_url)
         pages += _list_api(script, page_url)
-        pages += _hanweb_groups(script, "\n".join(scripts), page_url)
     return pages
 
 
@@ -84,23 +83,35 @@ def _numbered(total: int, stem: str, ext: str, page_url: str) -> list[str]:
     return [urljoin(page_url, f"{stem}.{ext}" if n == 0 else f"{stem}_{n}.{ext}") for n in range(min(total, SCRIPT_PAGES_CAP))]
 
 
-def _pairs(text: str) -> dict[str, str]:
-    return {key: text_value if number is None or number == "" else number for key, text_value, number in PAIR.findall(text)}
+def _pairs(text: str, script: str = "") -> dict[str, str]:
+    """``key: "value"`` / ``key: 12`` pairs of a script's object literal; ``key: name`` takes the value of
+    ``var name = "..."`` in ``script``, or "" when the script does not give it."""
+    pairs = {}
+    for key, quoted, number, name in PAIR.findall(text):
+        if name:
+            known = re.search(rf"""\b{re.escape(name)}\s*=\s*(?:["']([^"']*)["']|(-?\d+))""", script)
+            quoted, number = (known.group(1) or "", known.group(2) or "") if known else ("", "")
+        pairs[key] = number or quoted
+    return pairs
 
 
 def _with_query(url: str, values: dict[str, str]) -> str:
-    """``url`` with ``values`` set in its query; the other parameters stay exactly as the page wrote them."""
+    """``url`` with ``values`` set in its query, in place where the page wrote them (so page 1 of an API is
+    one URL however it was reached); the other parameters stay exactly as written."""
     parts = urlsplit(url)
-    pieces = [piece for piece in parts.query.split("&") if piece and piece.split("=", 1)[0] not in values]
-    return urlunsplit(parts._replace(query="&".join(pieces + [urlencode(values)] if values else pieces)))
+    pieces, left = [], dict(values)
+    for piece in (p for p in parts.query.split("&") if p):
+        key = piece.split("=", 1)[0]
+        pieces.append(urlencode({key: left.pop(key)}) if key in left else piece)
+    return urlunsplit(parts._replace(query="&".join(pieces + ([urlencode(left)] if left else []))))
 
 
 def _list_api(script: str, page_url: str) -> list[str]:
-    """A list model's JSON API named in the script, at its first page, when it names a page parameter."""
+    """A list model's JSON API named in the script, at its first page, when its parameters name a page."""
     for match in API_CALL.finditer(script):
         api = urljoin(page_url, html.unescape(match.group(1)))
         data = DATA_OBJECT.search(script, match.end())
-        values = _pairs(data.group(1)) if data else {}
+        values = _pairs(data.group(1), script) if data else {}
         stated = {**dict(parse_qsl(urlsplit(api).query)), **values}
         key = next((k for k in PAGE_KEYS if k in stated), None)
         if key is not None and urlsplit(api).scheme in ("http", "https"):
@@ -157,8 +168,9 @@ def datastore_records(text: str) -> list[tuple[str, str, str]]:
     return [(a["href"], " ".join(a.get_text(" ", strip=True).split()), a.get("title") or "") for a in soup.find_all("a", href=True)]
 
 
-def _hanweb_groups(script: str, all_scripts: str, page_url: str) -> list[str]:
-    """The dataproxy.jsp requests for the record groups after the one the page carries (the jpage pager's)."""
+def hanweb_groups(script: str, all_scripts: str, page_url: str) -> list[str]:
+    """The dataproxy.jsp requests for the record groups after the one the list unit's ``datastore`` carries,
+    as its ``jpage`` pager states them (``all_scripts``: the page's scripts, where the pager's settings are)."""
     if "<datastore>" not in script:
         return []
     total, per_page = TOTAL_RECORD.search(script) or TOTAL_RECORD.search(all_scripts), PER_PAGE.search(all_scripts)

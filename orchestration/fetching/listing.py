@@ -29,10 +29,11 @@ FIRST_PAGE_NAME = re.compile(r"^((index|default)\.\w+)?$", re.I)  # the folder a
 BOILERPLATE_TAGS = {"header", "footer", "nav", "aside"}
 BOILERPLATE_WORDS = {
     "nav", "navbar", "subnav", "leftnav", "menu", "submenu", "header", "head", "topbar", "footer", "foot", "copyright",
-    "sidebar", "aside", "crumb", "crumbs", "breadcrumb", "bread", "position", "location", "weizhi", "dqwz",
+    "sidebar", "side", "aside", "crumb", "crumbs", "breadcrumb", "bread", "position", "location", "place", "weizhi", "dqwz",
     "banner", "search", "friend", "yqlj", "share", "tree",
 }
 BREADCRUMB_TEXT = re.compile(r"^\s*(当前位置|您的位置|您现在的位置|你的位置|你现在的位置|所在位置|当前的位置)")
+INLINE_TAGS = {"strong", "b", "span", "em", "i", "font", "label", "small"}
 LIST_WORD = re.compile(r"list|liebiao|^lb$|^lb[_-]|[_-]lb$", re.I)
 LISTING_TYPES = ("text/html", "application/xhtml+xml", "application/json", "text/json", "text/xml", "application/xml", "text/plain", "text/javascript")
 
@@ -72,14 +73,11 @@ class Column:
         return parts.netloc.lower() == self.site and parts.path.startswith(self.folder)
 
     def is_listing_page(self, url: str) -> bool:
-        """The listing itself, a page of its pager, the column folder or a folder above it (or their index pages)."""
-        if url in self.known:
-            return True
+        """The listing itself, a page of its pager, or any column's page on the site: a folder or its
+        ``index``/``default`` page (the column, the folders above it, sibling columns in the navigation).
+        Reports are articles (``t20230131_123.htm``, ``art_1229_123.html``), never a column's index."""
         parts = urlsplit(url)
-        if parts.netloc.lower() != self.site:
-            return False
-        folder, _, name = parts.path.rpartition("/")
-        return self.folder.startswith(folder + "/") and COLUMN_PAGE_NAME.match(name) is not None
+        return url in self.known or (parts.netloc.lower() == self.site and COLUMN_PAGE_NAME.match(parts.path.rpartition("/")[2]) is not None)
 
 
 def find_links(text: str, page_url: str, link_text: str, listing_url: str | None = None) -> ListingLinks:
@@ -115,6 +113,7 @@ def find_links(text: str, page_url: str, link_text: str, listing_url: str | None
     records = [(a["href"], _text(a), a.get("title") or "") for block in _list_blocks(soup, pattern) for a in block.find_all("a", href=True)]
     for script in soup.find_all("script", type=re.compile(r"xml", re.I)):  # Hanweb: the records are CDATA in the list unit
         records += cms_lists.datastore_records(script.string or "")
+        pages += cms_lists.hanweb_groups(script.string or "", "\n".join(scripts), page_url)
     _add_records(found, records, page_url, pattern, column, pages)
     return found
 
@@ -160,15 +159,18 @@ def _drop_boilerplate(soup: BeautifulSoup) -> None:
             element.extract()
     for label in soup.find_all(string=BREADCRUMB_TEXT):
         holder = label.parent
+        while holder is not None and holder.name in INLINE_TAGS:  # <strong>当前位置:</strong> <a>…: the links are beside it
+            holder = holder.parent
         if holder is not None and holder.name not in ("body", "html", "[document]"):
             holder.extract()
 
 
 def _list_blocks(soup: BeautifulSoup, pattern: re.Pattern) -> list[Tag]:
-    """The outermost list-named elements (class/id with "list", "lb" …) holding a matching link; else the whole page."""
+    """The outermost list-named elements (class/id with "list", "lb" …) holding a matching link; else the whole page
+    (a list word on ``<body>``, as DedeCMS's ``class="articlelist"``, names the page, not a block)."""
     blocks = [
         element for element in soup.find_all(True)
-        if any(LIST_WORD.search(word) for word in _words(element))
+        if element.name not in ("html", "body") and any(LIST_WORD.search(word) for word in _words(element))
         and any(pattern.search(_text(a)) or pattern.search(a.get("title") or "") for a in element.find_all("a", href=True))
     ]
     ids = {id(b) for b in blocks}

@@ -1,0 +1,171 @@
+"""Listing pages as real government CMSs write them (tests/fixtures/listings/<family>/), crawled from a real
+site on 127.0.0.1: exactly the report links across all pages, and nothing else fetched.
+
+Each fixture keeps its CMS's real structure (header, navigation, left column tree, breadcrumb, list, pager
+script, sidebar, footer with off-site links); ``{{site}}`` is the loopback site itself and ``{{other}}`` a
+second loopback site that stands for every off-site host and must receive no request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from orchestration.fetching import Manifest, RawStore, SourceSpec, fetch_sources
+from orchestration.fetching.listing import find_links
+from tests.test_fetch import FAST, html, start_site
+
+FIXTURES = Path(__file__).parent / "fixtures" / "listings"
+CONFIG = replace(FAST, retries=0, total_timeout_seconds=10)
+TYPES = {".json": "application/json;charset=UTF-8", ".jsp": "text/xml;charset=UTF-8", ".html": "text/html"}
+
+
+def serve(http_server, family: str, listing_pages: dict[str, str], reports: list[str]) -> tuple[str, object, object]:
+    """The family's site: ``listing_pages`` maps a request target (path and query) to a fixture file; every
+    report path answers a small report page. Returns the site's base URL, its and the off-site host's records."""
+    other, other_seen = start_site(http_server, {})
+    routes = {}
+    base_holder: list[str] = []
+
+    def fixture(name: str):
+        def route(h, site) -> None:
+            body = (FIXTURES / family / name).read_bytes()
+            body = body.replace(b"{{site}}", base_holder[0].split("//")[1].encode()).replace(b"{{other}}", other.split("//")[1].encode())
+            h.reply(200, body, TYPES.get(Path(name).suffix, "text/html; charset=utf-8"))
+        return route
+
+    routes.update({target: fixture(name) for target, name in listing_pages.items()})
+    routes.update({path: (lambda h, site: h.reply(200, html("<h1>政府信息公开工作年度报告</h1>"))) for path in reports})
+    base, seen = start_site(http_server, routes)
+    base_holder.append(base)
+    return base, seen, other_seen
+
+
+def crawl(http_server, tmp_path, family: str, start: str, listing_pages: dict[str, str], reports: list[str], max_pages: int = 10):
+    base, seen, other_seen = serve(http_server, family, listing_pages, reports)
+    manifest = Manifest(sources=[SourceSpec(kind="listing", location=base + start, max_pages=max_pages)])
+    messages: list[str] = []
+    results = fetch_sources(manifest, RawStore(tmp_path), CONFIG, progress=messages.append)
+    return base, results, seen, other_seen, messages
+
+
+def assert_exactly(base, results, seen, other_seen, listing_pages, reports) -> None:
+    assert [(r.source_uri, r.status) for r in results] == [(base + path, "fetched") for path in reports]
+    requested = [path for path, _, _ in seen.requests]
+    assert sorted(requested) == sorted(["/robots.txt", *listing_pages, *reports])  # each once, nothing else
+    assert other_seen.requests == []
+
+
+TRS_WCM_REPORTS = [
+    "/zwgk/zfxxgk/ndbg/202401/t20240126_1123401.htm",
+    "/zwgk/zfxxgk/ndbg/202301/t20230130_1012377.htm",
+    "/zwgk/zfxxgk/ndbg/202201/t20220128_903512.htm",
+    "/zwgk/zfxxgk/ndbg/202101/t20210129_801140.htm",
+    "/zwgk/zfxxgk/ndbg/202001/t20200123_123.htm",
+    "/zwgk/zfxxgk/ndbg/201901/t20190130_62001.htm",
+    "/zwgk/zfxxgk/ndbg/201801/t20180131_51026.htm",
+    "/zwgk/tzgg/201703/t20170324_40012.htm",
+]
+
+
+def test_trs_wcm_create_page_html_column(http_server, tmp_path):
+    """createPageHTML(2, 0, "index", "htm"); the left column tree and the CurrChnlCls breadcrumb link back to
+    the column (…公开年报) and to sibling 年报 columns: none of them is a report, the home page is no listing."""
+    pages = {"/zwgk/zfxxgk/ndbg/index.htm": "zwgk/zfxxgk/ndbg/index.htm", "/zwgk/zfxxgk/ndbg/index_1.htm": "zwgk/zfxxgk/ndbg/index_1.htm"}
+    found = crawl(http_server, tmp_path, "trs_wcm", "/zwgk/zfxxgk/ndbg/index.htm", pages, TRS_WCM_REPORTS)
+    assert_exactly(*found[:4], pages, TRS_WCM_REPORTS)
+
+
+def test_trs_wcm_column_named_by_its_folder_reads_index_htm_once(http_server, tmp_path):
+    """The manifest names the column's folder: the pager's page 0 (index.htm) is that same page, not read again."""
+    pages = {"/zwgk/zfxxgk/ndbg/": "zwgk/zfxxgk/ndbg/index.htm", "/zwgk/zfxxgk/ndbg/index_1.htm": "zwgk/zfxxgk/ndbg/index_1.htm"}
+    found = crawl(http_server, tmp_path, "trs_wcm", "/zwgk/zfxxgk/ndbg/", pages, TRS_WCM_REPORTS)
+    assert_exactly(*found[:4], pages, TRS_WCM_REPORTS)
+
+
+def test_trs_wcm_count_page_document_write_column_in_gbk(http_server, tmp_path):
+    """var countPage = 2 with document.write links (no createPageHTML), a GBK page without a charset header,
+    a table layout whose top bar and breadcrumb say 首页 for the site's home."""
+    pages = {"/zwgk/xxgkml/gknb/index.html": "zwgk/xxgkml/gknb/index.html", "/zwgk/xxgkml/gknb/index_1.html": "zwgk/xxgkml/gknb/index_1.html"}
+    reports = [
+        "/zwgk/xxgkml/gknb/202401/t20240119_11342209.html",
+        "/zwgk/xxgkml/gknb/202301/t20230131_10993011.html",
+        "/zwgk/xxgkml/gknb/202201/t20220129_10458865.html",
+        "/zwgk/xxgkml/gknb/202101/t20210128_9766120.html",
+        "/zwgk/xxgkml/gknb/202003/t20200320_8934512.html",
+    ]
+    found = crawl(http_server, tmp_path, "trs_wcm_countpage", "/zwgk/xxgkml/gknb/index.html", pages, reports)
+    assert_exactly(*found[:4], pages, reports)
+
+
+HYCLOUD_API = "/api-gateway/hycloud-publish-server/front/doc/list"
+
+
+def test_hycloud_list_model_follows_its_json_list_api(http_server, tmp_path):
+    """The column page is an empty list model; its script loads the records from a JSON list API
+    (pageNo/pageSize; the answer states totalPage): both API pages are read, the records' column link is not a report."""
+    pages = {
+        "/zfxxgk/ndbg/index.shtml": "zfxxgk/ndbg/index.shtml",
+        f"{HYCLOUD_API}?siteId=42&channelId=20153&pageNo=1&pageSize=10": "api/list_page1.json",
+        f"{HYCLOUD_API}?siteId=42&channelId=20153&pageNo=2&pageSize=10": "api/list_page2.json",
+    }
+    stems = ["202401/t20240126_3512208", "202301/t20230131_3389021", "202201/t20220128_3129455", "202101/t20210129_2923310",
+             "202003/t20200327_2772560", "201903/t20190329_2597421", "201803/t20180330_2580020", "201703/t20170331_2412891",
+             "201603/t20160330_2101176", "201503/t20150331_1655402", "201403/t20140328_1289934", "201303/t20130329_1002117"]
+    reports = [f"/zfxxgk/ndbg/{stem}.shtml" for stem in stems]
+    found = crawl(http_server, tmp_path, "hycloud", "/zfxxgk/ndbg/index.shtml", pages, reports)
+    assert_exactly(*found[:4], pages, reports)
+
+
+HANWEB_GROUP_2 = (
+    "/module/web/jpage/dataproxy.jsp?page=1&appid=1&webid=3185&path=/&columnid=1229424&unitid=4652277"
+    "&webname=%E6%B5%99%E6%B1%9F%E7%9C%81%E4%BA%BA%E6%B0%91%E6%94%BF%E5%BA%9C&permissiontype=0&startrecord=11&endrecord=20&perpage=10"
+)
+
+
+def test_hanweb_datastore_records_and_dataproxy_paging(http_server, tmp_path):
+    """Records are CDATA in <script type="text/xml"> (no <a> in the DOM); the jpage pager states 14 records,
+    10 a page: the second group comes from dataproxy.jsp. The sidebar's datastore unit is not the list."""
+    pages = {"/col/col1229424/index.html": "col/col1229424/index.html", HANWEB_GROUP_2: "module/web/jpage/dataproxy.jsp"}
+    arts = ["2024/1/26/art_1229424_59012345", "2024/1/25/art_1229424_59011870", "2023/1/30/art_1229424_58133392",
+            "2023/1/29/art_1229424_58131004", "2022/1/28/art_1229424_57264411", "2022/1/27/art_1229424_57262280",
+            "2021/1/29/art_1229424_56120367", "2021/1/28/art_1229424_56118802", "2020/3/31/art_1229424_42210089",
+            "2020/3/30/art_1229424_42208811", "2019/3/29/art_1229424_41006542", "2019/3/28/art_1229424_41005530",
+            "2018/3/30/art_1229424_40012293"]
+    reports = [f"/art/{art}.html" for art in arts]
+    found = crawl(http_server, tmp_path, "hanweb", "/col/col1229424/index.html", pages, reports)
+    assert_exactly(*found[:4], pages, reports)
+
+
+def test_plain_pager_links_dedecms(http_server, tmp_path):
+    """Page-number and 下一页 links (DedeCMS list_12_2.html); 首页 of the top menu is the site's home, not a
+    page; page 2's 首页 names page 1 as list_12_1.html, a page of this column, read once."""
+    pages = {"/a/zwgk/ndbg/": "a/zwgk/ndbg/index.html", "/a/zwgk/ndbg/list_12_2.html": "a/zwgk/ndbg/list_12_2.html",
+             "/a/zwgk/ndbg/list_12_1.html": "a/zwgk/ndbg/list_12_1.html"}
+    reports = ["/a/zwgk/ndbg/2024/0125/1276.html", "/a/zwgk/ndbg/2023/0130/1102.html", "/a/zwgk/ndbg/2022/0128/961.html",
+               "/a/zwgk/ndbg/2021/0129/803.html", "/a/zwgk/ndbg/2020/0331/655.html"]
+    found = crawl(http_server, tmp_path, "plain", "/a/zwgk/ndbg/", pages, reports)
+    assert_exactly(*found[:4], pages, reports)
+
+
+def test_max_pages_bounds_api_and_dataproxy_hops(http_server, tmp_path):
+    """The page budget counts every hop of a list model: with max_pages=2 the second API page is left, and said so."""
+    pages = {"/zfxxgk/ndbg/index.shtml": "zfxxgk/ndbg/index.shtml", f"{HYCLOUD_API}?siteId=42&channelId=20153&pageNo=1&pageSize=10": "api/list_page1.json"}
+    reports = ["/zfxxgk/ndbg/202401/t20240126_3512208.shtml", "/zfxxgk/ndbg/202301/t20230131_3389021.shtml", "/zfxxgk/ndbg/202201/t20220128_3129455.shtml",
+               "/zfxxgk/ndbg/202101/t20210129_2923310.shtml", "/zfxxgk/ndbg/202003/t20200327_2772560.shtml", "/zfxxgk/ndbg/201903/t20190329_2597421.shtml",
+               "/zfxxgk/ndbg/201803/t20180330_2580020.shtml", "/zfxxgk/ndbg/201703/t20170331_2412891.shtml", "/zfxxgk/ndbg/201603/t20160330_2101176.shtml"]
+    base, results, seen, other_seen, messages = crawl(http_server, tmp_path, "hycloud", "/zfxxgk/ndbg/index.shtml", pages, reports, max_pages=2)
+    assert_exactly(base, results, seen, other_seen, pages, reports)
+    assert any("1 more page(s) beyond max_pages=2" in m for m in messages)
+
+
+@pytest.mark.parametrize("script", [
+    "$.ajax({url: 'http://10.0.0.1/api/list', data: {pageNo: 1}})",
+    "$.getJSON('http://{other}/api/list?pageNo=1')",
+])
+def test_a_list_api_on_another_host_is_never_a_page(script):
+    page = html(f"<ul class='list'><li><a href='t1.htm'>2023年度报告</a></li></ul><script>{script}</script>").decode()
+    links = find_links(page.replace("{other}", "127.0.0.2:8080"), "http://127.0.0.1:9/ndbg/index.htm", "年度报告|年报")
+    assert links.pages == [] and links.reports == ["http://127.0.0.1:9/ndbg/t1.htm"]
