@@ -169,3 +169,42 @@ def test_a_list_api_on_another_host_is_never_a_page(script):
     page = html(f"<ul class='list'><li><a href='t1.htm'>2023年度报告</a></li></ul><script>{script}</script>").decode()
     links = find_links(page.replace("{other}", "127.0.0.2:8080"), "http://127.0.0.1:9/ndbg/index.htm", "年度报告|年报")
     assert links.pages == [] and links.reports == ["http://127.0.0.1:9/ndbg/t1.htm"]
+
+
+# --- single pages through find_links: forms the fixtures above do not show -------------------------------
+
+PAGE = "http://127.0.0.1:9/xxgk/ndbg/index.htm"
+
+
+def links_of(body: str, page_url: str = PAGE):
+    return find_links(html(body).decode(), page_url, "年度报告|年报")
+
+
+def test_trs_six_argument_create_page_html():
+    found = links_of("<div class='list'><a href='t1.htm'>2023年度报告</a></div><script>createPageHTML('page_div', 3, 0, 'index', 'htm', 45);</script>")
+    assert found.pages == ["http://127.0.0.1:9/xxgk/ndbg/index_1.htm", "http://127.0.0.1:9/xxgk/ndbg/index_2.htm"]
+
+
+def test_hanweb_page_carrying_all_its_records_asks_dataproxy_nothing():
+    """jpage pages on the client when the datastore already holds every record (totalRecord 3, 3 embedded)."""
+    records = "".join(f"<record><![CDATA[<li><a href='/art/2023/1/{n}/art_1_{n}.html'>{2020 + n}年年报</a></li>]]></record>" for n in range(3))
+    body = (f"<div id='1'><script type='text/xml'><datastore><nextgroup><![CDATA[<a href='/module/web/jpage/dataproxy.jsp?page=1&columnid=1'></a>]]>"
+            f"</nextgroup><recordset>{records}</recordset></datastore></script></div>"
+            "<script>$('#1').jpage({perPage: 1, totalRecord: 3, groupSize: 1, proxyUrl: '/module/web/jpage/dataproxy.jsp'});</script>")
+    found = links_of(body, "http://127.0.0.1:9/col/col1/index.html")
+    assert found.pages == [] and len(found.reports) == 3
+
+
+def test_an_ajax_call_whose_page_is_not_a_number_is_no_list_api():
+    """A visit counter (``page: location.href``) names no list page."""
+    found = links_of("<ul class='list'><li><a href='t1.htm'>2023年度报告</a></li></ul>"
+                     "<script>$.ajax({url: '/interface/visit.jsp', data: {siteId: 1, page: location.href}});</script>")
+    assert found.pages == [] and found.reports == ["http://127.0.0.1:9/xxgk/ndbg/t1.htm"]
+
+
+def test_a_region_holding_most_matching_links_is_the_list_whatever_its_name():
+    """A search-page listing: its results sit in div.search-result (a word that names boilerplate elsewhere)."""
+    results = "".join(f"<li><a href='/xxgk/{n}/t{n}.htm'>{2020 + n}年政府信息公开工作年度报告</a></li>" for n in range(3))
+    found = links_of(f"<div class='search'><input name='q'></div><div class='search-result'><ul>{results}</ul></div>"
+                     "<div class='footer'><a href='/ndbg/t9.htm'>某局2019年度报告</a></div>")
+    assert found.reports == [f"http://127.0.0.1:9/xxgk/{n}/t{n}.htm" for n in range(3)]

@@ -34,7 +34,7 @@ PAGE_EXT = (re.compile(r"""["']\.["']\s*\+\s*["'](\w+)"""), re.compile(r"""\+\s*
 
 API_CALL = re.compile(r"""(?:\burl\s*:\s*|\$\.(?:getJSON|get|post)\(\s*)["']([^"'\s]+)["']""")
 DATA_OBJECT = re.compile(r"\bdata\s*:\s*\{([^{}]*)\}")
-PAIR = re.compile(r"""["']?(\w+)["']?\s*:\s*(?:["']([^"']*)["']|(-?\d+)\b|([A-Za-z_$][\w$]*))""")
+PAIR = re.compile(r"""["']?(\w+)["']?\s*:\s*(?:["']([^"']*)["']|(-?\d+)\b|([A-Za-z_$][\w$]*)(?![\w$.(\[]))""")
 PAGE_KEYS = ("pageNo", "pageNum", "pageIndex", "page", "curPage", "currentPage", "pageNumber", "p")
 SIZE_KEYS = ("pageSize", "pagesize", "size", "rows", "perPage", "limit")
 PAGE_COUNT_KEYS = ("totalpage", "totalpages", "pagecount", "pagetotal", "pages", "totalpagenum")
@@ -177,13 +177,13 @@ def hanweb_groups(script: str, all_scripts: str, page_url: str) -> list[str]:
     next_group, proxy = NEXT_GROUP.search(script), PROXY_URL.search(all_scripts)
     if total is None or per_page is None or (next_group is None and proxy is None):
         return []
-    per = max(int(per_page.group(1)), 1)
+    per, embedded = max(int(per_page.group(1)), 1), len(RECORD.findall(script))
     stated_group = GROUP_SIZE.search(all_scripts)
-    group = per * int(stated_group.group(1)) if stated_group else len(RECORD.findall(script)) or per
+    group = max(per * int(stated_group.group(1)) if stated_group else embedded or per, 1)
     if next_group is not None:
         base = urljoin(page_url, html.unescape(next_group.group(1)))
     else:
         params = AJAX_PARAM.search(all_scripts)
-        base = _with_query(urljoin(page_url, html.unescape(proxy.group(1))), _pairs(params.group(1)) if params else {})
-    starts = range(group + 1, int(total.group(1)) + 1, max(group, 1))
+        base = _with_query(urljoin(page_url, html.unescape(proxy.group(1))), _pairs(params.group(1), all_scripts) if params else {})
+    starts = range(embedded + 1, int(total.group(1)) + 1, group)  # the page carries the first ``embedded`` records
     return [_with_query(base, {"startrecord": str(s), "endrecord": str(s + group - 1), "perpage": str(per)}) for s in starts[:SCRIPT_PAGES_CAP]]

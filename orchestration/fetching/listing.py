@@ -109,7 +109,7 @@ def find_links(text: str, page_url: str, link_text: str, listing_url: str | None
         url = _absolute(anchor["href"], page_url)
         if url and PAGINATION_TEXT.match(_text(anchor)) and column.contains(url):
             pages.append(url)
-    _drop_boilerplate(soup)
+    _drop_boilerplate(soup, pattern)
     records = [(a["href"], _text(a), a.get("title") or "") for block in _list_blocks(soup, pattern) for a in block.find_all("a", href=True)]
     for script in soup.find_all("script", type=re.compile(r"xml", re.I)):  # Hanweb: the records are CDATA in the list unit
         records += cms_lists.datastore_records(script.string or "")
@@ -152,17 +152,31 @@ def _words(element: Tag) -> set[str]:
     return set(re.split(r"[\s_\-]+", names)) - {""}
 
 
-def _drop_boilerplate(soup: BeautifulSoup) -> None:
-    """Remove navigation, breadcrumbs, headers, footers and sidebars (by tag, by class/id words, by 当前位置 text)."""
-    for element in soup.find_all(True):
-        if element.name in BOILERPLATE_TAGS or _words(element) & BOILERPLATE_WORDS:
+def _matching(element: Tag, pattern: re.Pattern) -> int:
+    return sum(1 for a in element.find_all("a", href=True) if pattern.search(_text(a)) or pattern.search(a.get("title") or ""))
+
+
+def _drop_boilerplate(soup: BeautifulSoup, pattern: re.Pattern) -> None:
+    """Remove navigation, breadcrumbs, headers, footers and sidebars (by tag, by class/id words, by 当前位置 text).
+
+    A region holding most of the page's matching links (two or more) stays: it is the list, whatever its
+    name (``<div class="search-result">`` of a search-page listing, a wrapper named ``head-wrap``)."""
+    total = _matching(soup, pattern)
+
+    def drop(element: Tag) -> None:
+        held = _matching(element, pattern)
+        if held < 2 or 2 * held <= total:
             element.extract()
+
+    for element in soup.find_all(True):
+        if element.parent is not None and (element.name in BOILERPLATE_TAGS or _words(element) & BOILERPLATE_WORDS):
+            drop(element)
     for label in soup.find_all(string=BREADCRUMB_TEXT):
         holder = label.parent
         while holder is not None and holder.name in INLINE_TAGS:  # <strong>当前位置:</strong> <a>…: the links are beside it
             holder = holder.parent
         if holder is not None and holder.name not in ("body", "html", "[document]"):
-            holder.extract()
+            drop(holder)
 
 
 def _list_blocks(soup: BeautifulSoup, pattern: re.Pattern) -> list[Tag]:
