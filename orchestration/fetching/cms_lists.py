@@ -35,6 +35,7 @@ PAGE_EXT = (re.compile(r"""["']\.["']\s*\+\s*["'](\w+)"""), re.compile(r"""\+\s*
 API_CALL = re.compile(r"""(?:\burl\s*:\s*|\$\.(?:getJSON|get|post)\(\s*)["']([^"'\s]+)["']""")
 DATA_OBJECT = re.compile(r"\bdata\s*:\s*\{([^{}]*)\}")
 PAIR = re.compile(r"""["']?(\w+)["']?\s*:\s*(?:["']([^"']*)["']|(-?\d+)\b|([A-Za-z_$][\w$]*)(?![\w$.(\[]))""")
+PAIRS_CAP = 50  # parameters read from one object literal (each name may be looked up in the script)
 PAGE_KEYS = ("pageNo", "pageNum", "pageIndex", "page", "curPage", "currentPage", "pageNumber", "p")
 SIZE_KEYS = ("pageSize", "pagesize", "size", "rows", "perPage", "limit")
 PAGE_COUNT_KEYS = ("totalpage", "totalpages", "pagecount", "pagetotal", "pages", "totalpagenum")
@@ -87,7 +88,7 @@ def _pairs(text: str, script: str = "") -> dict[str, str]:
     """``key: "value"`` / ``key: 12`` pairs of a script's object literal; ``key: name`` takes the value of
     ``var name = "..."`` in ``script``, or "" when the script does not give it."""
     pairs = {}
-    for key, quoted, number, name in PAIR.findall(text):
+    for key, quoted, number, name in PAIR.findall(text)[:PAIRS_CAP]:
         if name:
             known = re.search(rf"""\b{re.escape(name)}\s*=\s*(?:["']([^"']*)["']|(-?\d+))""", script)
             quoted, number = (known.group(1) or "", known.group(2) or "") if known else ("", "")

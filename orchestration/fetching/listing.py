@@ -11,9 +11,11 @@ links on the listing's own host.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
@@ -33,6 +35,7 @@ BOILERPLATE_WORDS = {
     "banner", "search", "friend", "yqlj", "share", "tree",
 }
 BREADCRUMB_TEXT = re.compile(r"^\s*(当前位置|您的位置|您现在的位置|你的位置|你现在的位置|所在位置|当前的位置)")
+ANCESTORS_CAP = 64  # levels above a matching link that count it (real pages nest under 40)
 INLINE_TAGS = {"strong", "b", "span", "em", "i", "font", "label", "small"}
 LIST_WORD = re.compile(r"list|liebiao|^lb$|^lb[_-]|[_-]lb$", re.I)
 LISTING_TYPES = ("text/html", "application/xhtml+xml", "application/json", "text/json", "text/xml", "application/xml", "text/plain", "text/javascript")
@@ -44,9 +47,6 @@ class ListingLinks:
     pages: list[str] = field(default_factory=list)
     off_site: int = 0  # matching links to other hosts, left alone
 
-    def add_page(self, url: str) -> None:
-        if url not in self.pages:
-            self.pages.append(url)
 
 
 class Column:
@@ -109,8 +109,9 @@ def find_links(text: str, page_url: str, link_text: str, listing_url: str | None
         url = _absolute(anchor["href"], page_url)
         if url and PAGINATION_TEXT.match(_text(anchor)) and column.contains(url):
             pages.append(url)
-    _drop_boilerplate(soup, pattern)
-    records = [(a["href"], _text(a), a.get("title") or "") for block in _list_blocks(soup, pattern) for a in block.find_all("a", href=True)]
+    held = _held(soup, pattern)
+    _drop_boilerplate(soup, held)
+    records = [(a["href"], _text(a), a.get("title") or "") for block in _list_blocks(soup, held) for a in block.find_all("a", href=True)]
     for script in soup.find_all("script", type=re.compile(r"xml", re.I)):  # Hanweb: the records are CDATA in the list unit
         records += cms_lists.datastore_records(script.string or "")
         pages += cms_lists.hanweb_groups(script.string or "", "\n".join(scripts), page_url)
@@ -120,17 +121,19 @@ def find_links(text: str, page_url: str, link_text: str, listing_url: str | None
 
 def _add_records(found: ListingLinks, records: list[tuple[str, str, str]], page_url: str, pattern: re.Pattern, column: Column, pages: list[str]) -> None:
     """Pages first (so a link to one is known as a listing page), then the matching records that are not pages."""
-    for page in pages:
-        if urlsplit(page).netloc.lower() == column.site and not column.is_first_page(page):  # the crawl stays on the site
-            found.add_page(page)
+    for page in dict.fromkeys(pages):
+        if urlsplit(page).netloc.lower() == column.site and not column.is_first_page(page) and page not in column.known:
+            found.pages.append(page)  # the crawl stays on the site
             column.known.add(page)
+    taken = set(found.reports)
     for href, text, title in records:
         url = _absolute(href, page_url)
         if not url or not (pattern.search(text) or pattern.search(title)) or column.is_listing_page(url):
             continue
-        if urlsplit(url).netloc.lower() != urlsplit(page_url).netloc.lower():
+        if urlsplit(url).netloc.lower() != column.site:
             found.off_site += 1
-        elif url not in found.reports:
+        elif url not in taken:
+            taken.add(url)
             found.reports.append(url)
 
 
@@ -152,41 +155,52 @@ def _words(element: Tag) -> set[str]:
     return set(re.split(r"[\s_\-]+", names)) - {""}
 
 
-def _matching(element: Tag, pattern: re.Pattern) -> int:
-    return sum(1 for a in element.find_all("a", href=True) if pattern.search(_text(a)) or pattern.search(a.get("title") or ""))
+def _held(soup: BeautifulSoup, pattern: re.Pattern) -> dict[int, int]:
+    """Matching links per element (by ``id``), each counted in its own ``<a>`` and up to ``ANCESTORS_CAP``
+    levels above it: one pass, so a hostile page nested thousands deep stays linear."""
+    held: dict[int, int] = {}
+    for anchor in soup.find_all("a", href=True):
+        if pattern.search(_text(anchor)) or pattern.search(anchor.get("title") or ""):
+            for element in itertools.islice(itertools.chain([anchor], anchor.parents), ANCESTORS_CAP):
+                held[id(element)] = held.get(id(element), 0) + 1
+    return held
 
 
-def _drop_boilerplate(soup: BeautifulSoup, pattern: re.Pattern) -> None:
+def _outermost(soup: BeautifulSoup, wanted: Callable[[Tag], bool]) -> list[Tag]:
+    """The elements ``wanted`` says yes to that are not inside another one, in document order."""
+    found, inside = [], set()
+    for element in soup.find_all(True):
+        if id(element.parent) in inside:
+            inside.add(id(element))
+        elif wanted(element):
+            found.append(element)
+            inside.add(id(element))
+    return found
+
+
+def _drop_boilerplate(soup: BeautifulSoup, held: dict[int, int]) -> None:
     """Remove navigation, breadcrumbs, headers, footers and sidebars (by tag, by class/id words, by 当前位置 text).
 
     A region holding most of the page's matching links (two or more) stays: it is the list, whatever its
     name (``<div class="search-result">`` of a search-page listing, a wrapper named ``head-wrap``)."""
-    total = _matching(soup, pattern)
+    total = held.get(id(soup), 0)
 
-    def drop(element: Tag) -> None:
-        held = _matching(element, pattern)
-        if held < 2 or 2 * held <= total:
-            element.extract()
+    def droppable(element: Tag) -> bool:
+        return held.get(id(element), 0) < 2 or 2 * held.get(id(element), 0) <= total
 
-    for element in soup.find_all(True):
-        if element.parent is not None and (element.name in BOILERPLATE_TAGS or _words(element) & BOILERPLATE_WORDS):
-            drop(element)
+    boilerplate = _outermost(soup, lambda e: (e.name in BOILERPLATE_TAGS or bool(_words(e) & BOILERPLATE_WORDS)) and droppable(e))
+    for element in boilerplate:
+        element.extract()
     for label in soup.find_all(string=BREADCRUMB_TEXT):
         holder = label.parent
         while holder is not None and holder.name in INLINE_TAGS:  # <strong>当前位置:</strong> <a>…: the links are beside it
             holder = holder.parent
-        if holder is not None and holder.name not in ("body", "html", "[document]"):
-            drop(holder)
+        if holder is not None and holder.name not in ("body", "html", "[document]") and droppable(holder):
+            holder.extract()
 
 
-def _list_blocks(soup: BeautifulSoup, pattern: re.Pattern) -> list[Tag]:
+def _list_blocks(soup: BeautifulSoup, held: dict[int, int]) -> list[Tag]:
     """The outermost list-named elements (class/id with "list", "lb" …) holding a matching link; else the whole page
     (a list word on ``<body>``, as DedeCMS's ``class="articlelist"``, names the page, not a block)."""
-    blocks = [
-        element for element in soup.find_all(True)
-        if element.name not in ("html", "body") and any(LIST_WORD.search(word) for word in _words(element))
-        and any(pattern.search(_text(a)) or pattern.search(a.get("title") or "") for a in element.find_all("a", href=True))
-    ]
-    ids = {id(b) for b in blocks}
-    outermost = [b for b in blocks if not any(id(parent) in ids for parent in b.parents)]
-    return outermost or [soup]
+    blocks = _outermost(soup, lambda e: e.name not in ("html", "body") and id(e) in held and any(LIST_WORD.search(w) for w in _words(e)))
+    return blocks or [soup]
