@@ -208,3 +208,12 @@ def test_a_region_holding_most_matching_links_is_the_list_whatever_its_name():
     found = links_of(f"<div class='search'><input name='q'></div><div class='search-result'><ul>{results}</ul></div>"
                      "<div class='footer'><a href='/ndbg/t9.htm'>某局2019年度报告</a></div>")
     assert found.reports == [f"http://127.0.0.1:9/xxgk/{n}/t{n}.htm" for n in range(3)]
+
+
+def test_a_listing_redirected_to_another_host_is_read_there(http_server, tmp_path):
+    """http://x.gov.cn/ndbg/ answering 301 to https://www.x.gov.cn/ndbg/ is common: the column is where it landed."""
+    pages = {"/zwgk/zfxxgk/ndbg/index.htm": "zwgk/zfxxgk/ndbg/index.htm", "/zwgk/zfxxgk/ndbg/index_1.htm": "zwgk/zfxxgk/ndbg/index_1.htm"}
+    base, seen, other_seen = serve(http_server, "trs_wcm", pages, TRS_WCM_REPORTS)
+    old_host, _ = start_site(http_server, {"/ndbg/": lambda h, site: h.reply(301, b"", None, {"Location": f"{base}/zwgk/zfxxgk/ndbg/index.htm"})})
+    results = fetch_sources(Manifest(sources=[SourceSpec(kind="listing", location=f"{old_host}/ndbg/")]), RawStore(tmp_path), CONFIG)
+    assert_exactly(base, results, seen, other_seen, pages, TRS_WCM_REPORTS)

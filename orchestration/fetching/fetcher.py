@@ -188,6 +188,7 @@ class _Run:
                 if result.status == FAILED:
                     failures.append(result)
                     continue
+                visited.add(result.final_url or page)  # a redirected page is not read again under its new name
                 body = self.store.get(result.content_hash)  # just stored, or the copy a 304 confirmed
                 links = find_links(decode(body, result.headers)[0], result.final_url or page, spec.link_text, spec.location)
                 off_site += links.off_site

@@ -86,7 +86,8 @@ def find_links(text: str, page_url: str, link_text: str, listing_url: str | None
     The page may be HTML, a Hanweb ``<datastore>`` answer or a JSON list API's answer; a paging script
     yields at most ``cms_lists.SCRIPT_PAGES_CAP`` pages.
     """
-    column = Column(listing_url or page_url)
+    same_site = listing_url is not None and urlsplit(listing_url).netloc.lower() == urlsplit(page_url).netloc.lower()
+    column = Column(listing_url if same_site else page_url)  # a listing redirected to https:// or www. lives there now
     column.known.add(without_fragment(page_url))
     found = ListingLinks()
     pattern = re.compile(link_text)
