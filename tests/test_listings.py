@@ -217,3 +217,14 @@ def test_a_listing_redirected_to_another_host_is_read_there(http_server, tmp_pat
     old_host, _ = start_site(http_server, {"/ndbg/": lambda h, site: h.reply(301, b"", None, {"Location": f"{base}/zwgk/zfxxgk/ndbg/index.htm"})})
     results = fetch_sources(Manifest(sources=[SourceSpec(kind="listing", location=f"{old_host}/ndbg/")]), RawStore(tmp_path), CONFIG)
     assert_exactly(base, results, seen, other_seen, pages, TRS_WCM_REPORTS)
+
+
+def test_a_post_only_list_api_is_said_not_fetched_by_get(http_server, tmp_path):
+    """The client only GETs: a list model whose API wants POST is named in the listing's failure, not guessed at."""
+    body = html("<ul class='list-ul' id='docList'></ul><script>$.ajax({url: '/irs/front/list', type: 'POST', data: {pageNo: 1, pageSize: 10}});</script>")
+    base, seen = start_site(http_server, {"/ndbg/index.shtml": lambda h, site: h.reply(200, body)})
+    messages: list[str] = []
+    (result,) = fetch_sources(Manifest(sources=[SourceSpec(kind="listing", location=f"{base}/ndbg/index.shtml")]), RawStore(tmp_path), CONFIG, progress=messages.append)
+    assert result.status == "failed" and result.error.endswith(f"; not followed: POST-only list API {base}/irs/front/list")
+    assert any(m.startswith("listing ") and f"not followed: POST-only list API {base}/irs/front/list" in m for m in messages)
+    assert [path for path, _, _ in seen.requests] == ["/robots.txt", "/ndbg/index.shtml"]

@@ -32,7 +32,8 @@ COUNT_PAGE = re.compile(r"\bcountPage\s*=\s*['\"]?(\d+)")
 PAGE_STEM = (re.compile(r"""(\w+)["']\s*\+\s*["']_["']"""), re.compile(r"""["'/=](\w+)_["']\s*\+"""))  # "index"+"_", "index_"+
 PAGE_EXT = (re.compile(r"""["']\.["']\s*\+\s*["'](\w+)"""), re.compile(r"""\+\s*["']\.(\w+)"""))  # "."+"html", +".html"
 
-API_CALL = re.compile(r"""(?:\burl\s*:\s*|\$\.(?:getJSON|get|post)\(\s*)["']([^"'\s]+)["']""")
+API_CALL = re.compile(r"""(?:\burl\s*:\s*|\$\.(?:getJSON|get)\(\s*)["']([^"'\s]+)["']""")
+POSTED = re.compile(r"""\b(?:type|method)\s*:\s*["']post["']""", re.I)  # the client only GETs: a POST-only API is left
 DATA_OBJECT = re.compile(r"\bdata\s*:\s*\{([^{}]*)\}")
 PAIR = re.compile(r"""["']?(\w+)["']?\s*:\s*(?:["']([^"']*)["']|(-?\d+)\b|([A-Za-z_$][\w$]*)(?![\w$.(\[]))""")
 PAIRS_CAP = 50  # parameters read from one object literal (each name may be looked up in the script)
@@ -67,10 +68,10 @@ def _trs_pages(script: str, page_url: str, listing_url: str) -> list[str]:
     """TRS WCM: ``createPageHTML(...)`` or ``var countPage = N`` with its ``document.write`` links."""
     for args in CREATE_PAGE.findall(script):
         values = [value.strip().strip("'\"") for value in args.split(",")]
-        numbers = [int(v) for v in values if v.isdigit()]
-        words = [v for v in values if re.fullmatch(r"[\w-]+", v) and not v.isdigit()]
-        if len(numbers) >= 2 and len(words) >= 2:
-            return _numbered(numbers[0], words[-2], words[-1], page_url)
+        numbers = [i for i, v in enumerate(values) if v.isdigit()]
+        names = values[numbers[1] + 1: numbers[1] + 3] if len(numbers) >= 2 else []  # total, current, then stem, extension
+        if len(names) == 2 and all(re.fullmatch(r"[\w-]+", v) and not v.isdigit() for v in names):
+            return _numbered(int(values[numbers[0]]), names[0], names[1], page_url)
     count = COUNT_PAGE.search(script)
     if count is None:
         return []
@@ -107,9 +108,20 @@ def _with_query(url: str, values: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query="&".join(pieces + ([urlencode(left)] if left else []))))
 
 
+def posted_apis(scripts: list[str], page_url: str) -> list[str]:
+    """The list APIs the scripts call by POST, which the crawl cannot follow (said in the listing's progress line)."""
+    return [
+        urljoin(page_url, html.unescape(match.group(1)))
+        for script in scripts for match in API_CALL.finditer(script)
+        if POSTED.search(script, max(0, match.start() - 300), match.end() + 300)
+    ]
+
+
 def _list_api(script: str, page_url: str) -> list[str]:
     """A list model's JSON API named in the script, at its first page, when its parameters name a page."""
     for match in API_CALL.finditer(script):
+        if POSTED.search(script, max(0, match.start() - 300), match.end() + 300):
+            continue
         api = urljoin(page_url, html.unescape(match.group(1)))
         data = DATA_OBJECT.search(script, match.end())
         values = _pairs(data.group(1), script) if data else {}

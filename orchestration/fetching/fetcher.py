@@ -180,6 +180,7 @@ class _Run:
         found: set[str] = set()  # every report link seen, kept or left
         failures: list[FetchResult] = []
         pages = off_site = 0
+        unfollowed: dict[str, None] = {}  # what listing pages name but cannot be followed (a POST-only list API)
         try:
             while queue and pages < budget and len(found) <= cap:
                 page = queue.pop(0)
@@ -192,6 +193,7 @@ class _Run:
                 body = self.store.get(result.content_hash)  # just stored, or the copy a 304 confirmed
                 links = find_links(decode(body, result.headers)[0], result.final_url or page, spec.link_text, spec.location)
                 off_site += links.off_site
+                unfollowed.update(dict.fromkeys(links.unfollowed))
                 for url in links.reports:
                     if url not in found:
                         found.add(url)
@@ -209,9 +211,11 @@ class _Run:
             note += f", {left} more report link(s) left by listing_max_links={cap}"
         if queue:
             note += f", {len(queue)} more page(s) " + ("not read (link cap reached)" if left else f"beyond max_pages={budget}")
+        if unfollowed:
+            note += f", not followed: {'; '.join(unfollowed)}"
         if not documents and not failures:
             failures.append(
-                FetchResult(spec.location, spec.location, FAILED, None, None, error=f"no links matching {spec.link_text!r} on {pages} listing page(s)", agency_hint=spec.agency_hint, listing=spec.location)
+                FetchResult(spec.location, spec.location, FAILED, None, None, error=f"no links matching {spec.link_text!r} on {pages} listing page(s)" + "".join(f"; not followed: {u}" for u in unfollowed), agency_hint=spec.agency_hint, listing=spec.location)
             )
         return documents, failures, note, left
 

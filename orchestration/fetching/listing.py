@@ -2,8 +2,8 @@
 
 A report link is an ``<a>`` (or a JSON record) whose text or title matches the source's ``link_text``,
 taken only from the listing's list block: navigation, breadcrumbs, headers, footers and sidebars are
-dropped first, and a link to any listing page of the column (the column itself, its ``index_N`` pages,
-the folders above it) is never a report. Further pages come from the pager as each CMS family writes it
+dropped first, and a link to a page of the column (the column itself, its ``index_N`` pages, its pager's
+pages) or of any column (a folder or its index page: the folders above it, sibling columns) is never a report. Further pages come from the pager as each CMS family writes it
 (``cms_lists.py``) and from pagination words (下一页, 尾页, a page number, 首页 ...) that point into the
 column, so the site's home page is never read as a listing page. The crawl (``fetcher.py``) keeps only
 links on the listing's own host.
@@ -46,7 +46,7 @@ class ListingLinks:
     reports: list[str] = field(default_factory=list)  # absolute URLs, in page order, deduplicated
     pages: list[str] = field(default_factory=list)
     off_site: int = 0  # matching links to other hosts, left alone
-
+    unfollowed: list[str] = field(default_factory=list)  # what the page names but the crawl cannot follow, with why
 
 
 class Column:
@@ -87,7 +87,8 @@ def find_links(text: str, page_url: str, link_text: str, listing_url: str | None
     yields at most ``cms_lists.SCRIPT_PAGES_CAP`` pages.
     """
     same_site = listing_url is not None and urlsplit(listing_url).netloc.lower() == urlsplit(page_url).netloc.lower()
-    column = Column(listing_url if same_site else page_url)  # a listing redirected to https:// or www. lives there now
+    start = listing_url if same_site and listing_url else page_url  # a listing redirected to https:// or www. lives there now
+    column = Column(start)
     column.known.add(without_fragment(page_url))
     found = ListingLinks()
     pattern = re.compile(link_text)
@@ -105,7 +106,8 @@ def find_links(text: str, page_url: str, link_text: str, listing_url: str | None
         return found
     soup = BeautifulSoup(text, "lxml")
     scripts = [script.string or "" for script in soup.find_all("script")]
-    pages = cms_lists.script_pages(scripts, page_url, listing_url or page_url)
+    pages = cms_lists.script_pages(scripts, page_url, start)
+    found.unfollowed = [f"POST-only list API {api}" for api in cms_lists.posted_apis(scripts, page_url)]
     for anchor in soup.find_all("a", href=True):  # pagination words, only into the column: 首页 of the site is not a page
         url = _absolute(anchor["href"], page_url)
         if url and PAGINATION_TEXT.match(_text(anchor)) and column.contains(url):
