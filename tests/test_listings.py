@@ -228,3 +228,14 @@ def test_a_post_only_list_api_is_said_not_fetched_by_get(http_server, tmp_path):
     assert result.status == "failed" and result.error.endswith(f"; not followed: POST-only list API {base}/irs/front/list")
     assert any(m.startswith("listing ") and f"not followed: POST-only list API {base}/irs/front/list" in m for m in messages)
     assert [path for path, _, _ in seen.requests] == ["/robots.txt", "/ndbg/index.shtml"]
+
+
+def test_list_api_and_dataproxy_claiming_a_billion_pages_state_at_most_1000():
+    api = "http://127.0.0.1:9/api/list?channelId=1&pageNo=1&pageSize=10"
+    answer = '{"data": {"totalPage": 1000000000, "list": [{"title": "2023年度报告", "url": "/ndbg/t1.htm"}]}}'
+    found = find_links(answer, api, "年度报告|年报", PAGE)
+    assert len(found.pages) == 999 and found.pages[0].endswith("pageNo=2&pageSize=10") and found.reports == ["http://127.0.0.1:9/ndbg/t1.htm"]
+    record = "<record><![CDATA[<li><a href='/art/1.html'>2023年报</a></li>]]></record>"
+    body = (f"<div id='1'><script type='text/xml'><datastore><nextgroup><![CDATA[<a href='/module/web/jpage/dataproxy.jsp?page=1'></a>]]>"
+            f"</nextgroup><recordset>{record}</recordset></datastore></script></div><script>$('#1').jpage({{perPage: 1, totalRecord: 1000000000}});</script>")
+    assert len(links_of(body, "http://127.0.0.1:9/col/col1/index.html").pages) == 1000
