@@ -239,3 +239,4 @@ def test_list_api_and_dataproxy_claiming_a_billion_pages_state_at_most_1000():
     body = (f"<div id='1'><script type='text/xml'><datastore><nextgroup><![CDATA[<a href='/module/web/jpage/dataproxy.jsp?page=1'></a>]]>"
             f"</nextgroup><recordset>{record}</recordset></datastore></script></div><script>$('#1').jpage({{perPage: 1, totalRecord: 1000000000}});</script>")
     assert len(links_of(body, "http://127.0.0.1:9/col/col1/index.html").pages) == 1000
+

@@ -181,6 +181,7 @@ class _Run:
         failures: list[FetchResult] = []
         pages = off_site = 0
         unfollowed: dict[str, None] = {}  # what listing pages name but cannot be followed (a POST-only list API)
+        start: str | None = None
         try:
             while queue and pages < budget and len(found) <= cap:
                 page = queue.pop(0)
@@ -190,8 +191,9 @@ class _Run:
                     failures.append(result)
                     continue
                 visited.add(result.final_url or page)  # a redirected page is not read again under its new name
+                start = start or result.final_url or page  # the column is where its first page landed (https://, www., a slash)
                 body = self.store.get(result.content_hash)  # just stored, or the copy a 304 confirmed
-                links = find_links(decode(body, result.headers)[0], result.final_url or page, spec.link_text, spec.location)
+                links = find_links(decode(body, result.headers)[0], result.final_url or page, spec.link_text, start)
                 off_site += links.off_site
                 unfollowed.update(dict.fromkeys(links.unfollowed))
                 for url in links.reports:

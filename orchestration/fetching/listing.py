@@ -81,13 +81,13 @@ class Column:
 
 
 def find_links(text: str, page_url: str, link_text: str, listing_url: str | None = None) -> ListingLinks:
-    """Report links and further listing pages of one page of the listing at ``listing_url`` (default: this page).
+    """Report links and further listing pages of one page of the listing whose first page is ``listing_url``
+    (where it landed after redirects; default: this page).
 
     The page may be HTML, a Hanweb ``<datastore>`` answer or a JSON list API's answer; a paging script
     yields at most ``cms_lists.SCRIPT_PAGES_CAP`` pages.
     """
-    same_site = listing_url is not None and urlsplit(listing_url).netloc.lower() == urlsplit(page_url).netloc.lower()
-    start = listing_url if same_site and listing_url else page_url  # a listing redirected to https:// or www. lives there now
+    start = listing_url or page_url
     column = Column(start)
     column.known.add(without_fragment(page_url))
     found = ListingLinks()
