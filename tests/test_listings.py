@@ -240,3 +240,11 @@ def test_list_api_and_dataproxy_claiming_a_billion_pages_state_at_most_1000():
             f"</nextgroup><recordset>{record}</recordset></datastore></script></div><script>$('#1').jpage({{perPage: 1, totalRecord: 1000000000}});</script>")
     assert len(links_of(body, "http://127.0.0.1:9/col/col1/index.html").pages) == 1000
 
+
+
+def test_navigation_named_inside_a_word_is_dropped():
+    """div.leftmenu / ul.topnavbox hold links to reports of other columns (articles, not column pages)."""
+    found = links_of("<div class='leftmenu'><a href='/bm/ndbg/t1.htm'>部门2023年度报告</a></div>"
+                     "<ul class='topnavbox'><li><a href='/jd/ndbg/t2.htm'>街道2023年度报告</a></li></ul>"
+                     "<div class='content'><a href='t3.htm'>2023年度报告</a></div>")
+    assert found.reports == ["http://127.0.0.1:9/xxgk/ndbg/t3.htm"]

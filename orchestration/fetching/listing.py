@@ -34,6 +34,7 @@ BOILERPLATE_WORDS = {
     "sidebar", "side", "aside", "crumb", "crumbs", "breadcrumb", "bread", "position", "location", "place", "weizhi", "dqwz",
     "banner", "search", "friend", "yqlj", "share", "tree",
 }
+BOILERPLATE_PARTS = ("nav", "menu", "crumb", "footer", "header", "sidebar")  # also inside a word: leftmenu, topnav, subnavbox
 BREADCRUMB_TEXT = re.compile(r"^\s*(当前位置|您的位置|您现在的位置|你的位置|你现在的位置|所在位置|当前的位置)")
 ANCESTORS_CAP = 64  # levels above a matching link that count it (real pages nest under 40)
 INLINE_TAGS = {"strong", "b", "span", "em", "i", "font", "label", "small"}
@@ -158,6 +159,11 @@ def _words(element: Tag) -> set[str]:
     return set(re.split(r"[\s_\-]+", names)) - {""}
 
 
+def _is_boilerplate_named(element: Tag) -> bool:
+    words = _words(element)
+    return bool(words & BOILERPLATE_WORDS) or any(part in word for word in words for part in BOILERPLATE_PARTS)
+
+
 def _held(soup: BeautifulSoup, pattern: re.Pattern) -> dict[int, int]:
     """Matching links per element (by ``id``), each counted in its own ``<a>`` and up to ``ANCESTORS_CAP``
     levels above it: one pass, so a hostile page nested thousands deep stays linear."""
@@ -191,7 +197,7 @@ def _drop_boilerplate(soup: BeautifulSoup, held: dict[int, int]) -> None:
     def droppable(element: Tag) -> bool:
         return held.get(id(element), 0) < 2 or 2 * held.get(id(element), 0) <= total
 
-    boilerplate = _outermost(soup, lambda e: (e.name in BOILERPLATE_TAGS or bool(_words(e) & BOILERPLATE_WORDS)) and droppable(e))
+    boilerplate = _outermost(soup, lambda e: (e.name in BOILERPLATE_TAGS or _is_boilerplate_named(e)) and droppable(e))
     for element in boilerplate:
         element.extract()
     for label in soup.find_all(string=BREADCRUMB_TEXT):
