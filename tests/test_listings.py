@@ -248,3 +248,9 @@ def test_navigation_named_inside_a_word_is_dropped():
                      "<ul class='topnavbox'><li><a href='/jd/ndbg/t2.htm'>街道2023年度报告</a></li></ul>"
                      "<div class='content'><a href='t3.htm'>2023年度报告</a></div>")
     assert found.reports == ["http://127.0.0.1:9/xxgk/ndbg/t3.htm"]
+
+
+def test_trs_create_page_html_with_variables_for_its_counts():
+    found = links_of("<div class='list'><a href='t1.htm'>2023年度报告</a></div>"
+                     "<script>var currentPage = 0; var countPage = 2;\ncreatePageHTML('page_div', countPage, currentPage, 'index', 'shtml', 18);</script>")
+    assert found.pages == ["http://127.0.0.1:9/xxgk/ndbg/index_1.shtml"]

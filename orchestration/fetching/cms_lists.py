@@ -18,6 +18,7 @@ bounds what is read).
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import re
 from typing import Any
@@ -36,6 +37,8 @@ API_CALL = re.compile(r"""(?:\burl\s*:\s*|\$\.(?:getJSON|get)\(\s*)["']([^"'\s]+
 POSTED = re.compile(r"""\b(?:type|method)\s*:\s*["']post["']""", re.I)  # the client only GETs: a POST-only API is left
 DATA_OBJECT = re.compile(r"\bdata\s*:\s*\{([^{}]*)\}")
 PAIR = re.compile(r"""["']?(\w+)["']?\s*:\s*(?:["']([^"']*)["']|(-?\d+)\b|([A-Za-z_$][\w$]*)(?![\w$.(\[]))""")
+IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
+CALLS_CAP = 20  # createPageHTML(...) / API calls read from one script (each may search the script again)
 PAIRS_CAP = 50  # parameters read from one object literal (each name may be looked up in the script)
 PAGE_KEYS = ("pageNo", "pageNum", "pageIndex", "page", "curPage", "currentPage", "pageNumber", "p")
 SIZE_KEYS = ("pageSize", "pagesize", "size", "rows", "perPage", "limit")
@@ -66,8 +69,16 @@ def script_pages(scripts: list[str], page_url: str, listing_url: str) -> list[st
 
 def _trs_pages(script: str, page_url: str, listing_url: str) -> list[str]:
     """TRS WCM: ``createPageHTML(...)`` or ``var countPage = N`` with its ``document.write`` links."""
-    for args in CREATE_PAGE.findall(script):
-        values = [value.strip().strip("'\"") for value in args.split(",")]
+    variables: dict[str, str] = {}  # each name looked up once: arguments may be variables (countPage, currentPage)
+    for call in itertools.islice(CREATE_PAGE.finditer(script), CALLS_CAP):
+        values = [v.strip() for v in call.group(1).split(",")[:8]]
+        for i, value in enumerate(values):
+            if IDENTIFIER.fullmatch(value):  # a variable, not a quoted name
+                if value not in variables:
+                    variables[value] = _variable(value, script)
+                values[i] = variables[value]
+            else:
+                values[i] = value.strip("'\"")
         numbers = [i for i, v in enumerate(values) if v.isdigit()]
         names = values[numbers[1] + 1: numbers[1] + 3] if len(numbers) >= 2 else []  # total, current, then stem, extension
         if len(names) == 2 and all(re.fullmatch(r"[\w-]+", v) and not v.isdigit() for v in names):
@@ -90,11 +101,14 @@ def _pairs(text: str, script: str = "") -> dict[str, str]:
     ``var name = "..."`` in ``script``, or "" when the script does not give it."""
     pairs = {}
     for key, quoted, number, name in PAIR.findall(text)[:PAIRS_CAP]:
-        if name:
-            known = re.search(rf"""\b{re.escape(name)}\s*=\s*(?:["']([^"']*)["']|(-?\d+))""", script)
-            quoted, number = (known.group(1) or "", known.group(2) or "") if known else ("", "")
-        pairs[key] = number or quoted
+        pairs[key] = _variable(name, script) if name else number or quoted
     return pairs
+
+
+def _variable(name: str, script: str) -> str:
+    """The value ``var name = "..."`` / ``name = 12`` gives in ``script``; "" when it gives none."""
+    known = re.search(rf"""\b{re.escape(name)}\s*=\s*(?:["']([^"']*)["']|(-?\d+))""", script)
+    return (known.group(2) or known.group(1) or "") if known else ""
 
 
 def _with_query(url: str, values: dict[str, str]) -> str:
@@ -112,14 +126,14 @@ def posted_apis(scripts: list[str], page_url: str) -> list[str]:
     """The list APIs the scripts call by POST, which the crawl cannot follow (said in the listing's progress line)."""
     return [
         urljoin(page_url, html.unescape(match.group(1)))
-        for script in scripts for match in API_CALL.finditer(script)
+        for script in scripts for match in itertools.islice(API_CALL.finditer(script), CALLS_CAP)
         if POSTED.search(script, max(0, match.start() - 300), match.end() + 300)
     ]
 
 
 def _list_api(script: str, page_url: str) -> list[str]:
     """A list model's JSON API named in the script, at its first page, when its parameters name a page."""
-    for match in API_CALL.finditer(script):
+    for match in itertools.islice(API_CALL.finditer(script), CALLS_CAP):
         if POSTED.search(script, max(0, match.start() - 300), match.end() + 300):
             continue
         api = urljoin(page_url, html.unescape(match.group(1)))
