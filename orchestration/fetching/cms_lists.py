@@ -1,7 +1,7 @@
 """How the main government CMS families write a column's list and its pager, read without running JavaScript.
 
 - TRS WCM: ``createPageHTML(total, current, "index", "htm")`` (also the six-argument form with the pager's
-  element id and the record count first/last), or inline ``var countPage = N`` / ``currentPage`` with
+  element id and the record count first/last, the counts given as ``var`` variables), or inline ``var countPage = N`` / ``currentPage`` with
   ``document.write("<a href=\\"index"+"_"+nextPage+"."+"html\\">下一页</a>")``: pages ``index.htm``,
   ``index_1.htm`` … ``index_{N-1}.htm`` of the page's folder.
 - TRS hycloud / provincial 政府网站集约化平台 list models: the page's script loads the records from a JSON
