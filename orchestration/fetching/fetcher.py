@@ -20,14 +20,13 @@ from extract.loading import UnreadableDocument, decode, read_document
 
 from .client import FetchError, HttpClient
 from .config import DOCUMENT_TYPES, FetchConfig
-from .listing import find_links
+from .listing import LISTING_TYPES, find_links
 from .manifest import Manifest, SourceSpec, local_roots, outside_roots
 from .store import RawStore, sha256_hex, utc_now
 
 __all__ = ["FetchConfig", "FetchResult", "fetch_sources"]
 
 FETCHED, UNCHANGED, FAILED = "fetched", "unchanged", "failed"
-LISTING_TYPES = ("text/html", "application/xhtml+xml")
 
 
 @dataclass
@@ -181,6 +180,8 @@ class _Run:
         found: set[str] = set()  # every report link seen, kept or left
         failures: list[FetchResult] = []
         pages = off_site = 0
+        unfollowed: dict[str, None] = {}  # what listing pages name but cannot be followed (a POST-only list API)
+        start: str | None = None
         try:
             while queue and pages < budget and len(found) <= cap:
                 page = queue.pop(0)
@@ -189,9 +190,12 @@ class _Run:
                 if result.status == FAILED:
                     failures.append(result)
                     continue
+                visited.add(result.final_url or page)  # a redirected page is not read again under its new name
+                start = start or result.final_url or page  # the column is where its first page landed (https://, www., a slash)
                 body = self.store.get(result.content_hash)  # just stored, or the copy a 304 confirmed
-                links = find_links(decode(body, result.headers)[0], result.final_url or page, spec.link_text)
+                links = find_links(decode(body, result.headers)[0], result.final_url or page, spec.link_text, start)
                 off_site += links.off_site
+                unfollowed.update(dict.fromkeys(links.unfollowed))
                 for url in links.reports:
                     if url not in found:
                         found.add(url)
@@ -209,9 +213,11 @@ class _Run:
             note += f", {left} more report link(s) left by listing_max_links={cap}"
         if queue:
             note += f", {len(queue)} more page(s) " + ("not read (link cap reached)" if left else f"beyond max_pages={budget}")
+        if unfollowed:
+            note += f", not followed: {'; '.join(unfollowed)}"
         if not documents and not failures:
             failures.append(
-                FetchResult(spec.location, spec.location, FAILED, None, None, error=f"no links matching {spec.link_text!r} on {pages} listing page(s)", agency_hint=spec.agency_hint, listing=spec.location)
+                FetchResult(spec.location, spec.location, FAILED, None, None, error=f"no links matching {spec.link_text!r} on {pages} listing page(s)" + "".join(f"; not followed: {u}" for u in unfollowed), agency_hint=spec.agency_hint, listing=spec.location)
             )
         return documents, failures, note, left
 
