@@ -212,10 +212,14 @@ def _mark_margins(lines: list, height: float) -> list:
 
 
 def _cell_text(cell) -> str:
-    """A cell's lines joined: nothing between Chinese, a space between two ASCII words (a wrapped label is one label)."""
+    """A cell's lines joined (a wrapped label is one label)."""
     if not cell.chars:
         return ""
-    lines = [ln[4] for ln in _lines(cell.chars)]
+    return _glue([ln[4] for ln in _lines(cell.chars)])
+
+
+def _glue(lines: list[str]) -> str:
+    """Wrapped lines as one text: nothing between Chinese, a space between two ASCII words."""
     out = lines[0]
     for ln in lines[1:]:
         out += " " + ln if out[-1:].isascii() and out[-1:].isalnum() and ln[:1].isascii() and ln[:1].isalnum() else ln
@@ -229,17 +233,18 @@ def _tokens(pages: list, res: ReadResult) -> None:
         for key in {_DIGITS.sub("#", ln[4]) for ln in lines if ln[5]}:
             repeated[key] += 1
     out = res.tokens
-    line_no = 0
+    para = _Paragraphs(out)
     last: tuple[int, list, int, int] | None = None  # (token table, its columns, its rows, its header rows' texts) open at the page end
     for page_no, (lines, grids) in enumerate(pages, start=1):
         body = [ln for ln in lines if not (ln[5] and (repeated[_DIGITS.sub("#", ln[4])] > 1 or _PAGE_NUMBER.match(ln[4])))]
         items = sorted([(ln[1], 0, ln) for ln in body] + [(g.box[1], 1, g) for g in grids], key=lambda it: (it[0], it[1]))
+        para.page(body)
         for k, (_, is_grid, item) in enumerate(items):
             if not is_grid:
-                split_line(item[4], line_no, out)
-                line_no += 1
+                para.add(item)
                 last = None
                 continue
+            para.flush()
             rows = _rows(item)
             run_on = last is not None and k == 0 and _same_columns(last[1], item.xs)
             if run_on:
@@ -254,9 +259,50 @@ def _tokens(pages: list, res: ReadResult) -> None:
             check_tokens(len(out))
             end = offset + (rows[-1][0] + 1 if rows else 0)
             last = (table, item.xs, end, head)
-            line_no += 1
+            para.line_no += 1
         if items and items[-1][1] == 0:
             last = None
+    para.flush()
+
+
+_NEW_ITEM = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．])")
+
+
+class _Paragraphs:
+    """Text lines joined into paragraphs, each one token line: a line that fills the text width runs on into the next
+    (a word or a number the page wrapped, or "…特向社" / "会公布本机关2021年…" read as a title). A line that is indented
+    or starts a numbered item begins a new one; so does a table."""
+
+    def __init__(self, out: list[Token]) -> None:
+        self.out = out
+        self.line_no = 0
+        self.parts: list[str] = []
+        self.open = False  # the last line filled the width: the next may continue it
+        self.bottom = self.height = 0.0
+        self.left = self.right = 0.0
+        self.first_on_page = False
+
+    def page(self, body: list) -> None:
+        self.left = min((ln[0] for ln in body), default=0.0)
+        self.right = max((ln[2] for ln in body), default=0.0)
+        self.first_on_page = True
+
+    def add(self, ln: list) -> None:
+        h = ln[3] - ln[1]
+        follows = self.first_on_page or 0 <= ln[1] - self.bottom < 0.8 * h
+        if not (self.open and follows and abs(h - self.height) <= 0.25 * h and ln[0] <= self.left + h
+                and not _NEW_ITEM.match(ln[4])):
+            self.flush()
+        self.parts.append(ln[4])
+        self.open = ln[2] >= self.right - 1.5 * h
+        self.bottom, self.height, self.first_on_page = ln[3], h, False
+
+    def flush(self) -> None:
+        if self.parts:
+            split_line(_glue(self.parts), self.line_no, self.out)
+            self.line_no += 1
+            self.parts = []
+        self.open = False
 
 
 def _rows(grid: Grid) -> list[tuple[int, list]]:

@@ -60,14 +60,22 @@ def segments(boxes: list[tuple[float, float, float, float]]) -> tuple[list[Seg],
 
 def _merge(segs: list[Seg]) -> list[Seg]:
     """Collinear segments that touch or overlap, joined (a border drawn cell by cell is one line)."""
-    segs.sort(key=lambda s: (round(s.pos / SNAP), s.lo))
-    out: list[Seg] = []
-    for s in segs:
-        last = out[-1] if out else None
-        if last is not None and abs(last.pos - s.pos) <= SNAP and s.lo <= last.hi + SNAP:
-            last.hi = max(last.hi, s.hi)
+    segs.sort(key=lambda s: s.pos)
+    lines: list[list[Seg]] = []
+    for s in segs:  # segments within SNAP of a line's first one are on that line
+        if lines and s.pos - lines[-1][0].pos <= SNAP:
+            lines[-1].append(s)
         else:
-            out.append(Seg(s.pos, s.lo, s.hi))
+            lines.append([s])
+    out: list[Seg] = []
+    for line in lines:
+        line.sort(key=lambda s: s.lo)
+        first = len(out)
+        for s in line:
+            if len(out) > first and s.lo <= out[-1].hi + SNAP:
+                out[-1].hi = max(out[-1].hi, s.hi)
+            else:
+                out.append(Seg(s.pos, s.lo, s.hi))
     return out
 
 

@@ -1,0 +1,152 @@
+"""PDF reports: generated reports printed by headless Chromium read back exactly, with page and box per cell;
+scans and fonts without a Unicode map reported as such; bad PDFs each get their issue and the batch goes on."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from extract import parse_document
+from tests.corpus.compare import cell_mismatches, error_issues, field_mismatches, flagged_as_expected
+from tests.corpus.pdf import CHROMIUM, generate_pdfs
+
+REPO = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="run `make browser` (Debian's chromium)")
+
+
+@pytest.fixture(scope="module")
+def pdfs():
+    return generate_pdfs(24, seed=2026)
+
+
+@pytest.fixture(scope="module")
+def parsed(pdfs):
+    return [(d, parse_document(d.data, d.name)) for d in pdfs]
+
+
+@pytest.mark.timeout(600)
+def test_pdf_round_trip_exact_and_no_silent_errors(parsed) -> None:
+    kinds = {d.layout for d, _ in parsed}
+    assert kinds == {"pdf_text", "pdf_scanned", "pdf_no_unicode"}, kinds  # the corpus holds every kind
+    assert any(d.meta["landscape"] for d, _ in parsed) and any(d.meta["thead"] for d, _ in parsed)
+    total = wrong = 0
+    silent = []
+    for d, report in parsed:
+        got = report.to_contract()
+        if d.truth["expected_errors"]:  # no text layer: reported as such, never numbers
+            assert flagged_as_expected(d.truth, got), (d.name, got["issues"])
+            assert got["cells"] == {}, d.name
+            continue
+        assert report.input_format == "pdf"
+        total += len(d.truth["cells"])
+        bad = cell_mismatches(d.truth, got) + field_mismatches(d.truth, got)
+        wrong += len(bad)
+        if bad and not error_issues(got):
+            silent.append((d.name, [str(m) for m in bad[:5]]))
+    assert total > 0
+    assert not silent, silent
+    assert wrong <= total * 0.001, f"{wrong} of {total} cells wrong"
+
+
+def test_pdf_cells_carry_their_page_and_box(parsed) -> None:
+    """Each cell's box, cropped out of its page by pdfplumber (another PDF library), holds the cell's text."""
+    import pdfplumber
+
+    d, report = next((d, r) for d, r in parsed if d.layout == "pdf_text" and d.meta["landscape"])
+    with pdfplumber.open(io.BytesIO(d.data)) as pdf:
+        pages = {c.page for c in report.cells.values()}
+        assert min(pages) >= 2  # the title page holds no table
+        for cell in report.cells.values():
+            if cell.filled or not cell.raw_text:
+                continue
+            page = pdf.pages[cell.page - 1]
+            assert page.width > page.height  # a landscape page, read the right way up
+            x0, top, x1, bottom = cell.bbox
+            assert 0 <= x0 < x1 <= page.width and 0 <= top < bottom <= page.height
+            text = page.crop((x0, top, x1, bottom)).extract_text()
+            assert cell.raw_text.replace(" ", "") in text.replace(" ", "").replace("\n", ""), (cell.key, cell.raw_text, text)
+
+
+def test_page_headers_and_footers_never_become_tokens(pdfs) -> None:
+    from extract.readers.pdf import read
+
+    d = next(d for d in pdfs if d.layout == "pdf_text")
+    texts = [t.text for t in read(d.data).tokens]
+    assert not [t for t in texts if "页" in t and "共" in t]  # 第 N 页 共 M 页
+    assert not any("政府信息公开" in t and t.count("年") > 0 and t.startswith(("第",)) for t in texts)
+
+
+def _pdf_with_pages(n: int) -> bytes:
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument.new()
+    for _ in range(n):
+        doc.new_page(595, 842)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def _encrypted(data: bytes) -> bytes:
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(data)) as doc:
+        out = io.BytesIO()
+        doc.save(out, encryption=pikepdf.Encryption(user="secret", owner="owner"))
+        return out.getvalue()
+
+
+@pytest.mark.timeout(300)
+def test_bad_pdfs_each_get_their_issue_and_the_batch_goes_on(pdfs, tmp_path) -> None:
+    good = next(d for d in pdfs if d.layout == "pdf_text")
+    files = {
+        "truncated.pdf": good.data[: len(good.data) // 3],
+        "encrypted.pdf": _encrypted(good.data),
+        "garbage.pdf": b"%PDF-1.7\n" + bytes(range(256)) * 400,
+        "pages500.pdf": _pdf_with_pages(500),
+        "good.pdf": good.data,
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    proc = subprocess.run([sys.executable, "-m", "orchestration.cli", "parse", str(tmp_path), "--jsonl"], cwd=REPO,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    out = {Path(r["source"]).name: r for r in map(json.loads, proc.stdout.splitlines())}
+    assert set(out) == set(files)
+    codes = {name: {(i["code"], i["severity"]) for i in r["issues"]} for name, r in out.items()}
+    assert ("input_truncated", "warning") in codes["truncated.pdf"] and error_issues(out["truncated.pdf"])
+    assert ("encrypted_document", "error") in codes["encrypted.pdf"]
+    assert ("decode_failure", "error") in codes["garbage.pdf"]
+    assert ("input_too_large", "error") in codes["pages500.pdf"]
+    assert "MAX_PDF_PAGES" in next(i["message"] for i in out["pages500.pdf"]["issues"] if i["code"] == "input_too_large")
+    for name in ("truncated.pdf", "encrypted.pdf", "garbage.pdf", "pages500.pdf"):
+        assert out[name]["cells"] == {} or error_issues(out[name]), name
+    # the good one in the same batch: exactly TEMPLATE.md's contract, exact cells
+    r = out["good.pdf"]
+    assert list(r) == ["source", "document_kind", "template_version", "agency", "year", "published", "cells", "issues"]
+    assert not cell_mismatches(good.truth, r) and not field_mismatches(good.truth, r)
+    assert r["published"] == good.truth["published"]
+
+
+def test_a_table_split_over_pages_is_one_grid(pdfs) -> None:
+    """A table that runs on over a page break keeps one table index, its rows numbered on, its repeated header dropped."""
+    from extract.readers.pdf import read
+
+    d = next(d for d in pdfs if d.layout == "pdf_text" and d.meta["thead"])
+    tokens = [t for t in read(d.data).tokens if t.table is not None]
+    pages_of: dict[int, set[int]] = {}
+    for t in tokens:
+        pages_of.setdefault(t.table, set()).add(t.page)
+    split = [tb for tb, pages in pages_of.items() if len(pages) > 1]
+    assert split, "no table of the generated report runs over a page break"
+    for tb in split:
+        cells = [(t.row, t.col) for t in tokens if t.table == tb]
+        assert len(cells) == len(set(cells))  # no grid slot given twice
+        heads = [t.text for t in tokens if t.table == tb and t.row == 0]
+        assert all(sum(t.text == h for t in tokens if t.table == tb) == 1 for h in heads if len(h) > 4)  # header once
