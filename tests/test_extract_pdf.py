@@ -138,15 +138,44 @@ def test_a_table_split_over_pages_is_one_grid(pdfs) -> None:
     """A table that runs on over a page break keeps one table index, its rows numbered on, its repeated header dropped."""
     from extract.readers.pdf import read
 
-    d = next(d for d in pdfs if d.layout == "pdf_text" and d.meta["thead"])
-    tokens = [t for t in read(d.data).tokens if t.table is not None]
-    pages_of: dict[int, set[int]] = {}
-    for t in tokens:
-        pages_of.setdefault(t.table, set()).add(t.page)
-    split = [tb for tb, pages in pages_of.items() if len(pages) > 1]
-    assert split, "no table of the generated report runs over a page break"
-    for tb in split:
-        cells = [(t.row, t.col) for t in tokens if t.table == tb]
-        assert len(cells) == len(set(cells))  # no grid slot given twice
-        heads = [t.text for t in tokens if t.table == tb and t.row == 0]
-        assert all(sum(t.text == h for t in tokens if t.table == tb) == 1 for h in heads if len(h) > 4)  # header once
+    split = 0
+    for d in pdfs:
+        if d.layout != "pdf_text" or not d.meta["thead"]:
+            continue
+        tokens = [t for t in read(d.data).tokens if t.table is not None]
+        pages_of: dict[int, set[int]] = {}
+        for t in tokens:
+            pages_of.setdefault(t.table, set()).add(t.page)
+        for tb in (tb for tb, pages in pages_of.items() if len(pages) > 1):
+            split += 1
+            cells = [(t.row, t.col) for t in tokens if t.table == tb]
+            assert len(cells) == len(set(cells))  # no grid slot given twice
+            heads = [t.text for t in tokens if t.table == tb and t.row == 0 and len(t.text) > 4]
+            assert all(sum(t.text == h for t in tokens if t.table == tb) == 1 for h in heads), (d.name, heads)
+    assert split, "no table of the generated reports with a repeated header runs over a page break"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_pdf_provenance_lands_in_raw_cells_and_staging(parsed, tmp_path) -> None:
+    """A PDF cell's page and box go into raw.cells and stg_cells; a work DB landed before they existed gets the columns."""
+    import duckdb
+
+    from orchestration.warehouse.landing import ensure_schema
+    from tests.warehouse_support import build_warehouse, query, warehouse_paths
+
+    paths = warehouse_paths(tmp_path)
+    paths.work_db.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(paths.work_db)) as conn:  # a work DB from before: raw.cells without page and bbox
+        ensure_schema(conn)
+        conn.execute("alter table raw.cells drop column page")
+        conn.execute("alter table raw.cells drop column bbox")
+    d, report = next((d, r) for d, r in parsed if d.layout == "pdf_text")
+    build_warehouse([report], paths, publish_=False)
+    cells = {c.key: c for c in report.cells.values()}
+    for relation in ("raw.cells", "staging.stg_cells"):
+        rows = query(paths.work_db, f"select metric_key, page, bbox from {relation}")
+        assert len(rows) == len(cells)
+        for key, page, bbox in rows.itertuples(index=False):
+            assert page == cells[key].page and tuple(bbox) == pytest.approx(cells[key].bbox), (relation, key)
+        assert rows["page"].notna().all()

@@ -40,8 +40,6 @@ def read(data: bytes) -> ReadResult:
     import pypdfium2 as pdfium
 
     res = ReadResult()
-    if b"%%EOF" not in data[-2048:]:
-        res.issues.append(Issue("input_truncated", WARNING, "the PDF does not end with %%EOF: cut short? (read as far as it goes)"))
     with _LOCK:
         try:
             doc = pdfium.PdfDocument(data)
@@ -51,6 +49,8 @@ def read(data: bytes) -> ReadResult:
             else:
                 res.issues.append(Issue("decode_failure", ERROR, f"PDFium cannot open the PDF: {exc}"))
             return res
+        if b"%%EOF" not in data[-2048:]:
+            res.issues.append(Issue("input_truncated", WARNING, "the PDF does not end with %%EOF: cut short? (read as far as it goes)"))
         try:
             _read_doc(doc, res)
         finally:
