@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: setup run test browser uv clean
+.PHONY: setup run test browser pdftools uv clean
 
 uv:  ## uv itself, from PyPI, when the machine has none
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
@@ -18,11 +18,14 @@ setup: .venv/.synced
 run: setup  ## the whole pipeline on the bundled sample corpus
 	$(UV) run disclosure refresh
 
-test: setup browser  ## the test suite
+test: setup browser pdftools  ## the test suite
 	$(UV) run pytest
 
 browser:  ## Debian's Chromium, for the end-to-end UI test
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+pdftools:  ## CJK fonts for Chromium's PDF printing and poppler's pdftoppm, for the generated PDF corpus
+	@command -v pdftoppm >/dev/null 2>&1 && dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk poppler-utils >/dev/null; }
 
 clean:
 	rm -rf .venv warehouse dbt_project/target dbt_project/logs .pytest_cache .hypothesis
