@@ -105,16 +105,17 @@ def _garbage(text: str) -> str | None:
 
 
 def _view(page):
-    """A function mapping PDF points (x, y up) to display points (x, top down), the page's /Rotate applied."""
-    w, h = page.get_size()
+    """(a function mapping PDF points (x, y up) to display points (x, top down) with the page's /Rotate applied,
+    the display height): coordinates on the page as a reader sees it, landscape or not."""
+    left, bottom, right, top = page.get_bbox()  # (the visible box, inherited from the page tree where need be)
     rot = page.get_rotation() % 360
     if rot == 90:
-        return lambda x, y: (y, x), w
+        return lambda x, y: (y - bottom, x - left), right - left
     if rot == 180:
-        return lambda x, y: (w - x, y), h
+        return lambda x, y: (right - x, y - bottom), top - bottom
     if rot == 270:
-        return lambda x, y: (h - y, w - x), w
-    return lambda x, y: (x, h - y), h
+        return lambda x, y: (top - y, right - x), right - left
+    return lambda x, y: (x - left, top - y), top - bottom
 
 
 def _box(view, left: float, bottom: float, right: float, top: float) -> tuple[float, float, float, float]:
