@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 from extract import parse_document
-from tests.corpus.compare import cell_mismatches, error_issues, field_mismatches, flagged_as_expected
+from tests.corpus.compare import (
+    cell_mismatches,
+    error_issues,
+    field_mismatches,
+    flagged_as_expected,
+)
 from tests.corpus.pdf import generate_pdfs
 
 REPO = Path(__file__).resolve().parent.parent  # (the corpus needs `make browser pdftools`: Chromium, CJK fonts, pdftoppm)
@@ -124,7 +129,9 @@ def test_bad_pdfs_each_get_their_issue_and_the_batch_goes_on(pdfs, tmp_path) -> 
     out = {Path(r["source"]).name: r for r in map(json.loads, proc.stdout.splitlines())}
     assert set(out) == set(files)
     codes = {name: {(i["code"], i["severity"]) for i in r["issues"]} for name, r in out.items()}
-    assert ("input_truncated", "warning") in codes["truncated.pdf"] and error_issues(out["truncated.pdf"])
+    truncated = codes["truncated.pdf"]  # opened as far as it goes (a warning and the errors of what is missing), or not
+    assert ("input_truncated", "warning") in truncated and error_issues(out["truncated.pdf"]) or truncated == {("decode_failure", "error")}
+    assert "%%EOF" in " ".join(i["message"] for i in out["truncated.pdf"]["issues"])
     assert ("encrypted_document", "error") in codes["encrypted.pdf"]
     assert ("decode_failure", "error") in codes["garbage.pdf"]
     assert ("input_too_large", "error") in codes["pages500.pdf"]
@@ -174,7 +181,7 @@ def test_pdf_provenance_lands_in_raw_cells_and_staging(parsed, tmp_path) -> None
         ensure_schema(conn)
         conn.execute("alter table raw.cells drop column page")
         conn.execute("alter table raw.cells drop column bbox")
-    d, report = next((d, r) for d, r in parsed if d.layout == "pdf_text")
+    report = next(r for d, r in parsed if d.layout == "pdf_text")
     build_warehouse([report], paths, publish_=False)
     cells = {c.key: c for c in report.cells.values()}
     for relation in ("raw.cells", "staging.stg_cells"):
@@ -211,3 +218,13 @@ def test_a_rotated_page_is_read_the_right_way_up(parsed) -> None:
     for key, cell in upright.cells.items():
         assert turned.cells[key].page == cell.page
         assert turned.cells[key].bbox == pytest.approx(cell.bbox, abs=0.5) if cell.bbox else turned.cells[key].bbox is None
+
+
+@pytest.mark.timeout(120)
+def test_a_pdf_cut_anywhere_is_never_silently_wrong(pdfs) -> None:
+    """Cut short at any point, a PDF gives an error issue or, when what is left still holds it all, the exact report."""
+    good = next(d for d in pdfs if d.layout == "pdf_text")
+    for share in (0.1, 0.5, 0.8, 0.95, 0.99):
+        got = parse_document(good.data[: int(len(good.data) * share)], "cut.pdf").to_contract()
+        assert error_issues(got) or not (cell_mismatches(good.truth, got) + field_mismatches(good.truth, got)), share
+        assert any(i["code"] in ("input_truncated", "decode_failure") for i in got["issues"]), share

@@ -23,15 +23,19 @@ import threading
 import unicodedata
 from collections import defaultdict
 
-from extract.limits import MAX_PDF_PAGES, MAX_PAGE_OBJECTS, InputTooLarge, check_tokens
+from extract.limits import MAX_PAGE_OBJECTS, MAX_PDF_PAGES, InputTooLarge, check_tokens
 from extract.model import ERROR, WARNING, Issue
 from extract.readers import ReadResult
-from extract.readers.pdf_grid import Grid, tables, segments
-from extract.tokens import Token, split_line
+from extract.readers.pdf_grid import Grid, segments, tables
+from extract.readers.pdf_text import (
+    Paragraphs,
+    cell_text,
+    lines_of,
+    mark_margins,
+    page_bodies,
+)
+from extract.tokens import Token
 
-MARGIN = 0.075  # share of the page height at the top and bottom where headers and footers sit
-_PAGE_NUMBER = re.compile(r"^[-—－–\s]*(?:第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+|\d+|page\s*\d+(?:\s*of\s*\d+)?)[-—－–\s]*$", re.I)
-_DIGITS = re.compile(r"\d+")
 _WORD_TITLE = re.compile(r"^(?:Microsoft Word|WPS Office|Microsoft Excel)\s*-\s*|\.(?:docx?|wps|pdf)$", re.I)
 _LOCK = threading.Lock()
 
@@ -40,6 +44,7 @@ def read(data: bytes) -> ReadResult:
     import pypdfium2 as pdfium
 
     res = ReadResult()
+    cut = b"%%EOF" not in data[-2048:]
     with _LOCK:
         try:
             doc = pdfium.PdfDocument(data)
@@ -47,9 +52,10 @@ def read(data: bytes) -> ReadResult:
             if getattr(exc, "err_code", None) == pdfium.raw.FPDF_ERR_PASSWORD:
                 res.issues.append(Issue("encrypted_document", ERROR, "the PDF is encrypted with a password: not readable"))
             else:
-                res.issues.append(Issue("decode_failure", ERROR, f"PDFium cannot open the PDF: {exc}"))
+                res.issues.append(Issue("decode_failure", ERROR, f"PDFium cannot open the PDF: {exc}"
+                                        + (" (it does not end with %%EOF: cut short?)" if cut else "")))
             return res
-        if b"%%EOF" not in data[-2048:]:
+        if cut:
             res.issues.append(Issue("input_truncated", WARNING, "the PDF does not end with %%EOF: cut short? (read as far as it goes)"))
         try:
             _read_doc(doc, res)
@@ -158,8 +164,7 @@ def _read_page(page) -> tuple[list, list[Grid], int]:
                 loose.append(item)
     finally:
         tp.close()
-    lines = [ln for ln in _lines(loose)]
-    return _mark_margins(lines, height), grids, images
+    return mark_margins(lines_of(loose), height), grids, images
 
 
 def _path_boxes(page, view, raw) -> tuple[list[tuple[float, float, float, float]], int]:
@@ -181,63 +186,12 @@ def _path_boxes(page, view, raw) -> tuple[list[tuple[float, float, float, float]
     return boxes, images
 
 
-def _lines(chars: list) -> list[list]:
-    """Characters as lines: [x0, top, x1, bottom, text], top to bottom; a gap wider than a third of the height is a space."""
-    chars.sort(key=lambda c: (c[1] + c[3]) / 2)
-    rows: list[list] = []
-    for c in chars:
-        cy, h = (c[1] + c[3]) / 2, c[3] - c[1]
-        if rows and abs(cy - rows[-1][0]) <= max(h, rows[-1][1]) * 0.5:
-            rows[-1][2].append(c)
-        else:
-            rows.append([cy, h, [c]])
-    out = []
-    for _, _, cs in rows:
-        cs.sort(key=lambda c: c[0])
-        out.append([min(c[0] for c in cs), min(c[1] for c in cs), max(c[2] for c in cs), max(c[3] for c in cs), _join(cs)])
-    return out
-
-
-def _join(cs: list) -> str:
-    parts = [cs[0][4]]
-    for prev, c in zip(cs, cs[1:]):
-        if c[0] - prev[2] > (c[3] - c[1]) / 2 and prev[4] != " " and c[4] != " ":
-            parts.append(" ")
-        parts.append(c[4])
-    return "".join(parts).strip()
-
-
-def _mark_margins(lines: list, height: float) -> list:
-    """Lines tagged [..., in_margin] where they sit in the top or bottom margin (header and footer candidates)."""
-    return [[*ln, ln[3] < height * MARGIN or ln[1] > height * (1 - MARGIN)] for ln in lines]
-
-
-def _cell_text(cell) -> str:
-    """A cell's lines joined (a wrapped label is one label)."""
-    if not cell.chars:
-        return ""
-    return _glue([ln[4] for ln in _lines(cell.chars)])
-
-
-def _glue(lines: list[str]) -> str:
-    """Wrapped lines as one text: nothing between Chinese, a space between two ASCII words."""
-    out = lines[0]
-    for ln in lines[1:]:
-        out += " " + ln if out[-1:].isascii() and out[-1:].isalnum() and ln[:1].isascii() and ln[:1].isalnum() else ln
-    return out
-
-
 def _tokens(pages: list, res: ReadResult) -> None:
     """The pages' lines and grids as one token stream, headers/footers dropped, tables run on across pages joined."""
-    repeated = defaultdict(int)
-    for lines, _ in pages:
-        for key in {_DIGITS.sub("#", ln[4]) for ln in lines if ln[5]}:
-            repeated[key] += 1
     out = res.tokens
-    para = _Paragraphs(out)
+    para = Paragraphs(out)
     last: tuple[int, list, int, int] | None = None  # (token table, its columns, its rows, its header rows' texts) open at the page end
-    for page_no, (lines, grids) in enumerate(pages, start=1):
-        body = [ln for ln in lines if not (ln[5] and (repeated[_DIGITS.sub("#", ln[4])] > 1 or _PAGE_NUMBER.match(ln[4])))]
+    for page_no, (body, (_, grids)) in enumerate(zip(page_bodies([lines for lines, _ in pages]), pages), start=1):
         items = sorted([(ln[1], 0, ln) for ln in body] + [(g.box[1], 1, g) for g in grids], key=lambda it: (it[0], it[1]))
         para.page(body)
         for k, (_, is_grid, item) in enumerate(items):
@@ -266,51 +220,11 @@ def _tokens(pages: list, res: ReadResult) -> None:
     para.flush()
 
 
-_NEW_ITEM = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．])")
-
-
-class _Paragraphs:
-    """Text lines joined into paragraphs, each one token line: a line that fills the text width runs on into the next
-    (a word or a number the page wrapped, or "…特向社" / "会公布本机关2021年…" read as a title). A line that is indented
-    or starts a numbered item begins a new one; so does a table."""
-
-    def __init__(self, out: list[Token]) -> None:
-        self.out = out
-        self.line_no = 0
-        self.parts: list[str] = []
-        self.open = False  # the last line filled the width: the next may continue it
-        self.bottom = self.height = 0.0
-        self.left = self.right = 0.0
-        self.first_on_page = False
-
-    def page(self, body: list) -> None:
-        self.left = min((ln[0] for ln in body), default=0.0)
-        self.right = max((ln[2] for ln in body), default=0.0)
-        self.first_on_page = True
-
-    def add(self, ln: list) -> None:
-        h = ln[3] - ln[1]
-        follows = self.first_on_page or 0 <= ln[1] - self.bottom < 0.8 * h
-        if not (self.open and follows and abs(h - self.height) <= 0.25 * h and ln[0] <= self.left + h
-                and not _NEW_ITEM.match(ln[4])):
-            self.flush()
-        self.parts.append(ln[4])
-        self.open = ln[2] >= self.right - 1.5 * h
-        self.bottom, self.height, self.first_on_page = ln[3], h, False
-
-    def flush(self) -> None:
-        if self.parts:
-            split_line(_glue(self.parts), self.line_no, self.out)
-            self.line_no += 1
-            self.parts = []
-        self.open = False
-
-
 def _rows(grid: Grid) -> list[tuple[int, list]]:
     """The grid's cells by the row of their top-left slot: [(row, [(cell, text)])], first row renumbered 0."""
     by_row: dict[int, list] = defaultdict(list)
     for cell in grid.cells:
-        by_row[cell.row].append((cell, _cell_text(cell)))
+        by_row[cell.row].append((cell, cell_text(cell)))
     return [(r, by_row[r]) for r in sorted(by_row)]
 
 

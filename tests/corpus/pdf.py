@@ -42,8 +42,11 @@ _FOOTER = ("<div style=\"font-size:8px;width:100%;text-align:center;font-family:
 def report_html(truth: dict[str, Any], rng: random.Random) -> tuple[str, dict[str, Any]]:
     """A report page as an office export prints it: no site chrome, a title page, ruled tables."""
     flip = lambda p=0.35: rng.random() < p  # noqa: E731
+    word, vertical = flip(0.25), flip(0.2)
     style = Style(chrome=False, th=flip(0.5), blank_markers=flip(), thousands=flip(), fullwidth=flip(0.2),
-                  units=flip(0.2), review_vertical=flip(0.25), word=flip(0.25))
+                  units=flip(0.2), wan=rng.choice(("", "", "header", "value")), review_vertical=vertical,
+                  review_transposed=not vertical and flip(0.15), word=word, merged=flip(0.15), simplified=flip(0.15),
+                  unmerged=not word and flip(0.1), spaced_labels=flip(0.2), halfwidth_labels=flip(0.2))
     style = replace(style, charset="meta")
     title = title_of(truth, rng)
     page = html_page(truth, style, rng, title=title, target=rng.randint(8_000, 16_000)).decode("utf-8")
