@@ -54,6 +54,9 @@ def test_pdf_round_trip_exact_and_no_silent_errors(parsed) -> None:
             silent.append((d.name, [str(m) for m in bad[:5]]))
     assert total > 0
     assert not silent, silent
+    # the narrative's lines, joined where the page wrapped them: its claims are read, and agree with the tables
+    claims = [(d.name, c.key, c.value, d.truth["cells"][c.key]) for d, r in parsed if not d.truth["expected_errors"] for c in r.claims]
+    assert claims and all(value == truth for _, _, value, truth in claims), claims
     assert wrong <= total * 0.001, f"{wrong} of {total} cells wrong"
 
 
