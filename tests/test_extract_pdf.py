@@ -231,3 +231,42 @@ def test_a_pdf_cut_anywhere_is_never_silently_wrong(pdfs) -> None:
         got = parse_document(good.data[: int(len(good.data) * share)], "cut.pdf").to_contract()
         assert error_issues(got) or not (cell_mismatches(good.truth, got) + field_mismatches(good.truth, got)), share
         assert any(i["code"] in ("input_truncated", "decode_failure") for i in got["issues"]), share
+
+
+def _rulings_as_one_stroked_path(data: bytes) -> bytes:
+    """The same PDF with each run of ruling lines (Chromium's thin filled boxes, ``x y w h re f``) redrawn as one
+    stroked path of many lines (``m l … S``, pikepdf), the way some office suites draw a whole table grid at once."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(data)) as doc:
+        for page in doc.pages:
+            ops = pikepdf.parse_content_stream(page)
+            out: list = []
+            run: list = []
+            for k, (operands, op) in enumerate(ops):
+                if str(op) == "f" and run and run[-1] is None:
+                    run.pop()
+                    continue
+                if str(op) == "re" and k + 1 < len(ops) and str(ops[k + 1][1]) == "f" and min(operands[2:]) <= 2:
+                    x, y, w, h = (float(v) for v in operands)
+                    ends = ((x, y + h / 2), (x + w, y + h / 2)) if w > h else ((x + w / 2, y), (x + w / 2, y + h))
+                    run += [(list(ends[0]), pikepdf.Operator("m")), (list(ends[1]), pikepdf.Operator("l")), None]
+                    continue
+                if run:
+                    out += [*(o for o in run if o is not None), ([1], pikepdf.Operator("w")), ([], pikepdf.Operator("S"))]
+                    run = []
+                out.append((operands, op))
+            if run:
+                out += [*(o for o in run if o is not None), ([1], pikepdf.Operator("w")), ([], pikepdf.Operator("S"))]
+            page.obj.Contents = doc.make_stream(pikepdf.unparse_content_stream(out))
+        buf = io.BytesIO()
+        doc.save(buf)
+        return buf.getvalue()
+
+
+def test_a_grid_drawn_as_one_stroked_path_is_read(parsed) -> None:
+    d, upright = next((d, r) for d, r in parsed if d.layout == "pdf_text")
+    redrawn = _rulings_as_one_stroked_path(d.data)
+    assert redrawn != d.data
+    got = parse_document(redrawn, "stroked.pdf")
+    assert got.values() == upright.values() and not got.has_errors

@@ -26,7 +26,7 @@ from collections import defaultdict
 from extract.limits import MAX_PAGE_OBJECTS, MAX_PDF_PAGES, InputTooLarge, check_tokens
 from extract.model import ERROR, WARNING, Issue
 from extract.readers import ReadResult
-from extract.readers.pdf_grid import Grid, segments, tables
+from extract.readers.pdf_grid import THIN, Grid, segments, tables
 from extract.readers.pdf_text import (
     Paragraphs,
     cell_text,
@@ -182,8 +182,43 @@ def _path_boxes(page, view, raw) -> tuple[list[tuple[float, float, float, float]
         if kind == raw.FPDF_PAGEOBJ_IMAGE:
             images += 1
         elif kind == raw.FPDF_PAGEOBJ_PATH and raw.FPDFPageObj_GetBounds(obj, l, b, r, t):
-            boxes.append(_box(view, l.value, b.value, r.value, t.value))
+            if min(r.value - l.value, t.value - b.value) <= THIN:
+                boxes.append(_box(view, l.value, b.value, r.value, t.value))
+            else:  # a larger path: one that draws many lines at once (a whole grid), or a cell's outline or shading
+                boxes.extend(_stroked_lines(obj, view, raw))
     return boxes, images
+
+
+def _stroked_lines(obj, view, raw) -> list[tuple[float, float, float, float]]:
+    """The straight horizontal and vertical pieces a stroked path draws (thin boxes of its subpaths when filled)."""
+    n = raw.FPDFPath_CountSegments(obj)
+    fill, stroke = ctypes.c_int(), raw.FPDF_BOOL()
+    if n <= 0 or n > MAX_PAGE_OBJECTS or not raw.FPDFPath_GetDrawMode(obj, fill, stroke):
+        return []
+    m = raw.FS_MATRIX()
+    raw.FPDFPageObj_GetMatrix(obj, m)
+    x, y = ctypes.c_float(), ctypes.c_float()
+    subpaths: list[list[tuple[float, float]]] = []
+    for i in range(n):
+        seg = raw.FPDFPath_GetPathSegment(obj, i)
+        raw.FPDFPathSegment_GetPoint(seg, x, y)
+        point = (m.a * x.value + m.c * y.value + m.e, m.b * x.value + m.d * y.value + m.f)
+        if raw.FPDFPathSegment_GetType(seg) == raw.FPDF_SEGMENT_MOVETO or not subpaths:
+            subpaths.append([point])
+        else:  # (a curve's control points count as corners: its pieces are rarely straight and level)
+            subpaths[-1].append(point)
+        if raw.FPDFPathSegment_GetClose(seg):
+            subpaths[-1].append(subpaths[-1][0])
+    out = []
+    for points in subpaths:
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        box = _box(view, min(xs), min(ys), max(xs), max(ys))
+        if min(box[2] - box[0], box[3] - box[1]) <= THIN:
+            out.append(box)  # a thin rectangle or a single line
+        elif stroke.value:
+            out.extend(_box(view, min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1]))
+                       for a, b in zip(points, points[1:]) if abs(a[0] - b[0]) <= THIN or abs(a[1] - b[1]) <= THIN)
+    return out
 
 
 def _tokens(pages: list, res: ReadResult) -> None:
