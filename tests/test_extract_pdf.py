@@ -270,3 +270,20 @@ def test_a_grid_drawn_as_one_stroked_path_is_read(parsed) -> None:
     assert redrawn != d.data
     got = parse_document(redrawn, "stroked.pdf")
     assert got.values() == upright.values() and not got.has_errors
+
+
+@pytest.mark.timeout(300)
+def test_tables_without_ruling_lines_are_never_silently_wrong() -> None:
+    """The grid comes from the ruling lines; a table drawn without any is read from its text lines, and what that
+    cannot place is an error issue: never a wrong or missing value in a report without one."""
+    import random
+
+    from tests.corpus.pdf import print_pdfs, report_html
+    from tests.corpus.truth import random_truth
+
+    rng = random.Random(5)
+    truths = [random_truth(rng, version) for version in ("2019", "2021", "2021")]
+    pages = [report_html(t, rng, ruled=False) for t in truths]
+    for truth, data in zip(truths, print_pdfs([p for p, _ in pages], [o for _, o in pages])):
+        got = parse_document(data, "unruled.pdf").to_contract()
+        assert error_issues(got) or not (cell_mismatches(truth, got) + field_mismatches(truth, got))

@@ -101,10 +101,10 @@ def _garbage(text: str) -> str | None:
     chars = [c for c in text if not c.isspace()]
     if len(chars) < 20:
         return None
-    bad = sum(1 for c in chars if unicodedata.category(c) in ("Cc", "Co", "Cn", "Cs") or c == "\ufffd" or "\x80" <= c <= "\xff")
+    bad = sum(1 for c in chars if unicodedata.category(c) in ("Cc", "Co", "Cn", "Cs") or c == "\ufffd" or "\xc0" <= c <= "\xff")
     cjk = sum(1 for c in chars if "\u4e00" <= c <= "\u9fff")
     if bad > 0.02 * len(chars):
-        return f"{bad} of {len(chars)} characters are control, private-use or stray Latin-1 characters"
+        return f"{bad} of {len(chars)} characters are control, private-use or stray Latin-1 letters"
     if cjk < 0.1 * len(chars):
         return f"only {cjk} of {len(chars)} characters are Chinese"
     return None

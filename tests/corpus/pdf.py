@@ -39,8 +39,9 @@ _FOOTER = ("<div style=\"font-size:8px;width:100%;text-align:center;font-family:
            "第 <span class=pageNumber></span> 页 共 <span class=totalPages></span> 页</div>")
 
 
-def report_html(truth: dict[str, Any], rng: random.Random) -> tuple[str, dict[str, Any]]:
-    """A report page as an office export prints it: no site chrome, a title page, ruled tables."""
+def report_html(truth: dict[str, Any], rng: random.Random, ruled: bool = True) -> tuple[str, dict[str, Any]]:
+    """A report page as an office export prints it: no site chrome, a title page, ruled tables (or, not ``ruled``,
+    tables without a single line: their cells only placed by the gaps between them)."""
     flip = lambda p=0.35: rng.random() < p  # noqa: E731
     word, vertical = flip(0.25), flip(0.2)
     style = Style(chrome=False, th=flip(0.5), blank_markers=flip(), thousands=flip(), fullwidth=flip(0.2),
@@ -58,11 +59,14 @@ def report_html(truth: dict[str, Any], rng: random.Random) -> tuple[str, dict[st
     cover = (f'<div style="page-break-after:always;text-align:center;padding-top:30%">'
              f'<h1 style="font-size:22pt">{html.escape(title)}</h1><p>{html.escape(truth["agency"])}</p>'
              f'<p>{cn_date(truth["published"])}</p></div>')
+    if not ruled:
+        css = css.replace("border:0.75pt solid #000", "border:none")
+        page = page.replace('border="1"', 'border="0"').replace("border=1", "border=0")
     page = page.replace("</head>", css + "</head>", 1).replace("<body>", "<body>" + cover, 1)
     return page, {**print_opts, "font_pt": font, "thead": style.th, "word": style.word}
 
 
-def _print(pages: list[str], opts: list[dict[str, Any]]) -> list[bytes]:
+def print_pdfs(pages: list[str], opts: list[dict[str, Any]]) -> list[bytes]:
     from playwright.sync_api import sync_playwright
 
     out = []
@@ -128,7 +132,7 @@ def generate_pdfs(n: int, seed: int = 0, kinds: tuple[str, ...] = PDF_KINDS, wei
         chosen.append(rng.choices(kinds, weights)[0])
         pages.append(page)
         opts.append(o)
-    printed = _print(pages, opts)
+    printed = print_pdfs(pages, opts)
     docs = []
     for i, (truth, kind, pdf, o) in enumerate(zip(truths, chosen, printed, opts)):
         if kind == "scanned":
