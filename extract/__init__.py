@@ -4,7 +4,7 @@
 outside the table reader (``extract.tables``) (severity):
 - ``empty_document`` (error) — no bytes, or only whitespace.
 - ``unsupported_format`` (error) — Word, images... recognised by magic bytes, with no reader (``extract.readers``).
-- ``image_only`` (error) — a PDF whose pages (all, or those named) are images without a text layer: a scan, needs OCR.
+- ``image_only`` (error; a warning naming the pages when only some are) — a PDF of images without a text layer: a scan, needs OCR.
 - ``unreadable_text_layer`` (error) — a PDF whose text is garbage (fonts without a Unicode map): never read as numbers.
 - ``encrypted_document`` (error) — a PDF that needs a password.
 - ``decode_failure`` (error when nothing readable came out, else warning) — bytes that are not

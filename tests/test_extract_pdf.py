@@ -287,3 +287,30 @@ def test_tables_without_ruling_lines_are_never_silently_wrong() -> None:
     for truth, data in zip(truths, print_pdfs([p for p, _ in pages], [o for _, o in pages])):
         got = parse_document(data, "unruled.pdf").to_contract()
         assert error_issues(got) or not (cell_mismatches(truth, got) + field_mismatches(truth, got))
+
+
+def _with_page_scanned(data: bytes, number: int) -> bytes:
+    """The PDF with page ``number`` (1-based) swapped for its scan (pdftoppm + img2pdf), the rest left as text."""
+    import pikepdf
+
+    from tests.corpus.pdf import scan
+
+    with pikepdf.open(io.BytesIO(data)) as doc, pikepdf.open(io.BytesIO(scan(data))) as scanned:
+        doc.pages.insert(number - 1, scanned.pages[number - 1])
+        del doc.pages[number]
+        out = io.BytesIO()
+        doc.save(out)
+        return out.getvalue()
+
+
+@pytest.mark.timeout(300)
+def test_a_scanned_page_among_text_pages(parsed) -> None:
+    """A scanned cover: a warning naming it, the report read exact; a scanned table page: errors, never silence."""
+    d, upright = next((d, r) for d, r in parsed if d.layout == "pdf_text")
+    cover = parse_document(_with_page_scanned(d.data, 1), "cover.pdf")
+    assert [(i.code, i.severity) for i in cover.issues if i.code == "image_only"] == [("image_only", "warning")]
+    assert "pages 1 " in next(i.message for i in cover.issues if i.code == "image_only")
+    assert cover.values() == upright.values() and not cover.has_errors
+    table_page = upright.cells["applications.new_received.total"].page
+    lost = parse_document(_with_page_scanned(d.data, table_page), "table.pdf")
+    assert lost.has_errors and "applications.new_received.total" not in lost.cells

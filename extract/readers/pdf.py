@@ -2,14 +2,16 @@
 
 Per page: every character with its box, and every path object thin enough to be a ruling line.
 Ruled tables are rebuilt as grids (``pdf_grid``): each cell one token at its top-left slot, with its
-page and box; the rest of the text becomes one token per line, top to bottom. A table that runs on
+page and box; the rest of the text becomes one token per paragraph (the lines the page wrapped joined
+back, ``pdf_text``), top to bottom. A table that runs on
 at the top of the next page (same columns, nothing between) continues the same grid, without the
 header rows it repeats. Page headers and footers (lines in the top or bottom margin that repeat
 across pages, or read as a page number) are dropped. Pages are read in display orientation
 (``/Rotate`` applied), so landscape pages read like portrait ones.
 
-What cannot be read is an error, never numbers: no text at all on a page with images (``image_only``:
-a scan), text that is not text (``unreadable_text_layer``: fonts without a Unicode map give control
+What cannot be read is an error, never numbers: no text at all, only images (``image_only``: a scan;
+a warning naming the pages when only some are images, as a scanned seal page: the table reader still
+flags any table those pages held as missing), text that is not text (``unreadable_text_layer``: fonts without a Unicode map give control
 characters and stray Latin instead of Chinese), a PDF PDFium cannot open (``decode_failure``), one
 that needs a password (``encrypted_document``), or more pages than ``extract.limits.MAX_PDF_PAGES``.
 PDFium is not thread-safe: one lock around each document.
@@ -91,7 +93,7 @@ def _read_doc(doc, res: ReadResult) -> None:
                                 "have no Unicode map; needs OCR"))
         return
     if scanned:
-        res.issues.append(Issue("image_only", ERROR, f"pages {', '.join(map(str, scanned))} are images without a text layer: "
+        res.issues.append(Issue("image_only", WARNING, f"pages {', '.join(map(str, scanned))} are images without a text layer: "
                                 "what they hold is not read"))
     _tokens(pages, res)
 
