@@ -314,3 +314,12 @@ def test_a_scanned_page_among_text_pages(parsed) -> None:
     table_page = upright.cells["applications.new_received.total"].page
     lost = parse_document(_with_page_scanned(d.data, table_page), "table.pdf")
     assert lost.has_errors and "applications.new_received.total" not in lost.cells
+
+
+def test_garbage_text_is_told_from_text() -> None:
+    from extract.readers.pdf import _garbage
+
+    assert _garbage("政府信息公开工作年度报告。全年共受理政府信息公开申请12件，均在法定期限内予以答复。") is None
+    assert _garbage("Annual report on government information disclosure of the city, year 2023.") is None  # English
+    assert _garbage("\x0cEy\x83\x05\x90\x04革à\x13\x11\x13\x13'\rpý³ÃA'\x8e\x83z日\"/\x13\x11\x13\x14\x0e\x11") is not None
+    assert _garbage("!\"#$%&'()*+,-./0123 !#$%&'()*+ ,-./!\"#$%&'()") is not None  # glyph ids read as ASCII symbols

@@ -99,7 +99,7 @@ def _read_doc(doc, res: ReadResult) -> None:
 
 
 def _garbage(text: str) -> str | None:
-    """Why the text layer is garbage, or None: control or private-use characters, or no Chinese at all."""
+    """Why the text layer is garbage, or None: control or private-use characters, or neither Chinese nor Latin words."""
     chars = [c for c in text if not c.isspace()]
     if len(chars) < 20:
         return None
@@ -107,8 +107,9 @@ def _garbage(text: str) -> str | None:
     cjk = sum(1 for c in chars if "\u4e00" <= c <= "\u9fff")
     if bad > 0.02 * len(chars):
         return f"{bad} of {len(chars)} characters are control, private-use or stray Latin-1 letters"
-    if cjk < 0.1 * len(chars):
-        return f"only {cjk} of {len(chars)} characters are Chinese"
+    letters = sum(1 for c in chars if c.isascii() and c.isalpha())
+    if cjk < 0.1 * len(chars) and letters < 0.6 * len(chars):  # (mostly Latin words: a document in English, readable)
+        return f"only {cjk} of {len(chars)} characters are Chinese, and the rest are no words"
     return None
 
 
