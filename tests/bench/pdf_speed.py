@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import statistics
 import time
 
@@ -44,6 +45,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     import pypdfium2 as pdfium
+
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)  # (pdfplumber's parser warns about Chromium's font descriptors)
 
     docs = [d for d in generate_pdfs(args.n, seed=args.seed) if d.layout == "pdf_text"]
     pages = sum(len(pdfium.PdfDocument(d.data)) for d in docs)
