@@ -7,7 +7,7 @@ PATH_HINT = @command -v uv >/dev/null 2>&1 || echo 'uv is in $(USER_BIN), not on
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: setup run test browser uv clean
+.PHONY: setup run test browser pdftools uv clean
 
 uv:  ## uv itself, from PyPI, when the machine has none; says how to put it on PATH for the README's `uv run ...`
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
@@ -23,11 +23,14 @@ run: setup  ## the whole pipeline on the bundled sample corpus
 	$(UV) run disclosure refresh
 	$(PATH_HINT)
 
-test: setup browser  ## the test suite
+test: setup browser pdftools  ## the test suite
 	$(UV) run pytest
 
 browser:  ## Debian's Chromium, for the end-to-end UI test
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+pdftools:  ## CJK fonts for Chromium's PDF printing and poppler's pdftoppm, for the generated PDF corpus
+	@command -v pdftoppm >/dev/null 2>&1 && dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk poppler-utils >/dev/null; }
 
 clean:
 	rm -rf .venv warehouse dbt_project/target dbt_project/logs .pytest_cache .hypothesis

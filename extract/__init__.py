@@ -3,16 +3,19 @@
 ``parse_document`` never raises on bad input: every problem becomes an ``Issue``. Codes raised
 outside the table reader (``extract.tables``) (severity):
 - ``empty_document`` (error) — no bytes, or only whitespace.
-- ``unsupported_format`` (error) — PDF, Word, images... recognised by magic bytes.
+- ``unsupported_format`` (error) — Word, images... recognised by magic bytes, with no reader (``extract.readers``).
+- ``image_only`` (error; a warning naming the pages when only some are) — a PDF of images without a text layer: a scan, needs OCR.
+- ``unreadable_text_layer`` (error) — a PDF whose text is garbage (fonts without a Unicode map): never read as numbers.
+- ``encrypted_document`` (error) — a PDF that needs a password.
 - ``decode_failure`` (error when nothing readable came out, else warning) — bytes that are not
-  text in any charset tried, or HTML that lxml could not build a tree from.
+  text in any charset tried, HTML that lxml could not build a tree from, or a PDF PDFium cannot open.
 - ``not_a_report`` (warning) — readable, but none of the template tables is there.
 - ``no_tables`` (warning) — an HTML page without any ``<table>`` and no template tables in its text.
 - ``markup_too_deep`` (warning) — nesting beyond the HTML parser's limit; re-read without wrappers.
 - ``markup_too_large`` (error) — table spans covering an absurd grid; spans ignored, positions untrusted.
 - ``parser_error`` (error) — an unexpected failure inside the parser (a bug), kept with its reason.
-- ``input_truncated`` (warning) — a page over ``MAX_BYTES`` is read up to that size only.
-- ``input_too_large`` (error) — the page expands past the parser's limits on tags, lines or tokens
+- ``input_truncated`` (warning) — a page over ``MAX_BYTES`` is read up to that size only; a PDF without its ``%%EOF``.
+- ``input_too_large`` (error) — the page expands past the parser's limits on tags, lines, tokens or PDF pages
   (``extract.limits``, whose message names the limit); nothing is read from it.
 - ``year_conflict``, ``year_uncertain``, ``agency_conflict``, ``agency_uncertain`` (error) — report metadata
   whose signals disagree or are missing (``extract.metadata``).

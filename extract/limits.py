@@ -14,6 +14,8 @@ MAX_BYTES = 64 * 1024 * 1024  # longer input is read up to here (``input_truncat
 MAX_TAGS = 500_000  # ``<`` in the markup (start and end tags, counted on the bytes): each can make an lxml element
 MAX_LINES = 1_000_000  # lines of text, counted before the text is split into them
 MAX_TOKENS = 200_000  # tokens: table cells, text lines and the numbers split off them
+MAX_PDF_PAGES = 300  # pages of a PDF (a report has a few dozen): a longer one is not read at all
+MAX_PAGE_OBJECTS = 200_000  # drawing objects on one PDF page (a ruled report page has a few thousand)
 
 
 class InputTooLarge(Exception):

@@ -48,7 +48,7 @@ def test_random_bytes() -> None:
 @pytest.mark.timeout(30)
 def test_pdf_named_html_is_unsupported(good_page: bytes) -> None:
     kind, codes, _ = _codes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >>", "report.html")
-    assert (kind, codes) == ("not_annual_report", {("unsupported_format", "error")})
+    assert (kind, codes) == ("not_annual_report", {("decode_failure", "error")})  # read as the PDF it is: a broken one
     kind, codes, _ = _codes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), "report.html")
     assert codes == {("unsupported_format", "error")}
 

@@ -30,7 +30,9 @@ class ReadResult:
 
 
 # format (as sniffed by extract.loading) -> "module:function" of its reader
-READERS: dict[str, str] = {}
+READERS: dict[str, str] = {
+    "pdf": "extract.readers.pdf:read",
+}
 
 
 def reader_for(fmt: str) -> Callable[[bytes], ReadResult] | None:

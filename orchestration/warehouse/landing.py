@@ -45,7 +45,7 @@ create table if not exists raw.documents (
 create table if not exists raw.cells (
     report_id varchar not null, metric_key varchar not null, value double not null, raw_text varchar,
     blank boolean not null, filled boolean not null, table_index integer, row_index integer,
-    col_index integer, row_label varchar, col_label varchar
+    col_index integer, row_label varchar, col_label varchar, page integer, bbox double[]
 );
 create table if not exists raw.issues (
     report_id varchar not null, issue_seq integer not null, code varchar not null,
@@ -80,6 +80,9 @@ create table if not exists raw.waivers (
 -- warehouses made before overrides kept their CSV line
 alter table raw.corrections add column if not exists line integer;
 alter table raw.waivers add column if not exists line integer;
+-- warehouses made before PDF cells kept their page and box (x0, top, x1, bottom in points)
+alter table raw.cells add column if not exists page integer;
+alter table raw.cells add column if not exists bbox double[];
 """
 
 # A work DB landed before raw.sources existed: each source's highest landed version is its current content.
@@ -232,7 +235,7 @@ def _tables(write: dict[str, tuple[ParsedReport, int]], now: datetime) -> tuple[
                 "template_version", "agency", "year", "published", "index_no", "doc_no", "title", "encoding",
                 "input_format", "n_cells", "n_issues", "n_errors", "landed_at")
     cell_cols = ("report_id", "metric_key", "value", "raw_text", "blank", "filled", "table_index", "row_index",
-                 "col_index", "row_label", "col_label")
+                 "col_index", "row_label", "col_label", "page", "bbox")
     issue_cols = ("report_id", "issue_seq", "code", "severity", "table_key", "metric_key", "message")
     claim_cols = ("report_id", "claim_seq", "metric_key", "stated_value", "raw_text", "line")
     docs: list[tuple] = []  # rows, in the order of the columns above
@@ -244,14 +247,14 @@ def _tables(write: dict[str, tuple[ParsedReport, int]], now: datetime) -> tuple[
                      r.agency, r.year, r.published, r.index_no, r.doc_no, r.title, r.encoding, r.input_format,
                      len(r.cells), len(r.issues), sum(i.severity == "error" for i in r.issues), now))
         cells.extend((rid, c.key, float(c.value), c.raw_text, bool(c.blank), bool(c.filled), c.table_index, c.row_index,
-                      c.col_index, c.row_label, c.col_label) for c in r.cells.values())
+                      c.col_index, c.row_label, c.col_label, c.page, c.bbox) for c in r.cells.values())
         issues.extend((rid, seq, i.code, i.severity, i.table, i.key, i.message) for seq, i in enumerate(r.issues))
         claims.extend((rid, seq, c.key, float(c.value), c.text, c.line) for seq, c in enumerate(r.claims))
     types = {"source_version": pa.int32(), "year": pa.int32(), "n_cells": pa.int32(), "n_issues": pa.int32(),
              "n_errors": pa.int32(), "landed_at": pa.timestamp("us"), "value": pa.float64(),
              "blank": pa.bool_(), "filled": pa.bool_(), "table_index": pa.int32(), "row_index": pa.int32(),
              "col_index": pa.int32(), "issue_seq": pa.int32(), "claim_seq": pa.int32(), "stated_value": pa.float64(),
-             "line": pa.int32()}
+             "line": pa.int32(), "page": pa.int32(), "bbox": pa.list_(pa.float64())}
 
     def table(columns: tuple[str, ...], rows: list[tuple]) -> pa.Table:
         values = list(zip(*rows)) if rows else [() for _ in columns]

@@ -15,7 +15,9 @@ renamed as (
         row_index,
         col_index,
         row_label,
-        col_label
+        col_label,
+        page,
+        bbox
     from source
 )
 
