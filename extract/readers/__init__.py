@@ -31,6 +31,9 @@ class ReadResult:
 
 # format (as sniffed by extract.loading) -> "module:function" of its reader
 READERS: dict[str, str] = {}
+READERS.update(docx="extract.readers.docx:read", xlsx="extract.readers.xlsx:read",  # Word and Excel (office developer)
+               doc="extract.readers.legacy:read", xls="extract.readers.legacy:read", wps="extract.readers.legacy:read",
+               rtf="extract.readers.legacy:read")
 
 
 def reader_for(fmt: str) -> Callable[[bytes], ReadResult] | None:
