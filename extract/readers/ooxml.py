@@ -8,6 +8,7 @@ a member is refused when it declares more than ``MAX_MEMBER_BYTES`` or packs tig
 from __future__ import annotations
 
 import zipfile
+import zlib
 from io import BytesIO
 
 from lxml import etree
@@ -62,7 +63,7 @@ def read_member(archive: zipfile.ZipFile, name: str) -> bytes:
                     raise OoxmlError("input_too_large", f"{name} inflates past {MAX_MEMBER_BYTES} bytes "
                                                         "(extract.limits.MAX_MEMBER_BYTES; it declared less): not parsed")
                 chunks.append(chunk)
-    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
         raise OoxmlError("decode_failure", f"{name} cannot be inflated: {exc}") from None
     return b"".join(chunks)
 

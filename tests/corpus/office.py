@@ -46,7 +46,7 @@ def _free_cuts(g: Grid) -> list[int]:
 
 def _lines(truth: dict[str, Any], rng: random.Random, title: str) -> tuple[list[str], list[str]]:
     """The narrative before the tables and after them, one paragraph each."""
-    before = [title, f"（{cn_date(truth['published'])}）", intro(truth, contact_of(truth, title, rng)), "一、总体情况",
+    before = [title, intro(truth, contact_of(truth, title, rng)), "一、总体情况",
               opening_sentence(truth) + paragraph(truth, rng), paragraph(truth, rng)]
     after = ["五、存在的主要问题及改进情况", paragraph(truth, rng, PROBLEMS), "六、其他需要报告的事项", "无。",
              truth["agency"], cn_date(truth["published"])]
