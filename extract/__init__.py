@@ -3,7 +3,10 @@
 ``parse_document`` never raises on bad input: every problem becomes an ``Issue``. Codes raised
 outside the table reader (``extract.tables``) (severity):
 - ``empty_document`` (error) — no bytes, or only whitespace.
-- ``unsupported_format`` (error) — PDF, Word, images... recognised by magic bytes.
+- ``unsupported_format`` (error) — images, archives that are no Word or Excel file, OLE2 files that are no
+  .doc/.xls/.wps, containers whose directory cannot be read (truncated): recognised by content, with the reason.
+- ``converter_missing``, ``converter_failed`` (error) — a legacy .doc/.wps/.xls/RTF and no LibreOffice to
+  convert it, or a conversion that failed or ran past its deadline (``extract.readers.legacy``).
 - ``decode_failure`` (error when nothing readable came out, else warning) — bytes that are not
   text in any charset tried, or HTML that lxml could not build a tree from.
 - ``not_a_report`` (warning) — readable, but none of the template tables is there.
