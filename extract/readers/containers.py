@@ -61,6 +61,21 @@ def _sector(data: bytes, index: int, size: int) -> bytes:
     return data[start:start + size]
 
 
+def _fat_sectors(data: bytes, size: int) -> list[int]:
+    """Where the allocation table lies: 109 sectors named in the header, the rest in the DIFAT chain (files
+    past ~7 MB), followed up to ``MAX_DIR_SECTORS`` sectors."""
+    fat = list(struct.unpack_from("<109I", data, 0x4C))
+    difat, = struct.unpack_from("<I", data, 0x44)
+    seen: set[int] = set()
+    while difat < 0xFFFFFFFA and difat not in seen and len(seen) < MAX_DIR_SECTORS:
+        seen.add(difat)
+        block = _sector(data, difat, size)
+        entries = struct.unpack_from(f"<{size // 4}I", block)
+        fat.extend(entries[:-1])
+        difat = entries[-1]
+    return [s for s in fat if s < 0xFFFFFFFA]
+
+
 def ole2_streams(data: bytes) -> list[str]:
     """The stream and storage names of an OLE2 compound file, from its directory sectors only."""
     if len(data) < 512:
@@ -69,9 +84,9 @@ def ole2_streams(data: bytes) -> list[str]:
     if shift not in (9, 12):
         raise BadContainer(f"OLE2 header with an invalid sector size (2^{shift})")
     size = 1 << shift
-    fat_sectors: list[int] = [s for s in struct.unpack_from("<109I", data, 0x4C) if s < 0xFFFFFFFA]
-    first_dir, = struct.unpack_from("<I", data, 0x30)
     per_fat = size // 4
+    fat_sectors = _fat_sectors(data, size)
+    first_dir, = struct.unpack_from("<I", data, 0x30)
 
     def next_sector(s: int) -> int:
         fat_index, slot = divmod(s, per_fat)
