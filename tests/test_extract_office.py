@@ -251,3 +251,15 @@ def test_disclosure_parse_reads_docx_and_xlsx_with_the_same_contract(tmp_path, a
     for name, doc in (("a.docx", a_docx), ("b.xlsx", sheet)):
         _assert_exact(doc, out[name])
     assert out["c.docx"]["issues"][0]["code"] == "unsupported_format"
+
+
+def test_an_xlsx_whose_cells_span_the_whole_sheet_gets_input_too_large():
+    """Two cells at opposite corners: the used rectangle is 17 billion slots, refused before a token is made."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active["A1"], book.active["XFD1048576"] = "政府信息公开工作年度报告", 1
+    buf = io.BytesIO()
+    book.save(buf)
+    got = parse_document(buf.getvalue(), "corners.xlsx").to_contract()
+    assert _codes(got) == {("input_too_large", "error")} and "MAX_TOKENS" in got["issues"][0]["message"]
