@@ -2,8 +2,8 @@
 
 Each conversion runs ``soffice`` in a fresh temporary folder with its own profile (``-env:UserInstallation``:
 concurrent conversions never share one, and no user profile is touched), a deadline
-(``extract.limits.CONVERT_TIMEOUT``, the whole process group killed past it) and a cap on the files it may
-write (RLIMIT_FSIZE). No converter installed is ``converter_missing``; a conversion that fails, times out
+(``extract.limits.CONVERT_TIMEOUT``, the whole process group killed past it, and as much CPU time at most)
+and a cap on the files it may write (RLIMIT_FSIZE); the parse worker's address-space ceiling applies to it too. No converter installed is ``converter_missing``; a conversion that fails, times out
 or writes nothing is ``converter_failed``: an error each, the batch goes on. ``make setup`` installs
 Debian's ``libreoffice-writer-nogui`` and ``libreoffice-calc-nogui``.
 """
@@ -54,8 +54,11 @@ def read(data: bytes, fmt: str | None = None) -> ReadResult:
     return reader_for(reader)(converted)  # type: ignore[misc]
 
 
-def _limit_output() -> None:  # (runs in the child before exec)
+def _limit_child() -> None:
+    """In the child before exec, inherited by every process LibreOffice starts: files written at most MAX_BYTES,
+    CPU time at most the deadline (so a converter orphaned by a killed parse worker still ends)."""
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_BYTES, MAX_BYTES))
+    resource.setrlimit(resource.RLIMIT_CPU, (CONVERT_TIMEOUT, CONVERT_TIMEOUT + 5))
 
 
 def convert(binary: str, data: bytes, suffix: str, target: str, timeout: float = CONVERT_TIMEOUT) -> tuple[bytes | None, str]:
@@ -69,7 +72,7 @@ def convert(binary: str, data: bytes, suffix: str, target: str, timeout: float =
                "--convert-to", target, "--outdir", str(out), str(source)]
         env = {**os.environ, "HOME": tmp, "SAL_USE_VCLPLUGIN": "svp"}
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True, preexec_fn=_limit_output)
+                                start_new_session=True, preexec_fn=_limit_child)
         try:
             log, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
