@@ -129,14 +129,17 @@ def test_a_conversion_past_its_deadline_is_converter_failed(converted):
     assert data is None and "within 0.05 s" in problem
 
 
-def test_a_broken_legacy_document_is_converter_failed():
-    """An OLE2 file whose Word stream is no Word document: LibreOffice writes nothing, the reason is kept."""
-    rng = random.Random(11)
-    doc = render_office(random_truth(rng, "2021"), "docx_template", rng, name="x.docx")
-    real = convert_all([doc], "doc")[0].data
-    broken = real[:512] + bytes(len(real) - 512)  # the header and directory pointer kept, every sector zeroed
-    got = parse_document(broken, "x.doc").to_contract()
-    assert any(i["severity"] == "error" for i in got["issues"]) and got["cells"] == {}
+def test_a_damaged_legacy_document_gets_its_issue(converted):
+    """Its directory unreadable: unsupported_format (never sent to the converter); its Word stream's header
+    (FIB) destroyed: LibreOffice loads nothing, converter_failed with what it said."""
+    real = bytearray(next(d for d in converted if d.name.endswith(".doc")).data)
+    zeroed = parse_document(bytes(real[:512]) + bytes(len(real) - 512), "x.doc").to_contract()
+    assert _codes(zeroed) == {("unsupported_format", "error")} and "directory" in zeroed["issues"][0]["message"]
+    entry = real.find("WordDocument".encode("utf-16-le"))
+    start = int.from_bytes(real[entry + 0x74:entry + 0x78], "little")  # the stream's first sector
+    real[(start + 1) * 512:(start + 2) * 512] = b"\xff" * 512
+    got = parse_document(bytes(real), "x.doc").to_contract()
+    assert _codes(got) == {("converter_failed", "error")} and "could not be loaded" in got["issues"][0]["message"]
 
 
 # ---- format detection by content
