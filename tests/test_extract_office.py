@@ -266,3 +266,15 @@ def test_an_xlsx_whose_cells_span_the_whole_sheet_gets_input_too_large():
     book.save(buf)
     got = parse_document(buf.getvalue(), "corners.xlsx").to_contract()
     assert _codes(got) == {("input_too_large", "error")} and "MAX_TOKENS" in got["issues"][0]["message"]
+
+
+def test_a_text_box_is_read_once_and_deleted_text_and_field_codes_not_at_all():
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    mc = 'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+    box = "<w:txbxContent><w:p><w:r><w:t>某某局2023年政府信息公开工作年度报告</w:t></w:r></w:p></w:txbxContent>"
+    xml = (f"<w:document {w} {mc}><w:body><w:p><w:r><mc:AlternateContent><mc:Choice Requires=\"wps\">{box}</mc:Choice>"
+           f"<mc:Fallback>{box}</mc:Fallback></mc:AlternateContent></w:r></w:p>"
+           "<w:p><w:r><w:instrText>PAGE</w:instrText></w:r><w:del><w:r><w:delText>旧</w:delText></w:r></w:del>"
+           "<w:r><w:t>第一行</w:t><w:br/><w:t>第二行</w:t></w:r></w:p></w:body></w:document>").encode()
+    res = docx_reader.read(_zip({"word/document.xml": xml}))
+    assert [t.text for t in res.tokens] == ["某某局2023年政府信息公开工作年度报告", "第一行", "第二行"]

@@ -6,7 +6,7 @@ values; here the WordprocessingML is read directly: ``gridSpan`` widens a cell, 
 Two tables with nothing but empty paragraphs between them and the same grid width are one table split at
 a page break: their rows continue one grid. Paragraphs outside tables give a token per line (``w:br``
 ends a line); inside a cell paragraphs and breaks read as spaces. Headers, footers, deleted text and
-field codes are not read. The core properties' title is ``title``.
+field codes and the fallback copy of a text box are not read. The core properties' title is ``title``.
 
 The archive is checked before anything is inflated (``extract.readers.ooxml``): member sizes, ratios and
 counts (zip bombs) and the table count (``extract.limits``).
@@ -27,6 +27,7 @@ from extract.tokens import Token, split_line
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _P, _TBL, _TR, _TC, _T, _TAB, _BR, _CR, _SDT, _SDT_CONTENT = (W + n for n in ("p", "tbl", "tr", "tc", "t", "tab", "br", "cr", "sdt", "sdtContent"))
 _VAL = W + "val"
+_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _WS = re.compile(r"\s+")
 
 
@@ -42,6 +43,8 @@ def read(data: bytes) -> ReadResult:
     except etree.XMLSyntaxError as exc:
         res.issues.append(Issue("decode_failure", ERROR, f"word/document.xml is not well-formed XML: {exc}"))
         return res
+    for fallback in list(root.iter(_FALLBACK)):  # (a text box is written twice: for new Word and as a fallback)
+        fallback.getparent().remove(fallback)
     body = root.find(W + "body")
     if body is not None:
         _read_body(body, res)
