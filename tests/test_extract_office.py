@@ -163,6 +163,26 @@ def test_a_docx_served_as_octet_stream_and_named_html_is_read_as_docx(a_docx):
     _assert_exact(a_docx, got)
 
 
+def test_a_docx_named_doc_or_wps_is_read_as_docx_without_a_converter(a_docx, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    for name in ("report.doc", "report.wps"):
+        _assert_exact(a_docx, parse_document(a_docx.data, name).to_contract())
+
+
+@pytest.mark.parametrize("streams, fmt", [
+    (["Root Entry", "WordDocument", "1Table", "\x05SummaryInformation"], "doc"),  # Word 97-2003, and Kingsoft WPS's .wps
+    (["Root Entry", "Workbook", "\x05SummaryInformation"], "xls"),
+    (["Root Entry", "Book"], "xls"),  # Excel 5/95
+    (["Root Entry", "CONTENTS", "SPELLING"], "wps"),  # Microsoft Works
+    (["Root Entry", "EncryptedPackage", "EncryptionInfo"], "ole2"),  # a password-protected DOCX/XLSX
+    (["Root Entry", "PowerPoint Document", "Current User"], "ole2"),
+])
+def test_an_ole2_file_is_told_by_its_streams(streams, fmt):
+    from extract.readers.containers import ole2_kind
+
+    assert ole2_kind(streams)[0] == fmt
+
+
 def test_an_html_error_page_named_docx_is_read_as_html():
     page = "<html><head><title>404 Not Found</title></head><body><h1>404 页面不存在</h1></body></html>".encode()
     report = parse_document(page, "report.docx", {"Content-Type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"})
