@@ -298,3 +298,32 @@ def test_a_text_box_is_read_once_and_deleted_text_and_field_codes_not_at_all():
            "<w:r><w:t>第一行</w:t><w:br/><w:t>第二行</w:t></w:r></w:p></w:body></w:document>").encode()
     res = docx_reader.read(_zip({"word/document.xml": xml}))
     assert [t.text for t in res.tokens] == ["某某局2023年政府信息公开工作年度报告", "第一行", "第二行"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_refresh_job_lands_word_and_excel_reports_from_a_folder(tmp_path, converted, a_docx):
+    """The real refresh job on a folder of a DOCX, an XLSX and a LibreOffice .doc: parsed, gated, published."""
+    from tests.warehouse_support import query, run_refresh_job, warehouse_paths
+
+    rng = random.Random(41)
+    sheet = render_office(random_truth(rng, "2019"), "xlsx_one_sheet", rng, name="sheet.xlsx")
+    legacy_doc = next(d for d in converted if d.name.endswith(".doc"))
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    docs = {"report.docx": a_docx, "sheet.xlsx": sheet, "legacy.doc": legacy_doc}
+    for name, doc in docs.items():
+        (folder / name).write_bytes(doc.data)
+    paths = warehouse_paths(tmp_path / "wh")
+    result, _ = run_refresh_job(paths, sources=folder)
+    assert result.success
+    landed = query(paths.published, "select d.source_uri, d.input_format, r.gate_status from raw.documents d "
+                                    "join marts.dim_report r using (source_uri)")
+    formats = {Path(u).name: (f, g) for u, f, g in landed.itertuples(index=False)}
+    assert formats == {"report.docx": ("docx", "passed"), "sheet.xlsx": ("xlsx", "passed"), "legacy.doc": ("doc", "passed")}
+    facts = query(paths.published, "select r.source_uri, f.metric_key, f.value from marts.fct_metric f "
+                                    "join marts.dim_report r using (report_id)")
+    for name, doc in docs.items():
+        got = {k: v for u, k, v in facts.itertuples(index=False) if Path(u).name == name}
+        missing_or_wrong = [m for m in cell_mismatches(doc.truth, {"cells": got}) if m.expected is not None]
+        assert not missing_or_wrong and len(got) >= len(doc.truth["cells"]), name  # (2021: plus the derived applications.other.*)
