@@ -79,9 +79,10 @@ def _read_body(body: etree._Element, res: ReadResult) -> None:
             for text in lines:
                 split_line(text, line, out)
                 line += 1
+            check_tokens(len(out))
             continue
         width = _grid_width(el)
-        if last_width is None or width != last_width:
+        if width != last_width or width < 0:
             res.tables += 1
             check_tables(res.tables)
             table_rows = 0
@@ -101,7 +102,7 @@ def _int_val(el: etree._Element | None, default: int) -> int:
     if el is None:
         return default
     try:
-        return max(1, min(int(el.get(_VAL, default)), 64))  # (a span beyond the 63 columns Word allows is damage)
+        return max(0, min(int(el.get(_VAL, default)), 64))  # (a span beyond the 63 columns Word allows is damage)
     except ValueError:
         return default
 
@@ -120,7 +121,7 @@ def _table(tbl: etree._Element, index: int, first_row: int, out: list[Token]) ->
             span = 1
             tcpr = tc.find(W + "tcPr")
             if tcpr is not None:
-                span = _int_val(tcpr.find(W + "gridSpan"), 1)
+                span = _int_val(tcpr.find(W + "gridSpan"), 1) or 1
                 vmerge = tcpr.find(W + "vMerge")
                 if vmerge is not None and vmerge.get(_VAL, "continue") != "restart":
                     c += span  # a slot the cell above covers: its value was given once, there
