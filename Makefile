@@ -7,7 +7,7 @@ PATH_HINT = @command -v uv >/dev/null 2>&1 || echo 'uv is in $(USER_BIN), not on
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: setup run test browser pdftools uv clean
+.PHONY: setup run test browser pdftools office uv clean
 
 uv:  ## uv itself, from PyPI, when the machine has none; says how to put it on PATH for the README's `uv run ...`
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
@@ -19,11 +19,11 @@ uv:  ## uv itself, from PyPI, when the machine has none; says how to put it on P
 
 setup: .venv/.synced
 
-run: setup  ## the whole pipeline on the bundled sample corpus
+run: setup office  ## the whole pipeline on the bundled sample corpus
 	$(UV) run disclosure refresh
 	$(PATH_HINT)
 
-test: setup browser pdftools  ## the test suite
+test: setup browser pdftools office  ## the test suite
 	$(UV) run pytest
 
 browser:  ## Debian's Chromium, for the end-to-end UI test
@@ -31,6 +31,9 @@ browser:  ## Debian's Chromium, for the end-to-end UI test
 
 pdftools:  ## CJK fonts for Chromium's PDF printing and poppler's pdftoppm, for the generated PDF corpus
 	@command -v pdftoppm >/dev/null 2>&1 && dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk poppler-utils >/dev/null; }
+
+office:  ## Debian's LibreOffice (headless), which converts legacy .doc/.wps/.xls reports to DOCX/XLSX for the parser
+	@command -v soffice >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui libreoffice-calc-nogui >/dev/null; }
 
 clean:
 	rm -rf .venv warehouse dbt_project/target dbt_project/logs .pytest_cache .hypothesis

@@ -3,7 +3,10 @@
 ``parse_document`` never raises on bad input: every problem becomes an ``Issue``. Codes raised
 outside the table reader (``extract.tables``) (severity):
 - ``empty_document`` (error) — no bytes, or only whitespace.
-- ``unsupported_format`` (error) — Word, images... recognised by magic bytes, with no reader (``extract.readers``).
+- ``unsupported_format`` (error) — images, archives that are no Word or Excel file, OLE2 files that are no
+  .doc/.xls/.wps, containers whose directory cannot be read (truncated): recognised by content, with the reason.
+- ``converter_missing``, ``converter_failed`` (error) — a legacy .doc/.wps/.xls/RTF and no LibreOffice to
+  convert it, or a conversion that failed or ran past its deadline (``extract.readers.legacy``).
 - ``image_only`` (error; a warning naming the pages when only some are) — a PDF of images without a text layer: a scan, needs OCR.
 - ``unreadable_text_layer`` (error) — a PDF whose text is garbage (fonts without a Unicode map): never read as numbers.
 - ``encrypted_document`` (error) — a PDF that needs a password.
@@ -32,7 +35,7 @@ from contextlib import contextmanager
 from extract.limits import MAX_BYTES, InputTooLarge
 from extract.model import ERROR, WARNING, Issue, ParsedReport
 
-PARSER_VERSION = "1.3.0"
+PARSER_VERSION = "1.4.0"  # 1.4: Word and Excel documents read (were unsupported_format)
 
 __all__ = ["PARSER_VERSION", "parse_document", "ParsedReport", "Issue"]
 

@@ -43,3 +43,13 @@ def _check(count: int, limit: int, what: str, name: str) -> None:
     if count > limit:
         raise InputTooLarge(f"more than {limit} {what} ({count} counted), the parser's limit "
                             f"(extract.limits.{name}): not parsed")
+
+# Office documents (extract.readers): ZIP members are checked before they are inflated (zip bombs)
+MAX_MEMBER_BYTES = 48 * 1024 * 1024  # inflated size of one member read (word/document.xml, a sheet)
+MAX_RATIO = 200  # inflated / compressed size of a member over 1 MB; Office XML packs 5-30 times
+MAX_TABLES = 1_000  # Word tables or Excel sheets in one document; a report has a handful
+
+
+def check_tables(count: int) -> None:
+    _check(count, MAX_TABLES, "tables or sheets", "MAX_TABLES")
+CONVERT_TIMEOUT = 120  # seconds LibreOffice may take to convert one legacy document (.doc, .wps, .xls)

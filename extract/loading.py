@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from extract.readers import READERS
+from extract.readers.containers import OLE2_MAGIC, ZIP_MAGIC, BadContainer, ole2_kind, ole2_streams, zip_kind, zip_members
 
-HTML, TEXT, PDF, WORD, UNKNOWN = "html", "text", "pdf", "word", "unknown"
+HTML, TEXT, PDF, UNKNOWN = "html", "text", "pdf", "unknown"
+ZIP, OLE2, CORRUPT = "zip", "ole2", "corrupt"  # containers: their kind (docx, xlsx, doc, xls, wps...) comes from their directory
 
 _MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"%PDF", PDF, "PDF document"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", WORD, "OLE2 (legacy Word/Excel) document"),
-    (b"PK\x03\x04", WORD, "ZIP container (docx/xlsx/archive)"),
-    (b"{\\rtf", WORD, "RTF document"),
+    (OLE2_MAGIC, OLE2, "OLE2 compound file"),
+    (ZIP_MAGIC, ZIP, "ZIP container"),
+    (b"{\\rtf", "rtf", "RTF document"),
     (b"\x89PNG", UNKNOWN, "PNG image"),
     (b"\xff\xd8\xff", UNKNOWN, "JPEG image"),
     (b"GIF8", UNKNOWN, "GIF image"),
@@ -85,11 +87,21 @@ class Loaded:
 
 
 def sniff_binary(data: bytes) -> tuple[str, str] | None:
-    """(format, description) for known binary formats by magic bytes."""
+    """(format, description) for known binary formats by magic bytes; a ZIP or OLE2 container by its directory
+    (``extract.readers.containers``: docx, xlsx, doc, xls, wps...). A container whose directory cannot be
+    read is ``corrupt`` with the reason as its description."""
     head = data[:1024].lstrip()
     for magic, fmt, what in _MAGIC:
         if head.startswith(magic):
-            return fmt, what
+            if fmt not in (ZIP, OLE2):
+                return fmt, what
+            body = data[len(data[:1024]) - len(head):] if len(head) < len(data[:1024]) else data
+            try:
+                if fmt == ZIP:
+                    return zip_kind({m.filename for m in zip_members(body)})
+                return ole2_kind(ole2_streams(body))
+            except BadContainer as exc:
+                return CORRUPT, str(exc)
     return None
 
 
@@ -201,6 +213,8 @@ def load(data: bytes, headers: Mapping[str, str] | None = None) -> Loaded:
         fmt, what = binary
         if fmt in READERS:  # read from the bytes by its reader (extract.readers), not decoded as text
             return Loaded(fmt, "", None)
+        if fmt == CORRUPT:
+            return Loaded(fmt, "", None, ("unsupported_format", f"{what}: not read"))
         return Loaded(fmt, "", None, ("unsupported_format", f"{what}: not readable as a report page (yet)"))
     text, enc, problem = decode(data, headers)
     if _looks_binary(text, data, enc):

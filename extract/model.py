@@ -78,7 +78,7 @@ class ParsedReport:
     doc_no: str | None = None  # 文号
     title: str | None = None
     encoding: str | None = None  # the charset the text was decoded with
-    input_format: str | None = None  # html | text | pdf | word | unknown
+    input_format: str | None = None  # html | text | pdf | docx | xlsx | doc | xls | wps | zip | ole2 | corrupt | unknown (extract.loading)
     cells: dict[str, Cell] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)  # numbers the narrative states (not in the parse contract's JSON)

@@ -32,6 +32,13 @@ class ReadResult:
 # format (as sniffed by extract.loading) -> "module:function" of its reader
 READERS: dict[str, str] = {
     "pdf": "extract.readers.pdf:read",
+    "docx": "extract.readers.docx:read",
+    "xlsx": "extract.readers.xlsx:read",
+    # legacy formats, converted by LibreOffice and read as DOCX/XLSX
+    "doc": "extract.readers.legacy:read",
+    "xls": "extract.readers.legacy:read",
+    "wps": "extract.readers.legacy:read",
+    "rtf": "extract.readers.legacy:read",
 }
 
 
