@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from extract.limits import MAX_BYTES, InputTooLarge
 from extract.model import ERROR, WARNING, Issue, ParsedReport
 
-PARSER_VERSION = "1.4.0"  # 1.4: Word and Excel documents read (were unsupported_format)
+PARSER_VERSION = "1.4.0"  # 1.4: PDF, Word and Excel documents read (were unsupported_format)
 
 __all__ = ["PARSER_VERSION", "parse_document", "ParsedReport", "Issue"]
 
