@@ -136,6 +136,10 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     if unchanged:
         context.log.info(f"nothing changed since the last publish of {paths.published}: dbt, gate and publish skipped")
         context.log_event(AssetObservation(asset_key=context.asset_key, metadata={**metadata, "unchanged": True}))
+        from orchestration.checks import standing_verdicts  # the checks are skipped: keep their verdicts on screen
+
+        for evaluation in standing_verdicts(warehouse, f"nothing changed since the last publish of {paths.published}"):
+            context.log_event(evaluation)
         return
     _fingerprint_file(paths, "pending").write_text(fingerprint)
     yield MaterializeResult(metadata=metadata)

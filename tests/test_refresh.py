@@ -171,6 +171,28 @@ def test_nothing_changed_means_no_fetch_or_parse_work(first):
     assert "nothing changed since the last publish" in proc.stdout
 
 
+def test_nothing_changed_keeps_the_verdicts_on_the_checks(first):
+    """The no-change run above skipped the gate's check steps; the instance's latest result of each
+    check is still the quarantine (from that run, read from the warehouse), not "Skipped"."""
+    from dagster import AssetCheckKey, AssetKey, DagsterInstance
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus as Status
+
+    last_run = runs_summaries(first["home"])[-1]
+    assert last_run["assets"]["raw_landing"]["unchanged"]
+    keys = {name: AssetCheckKey(AssetKey(asset), name) for asset, name in (
+        ("quality_gate", "hard_rules_hold"), ("quality_gate", "soft_rules_hold"),
+        (["marts", "dim_report"], "batch_gate_allows_publish"))}
+    with DagsterInstance.from_config(str(first["home"])) as instance:
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(keys.values()))
+    records = {name: latest[key] for name, key in keys.items()}
+    assert all(r.run_id == last_run["run_id"] for r in records.values()), "each check has a result from the no-change run"
+    assert records["hard_rules_hold"].status == Status.FAILED, "the quarantine stays on the check"
+    assert records["batch_gate_allows_publish"].status == Status.SUCCEEDED
+    hard = last_run["checks"]["hard_rules_hold"]
+    assert hard["reports"] == 2 and "001_7a4d3651a9fce74d.txt" in hard["failures"], hard
+    assert "nothing changed" in hard["unchanged"]
+
+
 def test_a_changed_document_alone_is_fetched_parsed_and_published(first):
     changed = first["corpus"] / "g10_news_article.html"
     changed.write_bytes(changed.read_bytes() + b"\n<!-- corrected -->\n")
