@@ -159,6 +159,21 @@ def test_summary_counts_come_from_the_run(first):
     assert run["checks"]["batch_gate_allows_publish"]["passed"]
 
 
+def test_dbt_models_show_row_counts_and_columns_and_the_docs_site_is_linked(first):
+    run = runs_summaries(first["home"])[0]
+    dim_report = run["assets"]["marts/dim_report"]
+    with duckdb.connect(str(first["warehouse"]), read_only=True) as con:
+        assert dim_report["dagster/row_count"] == con.execute("select count(*) from marts.dim_report").fetchone()[0]
+        types = dict(con.execute("select column_name, data_type from information_schema.columns "
+                                 "where table_schema = 'marts' and table_name = 'dim_report'").fetchall())
+    assert {c.name: c.type for c in dim_report["dagster/column_schema"].columns} == types
+    view = run["assets"]["staging/stg_cells"]
+    assert "dagster/column_schema" in view and "dagster/row_count" not in view, "a view is not re-run to count it"
+    docs = Path(run["assets"]["published_warehouse"]["dbt_docs"])
+    assert docs == first["warehouse"].parent / "dbt_docs" / "static_index.html" and docs.stat().st_size > 100_000
+    assert "dim_report" in docs.read_text(encoding="utf-8"), "the static docs page holds the project"
+
+
 def test_nothing_changed_means_no_fetch_or_parse_work(first):
     proc = refresh(first["env"], "--warehouse", str(first["warehouse"]))
     assert proc.returncode == 0, proc.stdout + proc.stderr
