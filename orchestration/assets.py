@@ -224,8 +224,7 @@ def _dbt_phase(tag: str):
         # Artifacts beside the work DB, replaced by the next invocation (under the warehouse lock),
         # instead of a new folder per invocation in dbt_project/target; one folder for both phases,
         # so post_gate reuses the project parse pre_gate left there (partial parsing).
-        target = Path(paths.work_db).parent / "dbt_target"
-        invocation = dbt.cli(["build", *dbt_vars(paths)], context=context, target_path=target)
+        invocation = dbt.cli(["build", *dbt_vars(paths)], context=context, target_path=dbt_target(paths))
         yield from with_table_metadata(invocation.stream(), invocation.manifest, paths.work_db)  # row counts, columns
 
     return _models
@@ -233,6 +232,10 @@ def _dbt_phase(tag: str):
 
 dbt_pre_gate = _dbt_phase("pre_gate")
 dbt_post_gate = _dbt_phase("post_gate")
+
+
+def dbt_target(paths) -> Path:
+    return Path(paths.work_db).parent / "dbt_target"
 
 
 def dbt_vars(paths) -> list[str]:
@@ -294,7 +297,7 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
     rows = relation_rows(warehouse)
     context.log.info(f"published {paths.published}: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
     try:
-        dbt_docs = str(generate_docs(dbt, dbt_vars(paths), Path(paths.published).parent / "dbt_docs", log=context.log.info))
+        dbt_docs = str(generate_docs(dbt, dbt_vars(paths), dbt_target(paths), Path(paths.published).parent / "dbt_docs", log=context.log.info))
     except Exception as exc:  # noqa: BLE001 - the warehouse is published; the docs site is a view of it
         context.log.warning(f"dbt docs not generated: {exc}")
         dbt_docs = f"not generated: {exc}"

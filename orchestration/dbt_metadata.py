@@ -11,6 +11,8 @@ The metadata keys are Dagster's standard ones, so the UI shows them as it shows 
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -77,12 +79,16 @@ def _unique_id(event) -> str | None:
     return getattr(value, "text", value)
 
 
-def generate_docs(dbt, vars_args: list[str], docs_dir: Path, log=None) -> Path:
-    """``dbt docs generate --static`` into ``docs_dir`` (manifest, catalog and one self-contained
-    page, opened from disk with no server); returns the page."""
+def generate_docs(dbt, vars_args: list[str], target: Path, docs_dir: Path, log=None) -> Path:
+    """``dbt docs generate --static --no-compile`` in the build's ``target`` folder (its manifest is
+    this build's: only the catalog is queried), the one self-contained page then copied to
+    ``docs_dir`` (opened from disk, no server) whole; returns the page."""
+    dbt.cli(["docs", "generate", "--static", "--no-compile", *vars_args], target_path=target, raise_on_error=True).wait()
     docs_dir.mkdir(parents=True, exist_ok=True)
-    dbt.cli(["docs", "generate", "--static", *vars_args], target_path=docs_dir, raise_on_error=True).wait()
     page = docs_dir / DOCS_PAGE
+    partial = docs_dir / f".{DOCS_PAGE}.partial"
+    shutil.copyfile(target / DOCS_PAGE, partial)
+    os.replace(partial, page)
     if log is not None:
         log(f"dbt docs: {page}")
     return page
