@@ -3,7 +3,8 @@
 Starts ``dagster-webserver -w workspace.yaml`` with a temporary DAGSTER_HOME, launches the refresh
 job through its GraphQL API (default run coordinator: no daemon needed), waits for success, then
 looks at the asset graph page and the run page in headless Chromium and saves screenshots (also
-to ``warehouse/ui/`` for a person).
+to ``warehouse/ui/`` for a person). Then a run where nothing changed (the checks page still shows
+the quarantine), and two "Materialize all" runs launched at once (they take turns).
 """
 
 import json
