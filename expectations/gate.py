@@ -25,10 +25,12 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from .offline_docs import make_offline
 from .override_warnings import write_override_warnings
 from .rules import AT_MOST, HARD, RULES, Rule
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+LABELS = ["report_id", "agency", "year"]  # how Data Docs name a failing report
 
 RESULT_COLUMNS = ("report_id", "rule", "instance", "lhs", "rhs", "passed", "severity", "waived",
                   "template_version", "expectation", "checked_at")
@@ -60,7 +62,7 @@ def run_gate(work_db: Path, data_docs_dir: Path | None = None) -> GateResult:
     checked_at = datetime.now(timezone.utc).replace(tzinfo=None)
     with duckdb.connect(str(work_db)) as conn:
         reports = conn.execute(
-            "select report_id, document_kind, template_version from intermediate.int_reports_current").df()
+            "select report_id, document_kind, template_version, agency_name, year from intermediate.int_reports_current").df()
         waivers = conn.execute("select report_id, waived_rule from staging.stg_waivers").df()
         frames = {rule.name: _long_frame(conn, rule, reports) for rule in RULES}
     context = _context(data_docs_dir)
@@ -77,8 +79,11 @@ def run_gate(work_db: Path, data_docs_dir: Path | None = None) -> GateResult:
 
 def _long_frame(conn, rule: Rule, reports: pd.DataFrame) -> pd.DataFrame:
     frame = conn.execute(rule.select_sql()).df()
-    versions = reports.set_index("report_id")["template_version"]
-    frame["template_version"] = frame["report_id"].map(versions)
+    known = reports.set_index("report_id")
+    frame["template_version"] = frame["report_id"].map(known["template_version"])
+    # named beside report_id where Data Docs list a failing report (LABELS)
+    frame["agency"] = frame["report_id"].map(known["agency_name"]).fillna("")
+    frame["year"] = frame["report_id"].map(known["year"].astype("Int64").astype(str).replace("<NA>", ""))
     return frame
 
 
@@ -120,7 +125,7 @@ def _validate(context, rule: Rule, frame: pd.DataFrame, checked_at: datetime) ->
         name = f"{rule.name}__{version}"
         wide = group.pivot(index="report_id", columns="instance", values=["lhs", "rhs"])
         wide.columns = [f"{instance}:{side}" for side, instance in wide.columns]
-        wide = wide.reset_index()
+        wide = wide.reset_index().merge(group[LABELS].drop_duplicates("report_id"), on="report_id", how="left")
         expectations = []
         for instance in sorted(group["instance"].unique()):
             lhs, rhs = f"{instance}:lhs", f"{instance}:rhs"
@@ -140,7 +145,7 @@ def _validate(context, rule: Rule, frame: pd.DataFrame, checked_at: datetime) ->
             name=name, data=asset.add_batch_definition_whole_dataframe("load"), suite=suite))
         checkpoint = context.checkpoints.add(gx.Checkpoint(
             name=name, validation_definitions=[definition],
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["report_id"]},
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": LABELS},
         ))
         run = checkpoint.run(batch_parameters={"dataframe": wide},
                              run_id=RunIdentifier(run_name="quality_gate", run_time=checked_at))
@@ -213,6 +218,7 @@ def _build_docs(context, data_docs_dir: Path | None) -> Path | None:
         return None
     site_dir = Path(data_docs_dir).resolve()
     context.build_data_docs()  # into the build folder: a failure half-way leaves the previous site whole
+    make_offline(_docs_build_dir(site_dir))  # local copies of the CDN scripts and stylesheets
     _swap_in(_docs_build_dir(site_dir), site_dir)
     index = data_docs_index(site_dir)
     return index if index.exists() else None

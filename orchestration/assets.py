@@ -24,6 +24,7 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.dbt_metadata import generate_docs, with_table_metadata
 from orchestration.parsing import parse_all
 from orchestration import REPO
 from orchestration.resources import FetchResource, ParseResource, SourcesResource, WarehouseResource, dbt_project, dbt_source_files
@@ -136,6 +137,10 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     if unchanged:
         context.log.info(f"nothing changed since the last publish of {paths.published}: dbt, gate and publish skipped")
         context.log_event(AssetObservation(asset_key=context.asset_key, metadata={**metadata, "unchanged": True}))
+        from orchestration.checks import standing_verdicts  # the checks are skipped: keep their verdicts on screen
+
+        for evaluation in standing_verdicts(warehouse, f"nothing changed since the last publish of {paths.published}"):
+            context.log_event(evaluation)
         return
     _fingerprint_file(paths, "pending").write_text(fingerprint)
     yield MaterializeResult(metadata=metadata)
@@ -219,15 +224,18 @@ def _dbt_phase(tag: str):
         # Artifacts beside the work DB, replaced by the next invocation (under the warehouse lock),
         # instead of a new folder per invocation in dbt_project/target; one folder for both phases,
         # so post_gate reuses the project parse pre_gate left there (partial parsing).
-        target = Path(paths.work_db).parent / "dbt_target"
-        invocation = dbt.cli(["build", *dbt_vars(paths)], context=context, target_path=target)
-        yield from invocation.stream()
+        invocation = dbt.cli(["build", *dbt_vars(paths)], context=context, target_path=dbt_target(paths))
+        yield from with_table_metadata(invocation.stream(), invocation.manifest, paths.work_db)  # row counts, columns
 
     return _models
 
 
 dbt_pre_gate = _dbt_phase("pre_gate")
 dbt_post_gate = _dbt_phase("post_gate")
+
+
+def dbt_target(paths) -> Path:
+    return Path(paths.work_db).parent / "dbt_target"
 
 
 def dbt_vars(paths) -> list[str]:
@@ -277,8 +285,8 @@ def report_sources(warehouse: WarehouseResource) -> dict[str, str]:
 
 
 @asset(deps=[QUALITY_GATE, *dbt_post_gate.keys], group_name="publish", kinds={"duckdb"})
-def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    """Publish the work DB atomically (the batch gate check has already allowed it)."""
+def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseResource, dbt: DbtCliResource) -> MaterializeResult:
+    """Publish the work DB atomically (the batch gate check has already allowed it), then dbt's docs site."""
     from orchestration.warehouse.publish import publish
 
     paths = warehouse.paths()
@@ -289,11 +297,17 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
         pending.replace(_fingerprint_file(paths, "published"))
     rows = relation_rows(warehouse)
     context.log.info(f"published {paths.published}: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
+    try:
+        dbt_docs = str(generate_docs(dbt, dbt_vars(paths), dbt_target(paths), Path(paths.published).parent / "dbt_docs", log=context.log.info))
+    except Exception as exc:  # noqa: BLE001 - the warehouse is published; the docs site is a view of it
+        context.log.warning(f"dbt docs not generated: {exc}")
+        dbt_docs = f"not generated: {exc}"
     return MaterializeResult(
         metadata={
             "path": MetadataValue.path(str(paths.published)),
             "rows": MetadataValue.json(rows),
             "data_docs": MetadataValue.path(str(paths.data_docs_dir)),
+            "dbt_docs": MetadataValue.path(dbt_docs) if dbt_docs.endswith(".html") else dbt_docs,
             **{f"rows.{k}": v for k, v in rows.items()},
         }
     )

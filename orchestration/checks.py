@@ -6,7 +6,7 @@ Quality alerts are sent here, from the check results themselves: in open-source 
 
 from pathlib import Path
 
-from dagster import AssetCheckExecutionContext, AssetKey, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
+from dagster import AssetCheckEvaluation, AssetCheckExecutionContext, AssetKey, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
 from expectations.rules import HARD, RULES, SOFT
 from orchestration.alert_memory import failing_reports
@@ -34,13 +34,13 @@ def failed_rules(warehouse: WarehouseResource, hard: bool) -> list[tuple]:
         return con.execute(FAILED_ROWS_SQL, [hard]).fetchall()
 
 
-def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource, hard: bool) -> AssetCheckResult:
-    what = f"hard rules ({rule_names(HARD)})" if hard else f"soft rules ({rule_names(SOFT)})"
+def rule_verdict(warehouse: WarehouseResource, hard: bool) -> tuple[list[tuple], dict[str, dict], dict]:
+    """The failed rule instances of one severity as the warehouse holds them, the reports they name,
+    and the check's metadata."""
     paths = warehouse.paths()
     rows = failed_rules(warehouse, hard)
     reports = failing_reports(rows)
     rules = sorted({f"{r[4]}:{r[5]}" for r in rows})
-    docs = Path(paths.data_docs_dir) / "index.html"
     metadata = {
         "failed_instances": len(rows),
         "reports": len(reports),
@@ -49,8 +49,14 @@ def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResourc
             ["report_id", "source", "rule", "instance", "lhs", "rhs"],
             [[r[0], Path(str(r[1])).name, r[4], r[5], r[6], r[7]] for r in rows[:SAMPLE_ROWS]],
         )),
-        "data_docs": MetadataValue.path(str(docs)),
+        "data_docs": MetadataValue.path(str(Path(paths.data_docs_dir) / "index.html")),
     }
+    return rows, reports, metadata
+
+
+def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource, hard: bool) -> AssetCheckResult:
+    what = f"hard rules ({rule_names(HARD)})" if hard else f"soft rules ({rule_names(SOFT)})"
+    rows, reports, metadata = rule_verdict(warehouse, hard)
     if rows:
         context.log.warning(f"{what}: {len(rows)} failed rule instances in {len(reports)} report(s)")
     alert_changes(context, warehouse, alerts, "hard" if hard else "soft", reports)
@@ -91,16 +97,36 @@ def soft_rules_hold(context: AssetCheckExecutionContext, warehouse: WarehouseRes
     "blocking: a refused batch is not published.",
 )
 def batch_gate_allows_publish(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+    passed, metadata = batch_verdict(warehouse)
+    if not passed:
+        context.log.error(f"batch gate refused to publish: {metadata['reason']}")
+    return AssetCheckResult(passed=passed, severity=AssetCheckSeverity.ERROR, metadata=metadata)
+
+
+def batch_verdict(warehouse: WarehouseResource) -> tuple[bool, dict]:
+    """Whether the batch in the work DB may be published, and the check's metadata (reason, counts)."""
     from orchestration.warehouse.publish import batch_gate
 
     decision = batch_gate(warehouse.paths().work_db, warehouse.max_quarantine_share, warehouse.max_failed_share)
-    if not decision.ok:
-        context.log.error(f"batch gate refused to publish: {decision.reason}")
-    return AssetCheckResult(
-        passed=bool(decision.ok),
-        severity=AssetCheckSeverity.ERROR,
-        metadata={"reason": str(decision.reason or ""), "counts": MetadataValue.json(dict(decision.counts or {}))},
-    )
+    return bool(decision.ok), {"reason": str(decision.reason or ""), "counts": MetadataValue.json(dict(decision.counts or {}))}
+
+
+def standing_verdicts(warehouse: WarehouseResource, note: str) -> list[AssetCheckEvaluation]:
+    """The checks' verdicts on the warehouse as it stands, for a run that did not re-gate (nothing
+    changed, so the check steps are skipped): logged by that run, they keep the quarantine on the
+    UI's check pages instead of "Skipped". No alert: nothing is new."""
+    evaluations = []
+    for check, hard in ((hard_rules_hold, True), (soft_rules_hold, False)):
+        rows, _reports, metadata = rule_verdict(warehouse, hard)
+        evaluations.append(AssetCheckEvaluation(
+            asset_key=check.check_key.asset_key, check_name=check.check_key.name, passed=not rows,
+            severity=AssetCheckSeverity.WARN, metadata={**metadata, "unchanged": note}))
+    passed, metadata = batch_verdict(warehouse)
+    key = batch_gate_allows_publish.check_key
+    evaluations.append(AssetCheckEvaluation(
+        asset_key=key.asset_key, check_name=key.name, passed=passed, severity=AssetCheckSeverity.ERROR,
+        metadata={**metadata, "unchanged": note}, blocking=True))
+    return evaluations
 
 
 QUALITY_CHECKS = [hard_rules_hold, soft_rules_hold, batch_gate_allows_publish]

@@ -6,7 +6,7 @@ dbt marts (post_gate) → published_warehouse. One job (refresh), a weekly sched
 
 from __future__ import annotations
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from orchestration.assets import (
     DBT_PROJECT,
@@ -33,4 +33,7 @@ defs = Definitions(
     # sources, warehouse, fetch, parse, alerts: their fields from the environment (secrets as EnvVar)
     resources={**resources_from_env(secrets_as_env_vars=True), "dbt": dbt_resource(DBT_PROJECT)},
     loggers={"progress": progress_logger},
+    # Every job in one process, the UI's "Materialize" runs (the implicit asset job) too: the warehouse
+    # resource is then set up once per run, so its lock is held from the first step to the last.
+    executor=in_process_executor,
 )

@@ -73,6 +73,8 @@ def test_job_schedule_and_sensors(defs, monkeypatch):
     job = defs.resolve_job_def("refresh")
     assert job.tags.get("disclosure/writes-warehouse") == "true"
     assert job.executor_def.name == "in_process"
+    ui_job = defs.resolve_implicit_global_asset_job_def()  # the UI's "Materialize all"
+    assert ui_job.executor_def.name == "in_process", "one process per run: the warehouse lock is held run-long"
     schedule = defs.resolve_schedule_def("weekly_refresh")
     assert schedule.execution_timezone == "Asia/Shanghai"
     assert schedule.cron_schedule == "0 3 * * 1"

@@ -159,6 +159,21 @@ def test_summary_counts_come_from_the_run(first):
     assert run["checks"]["batch_gate_allows_publish"]["passed"]
 
 
+def test_dbt_models_show_row_counts_and_columns_and_the_docs_site_is_linked(first):
+    run = runs_summaries(first["home"])[0]
+    dim_report = run["assets"]["marts/dim_report"]
+    with duckdb.connect(str(first["warehouse"]), read_only=True) as con:
+        assert dim_report["dagster/row_count"] == con.execute("select count(*) from marts.dim_report").fetchone()[0]
+        types = dict(con.execute("select column_name, data_type from information_schema.columns "
+                                 "where table_schema = 'marts' and table_name = 'dim_report'").fetchall())
+    assert {c.name: c.type for c in dim_report["dagster/column_schema"].columns} == types
+    view = run["assets"]["staging/stg_cells"]
+    assert "dagster/column_schema" in view and "dagster/row_count" not in view, "a view is not re-run to count it"
+    docs = Path(run["assets"]["published_warehouse"]["dbt_docs"])
+    assert docs == first["warehouse"].parent / "dbt_docs" / "static_index.html" and docs.stat().st_size > 100_000
+    assert "dim_report" in docs.read_text(encoding="utf-8"), "the static docs page holds the project"
+
+
 def test_nothing_changed_means_no_fetch_or_parse_work(first):
     proc = refresh(first["env"], "--warehouse", str(first["warehouse"]))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -169,6 +184,28 @@ def test_nothing_changed_means_no_fetch_or_parse_work(first):
     assert parse["unchanged"], "nothing changed: raw_landing is observed, not materialized"
     assert "quality_gate" not in run["assets"] and "published_warehouse" not in run["assets"]
     assert "nothing changed since the last publish" in proc.stdout
+
+
+def test_nothing_changed_keeps_the_verdicts_on_the_checks(first):
+    """The no-change run above skipped the gate's check steps; the instance's latest result of each
+    check is still the quarantine (from that run, read from the warehouse), not "Skipped"."""
+    from dagster import AssetCheckKey, AssetKey, DagsterInstance
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus as Status
+
+    last_run = runs_summaries(first["home"])[-1]
+    assert last_run["assets"]["raw_landing"]["unchanged"]
+    keys = {name: AssetCheckKey(AssetKey(asset), name) for asset, name in (
+        ("quality_gate", "hard_rules_hold"), ("quality_gate", "soft_rules_hold"),
+        (["marts", "dim_report"], "batch_gate_allows_publish"))}
+    with DagsterInstance.from_config(str(first["home"])) as instance:
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(keys.values()))
+    records = {name: latest[key] for name, key in keys.items()}
+    assert all(r.run_id == last_run["run_id"] for r in records.values()), "each check has a result from the no-change run"
+    assert records["hard_rules_hold"].status == Status.FAILED, "the quarantine stays on the check"
+    assert records["batch_gate_allows_publish"].status == Status.SUCCEEDED
+    hard = last_run["checks"]["hard_rules_hold"]
+    assert hard["reports"] == 2 and "001_7a4d3651a9fce74d.txt" in hard["failures"], hard
+    assert "nothing changed" in hard["unchanged"]
 
 
 def test_a_changed_document_alone_is_fetched_parsed_and_published(first):

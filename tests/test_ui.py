@@ -3,7 +3,8 @@
 Starts ``dagster-webserver -w workspace.yaml`` with a temporary DAGSTER_HOME, launches the refresh
 job through its GraphQL API (default run coordinator: no daemon needed), waits for success, then
 looks at the asset graph page and the run page in headless Chromium and saves screenshots (also
-to ``warehouse/ui/`` for a person).
+to ``warehouse/ui/`` for a person). Then a run where nothing changed (the checks page still shows
+the quarantine), and two "Materialize all" runs launched at once (they take turns).
 """
 
 import json
@@ -39,6 +40,10 @@ mutation Launch($params: ExecutionParams!) {
 LOCATIONS = """{ workspaceOrError { ... on Workspace { locationEntries { name
   locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
 RUN_STATUS = """query Status($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status } } }"""
+STEP_STATS = """query Steps($id: ID!) { runOrError(runId: $id) { ... on Run { stepStats { stepKey startTime endTime } } } }"""
+ASSET_KEYS = """{ assetNodes { assetKey { path } } }"""
+CHECKS = """{ assetNodes(assetKeys: [{path: ["quality_gate"]}]) { assetChecksOrError { ... on AssetChecks {
+  checks { name executionForLatestMaterialization { runId status } } } } } }"""
 
 
 def graphql(base: str, query: str, variables: dict | None = None) -> dict:
@@ -103,26 +108,35 @@ def webserver(tmp_path_factory):
         log.close()
 
 
-@pytest.fixture(scope="module")
-def successful_run(webserver):
+def launch(webserver, job: str = "refresh", run_config: dict | None = None, **selector) -> str:
+    """Launch a run of ``job`` through the webserver's GraphQL API (as the UI does); its run id."""
     params = {
         "selector": {
             "repositoryLocationName": webserver["location"],
             "repositoryName": "__repository__",
-            "jobName": "refresh",
+            "jobName": job,
+            **selector,
         },
-        "runConfigData": {},
+        "runConfigData": run_config or {},
     }
     launched = graphql(webserver["base"], LAUNCH, {"params": params})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
+    return launched["run"]["runId"]
 
+
+def finish(webserver, run_id: str, attempts: int = 400) -> None:
     def finished():
         status = graphql(webserver["base"], RUN_STATUS, {"id": run_id})["runOrError"]["status"]
         return status if status in ("SUCCESS", "FAILURE", "CANCELED") else None
 
-    status = wait_for(finished, f"run {run_id} to finish", attempts=400)
+    status = wait_for(finished, f"run {run_id} to finish", attempts=attempts)
     assert status == "SUCCESS", f"run {run_id} ended {status}; see {webserver['dir']}/webserver.log"
+
+
+@pytest.fixture(scope="module")
+def successful_run(webserver):
+    run_id = launch(webserver)
+    finish(webserver, run_id)
     return run_id
 
 
@@ -163,3 +177,55 @@ def test_ui_shows_asset_graph_and_successful_run(webserver, successful_run, tmp_
     for name in ("asset_graph.png", "run.png"):
         assert (tmp_path / name).stat().st_size > 10_000, f"{name} looks empty"
         shutil.copyfile(tmp_path / name, shots / name)
+
+
+def latest_checks(webserver) -> dict[str, dict]:
+    """The UI's latest execution of each quality_gate check (check name -> runId, status)."""
+    [node] = graphql(webserver["base"], CHECKS)["assetNodes"]
+    return {c["name"]: c["executionForLatestMaterialization"] for c in node["assetChecksOrError"]["checks"]}
+
+
+def test_a_run_where_nothing_changed_keeps_the_quarantine_on_screen(webserver, successful_run, tmp_path):
+    """A second refresh finds nothing changed (dbt, the gate and its check steps are skipped): the checks
+    still show the quarantine, from that run, not "Skipped"."""
+    from playwright.sync_api import sync_playwright
+
+    assert latest_checks(webserver)["hard_rules_hold"] == {"runId": successful_run, "status": "FAILED"}
+    unchanged = launch(webserver)
+    finish(webserver, unchanged)
+    checks = latest_checks(webserver)
+    assert checks["hard_rules_hold"] == {"runId": unchanged, "status": "FAILED"}, checks
+    assert all(c["status"] != "SKIPPED" for c in checks.values()), checks
+
+    shots = REPO / "warehouse" / "ui"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(f"{webserver['base']}/assets/quality_gate?view=checks", wait_until="networkidle")
+        dismiss_newsletter(page)
+        page.get_by_text("hard_rules_hold").first.wait_for(timeout=60_000)
+        page.get_by_text("Failed", exact=False).first.wait_for(timeout=60_000)
+        assert page.get_by_text("Skipped", exact=True).count() == 0, "a check shows Skipped after the no-change run"
+        page.screenshot(path=str(tmp_path / "checks_after_unchanged_run.png"))
+        browser.close()
+    assert (tmp_path / "checks_after_unchanged_run.png").stat().st_size > 10_000
+    shutil.copyfile(tmp_path / "checks_after_unchanged_run.png", shots / "checks_after_unchanged_run.png")
+
+
+@pytest.mark.timeout(1800)
+def test_two_ui_materializations_at_once_take_turns(webserver, successful_run):
+    """"Materialize all" twice at once (the implicit asset job, no writer tag, full refresh both): the
+    runs never overlap (one holds the warehouse from its first step to its last) and both succeed."""
+    keys = [n["assetKey"] for n in graphql(webserver["base"], ASSET_KEYS)["assetNodes"]]
+    full = {"ops": {"source_documents": {"config": {"full": True}}}}
+    runs = [launch(webserver, "__ASSET_JOB", full, assetSelection=keys) for _ in range(2)]
+    for run_id in runs:
+        finish(webserver, run_id, attempts=1500)
+    spans = []
+    for run_id in runs:
+        stats = graphql(webserver["base"], STEP_STATS, {"id": run_id})["runOrError"]["stepStats"]
+        assert any(s["stepKey"] == "published_warehouse" for s in stats), f"run {run_id} published: {stats}"
+        spans.append((min(s["startTime"] for s in stats), max(s["endTime"] for s in stats)))
+    (first_start, first_end), (second_start, second_end) = sorted(spans)
+    assert first_end <= second_start, f"the runs' steps overlapped: {sorted(spans)}"
