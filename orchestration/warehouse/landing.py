@@ -80,6 +80,8 @@ create table if not exists raw.waivers (
 -- warehouses made before overrides kept their CSV line
 alter table raw.corrections add column if not exists line integer;
 alter table raw.waivers add column if not exists line integer;
+-- warehouses made before attachments were followed: the report page that linked a source (null: none)
+alter table raw.sources add column if not exists page varchar;
 """
 
 # A work DB landed before raw.sources existed: each source's highest landed version is its current content.
@@ -90,7 +92,7 @@ select source_uri, content_hash, null as fetch_status, null as fetch_error, null
 from raw.documents
 qualify row_number() over (partition by source_uri order by source_version desc) = 1
 """
-SOURCE_COLUMNS = ("source_uri", "content_hash", "fetch_status", "fetch_error", "listing")
+SOURCE_COLUMNS = ("source_uri", "content_hash", "fetch_status", "fetch_error", "listing", "page")
 
 CORRECTION_COLUMNS = ("report_id", "metric_key", "corrected_value", "reason", "corrected_by")
 WAIVER_COLUMNS = ("report_id", "rule", "reason", "waived_by")
@@ -326,7 +328,7 @@ def current_load(work_db: Path, fetches: Iterable[Mapping]) -> list[dict]:
         failed = f.get("status") == "failed"
         content = f.get("content_hash") or (previous.get(uri, (None, None))[0] if failed else None)
         rows[uri] = {"source_uri": uri, "content_hash": content, "fetch_status": f.get("status"),
-                     "fetch_error": f.get("error"), "listing": f.get("listing")}
+                     "fetch_error": f.get("error"), "listing": f.get("listing"), "page": f.get("page")}
     broken = {r["listing"] for r in rows.values()
               if r["fetch_status"] == "failed" and r["listing"] and previous.get(r["source_uri"], (None,))[0] is None}
     for uri, (content, listing) in previous.items():

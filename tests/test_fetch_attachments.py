@@ -1,0 +1,168 @@
+"""Article pages that link the report as an attachment: the fetcher follows the links (same site, report-like,
+bounded count and size, through the same client and SSRF guard), stores each attachment content-addressed and
+says which page linked it; the format is read from the bytes, never from the name or the Content-Type."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+from extract import parse_document
+from orchestration.fetching import Manifest, RawStore, SourceSpec, fetch_sources, load_manifest
+from orchestration.fetching.attachments import find_attachments
+from tests.test_fetch import FAST, html, page, redirect, start_site
+
+# A minimal PDF and a DOCX container (a real ZIP): enough to be told apart by their bytes. Until the
+# PDF and Word readers land, both parse as unsupported_format.
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+ERROR_PAGE = html("<h1>404</h1><p>您访问的页面不存在或已被删除</p>")
+TITLE = "厦门市集美区科技局2023年政府信息公开工作年度报告"
+
+
+def docx_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>')
+        z.writestr("word/document.xml", '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"/>')
+    return buffer.getvalue()
+
+
+def article(links: str) -> bytes:
+    """An article page as CMSs write it: navigation (a link back to the 年报 column), the body's one 附件 line."""
+    return html(f'<div class="nav"><a href="/">首页</a> &gt; <a href="/xxgk/ndbg/">政府信息公开年报</a></div>'
+                f"<h1>{TITLE}</h1><p>发布日期：2024-01-20</p><div class=\"content\"><p>{TITLE}详见附件。</p>{links}</div>"
+                f'<div class="footer"><a href="/files/guide.doc">政府信息公开申请表</a></div>')
+
+
+def fetched(results, uri):
+    return next(r for r in results if r.source_uri == uri)
+
+
+def test_an_article_page_links_a_pdf_and_a_docx_named_error_page(http_server, tmp_path):
+    off_site, other = start_site(http_server, {"/x.pdf": page(PDF, "application/pdf")})
+    off_site = off_site.replace("127.0.0.1", "localhost")  # another host: never followed
+    links = (f'<p>附件：<a href="/module/download/downfile.jsp?classid=0&filename=P020240120.pdf">{TITLE}.pdf</a></p>'
+             f'<p>附件2：<a href="/files/P020240120_2.docx">{TITLE}（Word版）.docx</a></p>'
+             f'<p><a href="/files/word.bin" title="{TITLE}.docx">下载Word版</a></p>'
+             f'<p><a href="{off_site}/x.pdf">{TITLE}.pdf（镜像）</a></p>')
+    base, site = start_site(http_server, {
+        "/art/t20240120_1.html": page(article(links)),
+        "/module/download/downfile.jsp?classid=0&filename=P020240120.pdf": page(PDF, "application/pdf"),
+        "/files/P020240120_2.docx": page(ERROR_PAGE, "text/html; charset=utf-8"),  # a CMS error page under the .docx name
+        "/files/word.bin": page(docx_bytes(), "application/octet-stream"),
+    })
+    page_url = f"{base}/art/t20240120_1.html"
+    store = RawStore(tmp_path / "raw")
+    results = fetch_sources(Manifest([SourceSpec("url", page_url, agency_hint="集美区科技局")]), store, FAST)
+
+    pdf_url = f"{base}/module/download/downfile.jsp?classid=0&filename=P020240120.pdf"
+    pdf, docx = fetched(results, pdf_url), fetched(results, f"{base}/files/word.bin")
+    for attachment, data in ((pdf, PDF), (docx, docx_bytes())):
+        assert attachment.status == "fetched" and attachment.page == page_url, attachment
+        assert attachment.content_hash == hashlib.sha256(data).hexdigest() and store.get(attachment.content_hash) == data
+        assert attachment.agency_hint == "集美区科技局"  # the page's hint goes with its attachments
+        assert attachment.to_record()["page"] == page_url
+    error_page = fetched(results, f"{base}/files/P020240120_2.docx")
+    assert error_page.status == "failed" and error_page.page == page_url and error_page.content_hash is None
+    assert "answered with a text or HTML page" in error_page.error and "text/html" in error_page.error
+    refused = fetched(results, f"{off_site}/x.pdf")
+    assert refused.status == "failed" and "another site" in refused.error and not other.requests
+    # navigation, the footer's form and the page itself are not attachments; nothing else was requested
+    assert {r.source_uri for r in results} == {page_url, pdf_url, f"{base}/files/word.bin", f"{base}/files/P020240120_2.docx", f"{off_site}/x.pdf"}
+    assert not site.seen("/xxgk/ndbg/") and not site.seen("/files/guide.doc")
+    # the format is the bytes': a DOCX served as application/octet-stream is Word, the PDF's name does not matter
+    for attachment, fmt in ((pdf, "pdf"), (docx, "word")):
+        report = parse_document(store.get(attachment.content_hash), attachment.source_uri, attachment.headers)
+        assert report.input_format == fmt
+        assert [i.code for i in report.issues] == ["unsupported_format"]  # until the PDF and Word readers land
+
+
+def test_a_pdf_named_html_is_a_pdf_and_an_unchanged_page_keeps_its_attachments(http_server, tmp_path):
+    base, site = start_site(http_server, {
+        "/art/a.html": page(article(f'<p>附件：<a href="/att/report.html">{TITLE}</a></p>'), "text/html"),
+        "/att/report.html": page(PDF, "text/html"),  # a PDF served as an HTML page
+    })
+    store = RawStore(tmp_path / "raw")
+    manifest = Manifest([SourceSpec("url", f"{base}/art/a.html")])
+    first = fetch_sources(manifest, store, FAST)
+    attachment = fetched(first, f"{base}/att/report.html")
+    assert attachment.status == "fetched" and attachment.page == f"{base}/art/a.html"
+    assert parse_document(store.get(attachment.content_hash), attachment.source_uri, attachment.headers).input_format == "pdf"
+    second = fetch_sources(manifest, store, FAST)
+    assert [(r.source_uri, r.status, r.page) for r in second] == [
+        (f"{base}/art/a.html", "unchanged", None), (f"{base}/att/report.html", "unchanged", f"{base}/art/a.html")]
+
+
+def test_attachment_limits_count_size_and_the_address_guard(http_server, tmp_path):
+    many = "".join(f'<p>附件{i}：<a href="/files/r{i}.pdf">{TITLE}（{i}）.pdf</a></p>' for i in range(6))
+    big = "<p>附件：<a href='/files/big.pdf'>" + TITLE + ".pdf</a></p>"
+    inside = "<p>附件：<a href='/files/moved.pdf'>" + TITLE + ".pdf</a></p>"
+    routes = {f"/files/r{i}.pdf": page(PDF + str(i).encode(), "application/pdf") for i in range(6)}
+    base, site = start_site(http_server, {
+        **routes,
+        "/art/many.html": page(article(many)),
+        "/art/big.html": page(article(big)),
+        "/art/ssrf.html": page(article(inside)),
+        "/files/big.pdf": page(PDF + b"0" * 5000, "application/pdf"),
+        "/files/moved.pdf": redirect("http://10.255.255.1/report.pdf"),  # on-site link, redirected inside
+    })
+    config = replace(FAST, attachment_max_links=2, attachment_max_bytes=2000)
+    results = fetch_sources(Manifest([SourceSpec("url", f"{base}/art/{name}.html") for name in ("many", "big", "ssrf")]),
+                            RawStore(tmp_path / "raw"), config)
+    by_uri = {r.source_uri: r for r in results}
+    kept = [by_uri[f"{base}/files/r{i}.pdf"] for i in range(6)]
+    assert [r.status for r in kept] == ["fetched", "fetched"] + ["failed"] * 4
+    assert all("attachment cap: more than 2 attachment link(s)" in r.error for r in kept[2:])
+    assert [site.counts[f"/files/r{i}.pdf"] for i in range(6)] == [1, 1, 0, 0, 0, 0]  # left ones are never requested
+    assert by_uri[f"{base}/files/big.pdf"].error.startswith("oversize")
+    moved = by_uri[f"{base}/files/moved.pdf"]
+    assert moved.status == "failed" and moved.error.startswith("refused: 10.255.255.1")
+    assert all(by_uri[f"{base}/art/{n}.html"].status == "fetched" for n in ("many", "big", "ssrf"))
+
+
+def test_no_attachments_followed_when_the_setting_is_zero(http_server, tmp_path):
+    base, site = start_site(http_server, {"/art/a.html": page(article(f'<p>附件：<a href="/f.pdf">{TITLE}.pdf</a></p>')),
+                                          "/f.pdf": page(PDF, "application/pdf")})
+    results = fetch_sources(Manifest([SourceSpec("url", f"{base}/art/a.html")]), RawStore(tmp_path / "raw"),
+                            replace(FAST, attachment_max_links=0))
+    assert [r.source_uri for r in results] == [f"{base}/art/a.html"] and not site.seen("/f.pdf")
+
+
+def test_a_local_article_page_links_attachments_inside_the_manifest_folder_only(tmp_path):
+    root = tmp_path / "corpus"
+    (root / "pages").mkdir(parents=True)
+    (root / "files").mkdir()
+    (root / "files" / "report.htm").write_text(f"<h1>{TITLE}</h1>", encoding="utf-8")
+    (tmp_path / "secret.pdf").write_bytes(PDF)
+    (root / "pages" / "article.html").write_bytes(article(
+        f'<p>附件：<a href="../files/report.htm">{TITLE}.htm</a></p>'
+        f'<p>附件：<a href="../../secret.pdf">{TITLE}.pdf</a></p>'
+        f'<p>附件：<a href="http://127.0.0.1:9/remote.pdf">{TITLE}.pdf</a></p>'))
+    (root / "sources.yml").write_text("sources:\n  - path: pages/\n    agency: 集美区科技局\n", encoding="utf-8")
+    results = fetch_sources(load_manifest(root / "sources.yml"), RawStore(tmp_path / "raw"), FAST)
+    by_uri = {r.source_uri: r for r in results}
+    page_path = str((root / "pages" / "article.html").resolve())
+    attachment = by_uri[str((root / "files" / "report.htm").resolve())]
+    assert attachment.status == "fetched" and attachment.page == page_path and attachment.agency_hint == "集美区科技局"
+    outside = by_uri[str((tmp_path / "secret.pdf").resolve())]
+    assert outside.status == "failed" and "outside" in outside.error and outside.page == page_path
+    assert "another site" in by_uri["http://127.0.0.1:9/remote.pdf"].error
+    assert len(results) == 4
+
+
+def test_which_links_are_attachments():
+    page_url = "http://www.example.gov.cn/art/2024/1/20/art_1.html"
+    found = find_attachments(article(
+        f'<p>附件：<a href="P020240120412345678.pdf">P020240120412345678.pdf</a></p>'  # a TRS file name: marked 附件
+        f'<a href="/module/download/downfile.jsp?filename=x.pdf">{TITLE}</a>'
+        f'<a href="/art/2023/1/20/art_2.html">2022年政府信息公开工作年度报告</a>'  # last year's report page: no file
+        f'<a href="/u/%E5%B9%B4%E5%BA%A6%E6%8A%A5%E5%91%8A.xlsx">下载</a>'  # the file name (年度报告.xlsx) says it
+        f'<a href="art_1.html#top">{TITLE}.pdf</a>'  # the page itself
+    ).decode(), page_url)
+    assert [(link.url, link.binary_name) for link in found.links] == [
+        ("http://www.example.gov.cn/art/2024/1/20/P020240120412345678.pdf", True),
+        ("http://www.example.gov.cn/module/download/downfile.jsp?filename=x.pdf", True),
+        ("http://www.example.gov.cn/u/%E5%B9%B4%E5%BA%A6%E6%8A%A5%E5%91%8A.xlsx", True)]
