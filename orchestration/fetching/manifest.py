@@ -20,7 +20,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_MANIFEST = PACKAGE_DIR.parent / "sample_corpus" / "sources.yml"
 MANIFEST_SUFFIXES = (".yml", ".yaml")
 # Files a folder source contributes; anything else in a folder (truth JSON, notes, images) is left alone.
-DOCUMENT_SUFFIXES = (".html", ".htm", ".shtml", ".xhtml", ".txt", ".text", ".pdf", ".doc", ".docx")
+DOCUMENT_SUFFIXES = (".html", ".htm", ".shtml", ".xhtml", ".txt", ".text", ".pdf", ".doc", ".docx", ".wps", ".xls", ".xlsx")
 DEFAULT_LINK_TEXT = r"年度报告|年报"
 
 KINDS = ("url", "listing", "path")

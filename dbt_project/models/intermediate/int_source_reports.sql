@@ -4,7 +4,8 @@
 -- One report per page: a report page and the attachments it links (stg_sources.page_uri) are one
 -- report, read from the page when its own tables hold the report, else from an attachment (the first
 -- one that holds the report, else the first one: an unreadable attachment is the report with its issue);
--- an attachment's missing title, publish date, agency or year are the page's. report_source says which.
+-- read from an attachment, its title and publish date are the page's (the attachment's when the page has
+-- none), its agency and year its own (the page's when it names none). report_source says which source.
 -- agency_id is the resolved agency (int_agency_identity: one agency_id across name variants and years).
 with sources as (
     select * from {{ ref('stg_sources') }}
@@ -32,7 +33,7 @@ ranked as (
     select
         landed.*,
         row_number() over (
-            partition by landed.page_uri
+            partition by landed.page_uri, landed.is_retired  -- (an attachment the page no longer links: retired alone)
             order by landed.document_kind <> 'annual_report',
                 -- a report: the page's own tables first; no report: the attachment (it holds the issue)
                 landed.is_attachment = (landed.document_kind = 'annual_report'),
@@ -58,8 +59,8 @@ pages as (
 chosen as (
     select
         ranked.* exclude (title, published_on, agency_name, year, page_rank),
-        coalesce(ranked.title, pages.title) as title,
-        coalesce(ranked.published_on, pages.published_on) as published_on,
+        coalesce(pages.title, ranked.title) as title,
+        coalesce(pages.published_on, ranked.published_on) as published_on,
         coalesce(ranked.agency_name, pages.agency_name) as agency_name,
         coalesce(ranked.year, pages.year) as year,
         case when ranked.is_attachment then 'attachment' else 'page' end as report_source,
@@ -75,5 +76,5 @@ select
     attachments.input_format as attachment_format,
     coalesce(identity.agency_id, {{ agency_id('chosen.agency_name') }}) as agency_id
 from chosen
-left join landed as attachments on attachments.source_uri = chosen.attachment_uri
-left join identity using (agency_name)
+left join (select source_uri, input_format from landed) as attachments on attachments.source_uri = chosen.attachment_uri
+left join identity on identity.agency_name = chosen.agency_name
