@@ -166,3 +166,15 @@ def test_which_links_are_attachments():
         ("http://www.example.gov.cn/art/2024/1/20/P020240120412345678.pdf", True),
         ("http://www.example.gov.cn/module/download/downfile.jsp?filename=x.pdf", True),
         ("http://www.example.gov.cn/u/%E5%B9%B4%E5%BA%A6%E6%8A%A5%E5%91%8A.xlsx", True)]
+
+
+def test_an_article_page_found_on_a_listing_has_its_attachment_fetched(http_server, tmp_path):
+    listing = html(f'<ul class="list"><li><a href="/art/a.html">{TITLE}</a></li></ul>')
+    base, site = start_site(http_server, {"/ndbg/index.html": page(listing),
+                                          "/art/a.html": page(article(f'<p>附件：<a href="/f/r.pdf">{TITLE}.pdf</a></p>')),
+                                          "/f/r.pdf": page(PDF, "application/pdf")})
+    results = fetch_sources(Manifest([SourceSpec("listing", f"{base}/ndbg/index.html", link_text="年度报告")]),
+                            RawStore(tmp_path / "raw"), FAST)
+    assert [(r.source_uri, r.status, r.listing, r.page) for r in results] == [
+        (f"{base}/art/a.html", "fetched", f"{base}/ndbg/index.html", None),
+        (f"{base}/f/r.pdf", "fetched", f"{base}/ndbg/index.html", f"{base}/art/a.html")]

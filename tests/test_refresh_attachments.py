@@ -64,27 +64,6 @@ def warehouse(http_server_module, tmp_path_factory):
     return base, target, (read_truth, html_truth, pdf_truth), (routes, env)
 
 
-@pytest.fixture(scope="module")
-def http_server_module():
-    """The http_server fixture, for the whole module (one refresh serves every test here)."""
-    import threading
-    from http.server import ThreadingHTTPServer
-
-    servers = []
-
-    def start(handler) -> str:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        servers.append(server)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
 def query(target, sql: str, params: list | None = None) -> list[tuple]:
     with duckdb.connect(str(target), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()

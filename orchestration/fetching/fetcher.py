@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from email.utils import formatdate
-import threading
 from pathlib import Path
 from typing import Any, Callable
-from urllib.request import url2pathname
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from extract.loading import UnreadableDocument, decode, read_document, sniff_binary
 
@@ -135,9 +135,9 @@ class _Run:
         page = self.fetch_document(spec, listing)
         try:
             return [page, *self._attachments(spec, page)]
-        except Exception as exc:  # as in fetch_document: a bug costs the attachments, the page stays
-            return [page, FetchResult(spec.location, None, FAILED, None, None, error=f"internal error reading attachments: {exc!r}",
-                                      agency_hint=spec.agency_hint, listing=listing, page=spec.location)]
+        except Exception as exc:  # as in fetch_document: a bug costs the attachments, the page stays (with the reason)
+            page.error = f"internal error reading its attachments: {exc!r}"
+            return [page]
 
     def _attachments(self, spec: SourceSpec, page: FetchResult) -> list[FetchResult]:
         """Fetch the attachments the page's current content links (this run's copy, or the one an outage left current)."""
