@@ -99,11 +99,11 @@ def first(tmp_path_factory, receivers):
     base = tmp_path_factory.mktemp("refresh")
     home = base / "dagster_home"
     warehouse = base / "wh" / "disclosure.duckdb"
-    corpus = base / "corpus"  # a copy of the bundled corpus, so a test can change a document
-    shutil.copytree(BUNDLED, corpus)
+    shutil.copytree(BUNDLED.parent, base / "sample")  # a copy of the bundled corpus, so a test can change a document
+    corpus = base / "sample" / "documents"  # (its manifest lists them; g11 links ../attachments/)
     for path in corpus.iterdir():
         path.chmod(0o644)
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DISCLOSURE_LOCK_TIMEOUT": "600", "DISCLOSURE_SOURCES": str(corpus),
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DISCLOSURE_LOCK_TIMEOUT": "600", "DISCLOSURE_SOURCES": str(base / "sample" / "sources.yml"),
            **receivers.env()}
     for var in ("DISCLOSURE_WAREHOUSE", "DISCLOSURE_WORK_DB", "DISCLOSURE_DATA_DOCS"):
         env.pop(var, None)
