@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from extract import parse_document
-from orchestration.fetching import Manifest, RawStore, SourceSpec, fetch_sources, load_manifest
+from orchestration.fetching import Manifest, RawStore, SourceSpec, fetch_sources, load_manifest, manifest_for
 from orchestration.fetching.attachments import find_attachments
 from tests.test_fetch import FAST, html, page, redirect, start_site
 
@@ -178,3 +178,13 @@ def test_an_article_page_found_on_a_listing_has_its_attachment_fetched(http_serv
     assert [(r.source_uri, r.status, r.listing, r.page) for r in results] == [
         (f"{base}/art/a.html", "fetched", f"{base}/ndbg/index.html", None),
         (f"{base}/f/r.pdf", "fetched", f"{base}/ndbg/index.html", f"{base}/art/a.html")]
+
+
+def test_an_attachment_the_manifest_also_lists_is_fetched_once_and_still_linked_to_its_page(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a_article.html").write_bytes(article(f'<p>附件：<a href="z_report.pdf">{TITLE}.pdf</a></p>'))
+    (docs / "z_report.pdf").write_bytes(PDF)  # a downloaded site: the page and its attachment side by side
+    results = fetch_sources(manifest_for(docs), RawStore(tmp_path / "raw"), FAST)
+    assert [(Path(r.source_uri).name, r.status, r.page) for r in results] == [
+        ("a_article.html", "fetched", None), ("z_report.pdf", "fetched", str(docs / "a_article.html"))]

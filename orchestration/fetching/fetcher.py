@@ -106,6 +106,9 @@ def fetch_sources(
                 detail = f": {result.error}" if result.error else (" (changed)" if result.changed else "")
                 what = f"attachment of {result.page}: " if result.page else ""
                 say(f"[{number}/{len(jobs)}] {what}{result.status} {result.source_uri}{detail}")
+    for result in results:  # a linked file the manifest (or a listing) also names: fetched once, still the page's attachment
+        if result.page is None and run.linked.get(result.source_uri, result.source_uri) != result.source_uri:
+            result.page = run.linked[result.source_uri]
     return results
 
 
@@ -119,6 +122,7 @@ class _Run:
         self.full = full
         self.roots = roots  # the folders local sources may lie in
         self.claimed: set[str] = set()  # documents and attachments taken by a job this run (each fetched once)
+        self.linked: dict[str, str] = {}  # attachment -> the first page linking it, when another job had taken it
         self._claim_lock = threading.Lock()
 
     def claim(self, location: str) -> bool:
@@ -160,6 +164,8 @@ class _Run:
         for link in found.links:
             location = url2pathname(urlsplit(link.url).path) if local else link.url
             if not self.claim(location):
+                with self._claim_lock:
+                    self.linked.setdefault(location, spec.location)
                 continue
             if taken >= cap:
                 results.append(self._attachment_failed(location, page, f"attachment cap: more than {cap} attachment link(s) on {spec.location}; "
