@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import random
+import re
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 from extract import parse_document
 from orchestration.fetching import Manifest, RawStore, SourceSpec, fetch_sources, load_manifest, manifest_for
 from orchestration.fetching.attachments import find_attachments
+from tests.corpus import random_truth, render
 from tests.test_fetch import FAST, html, page, redirect, start_site
 
 # A minimal PDF and a DOCX container (a real ZIP): enough to be told apart by their bytes. Until the
@@ -35,6 +38,18 @@ def article(links: str) -> bytes:
     return html(f'<div class="nav"><a href="/">首页</a> &gt; <a href="/xxgk/ndbg/">政府信息公开年报</a></div>'
                 f"<h1>{TITLE}</h1><p>发布日期：2024-01-20</p><div class=\"content\"><p>{TITLE}详见附件。</p>{links}</div>"
                 f'<div class="footer"><a href="/files/guide.doc">政府信息公开申请表</a></div>')
+
+
+def attachment_report(truth: dict, agency: str | None = None) -> bytes:
+    """The report as a plain-text attachment holding the tables, without the publish date (the page has it);
+    ``agency``: what it calls the agency instead of its name (本机关: only the page names it)."""
+    data = render(truth, "text_lines", random.Random(3), name="a.txt").data.decode("utf-8")
+    data = re.sub(r"^\s*日期[:：].*$", "", data, flags=re.M)
+    return (data.replace(truth["agency"], agency) if agency else data).encode("utf-8")
+
+
+def title_of(truth: dict) -> str:
+    return f"{truth['agency']}{truth['year']}年政府信息公开工作年度报告"
 
 
 def fetched(results, uri):
@@ -65,6 +80,7 @@ def test_an_article_page_links_a_pdf_and_a_docx_named_error_page(http_server, tm
         assert attachment.content_hash == hashlib.sha256(data).hexdigest() and store.get(attachment.content_hash) == data
         assert attachment.agency_hint == "集美区科技局"  # the page's hint goes with its attachments
         assert attachment.to_record()["page"] == page_url
+    assert pdf.title_hint == TITLE and docx.title_hint is None  # the link text, when it reads as a title (not 下载Word版)
     error_page = fetched(results, f"{base}/files/P020240120_2.docx")
     assert error_page.status == "failed" and error_page.page == page_url and error_page.content_hash is None
     assert "answered with a text or HTML page" in error_page.error and "text/html" in error_page.error
@@ -188,3 +204,15 @@ def test_an_attachment_the_manifest_also_lists_is_fetched_once_and_still_linked_
     results = fetch_sources(manifest_for(docs), RawStore(tmp_path / "raw"), FAST)
     assert [(Path(r.source_uri).name, r.status, r.page) for r in results] == [
         ("a_article.html", "fetched", None), ("z_report.pdf", "fetched", str(docs / "a_article.html"))]
+
+
+def test_an_attachment_that_never_names_its_agency_takes_it_from_the_title_its_page_gives_it():
+    truth = random_truth(random.Random(5), "2021")
+    data = attachment_report(truth, agency="本机关")
+    alone = parse_document(data, "report.txt")
+    assert alone.agency is None and [i.code for i in alone.issues] == ["agency_uncertain"]
+    linked = parse_document(data, "report.txt", title_hint=title_of(truth))
+    assert (linked.agency, linked.year, linked.issues) == (truth["agency"], truth["year"], [])
+    assert {k: c.value for k, c in linked.cells.items() if k in truth["cells"]} == truth["cells"]
+    other = parse_document(data, "report.txt", title_hint=f"{truth['agency']}{truth['year'] - 1}年政府信息公开工作年度报告")
+    assert "year_conflict" in [i.code for i in other.issues]  # a link that names another year is not believed

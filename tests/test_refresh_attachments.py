@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 
 import duckdb
 import pytest
@@ -14,22 +13,16 @@ import pytest
 from orchestration.warehouse.landing import SCHEMA_SQL, land
 from tests.corpus import random_truth, render
 from tests.test_fetch import html, page, start_site
-from tests.test_fetch_attachments import ERROR_PAGE, PDF, article
+from tests.test_fetch_attachments import ERROR_PAGE, PDF, article, attachment_report, title_of
 from tests.test_refresh import refresh
 from tests.warehouse_support import report_from_truth
 
 pytestmark = pytest.mark.slow
 
 
-def attachment_report(truth: dict) -> bytes:
-    """The report as a plain-text attachment holding the tables, without the publish date (the page has it)."""
-    data = render(truth, "text_lines", random.Random(3), name="a.txt").data.decode("utf-8")
-    return re.sub(r"^\s*日期[:：].*$", "", data, flags=re.M).encode("utf-8")
-
-
 def page_of(truth: dict, links: str) -> bytes:
     """An article page with the report's title and publish date and no tables: the body is the 附件 line."""
-    title = f"{truth['agency']}{truth['year']}年政府信息公开工作年度报告"
+    title = title_of(truth)
     return html(f"<title>{title}</title><h1>{title}</h1><p>发布日期：{truth['published']}</p>"
                 f"<p>{title}详见附件。</p>{links}")
 
@@ -41,8 +34,9 @@ def warehouse(http_server_module, tmp_path_factory):
     html_page = render(html_truth, "html_template", rng, name="b.html").data.decode("utf-8")
     routes = {
         "/a/article.html": page(page_of(read_truth, "<p>附件：<a href='/module/download/downfile.jsp?filename=report.txt'>"
-                                                    "年度报告全文</a></p>")),
-        "/module/download/downfile.jsp?filename=report.txt": page(attachment_report(read_truth), "application/octet-stream"),
+                                                    f"{title_of(read_truth)}.txt</a></p>")),
+        # the attachment never names its agency: the page's link to it does
+        "/module/download/downfile.jsp?filename=report.txt": page(attachment_report(read_truth, "本机关"), "application/octet-stream"),
         "/b/report.html": page(html_page.replace("</body>", "<p>附件：<a href='/b/report.pdf'>年度报告.pdf</a></p></body>").encode()),
         "/b/report.pdf": page(PDF, "application/pdf"),
         "/c/article.html": page(page_of(pdf_truth, "<p>附件1：<a href='/c/P020240120.pdf'>年度报告.pdf</a></p>"
@@ -90,7 +84,7 @@ def test_metadata_from_the_page_and_cells_from_the_attachment(warehouse):
     report = report_of(target, f"{base}/a/article.html")
     assert report["source_uri"] == report["attachment_uri"] == f"{base}/module/download/downfile.jsp?filename=report.txt"
     assert (report["report_source"], report["attachment_format"]) == ("attachment", "text")
-    assert report["title"] == f"{truth['agency']}{truth['year']}年政府信息公开工作年度报告"  # the page's title
+    assert report["title"] == title_of(truth)  # the page's title
     assert report["published"] == truth["published"]  # the attachment has no date: the page's
     assert (report["agency"], report["year"], report["gate_status"]) == (truth["agency"], truth["year"], "passed")
     cells = dict(query(target, "select metric_key, value from marts.fct_metric where report_id = ?", [report["report_id"]]))

@@ -27,6 +27,7 @@ ATTACHMENT_SUFFIXES = BINARY_SUFFIXES + (".txt",)  # (an .htm link is a page, un
 DOWNLOAD_URL = re.compile(r"downfile|download|filedown|getfile|attachment", re.I)
 REPORT_LIKE = re.compile(r"年报|年度报告|政府信息公开.{0,12}报告")  # (not 政府信息公开申请表)
 ATTACHMENT_MARK = re.compile(r"^\s*附\s*件")
+ATTACHMENT_MARK_TEXT = re.compile(r"^\s*附\s*件\s*\d{0,2}\s*[:：]?\s*")
 MARK_BEFORE = re.compile(r"附\s*件\s*\d{0,2}\s*[:：]?\s*$")  # "附件：<a …>": the mark stands just before the link
 
 
@@ -35,6 +36,13 @@ class AttachmentLink:
     url: str  # absolute: http(s) for a fetched page, file: for a local one
     text: str  # the link text, for messages
     binary_name: bool  # named like a binary file (.pdf, .docx ...): an HTML body is an error page, not the report
+
+    @property
+    def title(self) -> str | None:
+        """The link text as a title ("附件：XX局2023年…年度报告.pdf" -> "XX局2023年…年度报告"), when it is report-like:
+        one more title signal for the attachment, cross-checked against its own words by the parser."""
+        title = re.sub(r"\.[A-Za-z]{2,4}$", "", ATTACHMENT_MARK_TEXT.sub("", self.text)).strip()
+        return title if REPORT_LIKE.search(title) else None
 
 
 @dataclass

@@ -51,6 +51,7 @@ class FetchResult:
     listing: str | None = None  # the listing source that led here, if any
     size: int | None = None  # bytes of the content
     page: str | None = None  # the report page whose attachment link led here, if any
+    title_hint: str | None = None  # an attachment's link text when it reads as the report's title
 
     def to_record(self) -> dict[str, Any]:
         """The row for ``raw.fetches`` (headers stay a mapping: the landing serialises them)."""
@@ -174,7 +175,7 @@ class _Run:
             taken += 1
             result = self._local_attachment(location, link, page) if local else self._remote(
                 link.url, page.agency_hint, page.listing, None, self.config.attachment_max_bytes, link)
-            result.page = spec.location
+            result.page, result.title_hint = spec.location, link.title
             results.append(result)
         return results
 
