@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
-from bs4 import BeautifulSoup
+import lxml.etree
+import lxml.html
 
 from .client import without_fragment
 
@@ -28,6 +29,9 @@ DOWNLOAD_URL = re.compile(r"downfile|download|filedown|getfile|attachment", re.I
 REPORT_LIKE = re.compile(r"年报|年度报告|政府信息公开.{0,12}报告")  # (not 政府信息公开申请表)
 ATTACHMENT_MARK = re.compile(r"^\s*附\s*件")
 ATTACHMENT_MARK_TEXT = re.compile(r"^\s*附\s*件\s*\d{0,2}\s*[:：]?\s*")
+# A page with none of these has no attachment link: most report pages, read without building a tree.
+MAY_LINK = re.compile(r"附\s*件|\.(?:pdf|docx?|wps|xlsx?|et|rtf|ofd|txt)\b|download|downfile|filedown|getfile|attachment", re.I)
+_PARSER = lxml.html.HTMLParser(encoding="utf-8", no_network=True)
 MARK_BEFORE = re.compile(r"附\s*件\s*\d{0,2}\s*[:：]?\s*$")  # "附件：<a …>": the mark stands just before the link
 
 
@@ -68,20 +72,27 @@ def find_attachments(html: str, page_url: str) -> PageAttachments:
     page = urlsplit(page_url)
     local = page.scheme == "file"
     found = PageAttachments()
+    if not MAY_LINK.search(html):
+        return found
+    try:
+        tree = lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=_PARSER)
+    except (lxml.etree.ParserError, ValueError):
+        return found  # nothing a tree can be built from
     seen = {without_fragment(page_url)}
-    for anchor in BeautifulSoup(html, "lxml").find_all("a", href=True):
-        href = anchor["href"].strip()
+    for anchor in tree.iter("a"):
+        href = (anchor.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
             continue
         url = without_fragment(urljoin(page_url, href))
         if url in seen:
             continue
-        text = " ".join(anchor.get_text(" ", strip=True).split())
+        text = " ".join(anchor.text_content().split())
         title = anchor.get("title") or ""
         names = file_names(url)
         suffixes = {_suffix(n) for n in names + [text, title]}
-        before = anchor.previous_sibling
-        marked = bool(ATTACHMENT_MARK.match(text)) or (isinstance(before, str) and bool(MARK_BEFORE.search(before)))
+        previous = anchor.getprevious()
+        before = (previous.tail if previous is not None else anchor.getparent().text) or ""
+        marked = bool(ATTACHMENT_MARK.match(text)) or bool(MARK_BEFORE.search(before))
         file_like = marked or bool(suffixes & set(ATTACHMENT_SUFFIXES)) or bool(DOWNLOAD_URL.search(url))
         if not file_like or not (marked or any(REPORT_LIKE.search(s) for s in [text, title, *names])):
             continue
