@@ -48,7 +48,7 @@ page_attachments as (
         page_uri,
         min_by(source_uri, case when document_kind = 'annual_report' then '0' else '1' end || source_uri) as first_attachment_uri
     from landed
-    where is_attachment
+    where is_attachment and not is_retired
     group by page_uri
 ),
 
