@@ -40,16 +40,18 @@ PARSER_VERSION = "1.4.0"  # 1.4: PDF, Word and Excel documents read (were unsupp
 __all__ = ["PARSER_VERSION", "parse_document", "ParsedReport", "Issue"]
 
 
-def parse_document(data: bytes, source: str, headers: Mapping[str, str] | None = None, agency_hint: str | None = None) -> ParsedReport:
+def parse_document(data: bytes, source: str, headers: Mapping[str, str] | None = None, agency_hint: str | None = None,
+                   title_hint: str | None = None) -> ParsedReport:
     """Parse one document. Sets ``content_hash`` (sha256 of ``data``) and ``parser_version``.
 
     ``agency_hint``: the sources manifest's ``agency`` for this document, one more signal the agency is checked against.
+    ``title_hint``: the title the page linking this attachment gives it, read after the document's own ``<title>``.
     """
     report = ParsedReport(source=source, content_hash=hashlib.sha256(data).hexdigest(),
                           parser_version=PARSER_VERSION, document_kind="not_annual_report")
     try:
         with _collector_paused():
-            _parse_into(report, data, headers, agency_hint)
+            _parse_into(report, data, headers, agency_hint, title_hint)
     except InputTooLarge as exc:
         report.issues.append(Issue("input_too_large", ERROR, str(exc)))
     except RecursionError:
@@ -90,7 +92,8 @@ def _collector_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def _parse_into(report: ParsedReport, data: bytes, headers: Mapping[str, str] | None, agency_hint: str | None) -> None:
+def _parse_into(report: ParsedReport, data: bytes, headers: Mapping[str, str] | None, agency_hint: str | None,
+                title_hint: str | None = None) -> None:
     from extract.document import read_meta
     from extract.html_tokens import html_tokens
     from extract.loading import HTML, load
@@ -128,7 +131,8 @@ def _parse_into(report: ParsedReport, data: bytes, headers: Mapping[str, str] | 
         tokens, html_title, has_grid = res.tokens, res.title, res.tables > 0
     else:
         tokens = text_tokens(loaded.text)
-    meta = read_meta([t.text for t in tokens[:3000]], html_title)
+    titles = " _ ".join(t for t in (html_title, title_hint) if t) or None  # (read segment by segment)
+    meta = read_meta([t.text for t in tokens[:3000]], titles)
     version, cells, issues, found = extract_tables(tokens)
     meta_issues = check_meta(meta, agency_hint) if found else []  # (a page that is no report is not gated on them)
     report.title, report.agency, report.year = meta.title, meta.agency, meta.year

@@ -161,21 +161,24 @@ def inputs_fingerprint(load: Sequence[Mapping], paths, parser_version: str) -> s
     return digest.hexdigest()
 
 
-def parse_items(batch: FetchBatch, todo: Sequence[Mapping]) -> list[tuple[str, str, dict, str | None]]:
-    """``(source, content_hash, headers, agency hint)`` for ``parse_all``, with the headers the content
+def parse_items(batch: FetchBatch, todo: Sequence[Mapping]) -> list[tuple[str, str, dict, str | None, str | None]]:
+    """``(source, content_hash, headers, agency hint, title hint)`` for ``parse_all``, with the headers the content
     arrived with (its charset) from the raw store's log: this run's answer may be a bare 304, or a
-    failure that left the previous content current; the hint is the manifest's ``agency``."""
+    failure that left the previous content current; the hint is the manifest's ``agency``, the title an
+    attachment's link text on its page."""
     from orchestration.fetching.store import RawStore
 
     store = RawStore(Path(batch.store_root))
     answered = {r.source_uri: dict(r.headers or {}) for r in batch.results}
     hints = {r.source_uri: r.agency_hint for r in batch.results}
+    titles = {r.source_uri: getattr(r, "title_hint", None) for r in batch.results}
     items = []
     for s in todo:
         source, content_hash = s["source_uri"], s["content_hash"]
         stored = store.latest(source)
         same = stored is not None and stored.content_hash == content_hash
-        items.append((source, content_hash, dict(stored.headers) if same else answered.get(source, {}), hints.get(source)))
+        items.append((source, content_hash, dict(stored.headers) if same else answered.get(source, {}), hints.get(source),
+                      titles.get(source)))
     return items
 
 

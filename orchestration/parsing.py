@@ -36,9 +36,10 @@ class ParseOutcome:
 
 def parse_all(items: Sequence[tuple], store_root: str, log=print, workers: int = 1,
               memory_bytes: int | None = None) -> list[ParseOutcome]:
-    """Parse ``(source, content_hash, headers[, manifest agency hint])`` items from the raw store, in order; a pool
+    """Parse ``(source, content_hash, headers[, manifest agency hint[, attachment title hint]])`` items from the raw store, in order; a pool
     of ``workers`` processes (ParseResource), each under ``memory_bytes`` of address space, when there are many."""
-    jobs = [(item[0], item[1], item[2], store_root, item[3] if len(item) > 3 else None) for item in items]
+    padded = [(*item, None, None)[:5] for item in items]  # (the hints are optional)
+    jobs = [(source, content_hash, headers, store_root, agency, title) for source, content_hash, headers, agency, title in padded]
     outcomes: list[ParseOutcome | None] = [None] * len(jobs)
     if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
         results: Iterator[tuple[int, ParseOutcome]] = enumerate(map(_parse_one, jobs))
@@ -58,15 +59,15 @@ def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:
         log(f"parse {done}/{total}: {r.document_kind} {r.template_version or '-'} {r.year or '-'} {outcome.source}")
 
 
-def _parse_one(job: tuple[str, str, dict, str, str | None]) -> ParseOutcome:
+def _parse_one(job: tuple[str, str, dict, str, str | None, str | None]) -> ParseOutcome:
     """One document; a failure is recorded with its reason, never raised (the run goes on)."""
     from extract import parse_document
     from orchestration.fetching.store import RawStore
 
-    source, content_hash, headers, store_root, agency_hint = job
+    source, content_hash, headers, store_root, agency_hint, title_hint = job
     try:
         data = RawStore(Path(store_root)).get(content_hash)
-        return ParseOutcome(source, content_hash, report=parse_document(data, source, headers, agency_hint))
+        return ParseOutcome(source, content_hash, report=parse_document(data, source, headers, agency_hint, title_hint))
     except Exception as exc:  # noqa: BLE001 - any parser failure is recorded against the document
         return ParseOutcome(source, content_hash, error=f"{type(exc).__name__}: {exc}")
 

@@ -19,6 +19,16 @@ def seeds_dir() -> Path:
 @pytest.fixture
 def http_server():
     """Start real HTTP servers on 127.0.0.1: ``start(handler_class) -> base URL``; all stopped after the test."""
+    yield from _http_servers()
+
+
+@pytest.fixture(scope="module")
+def http_server_module():
+    """``http_server`` for a whole module (its tests share one site and one warehouse)."""
+    yield from _http_servers()
+
+
+def _http_servers():
     import threading
     from http.server import ThreadingHTTPServer
 

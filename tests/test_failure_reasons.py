@@ -26,9 +26,8 @@ WRAPPER = "Error occurred while executing op"  # all the summary used to say
 def base(tmp_path_factory, receivers):
     """A published warehouse (and its Dagster home) from one good refresh of a copy of the bundled corpus."""
     root = tmp_path_factory.mktemp("failures")
-    corpus = root / "corpus"
-    shutil.copytree(BUNDLED, corpus)
-    env = {**os.environ, "DAGSTER_HOME": str(root / "home"), "DISCLOSURE_SOURCES": str(corpus), **receivers.env()}
+    shutil.copytree(BUNDLED.parent, root / "sample")  # its manifest, documents and the attachment g11 links
+    env = {**os.environ, "DAGSTER_HOME": str(root / "home"), "DISCLOSURE_SOURCES": str(root / "sample" / "sources.yml"), **receivers.env()}
     for var in [v for v in env if v.startswith("DISCLOSURE_") and v not in receivers.env() and v != "DISCLOSURE_SOURCES"]:
         env.pop(var)
     warehouse = root / "wh" / "disclosure.duckdb"

@@ -99,11 +99,11 @@ def first(tmp_path_factory, receivers):
     base = tmp_path_factory.mktemp("refresh")
     home = base / "dagster_home"
     warehouse = base / "wh" / "disclosure.duckdb"
-    corpus = base / "corpus"  # a copy of the bundled corpus, so a test can change a document
-    shutil.copytree(BUNDLED, corpus)
+    shutil.copytree(BUNDLED.parent, base / "sample")  # a copy of the bundled corpus, so a test can change a document
+    corpus = base / "sample" / "documents"  # (its manifest lists them; g11 links ../attachments/)
     for path in corpus.iterdir():
         path.chmod(0o644)
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DISCLOSURE_LOCK_TIMEOUT": "600", "DISCLOSURE_SOURCES": str(corpus),
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DISCLOSURE_LOCK_TIMEOUT": "600", "DISCLOSURE_SOURCES": str(base / "sample" / "sources.yml"),
            **receivers.env()}
     for var in ("DISCLOSURE_WAREHOUSE", "DISCLOSURE_WORK_DB", "DISCLOSURE_DATA_DOCS"):
         env.pop(var, None)
@@ -136,7 +136,7 @@ def test_published_warehouse_holds_the_contract(first, seeds_dir):
     with duckdb.connect(str(first["warehouse"]), read_only=True) as con:
         for rel in ("marts.dim_report", "marts.fct_metric", "marts.dim_agency", "marts.dim_metric", "quality.rule_results"):
             con.execute(f"select * from {rel} limit 1")
-        status = dict(con.execute("select source_uri, gate_status from marts.dim_report").fetchall())
+        status = dict(con.execute("select page_uri, gate_status from marts.dim_report").fetchall())
         assert con.execute("select count(*) from marts.fct_metric").fetchone()[0] > 0
     by_name = {Path(uri).name: s for uri, s in status.items()}
     bundled = sorted(p.name for p in (BUNDLED).iterdir())
@@ -146,12 +146,13 @@ def test_published_warehouse_holds_the_contract(first, seeds_dir):
     assert by_name["000_b4db0ae74d3253e2.txt"] == "passed"
     assert by_name["g08_2021_html_th_inconsistent.html"] == "quarantined"  # generated to break R1_balance
     assert by_name["g10_news_article.html"] == "not_applicable"
+    assert by_name["g11_2021_article_with_attachment.html"] == "passed"  # an article page: one report, from its attachment
 
 
 def test_summary_counts_come_from_the_run(first):
     run = runs_summaries(first["home"])[0]
     fetch, parse, gate = (run["assets"][k] for k in ("source_documents", "raw_landing", "quality_gate"))
-    documents = len(list((BUNDLED).iterdir()))
+    documents = len(list((BUNDLED).iterdir())) + len(list((BUNDLED.parent / "attachments").iterdir()))  # (g11 links one)
     assert fetch["sources"] == documents and fetch["fetched"] == documents and fetch["failed"] == 0
     assert parse["parsed"] == documents
     assert gate["quarantined"] >= 1

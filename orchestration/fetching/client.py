@@ -126,8 +126,10 @@ class HttpClient:
     def close(self) -> None:
         self._client.close()
 
-    def get(self, url: str, headers: dict[str, str] | None = None, accept_types: tuple[str, ...] | None = DOCUMENT_TYPES) -> HttpResponse:
-        """GET ``url`` following at most ``max_redirects`` http(s) redirects; robots.txt checked at every hop."""
+    def get(self, url: str, headers: dict[str, str] | None = None, accept_types: tuple[str, ...] | None = DOCUMENT_TYPES,
+            max_bytes: int | None = None) -> HttpResponse:
+        """GET ``url`` following at most ``max_redirects`` http(s) redirects; robots.txt checked at every hop.
+        ``max_bytes``: a smaller body cap of this request (an attachment's)."""
         seen = [url]
         current = url
         for _ in range(self.config.max_redirects + 1):
@@ -135,7 +137,7 @@ class HttpClient:
             if scheme not in ("http", "https"):
                 raise FetchError(f"not an http(s) URL: {current}", url=current)
             self.check_robots(current)
-            response = self.exchange(current, headers or {}, accept_types)
+            response = self.exchange(current, headers or {}, accept_types, max_bytes)
             if response.status not in REDIRECTS:
                 return response
             location = response.headers.get("location")

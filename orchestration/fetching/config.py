@@ -24,6 +24,9 @@ DOCUMENT_TYPES = (
     "application/pdf",
     "application/msword",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/octet-stream",  # servers send .docx, .pdf, .wps this way; the parser tells the format from the bytes
 )
 
 
@@ -49,6 +52,8 @@ class FetchConfig:
     listing_max_links: int = 1000  # report links taken from one listing; the rest are reported, not fetched
     max_links_per_run: int = 10000  # report links taken from all listings of a run together
     allowed_hosts: str = ""  # comma-separated hosts that may resolve to non-public addresses (e.g. 127.0.0.1)
+    attachment_max_links: int = 5  # attachment links followed from one report page (0: none); the rest are reported
+    attachment_max_bytes: int = MAX_DOCUMENT_BYTES  # one attachment's body (max_bytes still applies)
     allowed_roots: str = ""  # comma-separated folders local sources may lie in besides the manifest's own
 
     @property

@@ -3,6 +3,8 @@
 Listings are crawled first (their pages are stored too, but only their report links become
 documents); then every document, remote or local, goes through the same path: conditional request
 or hash comparison against the store's last copy, so ``changed`` tells what needs re-parsing.
+A document that is a page is then read for its attachment links (``attachments.py``), and each
+attachment goes through that same path too, with ``page`` saying which page linked it.
 One bad source never fails the run: it becomes a ``failed`` result with its reason.
 """
 
@@ -10,14 +12,18 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
-from extract.loading import UnreadableDocument, decode, read_document
+from extract.loading import UnreadableDocument, decode, read_document, sniff_binary
 
+from .attachments import AttachmentLink, find_attachments
 from .client import FetchError, HttpClient
 from .config import DOCUMENT_TYPES, FetchConfig
 from .listing import LISTING_TYPES, find_links
@@ -43,6 +49,8 @@ class FetchResult:
     agency_hint: str | None = None  # from the manifest
     listing: str | None = None  # the listing source that led here, if any
     size: int | None = None  # bytes of the content
+    page: str | None = None  # the report page whose attachment link led here, if any
+    title_hint: str | None = None  # an attachment's link text when it reads as the report's title
 
     def to_record(self) -> dict[str, Any]:
         """The row for ``raw.fetches`` (headers stay a mapping: the landing serialises them)."""
@@ -67,14 +75,13 @@ def fetch_sources(
     with HttpClient(config) as client, ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
         run = _Run(client, store, config, full, roots)
         listings = {i: pool.submit(run.crawl, s) for i, s in enumerate(manifest.sources) if s.kind == "listing"}
-        jobs: list[Any] = []  # futures of documents, in manifest order, or a listing's failure results
-        seen: set[str] = set()
+        jobs: list[Any] = []  # futures of documents (with their attachments), in manifest order, or a listing's failure results
+        seen = run.claimed
         room = config.max_links_per_run  # report links listings may still add this run
 
         def submit(spec: SourceSpec, listing: str | None) -> None:
-            if spec.location not in seen:  # a document listed twice is fetched once, with its first hint
-                seen.add(spec.location)
-                jobs.append(pool.submit(run.fetch_document, spec, listing))
+            if run.claim(spec.location):  # a document listed twice is fetched once, with its first hint
+                jobs.append(pool.submit(run.fetch_page, spec, listing))
 
         for i, spec in enumerate(manifest.sources):
             if spec.kind != "listing":
@@ -94,10 +101,14 @@ def fetch_sources(
                 jobs.append(_links_left(spec, left, over_run, config))
         results: list[FetchResult] = []
         for number, job in enumerate(jobs, 1):
-            result = job if isinstance(job, FetchResult) else job.result()
-            results.append(result)
-            detail = f": {result.error}" if result.error else (" (changed)" if result.changed else "")
-            say(f"[{number}/{len(jobs)}] {result.status} {result.source_uri}{detail}")
+            for result in [job] if isinstance(job, FetchResult) else job.result():
+                results.append(result)
+                detail = f": {result.error}" if result.error else (" (changed)" if result.changed else "")
+                what = f"attachment of {result.page}: " if result.page else ""
+                say(f"[{number}/{len(jobs)}] {what}{result.status} {result.source_uri}{detail}")
+    for result in results:  # a linked file the manifest (or a listing) also names: fetched once, still the page's attachment
+        if result.page is None and run.linked.get(result.source_uri, result.source_uri) != result.source_uri:
+            result.page = run.linked[result.source_uri]
     return results
 
 
@@ -110,6 +121,69 @@ class _Run:
         self.config = config
         self.full = full
         self.roots = roots  # the folders local sources may lie in
+        self.claimed: set[str] = set()  # documents and attachments taken by a job this run (each fetched once)
+        self.linked: dict[str, str] = {}  # attachment -> the first page linking it, when another job had taken it
+        self._claim_lock = threading.Lock()
+
+    def claim(self, location: str) -> bool:
+        """Whether ``location`` is new this run (and now taken): a document listed twice or an attachment
+        linked from two pages is fetched once."""
+        with self._claim_lock:
+            if location in self.claimed:
+                return False
+            self.claimed.add(location)
+            return True
+
+    def fetch_page(self, spec: SourceSpec, listing: str | None) -> list[FetchResult]:
+        """A document and, when it is a page, its attachments (on the same site, at most ``attachment_max_links``)."""
+        page = self.fetch_document(spec, listing)
+        try:
+            return [page, *self._attachments(spec, page)]
+        except Exception as exc:  # as in fetch_document: a bug costs the attachments, the page stays (with the reason)
+            page.error = f"internal error reading its attachments: {exc!r}"
+            return [page]
+
+    def _attachments(self, spec: SourceSpec, page: FetchResult) -> list[FetchResult]:
+        """Fetch the attachments the page's current content links (this run's copy, or the one an outage left current)."""
+        cap = self.config.attachment_max_links
+        previous = self.store.latest(spec.location)
+        content_hash = page.content_hash or (previous.content_hash if previous is not None else None)
+        if not cap or content_hash is None or not self.store.has(content_hash):
+            return []
+        data = self.store.get(content_hash)
+        if sniff_binary(data) is not None:
+            return []  # a PDF or Word file links nothing
+        local = spec.kind == "file"
+        base = Path(spec.location).as_uri() if local else (page.final_url or spec.location)
+        found = find_attachments(decode(data, page.headers or (previous.headers if previous else None))[0], base)
+        results = []
+        for url in found.off_site:
+            if self.claim(url):
+                results.append(self._attachment_failed(url, page, f"refused: attachment link to another site, not followed (from {spec.location})"))
+        taken = 0
+        for link in found.links:
+            location = url2pathname(urlsplit(link.url).path) if local else link.url
+            if not self.claim(location):
+                with self._claim_lock:
+                    self.linked.setdefault(location, spec.location)
+                continue
+            if taken >= cap:
+                results.append(self._attachment_failed(location, page, f"attachment cap: more than {cap} attachment link(s) on {spec.location}; "
+                                                                        "raise attachment_max_links to fetch it"))
+                continue
+            taken += 1
+            result = self._local_attachment(location, link, page) if local else self._remote(
+                link.url, page.agency_hint, page.listing, None, self.config.attachment_max_bytes, link)
+            result.page, result.title_hint = spec.location, link.title
+            results.append(result)
+        return results
+
+    def _local_attachment(self, location: str, link: AttachmentLink, page: FetchResult) -> FetchResult:
+        """An attachment a local page links by relative path: read like a local source (only inside the allowed folders)."""
+        return self._local(SourceSpec(kind="file", location=location, agency_hint=page.agency_hint), page.listing, link)
+
+    def _attachment_failed(self, location: str, page: FetchResult, reason: str) -> FetchResult:
+        return FetchResult(location, None, FAILED, None, None, error=reason, agency_hint=page.agency_hint, listing=page.listing, page=page.source_uri)
 
     def fetch_document(self, spec: SourceSpec, listing: str | None) -> FetchResult:
         try:
@@ -119,23 +193,26 @@ class _Run:
         except Exception as exc:  # a bug must cost one source, not the run; the reason is kept
             return FetchResult(spec.location, None, FAILED, None, None, error=f"internal error: {exc!r}", agency_hint=spec.agency_hint, listing=listing)
 
-    def _local(self, spec: SourceSpec, listing: str | None) -> FetchResult:
-        """A local document, only from inside the allowed folders, only a plain file, at most ``max_bytes``."""
+    def _local(self, spec: SourceSpec, listing: str | None, link: AttachmentLink | None = None) -> FetchResult:
+        """A local document, only from inside the allowed folders, only a plain file, at most ``max_bytes``
+        (``link``: the attachment link that named it, at most ``attachment_max_bytes``)."""
         path = Path(spec.location)
         try:
             refused = outside_roots(path, self.roots)
             if refused:
                 raise UnreadableDocument(refused)
             mtime = os.stat(path).st_mtime
-            data = read_document(path, self.config.max_bytes)
+            data = read_document(path, min(self.config.max_bytes, self.config.attachment_max_bytes) if link else self.config.max_bytes)
         except (OSError, UnreadableDocument) as exc:
             reason = str(exc) if isinstance(exc, UnreadableDocument) else f"cannot read file: {exc.strerror or exc}"
             return FetchResult(spec.location, spec.location, FAILED, None, None, error=reason, agency_hint=spec.agency_hint, listing=listing)
         headers = {"content-type": mimetypes.guess_type(path.name)[0] or "application/octet-stream", "last-modified": formatdate(mtime, usegmt=True)}
-        return self._arrived(spec.location, spec.location, None, headers, data, spec.agency_hint, listing)
+        return self._arrived(spec.location, spec.location, None, headers, data, spec.agency_hint, listing, link)
 
-    def _remote(self, url: str, agency: str | None, listing: str | None, accept_types: tuple[str, ...] = DOCUMENT_TYPES) -> FetchResult:
-        """Fetch a URL conditionally (validators of the store's last copy) and store what is new."""
+    def _remote(self, url: str, agency: str | None, listing: str | None, accept_types: tuple[str, ...] | None = DOCUMENT_TYPES,
+                max_bytes: int | None = None, link: AttachmentLink | None = None) -> FetchResult:
+        """Fetch a URL conditionally (validators of the store's last copy) and store what is new.
+        An attachment (``link``) is taken whatever its Content-Type (the parser reads the format from the bytes)."""
         previous = None if self.full else self.store.latest(url)
         if previous is not None and not self.store.has(previous.content_hash):
             previous = None  # its blob is gone: ask for the body again instead of a 304 that cannot restore it
@@ -145,19 +222,25 @@ class _Run:
         if previous is not None and previous.last_modified:
             conditional["If-Modified-Since"] = previous.last_modified
         try:
-            response = self.client.get(url, conditional, accept_types)
+            response = self.client.get(url, conditional, accept_types, max_bytes)
         except FetchError as exc:
             return FetchResult(url, exc.url, FAILED, exc.http_status, None, error=exc.reason, agency_hint=agency, listing=listing)
         if response.status == 304:
             if previous is None:
                 return FetchResult(url, response.url, FAILED, 304, None, response.headers, error="HTTP 304 without a conditional request", agency_hint=agency, listing=listing)
             return FetchResult(url, response.url, UNCHANGED, 304, previous.content_hash, response.headers, agency_hint=agency, listing=listing, size=previous.size)
-        return self._arrived(url, response.url, response.status, response.headers, response.body, agency, listing)
+        return self._arrived(url, response.url, response.status, response.headers, response.body, agency, listing, link)
 
-    def _arrived(self, uri: str, final: str, http_status: int | None, headers: dict[str, str], data: bytes, agency: str | None, listing: str | None) -> FetchResult:
-        """Store new content (or new validators) and say whether the document changed."""
+    def _arrived(self, uri: str, final: str, http_status: int | None, headers: dict[str, str], data: bytes, agency: str | None,
+                 listing: str | None, link: AttachmentLink | None = None) -> FetchResult:
+        """Store new content (or new validators) and say whether the document changed. An attachment named like a
+        binary file (.pdf, .docx ...) whose body is not one is an error page: failed, not stored as the report."""
         if not data:
             return FetchResult(uri, final, FAILED, http_status, None, headers, error="empty body", agency_hint=agency, listing=listing)
+        if link is not None and link.binary_name and sniff_binary(data) is None:
+            return FetchResult(uri, final, FAILED, http_status, None, headers, agency_hint=agency, listing=listing,
+                               error=f"not the attachment: {link.text or uri} answered with a text or HTML page (an error page?), "
+                                     f"Content-Type {headers.get('content-type') or 'none'}")
         content_hash = sha256_hex(data)
         previous = self.store.latest(uri)
         changed = self.full or previous is None or previous.content_hash != content_hash

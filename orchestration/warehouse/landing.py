@@ -83,6 +83,8 @@ alter table raw.waivers add column if not exists line integer;
 -- warehouses made before PDF cells kept their page and box (x0, top, x1, bottom in points)
 alter table raw.cells add column if not exists page integer;
 alter table raw.cells add column if not exists bbox double[];
+-- warehouses made before attachments were followed: the report page that linked a source (null: none)
+alter table raw.sources add column if not exists page varchar;
 """
 
 # A work DB landed before raw.sources existed: each source's highest landed version is its current content.
@@ -93,7 +95,7 @@ select source_uri, content_hash, null as fetch_status, null as fetch_error, null
 from raw.documents
 qualify row_number() over (partition by source_uri order by source_version desc) = 1
 """
-SOURCE_COLUMNS = ("source_uri", "content_hash", "fetch_status", "fetch_error", "listing")
+SOURCE_COLUMNS = ("source_uri", "content_hash", "fetch_status", "fetch_error", "listing", "page")
 
 CORRECTION_COLUMNS = ("report_id", "metric_key", "corrected_value", "reason", "corrected_by")
 WAIVER_COLUMNS = ("report_id", "rule", "reason", "waived_by")
@@ -329,7 +331,7 @@ def current_load(work_db: Path, fetches: Iterable[Mapping]) -> list[dict]:
         failed = f.get("status") == "failed"
         content = f.get("content_hash") or (previous.get(uri, (None, None))[0] if failed else None)
         rows[uri] = {"source_uri": uri, "content_hash": content, "fetch_status": f.get("status"),
-                     "fetch_error": f.get("error"), "listing": f.get("listing")}
+                     "fetch_error": f.get("error"), "listing": f.get("listing"), "page": f.get("page")}
     broken = {r["listing"] for r in rows.values()
               if r["fetch_status"] == "failed" and r["listing"] and previous.get(r["source_uri"], (None,))[0] is None}
     for uri, (content, listing) in previous.items():

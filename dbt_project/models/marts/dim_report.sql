@@ -2,6 +2,8 @@
 -- not_applicable for non-reports; quarantined when a hard rule failed and no waiver covers it
 -- (or when the gate produced no result for it); passed otherwise. The gate marks waived failures.
 -- retired: the source left the manifest (its last current report, kept for history, not gated).
+-- One row per report page: report_source says whether its cells come from the page or the attachment
+-- (attachment_uri, attachment_format; int_source_reports picks it).
 with reports as (
     select * from {{ ref('int_source_reports') }}
 ),
@@ -53,6 +55,10 @@ select
     reports.n_cells,
     reports.n_issues,
     reports.n_errors,
+    reports.report_source,
+    reports.page_uri,
+    reports.attachment_uri,
+    reports.attachment_format,
     case
         when reports.is_retired then 'retired'
         when reports.document_kind <> 'annual_report' then 'not_applicable'
