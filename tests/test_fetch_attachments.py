@@ -18,8 +18,8 @@ from orchestration.fetching.attachments import find_attachments
 from tests.corpus import random_truth, render
 from tests.test_fetch import FAST, html, page, redirect, start_site
 
-# A minimal PDF and a DOCX container (a real ZIP): enough to be told apart by their bytes. Until the
-# PDF and Word readers land, both parse as unsupported_format.
+# A hand-written PDF (no page PDFium can open) and an empty DOCX container (a real ZIP): told apart by their
+# bytes, whatever their names, and read by their readers: the PDF's damage and the DOCX's emptiness are said.
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 ERROR_PAGE = html("<h1>404</h1><p>您访问的页面不存在或已被删除</p>")
 TITLE = "厦门市集美区科技局2023年政府信息公开工作年度报告"
@@ -90,10 +90,10 @@ def test_an_article_page_links_a_pdf_and_a_docx_named_error_page(http_server, tm
     assert {r.source_uri for r in results} == {page_url, pdf_url, f"{base}/files/word.bin", f"{base}/files/P020240120_2.docx", f"{off_site}/x.pdf"}
     assert not site.seen("/xxgk/ndbg/") and not site.seen("/files/guide.doc")
     # the format is the bytes': a DOCX served as application/octet-stream is Word, the PDF's name does not matter
-    for attachment, fmt in ((pdf, "pdf"), (docx, "word")):
+    for attachment, fmt, code in ((pdf, "pdf", "decode_failure"), (docx, "docx", "not_a_report")):
         report = parse_document(store.get(attachment.content_hash), attachment.source_uri, attachment.headers)
         assert report.input_format == fmt
-        assert [i.code for i in report.issues] == ["unsupported_format"]  # until the PDF and Word readers land
+        assert [i.code for i in report.issues] == [code]
 
 
 def test_a_pdf_named_html_is_a_pdf_and_an_unchanged_page_keeps_its_attachments(http_server, tmp_path):

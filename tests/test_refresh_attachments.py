@@ -109,7 +109,7 @@ def test_an_unreadable_attachment_is_the_report_with_its_issue_and_an_error_page
     assert (report["report_source"], report["attachment_format"]) == ("attachment", "pdf")
     assert report["published"] == truth["published"] and report["title"].startswith(truth["agency"])
     codes = query(target, "select code from raw.issues where report_id = ?", [report["report_id"]])
-    assert codes == [("unsupported_format",)]  # until the PDF reader lands
+    assert codes == [("decode_failure",)]  # a PDF that PDFium cannot open: the report, held with its reader's reason
     [(status, error, linked)] = query(target, "select fetch_status, fetch_error, page from raw.sources where source_uri = ?",
                                       [f"{base}/c/P020240120.docx"])
     assert status == "failed" and "answered with a text or HTML page" in error and linked == f"{base}/c/article.html"
