@@ -6,20 +6,18 @@ Quality alerts are sent here, from the check results themselves: in open-source 
 
 from pathlib import Path
 
-from dagster import AssetCheckExecutionContext, AssetKey, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
+from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetKey, AssetObservation,
+                     MetadataValue, asset_check)
 
 from expectations.rules import HARD, RULES, SOFT
 from orchestration.assets import QUALITY_GATE, md_table
 from orchestration.resources import AlertsResource, WarehouseResource
+from orchestration.verdicts import failures, failures_table, status_summary
 
 SAMPLE_ROWS = 50
-DIM_REPORT = AssetKey(["marts", "dim_report"])  # the batch gate counts its gate_status column
-FAILED_ROWS_SQL = """
-select r.report_id, d.source_uri, d.agency, d.year, r.rule, r.instance, r.lhs, r.rhs
-from quality.rule_results r left join raw.documents d using (report_id)
-where not r.passed and not r.waived and (r.severity = 'hard') = ?
-order by r.report_id, r.rule, r.instance
-"""
+DIM_REPORT = AssetKey(["marts", "dim_report"])  # each report's verdict (the one model that derives it)
+QUARANTINE = AssetKey(["quality", "quarantine"])  # why each quarantined report is held back
+BATCH_COUNTS = AssetKey(["quality", "batch_counts"])  # the batch gate's counts
 
 
 def rule_names(severity: str) -> str:
@@ -27,34 +25,35 @@ def rule_names(severity: str) -> str:
     return ", ".join(rule.name for rule in RULES if rule.severity == severity)
 
 
-def failed_rules(warehouse: WarehouseResource, hard: bool) -> list[tuple]:
-    """Unwaived failed rule instances (report_id, source, agency, year, rule, instance, lhs, rhs), hard or soft."""
-    with warehouse.connect(read_only=True) as con:
-        return con.execute(FAILED_ROWS_SQL, [hard]).fetchall()
-
-
 def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource, hard: bool) -> AssetCheckResult:
+    """Hard: the quarantined reports (quality.quarantine); soft: the warnings. Both read dbt's verdicts."""
     from orchestration.alerts import Alert
 
     what = f"hard rules ({rule_names(HARD)})" if hard else f"soft rules ({rule_names(SOFT)})"
-    paths = warehouse.paths()
-    rows = failed_rules(warehouse, hard)
+    docs = Path(warehouse.paths().data_docs_dir) / "index.html"
+    with warehouse.connect(read_only=True) as con:
+        rows = failures(con, hard)
+        summary = status_summary(con) if hard else None
     reports: dict[str, dict] = {}
-    for rid, source, agency, year, rule, inst, _lhs, _rhs in rows:
-        entry = reports.setdefault(rid, {"report_id": rid, "source": source, "agency": agency, "year": year, "rules": []})
-        entry["rules"].append(f"{rule}:{inst}")
-    rules = sorted({f"{r[4]}:{r[5]}" for r in rows})
-    docs = Path(paths.data_docs_dir) / "index.html"
+    for f in rows:
+        entry = reports.setdefault(f.report_id, {"report_id": f.report_id, "source": f.source, "agency": f.agency,
+                                                 "year": f.year, "rules": []})
+        entry["rules"].append(f.what)
+    header, table = failures_table(rows[:SAMPLE_ROWS])
     metadata = {
         "failed_instances": len(rows),
         "reports": len(reports),
-        "rules_failed": MetadataValue.json(rules),
-        "failures": MetadataValue.md(md_table(
-            ["report_id", "source", "rule", "instance", "lhs", "rhs"],
-            [[r[0], Path(str(r[1])).name, r[4], r[5], r[6], r[7]] for r in rows[:SAMPLE_ROWS]],
-        )),
+        "rules_failed": MetadataValue.json(sorted({f.what for f in rows})),
+        "failures": MetadataValue.md(md_table(header, table)),
         "data_docs": MetadataValue.path(str(docs)),
     }
+    if summary is not None:
+        metadata["verdicts"] = MetadataValue.json(summary)  # what `disclosure refresh` prints
+        context.op_execution_context.log_event(AssetObservation(asset_key=QUALITY_GATE, metadata={
+            **summary["by_status"],
+            "quarantined": MetadataValue.md(md_table(header, table)),  # named as a person knows them
+            "quarantined_reports": len(reports),
+        }))
     if rows:
         context.log.warning(f"{what}: {len(rows)} failed rule instances in {len(reports)} report(s)")
         consequence = "held back from the marts (quarantined)" if hard else "reported as warnings"
@@ -72,20 +71,25 @@ def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResourc
     return AssetCheckResult(passed=not rows, severity=AssetCheckSeverity.WARN, metadata=metadata)
 
 
-@asset_check(asset=QUALITY_GATE, description=f"Hard rules hold for every report ({rule_names(HARD)}); failing reports are quarantined and alerted.")
+@asset_check(asset=QUALITY_GATE, additional_deps=[DIM_REPORT, QUARANTINE],
+             description=f"Hard rules hold for every report ({rule_names(HARD)}); failing reports are quarantined "
+             "(marts.dim_report) and alerted.")
 def hard_rules_hold(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource) -> AssetCheckResult:
     return _rule_check(context, warehouse, alerts, hard=True)
 
 
-@asset_check(asset=QUALITY_GATE, description=f"Soft rules hold ({rule_names(SOFT)}): warnings, reported and alerted, not gating.")
+@asset_check(asset=QUALITY_GATE, additional_deps=[DIM_REPORT],
+             description=f"Soft rules hold ({rule_names(SOFT)}): warnings, reported and alerted, not gating.")
 def soft_rules_hold(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource) -> AssetCheckResult:
     return _rule_check(context, warehouse, alerts, hard=False)
 
 
 @asset_check(
     asset=DIM_REPORT,
+    additional_deps=[BATCH_COUNTS],
     blocking=True,
-    description="The batch as a whole may be published (shares of quarantined and failed documents, from the marts); "
+    description="The batch as a whole may be published (shares of quarantined and failed documents of the current "
+    "load, quality.batch_counts); "
     "blocking: a refused batch is not published.",
 )
 def batch_gate_allows_publish(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:

@@ -28,8 +28,10 @@ def test_the_build_is_the_refresh_jobs_own_steps_in_graph_order(built):
     """The warehouse is built by the Dagster job users run (not a second copy of the sequence)."""
     _, result = built
     steps = list(result.seconds)  # the run's step stats, in start order
-    assert steps[:3] == ["dbt_pre_gate", "quality_gate", "dbt_post_gate"] and steps[-1] == "published_warehouse"
-    assert "marts__dim_report_batch_gate_allows_publish" in steps
+    assert steps[:3] == ["dbt_pre_gate", "quality_gate", "dbt_post_gate"]
+    assert steps.index("marts__dim_report_batch_gate_allows_publish") < steps.index("published_warehouse")
+    assert {"quality_gate_hard_rules_hold", "quality_gate_soft_rules_hold"} <= set(steps[3:]), \
+        "the rule checks read dbt's verdicts: after dbt_post_gate"
     assert result.success
 
 
