@@ -40,6 +40,7 @@ class FetchBatch:
     results: list[Any]  # orchestration.fetching.fetcher.FetchResult
     full: bool
     store_root: str
+    root: str | None = None  # the manifest's folder: local sources' report_ids are relative to it
 
 
 def raw_store_root(warehouse: WarehouseResource) -> Path:
@@ -78,7 +79,8 @@ def source_documents(
             "failures": MetadataValue.md(md_table(["source", "error"], [[r.source_uri, r.error or ""] for r in failed])),
         }
     )
-    return FetchBatch(results=results, full=config.full, store_root=str(store_root))
+    return FetchBatch(results=results, full=config.full, store_root=str(store_root),
+                      root=str(manifest.root) if manifest.root else None)
 
 
 @asset(group_name="ingest", kinds={"python", "duckdb"}, output_required=False)
@@ -111,7 +113,7 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     failures = [{"source_uri": o.source, "content_hash": o.content_hash, "parser_version": PARSER_VERSION, "error": o.error}
                 for o in errors]  # kept with their reason in raw.parse_failures; the batch gate counts them
     stats = land(work_db, reports, records, failures=failures, sources=load,
-                 corrections=paths.corrections_csv, waivers=paths.waivers_csv)
+                 corrections=paths.corrections_csv, waivers=paths.waivers_csv, root=Path(batch.root) if batch.root else None)
     kinds = Counter(r.document_kind for r in reports)
     context.log.info(f"landed {len(reports)} parsed documents ({len(errors)} could not be parsed); "
                      f"{stats.retired} sources retired (no longer in the manifest)")

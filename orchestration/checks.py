@@ -51,8 +51,7 @@ def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResourc
         metadata["verdicts"] = MetadataValue.json(summary)  # what `disclosure refresh` prints
         context.op_execution_context.log_event(AssetObservation(asset_key=QUALITY_GATE, metadata={
             **summary["by_status"],
-            "quarantined": MetadataValue.md(md_table(header, table)),  # named as a person knows them
-            "quarantined_reports": len(reports),
+            "quarantine": MetadataValue.md(md_table(header, table)),  # named as a person knows them
         }))
     if rows:
         context.log.warning(f"{what}: {len(rows)} failed rule instances in {len(reports)} report(s)")

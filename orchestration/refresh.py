@@ -175,15 +175,19 @@ def run_summary(instance, run_id: str) -> dict[str, Any]:
     assets: dict[str, dict[str, Any]] = {}
     checks: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
-    lock_events: list[tuple[float, str]] = []  # (timestamp, acquired|released): shows runs taking turns
+    lock_events: list[tuple[float, str, str]] = []  # (timestamp, acquired|released, holding run): runs taking turns
+    lock_wait: dict[str, str] = {}  # whom the run waited for (the lock file's record), when it had to
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
         if event is None:
-            for what in ("acquired", "released"):
-                if entry.user_message.startswith(f"warehouse lock {what}"):
-                    lock_events.append((entry.timestamp, what))
             continue
-        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+        what, lock = _lock_event(event)
+        if what:
+            if what == "waiting":
+                lock_wait = {k.removeprefix("holder_"): v for k, v in lock.items()}
+            else:
+                lock_events.append((entry.timestamp, what, lock.get("run_id", "")))
+        elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             mat = event.step_materialization_data.materialization
             assets.setdefault(mat.asset_key.to_user_string(), {}).update({k: _plain(v) for k, v in mat.metadata.items()})
         elif event.event_type == DagsterEventType.ASSET_OBSERVATION:  # e.g. raw_landing when nothing changed
@@ -199,7 +203,21 @@ def run_summary(instance, run_id: str) -> dict[str, Any]:
             reason = describe_error(error) if error is not None else ""
             if reason and not any(f.endswith(reason) for f in failures):  # not already told by its step
                 failures.append(reason)  # e.g. the warehouse lock timed out while resources were set up
-    return {"run_id": run_id, "assets": assets, "checks": checks, "failures": failures, "lock_events": lock_events}
+    return {"run_id": run_id, "assets": assets, "checks": checks, "failures": failures, "lock_events": lock_events,
+            "lock_wait": lock_wait}
+
+
+def _lock_event(event) -> tuple[str | None, dict[str, str]]:
+    """(waiting|acquired|released, its details) of a warehouse lock event (orchestration.resources.lock_event),
+    else (None, {})."""
+    from dagster import DagsterEventType
+
+    from orchestration.resources import LOCK_EVENT
+
+    if event.event_type != DagsterEventType.ENGINE_EVENT:
+        return None, {}
+    metadata = {k: str(_plain(v)) for k, v in (getattr(event.event_specific_data, "metadata", None) or {}).items()}
+    return metadata.pop(LOCK_EVENT, None), metadata
 
 
 def _plain(value: Any) -> Any:
@@ -217,6 +235,10 @@ def print_summary(summary: dict[str, Any], paths, success: bool, ui: str = "") -
     verdicts = summary["checks"].get("hard_rules_hold", {}).get("verdicts") or {}
     batch = summary["checks"].get("batch_gate_allows_publish", {})
     lines = ["", f"summary of run {summary['run_id']}:"]
+    if summary.get("lock_wait"):
+        holder = summary["lock_wait"]
+        lines.append(f"  waited      for the warehouse, held by {holder.get('holder') or 'another run'}"
+                     + (f" since {holder['since']}" if holder.get("since") else ""))
     if fetch:
         lines.append(
             f"  documents   {fetch.get('sources', 0)} sources: fetched {fetch.get('fetched', 0)}, "
