@@ -50,6 +50,17 @@ def test_gate_decides_each_seed_as_expected(built, seeds_dir):
     assert result.decision.ok and result.published == paths.published
 
 
+def test_one_model_owns_the_verdicts(built):
+    """The gate writes rule results only; dim_report derives each verdict and the batch gate counts them."""
+    paths, result = built
+    assert not {"passed", "quarantined", "not_applicable", "quarantined_reasons"} & set(result.gate), result.gate
+    by_status = dict(query(paths.published, "select gate_status, count(*) as n from marts.dim_report group by 1").values)
+    counts = query(paths.published, "select * from quality.batch_counts").iloc[0].to_dict()
+    assert counts == {"documents": sum(by_status.values()), "failed": 0,
+                      **{s: by_status.get(s, 0) for s in ("passed", "quarantined", "not_applicable")}}
+    assert result.decision.counts == counts
+
+
 def test_quarantine_reasons_are_queryable(built):
     paths, _ = built
     reasons = query(paths.published, "select rule, instance, lhs, rhs from quality.quarantine order by rule")
