@@ -7,19 +7,18 @@ both sides of the identity.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 TOP_FAILURES = 10  # the most frequent failures a summary lists
 
 QUARANTINED_SQL = """
-select report_id, agency_name, year, source_uri, rule, instance, lhs, rhs
+select report_id, source_uri, agency_name, year, rule, instance, lhs, rhs
 from quality.quarantine
 order by agency_name nulls last, year nulls last, source_uri, rule, instance
 """
 
 WARNINGS_SQL = """
-select r.report_id, d.agency_name, d.year, d.source_uri, r.rule, r.instance, r.lhs, r.rhs
+select r.report_id, d.source_uri, d.agency_name, d.year, r.rule, r.instance, r.lhs, r.rhs
 from quality.rule_results r join marts.dim_report d using (report_id)
 where r.severity = 'soft' and not r.passed and not r.waived and d.gate_status <> 'retired'
 order by d.agency_name nulls last, d.year nulls last, d.source_uri, r.rule, r.instance
@@ -33,14 +32,14 @@ select report_id, rule, instance from ({WARNINGS_SQL})
 """
 
 
-@dataclass(frozen=True)
-class Failure:
-    """One failing rule instance of one report, as a person reads it."""
+class Failure(NamedTuple):
+    """One failing rule instance of one report, as a person reads it (a tuple in the alerts' order:
+    report_id, source, agency, year, rule, instance, lhs, rhs)."""
 
     report_id: str
+    source: str
     agency: str | None
     year: int | None
-    source: str
     rule: str
     instance: str | None
     lhs: float | None
