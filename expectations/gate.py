@@ -4,8 +4,9 @@ pandas DataFrames read from the pre_gate relations, verdicts written to ``qualit
 Per rule (and template version, so every report in a batch carries every instance) the long
 frame ``report_id, instance, lhs, rhs`` is pivoted wide and each instance gets one named
 expectation comparing its two columns. ``ignore_row_if="neither"``: a NULL side FAILS (GX's
-default would skip rows where both sides are missing). Hard failures quarantine a report unless
-a waiver (``raw.waivers``: a rule, a ``rule:instance`` or ``*``) covers them.
+default would skip rows where both sides are missing). A failure covered by a waiver (``raw.waivers``:
+a rule, a ``rule:instance`` or ``*``) is marked ``waived``. The gate writes rule results only: whether a
+report passed or is quarantined is derived once, by dbt (``marts.dim_report``).
 Overrides that take no effect (naming a report not in the warehouse, a rule instance never
 checked) are written to ``quality.override_warnings`` (``override_warnings.py``).
 GX runs in an ephemeral context (nothing written into the repo, analytics off); the Data Docs
@@ -27,7 +28,7 @@ import pyarrow as pa
 
 from .offline_docs import make_offline
 from .override_warnings import write_override_warnings
-from .rules import AT_MOST, HARD, RULES, Rule
+from .rules import AT_MOST, RULES, Rule
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 LABELS = ["report_id", "agency", "year"]  # how Data Docs name a failing report
@@ -38,43 +39,33 @@ RESULT_COLUMNS = ("report_id", "rule", "instance", "lhs", "rhs", "passed", "seve
 
 @dataclass
 class GateResult:
-    """What the gate decided for the current documents of the load."""
+    """What the gate wrote: rule results only. A report's verdict is dbt's (``marts.dim_report``)."""
 
-    passed: int = 0
-    quarantined: int = 0
-    not_applicable: int = 0
-    failures: dict[str, list[str]] = field(default_factory=dict)  # report_id -> unwaived hard `rule:instance`
-    warnings: dict[str, list[str]] = field(default_factory=dict)  # report_id -> failed soft `rule:instance`
     rule_checks: int = 0  # rows written to quality.rule_results
+    failed_instances: dict[str, int] = field(default_factory=dict)  # rule -> failed instances not waived
     override_warnings: list[str] = field(default_factory=list)  # overrides that take no effect
     data_docs_index: Path | None = None
 
-    @property
-    def counts(self) -> dict[str, int]:
-        return {"passed": self.passed, "quarantined": self.quarantined, "not_applicable": self.not_applicable}
 
-
-def run_gate(work_db: Path, data_docs_dir: Path | None = None) -> GateResult:
-    """Run every rule on the pre_gate relations of ``work_db``; write quality.rules and quality.rule_results.
-
-    The caller's work DB is opened with duckdb here (closed on leaving each ``with``): the gate
-    imports nothing from ``orchestration/``."""
+def run_gate(conn: duckdb.DuckDBPyConnection, data_docs_dir: Path | None = None) -> GateResult:
+    """Run every rule on the pre_gate relations behind ``conn`` (the caller's work DB connection: the
+    gate imports nothing from ``orchestration/``); write quality.rules and quality.rule_results."""
     checked_at = datetime.now(timezone.utc).replace(tzinfo=None)
-    with duckdb.connect(str(work_db)) as conn:
-        reports = conn.execute(
-            "select report_id, document_kind, template_version, agency_name, year from intermediate.int_reports_current").df()
-        waivers = conn.execute("select report_id, waived_rule from staging.stg_waivers").df()
-        frames = {rule.name: _long_frame(conn, rule, reports) for rule in RULES}
+    reports = conn.execute(
+        "select report_id, document_kind, template_version, agency_name, year from intermediate.int_reports_current").df()
+    waivers = conn.execute("select report_id, waived_rule from staging.stg_waivers").df()
+    frames = {rule.name: _long_frame(conn, rule, reports) for rule in RULES}
     context = _context(data_docs_dir)
     results = [_validate(context, rule, frames[rule.name], checked_at) for rule in RULES]
     table = pd.concat([r for r in results if len(r)], ignore_index=True) if any(len(r) for r in results) \
         else pd.DataFrame(columns=[c for c in RESULT_COLUMNS if c not in ("waived", "checked_at")])
     table["waived"] = _waived(table, waivers)
     table["checked_at"] = checked_at
-    with duckdb.connect(str(work_db)) as conn:
-        override_warnings = _write(conn, table)
+    override_warnings = _write(conn, table)
     docs_index = _build_docs(context, data_docs_dir)
-    return _summarise(reports, table, docs_index, override_warnings)
+    failed = table[~table["passed"].astype(bool) & ~table["waived"]] if len(table) else table
+    return GateResult(rule_checks=len(table), failed_instances=failed.groupby("rule").size().to_dict() if len(failed) else {},
+                      override_warnings=override_warnings, data_docs_index=docs_index)
 
 
 def _long_frame(conn, rule: Rule, reports: pd.DataFrame) -> pd.DataFrame:
@@ -284,29 +275,3 @@ def _swap_in(building: Path, site_dir: Path) -> None:
     os.replace(building, site_dir)
     if old.exists():
         shutil.rmtree(old)
-
-
-def _summarise(reports: pd.DataFrame, table: pd.DataFrame, docs_index: Path | None,
-               override_warnings: list[str]) -> GateResult:
-    result = GateResult(rule_checks=len(table), data_docs_index=docs_index, override_warnings=override_warnings)
-    failed = table[~table["passed"]] if len(table) else table
-    for rid, rule, inst, severity, waived in zip(failed.get("report_id", []), failed.get("rule", []),
-                                                 failed.get("instance", []), failed.get("severity", []),
-                                                 failed.get("waived", [])):
-        if severity == HARD and not waived:
-            result.failures.setdefault(rid, []).append(f"{rule}:{inst}")
-        elif severity != HARD:
-            result.warnings.setdefault(rid, []).append(f"{rule}:{inst}")
-    checked = set(table["report_id"].unique()) if len(table) else set()
-    for rid, kind in zip(reports["report_id"], reports["document_kind"]):
-        if kind != "annual_report":
-            result.not_applicable += 1
-        elif rid in result.failures or rid not in checked:
-            result.quarantined += 1
-            if rid not in checked:
-                result.failures[rid] = ["no_gate_result"]
-        else:
-            result.passed += 1
-    for failures in result.failures.values():
-        failures.sort()
-    return result

@@ -28,7 +28,7 @@ def failing_reports(rows: list[tuple]) -> dict[str, dict[str, Any]]:
     reports: dict[str, dict[str, Any]] = {}
     for rid, source, agency, year, rule, inst, lhs, rhs in rows:
         entry = reports.setdefault(rid, {"report_id": rid, "agency": agency, "year": year, "source": source, "rules": [], "failures": []})
-        entry["rules"].append(f"{rule}:{inst}")
+        entry["rules"].append(f"{rule}:{inst}" if inst else rule)  # (no_gate_result has no instance)
         entry["failures"].append({"rule": rule, "instance": inst, "lhs": lhs, "rhs": rhs})
     return reports
 

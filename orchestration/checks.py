@@ -6,21 +6,19 @@ Quality alerts are sent here, from the check results themselves: in open-source 
 
 from pathlib import Path
 
-from dagster import AssetCheckEvaluation, AssetCheckExecutionContext, AssetKey, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
+from dagster import (AssetCheckEvaluation, AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetKey,
+                     AssetObservation, MetadataValue, asset_check)
 
 from expectations.rules import HARD, RULES, SOFT
 from orchestration.alert_memory import failing_reports
 from orchestration.assets import QUALITY_GATE, md_table
 from orchestration.resources import AlertsResource, WarehouseResource
+from orchestration.verdicts import failures, failures_table, status_summary
 
 SAMPLE_ROWS = 50
-DIM_REPORT = AssetKey(["marts", "dim_report"])  # the batch gate counts its gate_status column
-FAILED_ROWS_SQL = """
-select r.report_id, d.source_uri, d.agency, d.year, r.rule, r.instance, r.lhs, r.rhs
-from quality.rule_results r left join raw.documents d using (report_id)
-where not r.passed and not r.waived and (r.severity = 'hard') = ?
-order by r.report_id, r.rule, r.instance
-"""
+DIM_REPORT = AssetKey(["marts", "dim_report"])  # each report's verdict (the one model that derives it)
+QUARANTINE = AssetKey(["quality", "quarantine"])  # why each quarantined report is held back
+BATCH_COUNTS = AssetKey(["quality", "batch_counts"])  # the batch gate's counts
 
 
 def rule_names(severity: str) -> str:
@@ -28,35 +26,34 @@ def rule_names(severity: str) -> str:
     return ", ".join(rule.name for rule in RULES if rule.severity == severity)
 
 
-def failed_rules(warehouse: WarehouseResource, hard: bool) -> list[tuple]:
-    """Unwaived failed rule instances (report_id, source, agency, year, rule, instance, lhs, rhs), hard or soft."""
+def rule_verdict(warehouse: WarehouseResource, hard: bool) -> tuple[list, dict[str, dict], dict, dict | None]:
+    """The failures of one severity as dbt's verdicts hold them (hard: why each quarantined report is held
+    back, quality.quarantine; soft: the warnings), the reports they name, the check's metadata, and (hard)
+    the status summary `disclosure refresh` prints."""
     with warehouse.connect(read_only=True) as con:
-        return con.execute(FAILED_ROWS_SQL, [hard]).fetchall()
-
-
-def rule_verdict(warehouse: WarehouseResource, hard: bool) -> tuple[list[tuple], dict[str, dict], dict]:
-    """The failed rule instances of one severity as the warehouse holds them, the reports they name,
-    and the check's metadata."""
-    paths = warehouse.paths()
-    rows = failed_rules(warehouse, hard)
+        rows = failures(con, hard)
+        summary = status_summary(con) if hard else None
     reports = failing_reports(rows)
-    rules = sorted({f"{r[4]}:{r[5]}" for r in rows})
+    header, table = failures_table(rows[:SAMPLE_ROWS])
     metadata = {
         "failed_instances": len(rows),
         "reports": len(reports),
-        "rules_failed": MetadataValue.json(rules),
-        "failures": MetadataValue.md(md_table(
-            ["report_id", "source", "rule", "instance", "lhs", "rhs"],
-            [[r[0], Path(str(r[1])).name, r[4], r[5], r[6], r[7]] for r in rows[:SAMPLE_ROWS]],
-        )),
-        "data_docs": MetadataValue.path(str(Path(paths.data_docs_dir) / "index.html")),
+        "rules_failed": MetadataValue.json(sorted({f.what for f in rows})),
+        "failures": MetadataValue.md(md_table(header, table)),  # named as a person knows them
+        "data_docs": MetadataValue.path(str(Path(warehouse.paths().data_docs_dir) / "index.html")),
     }
-    return rows, reports, metadata
+    if summary is not None:
+        metadata["verdicts"] = MetadataValue.json(summary)  # what `disclosure refresh` prints
+    return rows, reports, metadata, summary
 
 
 def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource, hard: bool) -> AssetCheckResult:
+    """Hard: the quarantined reports; soft: the warnings. Both read dbt's verdicts; what is new is alerted."""
     what = f"hard rules ({rule_names(HARD)})" if hard else f"soft rules ({rule_names(SOFT)})"
-    rows, reports, metadata = rule_verdict(warehouse, hard)
+    rows, reports, metadata, summary = rule_verdict(warehouse, hard)
+    if summary is not None:  # the gate asset runs before dbt derives the verdicts: they are shown on it from here
+        context.op_execution_context.log_event(AssetObservation(asset_key=QUALITY_GATE, metadata={
+            **summary["by_status"], "quarantine": metadata["failures"]}))
     if rows:
         context.log.warning(f"{what}: {len(rows)} failed rule instances in {len(reports)} report(s)")
     alert_changes(context, warehouse, alerts, "hard" if hard else "soft", reports)
@@ -80,20 +77,25 @@ def alert_changes(context: AssetCheckExecutionContext, warehouse: WarehouseResou
             remember(con, severity, reports)
 
 
-@asset_check(asset=QUALITY_GATE, description=f"Hard rules hold for every report ({rule_names(HARD)}); failing reports are quarantined and alerted.")
+@asset_check(asset=QUALITY_GATE, additional_deps=[DIM_REPORT, QUARANTINE],
+             description=f"Hard rules hold for every report ({rule_names(HARD)}); failing reports are quarantined "
+             "(marts.dim_report) and alerted.")
 def hard_rules_hold(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource) -> AssetCheckResult:
     return _rule_check(context, warehouse, alerts, hard=True)
 
 
-@asset_check(asset=QUALITY_GATE, description=f"Soft rules hold ({rule_names(SOFT)}): warnings, reported and alerted, not gating.")
+@asset_check(asset=QUALITY_GATE, additional_deps=[DIM_REPORT],
+             description=f"Soft rules hold ({rule_names(SOFT)}): warnings, reported and alerted, not gating.")
 def soft_rules_hold(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource) -> AssetCheckResult:
     return _rule_check(context, warehouse, alerts, hard=False)
 
 
 @asset_check(
     asset=DIM_REPORT,
+    additional_deps=[BATCH_COUNTS],
     blocking=True,
-    description="The batch as a whole may be published (shares of quarantined and failed documents, from the marts); "
+    description="The batch as a whole may be published (shares of quarantined and failed documents of the current "
+    "load, quality.batch_counts); "
     "blocking: a refused batch is not published.",
 )
 def batch_gate_allows_publish(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
@@ -117,7 +119,7 @@ def standing_verdicts(warehouse: WarehouseResource, note: str) -> list[AssetChec
     UI's check pages instead of "Skipped". No alert: nothing is new."""
     evaluations = []
     for check, hard in ((hard_rules_hold, True), (soft_rules_hold, False)):
-        rows, _reports, metadata = rule_verdict(warehouse, hard)
+        rows, _reports, metadata, _summary = rule_verdict(warehouse, hard)
         evaluations.append(AssetCheckEvaluation(
             asset_key=check.check_key.asset_key, check_name=check.check_key.name, passed=not rows,
             severity=AssetCheckSeverity.WARN, metadata={**metadata, "unchanged": note}))

@@ -107,7 +107,7 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
             tags={ALERTED_BY_TAG: "disclosure refresh"},
         )
         summary = run_summary(instance, result.run_id)
-    print_summary(summary, paths, success=result.success)
+    print_summary(summary, paths, success=result.success, ui=configured["alerts"].run_link(result.run_id))
     print(f"  tool log    {tool_log}" + (f" (incomplete: {type(log.error).__name__}: {log.error})" if log.error else ""))
     if result.success:
         return EXIT_OK
@@ -174,20 +174,24 @@ def run_summary(instance, run_id: str) -> dict[str, Any]:
     assets: dict[str, dict[str, Any]] = {}
     checks: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
-    lock_events: list[tuple[float, str]] = []  # (timestamp, acquired|released): shows runs taking turns
+    lock_events: list[tuple[float, str, str]] = []  # (timestamp, acquired|released, holding run): runs taking turns
+    lock_wait: dict[str, str] = {}  # whom the run waited for (the lock file's record), when it had to
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
         if event is None:
-            for what in ("acquired", "released"):
-                if entry.user_message.startswith(f"warehouse lock {what}"):
-                    lock_events.append((entry.timestamp, what))
             continue
-        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+        what, lock = _lock_event(event)
+        if what:
+            if what == "waiting":
+                lock_wait = {k.removeprefix("holder_"): v for k, v in lock.items()}
+            else:
+                lock_events.append((entry.timestamp, what, lock.get("run_id", "")))
+        elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             mat = event.step_materialization_data.materialization
-            assets[mat.asset_key.to_user_string()] = {k: _plain(v) for k, v in mat.metadata.items()}
+            assets.setdefault(mat.asset_key.to_user_string(), {}).update({k: _plain(v) for k, v in mat.metadata.items()})
         elif event.event_type == DagsterEventType.ASSET_OBSERVATION:  # e.g. raw_landing when nothing changed
             obs = event.asset_observation_data.asset_observation
-            assets[obs.asset_key.to_user_string()] = {k: _plain(v) for k, v in obs.metadata.items()}
+            assets.setdefault(obs.asset_key.to_user_string(), {}).update({k: _plain(v) for k, v in obs.metadata.items()})
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             data = event.event_specific_data
             checks[data.check_name] = {"passed": data.passed, **{k: _plain(v) for k, v in data.metadata.items()}}
@@ -198,19 +202,42 @@ def run_summary(instance, run_id: str) -> dict[str, Any]:
             reason = describe_error(error) if error is not None else ""
             if reason and not any(f.endswith(reason) for f in failures):  # not already told by its step
                 failures.append(reason)  # e.g. the warehouse lock timed out while resources were set up
-    return {"run_id": run_id, "assets": assets, "checks": checks, "failures": failures, "lock_events": lock_events}
+    return {"run_id": run_id, "assets": assets, "checks": checks, "failures": failures, "lock_events": lock_events,
+            "lock_wait": lock_wait}
+
+
+def _lock_event(event) -> tuple[str | None, dict[str, str]]:
+    """(waiting|acquired|released, its details) of a warehouse lock event (orchestration.resources.lock_event),
+    else (None, {})."""
+    from dagster import DagsterEventType
+
+    from orchestration.resources import LOCK_EVENT
+
+    if event.event_type != DagsterEventType.ENGINE_EVENT:
+        return None, {}
+    metadata = {k: str(_plain(v)) for k, v in (getattr(event.event_specific_data, "metadata", None) or {}).items()}
+    return metadata.pop(LOCK_EVENT, None), metadata
 
 
 def _plain(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-def print_summary(summary: dict[str, Any], paths, success: bool) -> None:
+STATUSES = ("passed", "quarantined", "not_applicable", "retired")
+
+
+def print_summary(summary: dict[str, Any], paths, success: bool, ui: str = "") -> None:
+    """The run in a screenful, whatever the number of reports: counts, never one line per report."""
     fetch = summary["assets"].get("source_documents", {})
     parse = summary["assets"].get("raw_landing", {})
     gate = summary["assets"].get("quality_gate", {})
+    verdicts = summary["checks"].get("hard_rules_hold", {}).get("verdicts") or {}
     batch = summary["checks"].get("batch_gate_allows_publish", {})
     lines = ["", f"summary of run {summary['run_id']}:"]
+    if summary.get("lock_wait"):
+        holder = summary["lock_wait"]
+        lines.append(f"  waited      for the warehouse, held by {holder.get('holder') or 'another run'}"
+                     + (f" since {holder['since']}" if holder.get("since") else ""))
     if fetch:
         lines.append(
             f"  documents   {fetch.get('sources', 0)} sources: fetched {fetch.get('fetched', 0)}, "
@@ -222,17 +249,17 @@ def print_summary(summary: dict[str, Any], paths, success: bool) -> None:
             f"  parsed      {parse.get('parsed', 0)} (already parsed: {parse.get('skipped_already_parsed', 0)}, "
             f"parse errors: {parse.get('parse_errors', 0)}; parser {parse.get('parser_version', '?')})"
         )
+    if verdicts:
+        lines += verdict_lines(verdicts)
     if gate:
-        lines.append(
-            f"  gate        passed {gate.get('passed', 0)}, quarantined {gate.get('quarantined', 0)}, "
-            f"not applicable {gate.get('not_applicable', 0)}"
-        )
-        for report, rules in (gate.get("quarantined_reasons") or {}).items():
-            lines.append(f"  quarantined {report}: {', '.join(rules)}")
         if gate.get("override_warnings"):
             lines.append(f"  overrides   {len(gate['override_warnings'])} take no effect (quality.override_warnings):")
             lines += [f"  override    {warning}" for warning in gate["override_warnings"]]
         lines.append(f"  data docs   {gate.get('data_docs') or paths.data_docs_dir}")
+    if verdicts.get("by_rule"):
+        where = paths.published if success else paths.work_db
+        lines.append(f"  look at     quality.quarantine in {where} (agency, year, source, rule, instance, lhs, rhs); "
+                     f"the Dagster UI, run {ui or summary['run_id']} (`dagster dev`), check hard_rules_hold")
     if success and parse.get("unchanged"):
         lines.append(f"  unchanged   nothing changed since the last publish; {paths.published} is current")
     elif success:
@@ -244,3 +271,22 @@ def print_summary(summary: dict[str, Any], paths, success: bool) -> None:
             lines.append("  NOT published: the run failed")
         lines += [f"  failure     {f}" for f in summary["failures"]]
     print("\n".join(lines), flush=True)
+
+
+def verdict_lines(verdicts: dict[str, Any]) -> list[str]:
+    """Reports per gate status, per input format, failures per rule, the most frequent failures
+    (``orchestration.verdicts.status_summary``, read from dbt's marts.dim_report by the hard-rules check)."""
+    def counts(by_status: dict[str, int]) -> str:
+        known = [s for s in STATUSES if s in by_status] + sorted(set(by_status) - set(STATUSES))
+        return ", ".join(f"{s.replace('_', ' ')} {by_status[s]}" for s in known) or "none"
+
+    lines = [f"  gate        {counts(verdicts.get('by_status', {}))}"]
+    for fmt, by_status in verdicts.get("by_format", {}).items():
+        lines.append(f"  format      {fmt}: {counts(by_status)}")
+    for rule, n in verdicts.get("by_rule", {}).items():
+        lines.append(f"  rule        {rule}: {n['reports']} report(s), {n['instances']} failed instance(s)")
+    top = verdicts.get("top_failures") or []
+    if top:
+        lines.append(f"  most frequent failures ({len(top)}):")
+        lines += [f"    {t['reports']:>6} report(s)  {t['failure']}" for t in top]
+    return lines

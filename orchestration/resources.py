@@ -10,11 +10,13 @@ passes its --sources/--warehouse through run config). Nothing else reads the env
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 from dataclasses import fields as dataclass_fields
@@ -38,13 +40,15 @@ class WarehouseLockTimeout(RuntimeError):
 
 
 @contextmanager
-def warehouse_lock(work_db: Path, holder: str, timeout_s: float, on_wait=None) -> Iterator[None]:
+def warehouse_lock(work_db: Path, holder: str, timeout_s: float, on_wait=None, run_id: str | None = None) -> Iterator[None]:
     """Hold an exclusive lock on the work DB for a whole run (DuckDB allows one writer).
 
     The last line of defence behind the run queue: a scheduled run and a manual one that start
     together serialise here; the second waits (up to ``timeout_s``) and then refuses clearly.
+    The lock file says who holds it as JSON (``lock_holder``): ``holder``, ``run_id``, ``pid``, ``since``;
+    ``on_wait`` gets that record once, when the lock is found taken.
     """
-    lock_path = work_db.with_name(work_db.name + ".lock")
+    lock_path = lock_file(work_db)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -56,16 +60,18 @@ def warehouse_lock(work_db: Path, holder: str, timeout_s: float, on_wait=None) -
                 break
             except BlockingIOError:
                 if not waited and on_wait is not None:
-                    on_wait(_read_holder(lock_path))
+                    on_wait(lock_holder(lock_path))
                 waited = True
                 if time.monotonic() > deadline:
                     raise WarehouseLockTimeout(
-                        f"the warehouse work DB {work_db} is locked by {_read_holder(lock_path) or 'another run'}; "
+                        f"the warehouse work DB {work_db} is locked by {lock_holder(lock_path).get('holder') or 'another run'}; "
                         f"gave up after {timeout_s:.0f}s (DISCLOSURE_LOCK_TIMEOUT)"
                     ) from None
                 time.sleep(0.5)
+        record = {"holder": holder, "run_id": run_id, "pid": os.getpid(),
+                  "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         os.ftruncate(fd, 0)
-        os.pwrite(fd, holder.encode(), 0)
+        os.pwrite(fd, json.dumps(record).encode(), 0)
         try:
             yield
         finally:
@@ -75,11 +81,24 @@ def warehouse_lock(work_db: Path, holder: str, timeout_s: float, on_wait=None) -
         os.close(fd)
 
 
-def _read_holder(lock_path: Path) -> str:
+def lock_file(work_db: Path) -> Path:
+    return Path(work_db).with_name(Path(work_db).name + ".lock")
+
+
+def lock_holder(lock_path: Path) -> dict:
+    """Who holds the warehouse lock, as its holder wrote it (``{}`` when nobody says; a plain-text lock file
+    from an older version: ``{"holder": its text}``)."""
     try:
-        return lock_path.read_text().strip()
+        text = lock_path.read_text().strip()
     except OSError:
-        return ""
+        return {}
+    if not text:
+        return {}
+    try:
+        record = json.loads(text)
+    except ValueError:
+        record = None
+    return record if isinstance(record, dict) else {"holder": text}
 
 
 def setting(default, env: str, description: str, secret: bool = False, **limits):
@@ -182,19 +201,36 @@ class WarehouseResource(ConfigurableResource):
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[WarehouseResource]:
         work_db = Path(self.paths().work_db)
-        run_id = context.run_id or "a run"
+        run_id = context.run.run_id if context.run else None
         log = context.log
 
-        def on_wait(holder: str) -> None:
+        def on_wait(holder: dict) -> None:
             if log is not None:
-                log.info(f"waiting for the warehouse: {work_db} is in use by {holder or 'another run'}")
+                log.info(f"waiting for the warehouse: {work_db} is in use by {holder.get('holder') or 'another run'}")
+            lock_event(context, "waiting", {f"holder_{k}": v for k, v in holder.items()})
 
-        with warehouse_lock(work_db, holder=f"run {run_id} (pid {os.getpid()})", timeout_s=self.lock_timeout_s, on_wait=on_wait):
-            if log is not None:
-                log.info(f"warehouse lock acquired for run {run_id}")
+        with warehouse_lock(work_db, holder=f"run {run_id or 'outside a run'} (pid {os.getpid()})", run_id=run_id,
+                            timeout_s=self.lock_timeout_s, on_wait=on_wait):
+            lock_event(context, "acquired", {"run_id": run_id, "pid": os.getpid()})
             yield self
-        if log is not None:
-            log.info(f"warehouse lock released by run {run_id}")
+        lock_event(context, "released", {"run_id": run_id, "pid": os.getpid()})
+
+
+LOCK_EVENT = "warehouse_lock"  # the metadata key of the run's lock events (waiting, acquired, released)
+
+
+def lock_event(context: InitResourceContext, what: str, details: dict) -> None:
+    """A structured event in the run's log (``warehouse_lock`` = ``what``, with ``details``): the refresh
+    summary reads these, not log text. Outside a run (no instance), a log line only."""
+    from dagster._core.events import EngineEventData
+
+    message = f"warehouse lock {what}" + (f" by run {details['run_id']}" if details.get("run_id") else "")
+    if context.instance is None or context.run is None:
+        if context.log is not None:
+            context.log.info(message)
+        return
+    metadata = {LOCK_EVENT: what, **{k: str(v) for k, v in details.items() if v is not None}}
+    context.instance.report_engine_event(message, context.run, EngineEventData(metadata=metadata))
 
 
 class SourcesResource(ConfigurableResource):

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import duckdb
@@ -27,6 +26,7 @@ import pytest
 
 from orchestration.resources import warehouse_lock
 from orchestration.warehouse.config import WarehousePaths
+from tests.conftest import page_handler
 from tests.test_publish_faults import leave_a_wal  # a reader that opened the file read-write and died
 
 REPO = Path(__file__).resolve().parent.parent
@@ -144,33 +144,13 @@ def test_an_unchanged_refresh_rebuilds_missing_data_docs(site):
     assert code == 0 and "is current" in out, out
 
 
-class Stalling(BaseHTTPRequestHandler):
-    """Serves LATE, but while ``stall`` is set holds every request open without answering."""
-
-    stall = threading.Event()
-
-    def do_GET(self):
-        if self.path == "/robots.txt":
-            self.send_response(404)
-            self.end_headers()
-            return
-        while self.stall.is_set():
-            time.sleep(0.1)
-        body = (BUNDLED / LATE).read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+STALL = threading.Event()  # while set, the test server holds every request open without answering
 
 
 @pytest.mark.slow
 def test_sigterm_stops_a_refresh_stalled_on_a_server_promptly(site, http_server, tmp_path):
-    Stalling.stall.set()
-    base = http_server(Stalling)
+    STALL.set()
+    base = http_server(page_handler(f"/{LATE}", (BUNDLED / LATE).read_bytes(), stall=STALL))
     manifest = site["corpus"].parent / "sources.yml"  # local paths resolve inside the manifest's folder
     manifest.write_text(f"sources:\n  - path: {site['corpus'].name}\n  - url: {base}/{LATE}\n", encoding="utf-8")
     site["env"] |= {"DISCLOSURE_FETCH_TIMEOUT_SECONDS": "600", "DISCLOSURE_FETCH_TOTAL_TIMEOUT_SECONDS": "600",
@@ -187,7 +167,7 @@ def test_sigterm_stops_a_refresh_stalled_on_a_server_promptly(site, http_server,
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=120)  # generous: it stops within seconds (before: it kept waiting)
     finally:
-        Stalling.stall.clear()
+        STALL.clear()
         if proc.poll() is None:
             proc.kill()
     out = "".join(lines) + out

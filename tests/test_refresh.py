@@ -123,6 +123,38 @@ def test_fresh_refresh_publishes(first):
     assert (first["home"] / "dagster.yaml").is_file(), "DAGSTER_HOME gets the instance settings"
 
 
+def test_summary_counts_verdicts_instead_of_listing_reports(first):
+    """The summary a person reads: counts per gate status, per input format and per rule, the most frequent
+    failures and where to look; no line per quarantined report (a national refresh would print thousands)."""
+    out = first["proc"].stdout
+    with duckdb.connect(str(first["warehouse"]), read_only=True) as con:
+        statuses = dict(con.execute("select gate_status, count(*) from marts.dim_report group by 1").fetchall())
+        formats = [f for (f,) in con.execute("select distinct input_format from marts.dim_report").fetchall()]
+        r1 = con.execute("select count(distinct report_id) from quality.quarantine where rule = 'R1_balance'").fetchone()[0]
+    assert (f"gate        passed {statuses['passed']}, quarantined {statuses['quarantined']}, "
+            f"not applicable {statuses['not_applicable']}") in out, out
+    assert all(f"format      {f}: " in out for f in formats), out
+    assert f"rule        R1_balance: {r1} report(s)" in out and r1 >= 2, out
+    assert "most frequent failures" in out and "report(s)  R1_balance:legal_services" in out, out
+    assert "quality.quarantine in " in out and "the Dagster UI" in out
+    assert "001_7a4d3651a9fce74d.txt" not in out.split("summary of run", 1)[1], "no line per report"
+
+
+def test_quarantined_reports_are_named_as_a_person_knows_them(first):
+    """Agency, year, source, then the failing rule:instance with both sides: in the hard-rules check's
+    table and in the quality_gate asset's metadata."""
+    run = runs_summaries(first["home"])[0]
+    with duckdb.connect(str(first["warehouse"]), read_only=True) as con:
+        agency, year, source = con.execute(
+            "select agency_name, year, source_uri from marts.dim_report where source_uri like '%001_7a4d3651a9fce74d.txt'"
+        ).fetchone()
+    header = "| agency | year | source | rule:instance | lhs | rhs |"
+    for table in (run["checks"]["hard_rules_hold"]["failures"], run["assets"]["quality_gate"]["quarantine"]):
+        assert table.startswith(header), table
+        row = next(line for line in table.splitlines() if source in line and "R2_row_total:total_processed" in line)
+        assert row.startswith(f"| {agency} | {year} | {source} | R2_row_total:total_processed | 25 | 27 |"), row
+
+
 def test_progress_is_terse_and_dbt_output_goes_to_the_tool_log(first):
     out = first["proc"].stdout
     assert " START sql " not in out and " PASS " not in out, "dbt's line-per-node stream belongs in the tool log"
@@ -249,10 +281,14 @@ def test_two_refreshes_at_once_take_turns(first, tmp_path):
             assert "in use by the test" in log.read_text(), log.read_text()
     for proc, log in zip(procs, logs):
         assert proc.wait(timeout=900) == 0, log.read_text()
+    assert all("waited      for the warehouse, held by " in log.read_text() for log in logs)
     lock_events = []
     for run in runs_summaries(first["home"])[-2:]:
         assert run["status"] == "SUCCESS"
-        lock_events += [(ts, run["run_id"], what) for ts, what in run["lock_events"]]
+        # structured, not log text: whom each run waited for (the lock file's record), which run held the lock
+        assert run["lock_wait"]["holder"] == "the test" and run["lock_wait"]["pid"] == str(os.getpid()), run["lock_wait"]
+        assert {holder for _, _, holder in run["lock_events"]} == {run["run_id"]}
+        lock_events += [(ts, run["run_id"], what) for ts, what, _ in run["lock_events"]]
     order = [(run_id, what) for _, run_id, what in sorted(lock_events)]
     assert [what for _, what in order] == ["acquired", "released", "acquired", "released"], order
     assert order[0][0] == order[1][0] and order[2][0] == order[3][0], "each run holds the warehouse start to end"

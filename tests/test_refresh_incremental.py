@@ -16,6 +16,7 @@ import pytest
 from orchestration.assets import raw_store_root
 from orchestration.resources import WarehouseResource
 from orchestration.warehouse.config import WarehousePaths
+from tests.conftest import page_handler
 from tests.test_refresh import BUNDLED, refresh, runs_summaries
 
 pytestmark = pytest.mark.slow
@@ -161,33 +162,12 @@ def test_lost_blobs_and_a_lost_work_db_are_recovered_incrementally(tmp_path):
 def test_a_remote_source_whose_blob_was_lost_is_fetched_in_full(tmp_path, http_server):
     """Item 3 for HTTP sources: no conditional request for a copy the store no longer has (a 304 would
     confirm bytes nobody can read)."""
-    from http.server import BaseHTTPRequestHandler
-
     from orchestration.fetching import RawStore, fetch_sources
     from tests.test_fetch import FAST, urls
 
     body = (BUNDLED / GENERATED).read_bytes()
     validators: list[str | None] = []  # If-None-Match of each request for the report
-
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path != "/report.html":
-                self.send_error(404)
-                return
-            validators.append(self.headers.get("If-None-Match"))
-            if self.headers.get("If-None-Match") == '"v1"':
-                self.send_response(304)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("ETag", '"v1"')
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
+    Page = page_handler("/report.html", body, etag='"v1"', requests=validators)
 
     manifest = urls(f"{http_server(Page)}/report.html")
     root = tmp_path / "raw"

@@ -137,6 +137,19 @@ def test_batch_gate_refuses_when_too_many_sources_failed(copy):
     assert batch_gate(copy.work_db, max_failed_share=0.9).ok
 
 
+def test_batch_gate_counts_only_the_current_load(copy):
+    """Failed sources the manifest no longer lists do not count against the load (quality.batch_counts)."""
+    before = batch_gate(copy.work_db).counts
+    failures = [{"source_uri": f"site/broken{i}.html", "content_hash": f"{i:064x}", "parser_version": "truth-1",
+                 "error": "parser crashed"} for i in range(6)]
+    land(copy.work_db, [], failures=failures, corrections=copy.corrections_csv, waivers=copy.waivers_csv)
+    assert batch_gate(copy.work_db).counts == {**before, "failed": 6}
+    listed = query(copy.work_db, "select source_uri, content_hash from raw.sources where source_uri not like '%broken%'")
+    land(copy.work_db, [], sources=listed.to_dict("records"), corrections=copy.corrections_csv, waivers=copy.waivers_csv)
+    decision = batch_gate(copy.work_db)
+    assert decision.ok and decision.counts == before and before["documents"] == 5, decision
+
+
 def test_batch_gate_refuses_when_nothing_was_parsed(tmp_path):
     decision = batch_gate(tmp_path / "missing.duckdb")
     assert not decision.ok and "nothing was landed" in decision.reason

@@ -28,8 +28,10 @@ def test_the_build_is_the_refresh_jobs_own_steps_in_graph_order(built):
     """The warehouse is built by the Dagster job users run (not a second copy of the sequence)."""
     _, result = built
     steps = list(result.seconds)  # the run's step stats, in start order
-    assert steps[:3] == ["dbt_pre_gate", "quality_gate", "dbt_post_gate"] and steps[-1] == "published_warehouse"
-    assert "marts__dim_report_batch_gate_allows_publish" in steps
+    assert steps[:3] == ["dbt_pre_gate", "quality_gate", "dbt_post_gate"]
+    assert steps.index("marts__dim_report_batch_gate_allows_publish") < steps.index("published_warehouse")
+    assert {"quality_gate_hard_rules_hold", "quality_gate_soft_rules_hold"} <= set(steps[3:]), \
+        "the rule checks read dbt's verdicts: after dbt_post_gate"
     assert result.success
 
 
@@ -46,6 +48,17 @@ def test_gate_decides_each_seed_as_expected(built, seeds_dir):
     assert status["001"][1] == sorted(truths["001"]["expected_rule_failures"])
     assert result.gate_counts == {"passed": 3, "quarantined": 1, "not_applicable": 1}
     assert result.decision.ok and result.published == paths.published
+
+
+def test_one_model_owns_the_verdicts(built):
+    """The gate writes rule results only; dim_report derives each verdict and the batch gate counts them."""
+    paths, result = built
+    assert not {"passed", "quarantined", "not_applicable", "quarantined_reasons"} & set(result.gate), result.gate
+    by_status = dict(query(paths.published, "select gate_status, count(*) as n from marts.dim_report group by 1").values)
+    counts = query(paths.published, "select * from quality.batch_counts").iloc[0].to_dict()
+    assert counts == {"documents": sum(by_status.values()), "failed": 0,
+                      **{s: by_status.get(s, 0) for s in ("passed", "quarantined", "not_applicable")}}
+    assert result.decision.counts == counts
 
 
 def test_quarantine_reasons_are_queryable(built):

@@ -89,7 +89,8 @@ class BuildResult:
 
     @property
     def gate_counts(self) -> dict[str, int]:
-        return {k: self.gate[k] for k in ("passed", "quarantined", "not_applicable")}
+        """Reports per verdict in the current load (dbt's quality.batch_counts, as the batch gate check read it)."""
+        return {k: self.decision.counts[k] for k in ("passed", "quarantined", "not_applicable")}
 
 
 def build_warehouse(reports: Iterable[ParsedReport], paths, fetches: Iterable[Mapping] = (), publish_: bool = True,

@@ -31,6 +31,7 @@ from extract.model import ParsedReport
 from extract.template import metric_by_key
 
 from .db import connect, relation_exists, scalar
+from .report_ids import migrate, report_id, resolve_aliases
 
 SCHEMA_SQL = """
 create schema if not exists raw;
@@ -117,11 +118,7 @@ class LandingStats:
     parse_failures: int = 0  # documents the parser failed on
     corrections: int = 0  # correction rows loaded
     waivers: int = 0  # waiver rows loaded
-
-
-def report_id(source: str, content_hash: str) -> str:
-    """Stable id of one version of one source document."""
-    return hashlib.sha256(f"{source}\n{content_hash}".encode()).hexdigest()[:20]
+    rekeyed: int = 0  # reports of an older work DB given their checkout-independent report_id
 
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
@@ -139,6 +136,7 @@ def land(
     waivers: Path | None = None,
     failures: Iterable[Mapping] = (),
     sources: Iterable[Mapping] | None = None,
+    root: Path | None = None,
 ) -> LandingStats:
     """Land reports (documents, cells, issues), fetch records and the override CSVs, in one transaction.
 
@@ -152,6 +150,9 @@ def land(
 
     ``corrections`` / ``waivers`` default to ``dbt_project/overrides/*.csv`` (WarehouseResource
     passes the configured ones).
+
+    ``root``: the manifest's folder; local sources in it are keyed relative to it (``report_ids``), and
+    reports a work DB keyed by their absolute path are re-keyed first.
     """
     from .config import WarehousePaths
 
@@ -163,7 +164,7 @@ def land(
     waiver_rows = read_overrides(waivers, WAIVER_COLUMNS)
     by_id: dict[str, ParsedReport] = {}
     for report in reports:  # the last report of a source wins within one batch
-        by_id[report_id(report.source, report.content_hash)] = report
+        by_id[report_id(report.source, report.content_hash, root)] = report
     failures = list(failures)
     retire = sources is not None  # only a whole current load says which sources left the manifest
     if sources is None:
@@ -175,12 +176,14 @@ def land(
         ensure_schema(conn)
         conn.execute("begin transaction")
         try:
+            stats.rekeyed = migrate(conn, root, now)
             _land_reports(conn, by_id, stats, now)
             stats.fetches = _land_fetches(conn, fetches, now)
             stats.parse_failures = _land_failures(conn, failures, now)
             stats.retired = _land_sources(conn, sources, retire, now)
-            stats.corrections = _replace(conn, "raw.corrections", correction_rows, CORRECTION_COLUMNS, corrections)
-            stats.waivers = _replace(conn, "raw.waivers", waiver_rows, WAIVER_COLUMNS, waivers)
+            stats.corrections = _replace(conn, "raw.corrections", resolve_aliases(conn, correction_rows),
+                                         CORRECTION_COLUMNS, corrections)
+            stats.waivers = _replace(conn, "raw.waivers", resolve_aliases(conn, waiver_rows), WAIVER_COLUMNS, waivers)
             conn.execute("commit")
         except BaseException:
             conn.execute("rollback")

@@ -29,30 +29,14 @@ class BatchDecision:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-COUNTS_SQL = """
-with current_docs as (
-    -- the current load only: reports of retired sources (no longer in the manifest) do not count
-    select gate_status from marts.dim_report where gate_status <> 'retired'
-),
-failed_sources as (
-    -- listed sources whose current content has no landed document: the fetch failed with nothing
-    -- fetched before, or the parser failed on it (raw.parse_failures says why)
-    select s.source_uri from raw.sources s
-    where s.listed and not exists (
-        select 1 from raw.documents d where d.source_uri = s.source_uri and d.content_hash = s.content_hash)
-)
-select
-    (select count(*) from current_docs) as documents,
-    (select count(*) from current_docs where gate_status = 'passed') as passed,
-    (select count(*) from current_docs where gate_status = 'quarantined') as quarantined,
-    (select count(*) from current_docs where gate_status = 'not_applicable') as not_applicable,
-    (select count(*) from failed_sources) as failed
-"""
+COUNTS = ("documents", "passed", "quarantined", "not_applicable", "failed")  # quality.batch_counts (dbt)
 
 
 def batch_gate(work_db: Path, max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE,
                max_failed_share: float = DEFAULT_MAX_FAILED_SHARE) -> BatchDecision:
     """Refuse to publish when nothing was parsed, or too large a share was quarantined or failed.
+
+    The counts are dbt's ``quality.batch_counts`` (the current load, verdicts from ``marts.dim_report``).
 
     The shares come from WarehouseResource (env ``DISCLOSURE_MAX_QUARANTINE_SHARE`` /
     ``DISCLOSURE_MAX_FAILED_SHARE``). Quarantined share: of the documents; failed share: of documents plus failed sources.
@@ -60,10 +44,10 @@ def batch_gate(work_db: Path, max_quarantine_share: float = DEFAULT_MAX_QUARANTI
     if not Path(work_db).exists():
         return BatchDecision(False, f"no work database at {work_db}: nothing was landed")
     with connect(work_db, read_only=True) as conn:
-        if not relation_exists(conn, "marts", "dim_report"):
-            return BatchDecision(False, "marts.dim_report is missing: the dbt build did not complete")
-        row = conn.execute(COUNTS_SQL).fetchone()
-    counts = dict(zip(("documents", "passed", "quarantined", "not_applicable", "failed"), row))
+        if not relation_exists(conn, "quality", "batch_counts"):
+            return BatchDecision(False, "quality.batch_counts is missing: the dbt build did not complete")
+        row = conn.execute(f"select {', '.join(COUNTS)} from quality.batch_counts").fetchone()
+    counts = dict(zip(COUNTS, row))
     if counts["documents"] == 0:
         return BatchDecision(False, "no document was parsed: refusing to publish an empty warehouse", counts)
     quarantined_share = counts["quarantined"] / counts["documents"]

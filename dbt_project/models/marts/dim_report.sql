@@ -1,4 +1,5 @@
--- One row per source document (its current version) with the gate's verdict:
+-- One row per source document (its current version) with the gate's verdict. The one place a verdict
+-- is derived: the checks, the alerts, the batch gate (quality.batch_counts) and the refresh summary read it.
 -- not_applicable for non-reports; quarantined when a hard rule failed and no waiver covers it
 -- (or when the gate produced no result for it); passed otherwise. The gate marks waived failures.
 -- retired: the source left the manifest (its last current report, kept for history, not gated).
@@ -52,6 +53,7 @@ select
     reports.year,
     reports.published_on,
     reports.title,
+    reports.input_format,
     reports.n_cells,
     reports.n_issues,
     reports.n_errors,
