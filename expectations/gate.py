@@ -120,7 +120,6 @@ def _validate(context, rule: Rule, frame: pd.DataFrame, checked_at: datetime) ->
         name = f"{rule.name}__{version}"
         wide = group.pivot(index="report_id", columns="instance", values=["lhs", "rhs"])
         wide.columns = [f"{instance}:{side}" for side, instance in wide.columns]
-        wide = wide.reset_index()
         expectations = []
         for instance in sorted(group["instance"].unique()):
             lhs, rhs = f"{instance}:lhs", f"{instance}:rhs"
@@ -140,18 +139,16 @@ def _validate(context, rule: Rule, frame: pd.DataFrame, checked_at: datetime) ->
             name=name, data=asset.add_batch_definition_whole_dataframe("load"), suite=suite))
         checkpoint = context.checkpoints.add(gx.Checkpoint(
             name=name, validation_definitions=[definition],
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["report_id"]},
+            result_format=RESULT_FORMAT,
         ))
         run = checkpoint.run(batch_parameters={"dataframe": wide},
                              run_id=RunIdentifier(run_name="quality_gate", run_time=checked_at))
         failing: dict[str, set[str]] = {}
-        for validation in run.run_results.values():
+        for key, validation in run.run_results.items():
             for result in validation.results:
                 instance = result.expectation_config.meta["instance"]
-                unexpected = (result.result or {}).get("unexpected_index_list") or []
-                if not result.success and not unexpected:  # failed without saying where: GX itself broke
-                    raise RuntimeError(f"{name}: GX could not evaluate {instance}: {result.exception_info}")
-                failing[instance] = {row["report_id"] for row in unexpected}
+                failing[instance] = _failing_reports(name, instance, result)
+            _summarise_for_docs(context, key, validation, wide)
         failed = pd.DataFrame([(rid, inst) for inst, rids in failing.items() for rid in rids],
                               columns=["report_id", "instance"], dtype=object)
         verdicts = group.merge(failed.assign(failed=True), on=["report_id", "instance"], how="left")
@@ -161,6 +158,48 @@ def _validate(context, rule: Rule, frame: pd.DataFrame, checked_at: datetime) ->
         verdicts["expectation"] = name
         out.append(verdicts)
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+# GX decides every row, but reports the failing ones as one column of report ids (the frame's index),
+# not a dict per failing row, and builds no query string listing them: the cost is per suite.
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["report_id"],
+                 "exclude_unexpected_values": True, "return_unexpected_index_query": False}
+DOCS_FAILURES = 20  # failing reports (and values) a Data Docs page shows per expectation; the count is whole
+
+
+def _failing_reports(name: str, instance: str, result) -> set[str]:
+    """The report ids an expectation failed (GX's unexpected index list, with values excluded)."""
+    unexpected = (result.result or {}).get("unexpected_index_list") or []
+    if not result.success and not unexpected:  # failed without saying where: GX itself broke
+        raise RuntimeError(f"{name}: GX could not evaluate {instance}: {result.exception_info}")
+    return {rid for block in unexpected for rid in block["report_id"]}
+
+
+def _summarise_for_docs(context, key, validation, wide: pd.DataFrame) -> None:
+    """Store the validation for Data Docs with its counts whole and only the first failures named (report
+    id and both sides, in the expectation's description: GX renders no row table for column pairs), so a page
+    per rule stays small however many reports fail; the verdicts are already taken from the full result."""
+    for result in validation.results:
+        detail = result.result or {}
+        for field in ("unexpected_list", "partial_unexpected_list", "partial_unexpected_counts"):
+            if isinstance(detail.get(field), list):
+                detail[field] = detail[field][:DOCS_FAILURES]
+        failing = sorted(_failing_reports("", "", result))
+        if failing:
+            lhs, rhs = (result.expectation_config.kwargs[k] for k in ("column_A", "column_B"))
+            if lhs.endswith(":rhs"):  # AT_MOST compares rhs >= lhs
+                lhs, rhs = rhs, lhs
+            shown = [f"{rid} (lhs {_side(wide.at[rid, lhs])}, rhs {_side(wide.at[rid, rhs])})"
+                     for rid in failing[:DOCS_FAILURES]]
+            more = f"; and {len(failing) - len(shown):,} more (quality.rule_results)" if len(failing) > len(shown) else ""
+            config = result.expectation_config
+            config.description = f"{config.description}. {len(failing):,} failing reports: " + ", ".join(shown) + more
+            detail["unexpected_index_list"] = [{"report_id": failing[:DOCS_FAILURES]}]
+    context.validation_results_store.set(key, validation)
+
+
+def _side(value) -> str:
+    return "missing" if pd.isna(value) else f"{value:g}"
 
 
 def _waived(table: pd.DataFrame, waivers: pd.DataFrame) -> pd.Series:

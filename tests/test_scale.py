@@ -108,3 +108,34 @@ def test_refresh_lands_in_chunks_and_logs_progress_summaries_not_a_line_per_docu
     assert len(messages) <= 12, [m.user_message for m in messages]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select count(*) from marts.dim_report").fetchone()[0] == 60
+
+
+def test_gate_data_docs_show_counts_and_only_the_first_failures(tmp_path, monkeypatch):
+    """GX still decides every report (the verdicts are whole), but a Data Docs page lists only the first
+    failures of each expectation, with their full count, and each (rule, version) has one page."""
+    import expectations.gate as gate
+    from tests.warehouse_support import build_warehouse
+
+    monkeypatch.setattr(gate, "DOCS_FAILURES", 2)
+    docs = generate(80, seed=11, inconsistent_share=1.0)
+    reports = [report_from_truth(d.truth, source=f"doc-{i}.html", content=d.data) for i, d in enumerate(docs)]
+    paths = warehouse_paths(tmp_path / "wh")
+    built = build_warehouse(reports, paths, publish_=False)
+    with duckdb.connect(str(paths.work_db), read_only=True) as con:
+        failing = con.execute("select expectation, instance, list(distinct report_id) from quality.rule_results "
+                              "where not passed group by all").fetchall()
+        suites = {s for (s,) in con.execute("select distinct expectation from quality.rule_results").fetchall()}
+    assert built.gate["quarantined"] >= 40
+    pages = {p.relative_to(paths.data_docs_dir / "validations").parts[0]: p
+             for p in (paths.data_docs_dir / "validations").rglob("*.html")}
+    assert sorted(pages) == sorted(suites)  # one page per (rule, version): the summary replaced the full result
+    cap: dict[str, int] = {}  # per suite: how many failing reports its page may name
+    ids: dict[str, set[str]] = {}
+    for suite, _, rids in failing:
+        cap[suite] = cap.get(suite, 0) + min(2, len(rids))
+        ids.setdefault(suite, set()).update(rids)
+    suite = max(ids, key=lambda s: len(ids[s]) - cap[s])  # the page where the cut shows most
+    text = pages[suite].read_text(encoding="utf-8")
+    shown = {rid for rid in ids[suite] if rid in text}
+    assert 0 < len(shown) <= cap[suite] < len(ids[suite]), (suite, len(shown), cap[suite], len(ids[suite]))
+    assert "unexpected" in text
