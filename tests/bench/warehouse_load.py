@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 from tests.corpus import generate
-from tests.warehouse_support import step_seconds
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -53,19 +52,19 @@ def tree_rss(root: int) -> int:
 
 
 def run_refresh(sources: Path, warehouse: Path, home: Path, log: Path) -> dict:
-    """One ``disclosure refresh`` in a child process: exit code, wall seconds, peak tree RSS, step seconds."""
+    """One ``disclosure refresh`` in a child process: exit code, wall seconds, peak tree RSS, and per step
+    (from the run's step stats) its seconds and the peak tree RSS while it ran."""
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     command = [sys.executable, "-m", "orchestration.cli", "refresh", "--sources", str(sources), "--warehouse", str(warehouse)]
-    peak = 0
+    samples: list[tuple[float, int]] = []  # (epoch seconds, tree RSS)
     start = time.perf_counter()
     with log.open("w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak
             while not done.wait(0.1):
-                peak = max(peak, tree_rss(process.pid))
+                samples.append((time.time(), tree_rss(process.pid)))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -78,8 +77,11 @@ def run_refresh(sources: Path, warehouse: Path, home: Path, log: Path) -> dict:
     os.environ["DAGSTER_HOME"] = str(home)
     with DagsterInstance.get() as instance:
         run = instance.get_runs(limit=1)[0]
-        seconds = step_seconds(instance, run.run_id)
-    return {"code": code, "wall": wall, "peak_rss": peak, "steps": seconds, "log": log}
+        stats = [s for s in instance.get_run_step_stats(run.run_id) if s.start_time and s.end_time]
+    steps = {s.step_key: (s.end_time - s.start_time, max((r for t, r in samples if s.start_time <= t <= s.end_time), default=0))
+             for s in sorted(stats, key=lambda s: s.start_time)}
+    peak = max((r for _, r in samples), default=0)
+    return {"code": code, "wall": wall, "peak_rss": peak, "steps": steps, "log": log}
 
 
 def report(label: str, n: int, result: dict) -> None:
@@ -87,8 +89,8 @@ def report(label: str, n: int, result: dict) -> None:
     print(f"\n== {label}: exit {result['code']}, wall {result['wall']:.1f} s, peak RSS (tree) "
           f"{result['peak_rss'] / 2**20:,.0f} MiB, {result['wall'] / n * 1000:.2f} ms/doc, "
           f"{len(lines):,} lines printed ({result['log']})")
-    for step, s in result["steps"].items():
-        print(f"   {step:<46}{s:>8.2f} s")
+    for step, (s, rss) in result["steps"].items():
+        print(f"   {step:<46}{s:>8.2f} s {rss / 2**20:>8,.0f} MiB peak")
     if result["code"] != 0:
         print("\n".join(lines[-15:]))
 
