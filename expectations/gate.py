@@ -77,8 +77,10 @@ def run_gate(work_db: Path, data_docs_dir: Path | None = None) -> GateResult:
 
 def _long_frame(conn, rule: Rule, reports: pd.DataFrame) -> pd.DataFrame:
     frame = conn.execute(rule.select_sql()).df()
+    for column in ("report_id", "instance"):  # each id and name stored once, not once per row (memory at scale)
+        frame[column] = frame[column].astype("category")
     versions = reports.set_index("report_id")["template_version"]
-    frame["template_version"] = frame["report_id"].map(versions)
+    frame["template_version"] = frame["report_id"].map(versions).astype(object)
     return frame
 
 
@@ -117,6 +119,7 @@ def _validate(context, rule: Rule, frame: pd.DataFrame, checked_at: datetime) ->
     batches = "all" if rule.missing_is_absent else frame["template_version"].fillna("unknown")
     batches = pd.Series(batches, index=frame.index)
     for version, group in frame.groupby(batches, sort=True):
+        group = group.astype({"report_id": object, "instance": object})  # plain columns sharing the category strings
         name = f"{rule.name}__{version}"
         wide = group.pivot(index="report_id", columns="instance", values=["lhs", "rhs"])
         wide.columns = [f"{instance}:{side}" for side, instance in wide.columns]

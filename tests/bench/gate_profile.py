@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import resource
 import shutil
 import tempfile
 import time
@@ -36,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         size = sum(p.stat().st_size for p in files)
         failing = sum(len(v) for v in result.failures.values())
         print(f"gate: {wall:.1f} s; {result.rule_checks:,} rule checks; {result.counts}; {failing:,} failing hard "
-              f"instances; Data Docs {len(files)} files, {size / 2**20:.1f} MiB")
+              f"instances; Data Docs {len(files)} files, {size / 2**20:.1f} MiB; "
+              f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
         pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
     return 0
 
