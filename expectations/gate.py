@@ -31,7 +31,6 @@ from .override_warnings import write_override_warnings
 from .rules import AT_MOST, RULES, Rule
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-LABELS = ["report_id", "agency", "year"]  # how Data Docs name a failing report
 
 RESULT_COLUMNS = ("report_id", "rule", "instance", "lhs", "rhs", "passed", "severity", "waived",
                   "template_version", "expectation", "checked_at")
@@ -56,7 +55,8 @@ def run_gate(conn: duckdb.DuckDBPyConnection, data_docs_dir: Path | None = None)
     waivers = conn.execute("select report_id, waived_rule from staging.stg_waivers").df()
     frames = {rule.name: _long_frame(conn, rule, reports) for rule in RULES}
     context = _context(data_docs_dir)
-    results = [_validate(context, rule, frames[rule.name], checked_at) for rule in RULES]
+    labels = _labels(reports)
+    results = [_validate(context, rule, frames[rule.name], checked_at, labels) for rule in RULES]
     table = pd.concat([r for r in results if len(r)], ignore_index=True) if any(len(r) for r in results) \
         else pd.DataFrame(columns=[c for c in RESULT_COLUMNS if c not in ("waived", "checked_at")])
     table["waived"] = _waived(table, waivers)
@@ -70,11 +70,10 @@ def run_gate(conn: duckdb.DuckDBPyConnection, data_docs_dir: Path | None = None)
 
 def _long_frame(conn, rule: Rule, reports: pd.DataFrame) -> pd.DataFrame:
     frame = conn.execute(rule.select_sql()).df()
-    known = reports.set_index("report_id")
-    frame["template_version"] = frame["report_id"].map(known["template_version"])
-    # named beside report_id where Data Docs list a failing report (LABELS)
-    frame["agency"] = frame["report_id"].map(known["agency_name"]).fillna("")
-    frame["year"] = frame["report_id"].map(known["year"].astype("Int64").astype(str).replace("<NA>", ""))
+    for column in ("report_id", "instance"):  # each id and name stored once, not once per row (memory at scale)
+        frame[column] = frame[column].astype("category")
+    versions = reports.set_index("report_id")["template_version"]
+    frame["template_version"] = frame["report_id"].map(versions).astype(object)
     return frame
 
 
@@ -98,7 +97,14 @@ def _context(data_docs_dir: Path | None):
     return context
 
 
-def _validate(context, rule: Rule, frame: pd.DataFrame, checked_at: datetime) -> pd.DataFrame:
+def _labels(reports: pd.DataFrame) -> dict[str, str]:
+    """How Data Docs name a failing report beside its id: agency and year, as a person knows it."""
+    names = reports["agency_name"].fillna("")
+    years = reports["year"].astype("Int64").astype(str).replace("<NA>", "")
+    return {rid: f"{name} {year}".strip() for rid, name, year in zip(reports["report_id"], names, years)}
+
+
+def _validate(context, rule: Rule, frame: pd.DataFrame, checked_at: datetime, labels: dict[str, str]) -> pd.DataFrame:
     """One suite per (rule, template version): one expectation per instance; verdicts per report.
 
     Splitting by version gives every report of a batch every instance (R2's rows differ between
@@ -113,10 +119,10 @@ def _validate(context, rule: Rule, frame: pd.DataFrame, checked_at: datetime) ->
     batches = "all" if rule.missing_is_absent else frame["template_version"].fillna("unknown")
     batches = pd.Series(batches, index=frame.index)
     for version, group in frame.groupby(batches, sort=True):
+        group = group.astype({"report_id": object, "instance": object})  # plain columns sharing the category strings
         name = f"{rule.name}__{version}"
         wide = group.pivot(index="report_id", columns="instance", values=["lhs", "rhs"])
         wide.columns = [f"{instance}:{side}" for side, instance in wide.columns]
-        wide = wide.reset_index().merge(group[LABELS].drop_duplicates("report_id"), on="report_id", how="left")
         expectations = []
         for instance in sorted(group["instance"].unique()):
             lhs, rhs = f"{instance}:lhs", f"{instance}:rhs"
@@ -136,18 +142,16 @@ def _validate(context, rule: Rule, frame: pd.DataFrame, checked_at: datetime) ->
             name=name, data=asset.add_batch_definition_whole_dataframe("load"), suite=suite))
         checkpoint = context.checkpoints.add(gx.Checkpoint(
             name=name, validation_definitions=[definition],
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": LABELS},
+            result_format=RESULT_FORMAT,
         ))
         run = checkpoint.run(batch_parameters={"dataframe": wide},
                              run_id=RunIdentifier(run_name="quality_gate", run_time=checked_at))
         failing: dict[str, set[str]] = {}
-        for validation in run.run_results.values():
+        for key, validation in run.run_results.items():
             for result in validation.results:
                 instance = result.expectation_config.meta["instance"]
-                unexpected = (result.result or {}).get("unexpected_index_list") or []
-                if not result.success and not unexpected:  # failed without saying where: GX itself broke
-                    raise RuntimeError(f"{name}: GX could not evaluate {instance}: {result.exception_info}")
-                failing[instance] = {row["report_id"] for row in unexpected}
+                failing[instance] = _failing_reports(name, instance, result)
+            _summarise_for_docs(context, key, validation, wide, labels)
         failed = pd.DataFrame([(rid, inst) for inst, rids in failing.items() for rid in rids],
                               columns=["report_id", "instance"], dtype=object)
         verdicts = group.merge(failed.assign(failed=True), on=["report_id", "instance"], how="left")
@@ -157,6 +161,54 @@ def _validate(context, rule: Rule, frame: pd.DataFrame, checked_at: datetime) ->
         verdicts["expectation"] = name
         out.append(verdicts)
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+# GX decides every row, but reports the failing ones as one column of report ids (the frame's index),
+# not a dict per failing row, and builds no query string listing them: the cost is per suite.
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["report_id"],
+                 "exclude_unexpected_values": True, "return_unexpected_index_query": False}
+DOCS_FAILURES = 20  # failing reports (and values) a Data Docs page shows per expectation; the count is whole
+
+
+def _failing_reports(name: str, instance: str, result) -> set[str]:
+    """The report ids an expectation failed (GX's unexpected index list, with values excluded)."""
+    unexpected = (result.result or {}).get("unexpected_index_list") or []
+    if not result.success and not unexpected:  # failed without saying where: GX itself broke
+        raise RuntimeError(f"{name}: GX could not evaluate {instance}: {result.exception_info}")
+    return {rid for block in unexpected for rid in block["report_id"]}
+
+
+def _summarise_for_docs(context, key, validation, wide: pd.DataFrame, labels: dict[str, str]) -> None:
+    """Store the validation for Data Docs with its counts whole and only the first failures named (report
+    id and both sides, in the expectation's description: GX renders no row table for column pairs), so a page
+    per rule stays small however many reports fail; the verdicts are already taken from the full result."""
+    for result in validation.results:
+        detail = result.result or {}
+        for field in ("unexpected_list", "partial_unexpected_list", "partial_unexpected_counts"):
+            if isinstance(detail.get(field), list):
+                detail[field] = detail[field][:DOCS_FAILURES]
+        failing = sorted(_failing_reports("", "", result))
+        if failing:
+            lhs, rhs = (result.expectation_config.kwargs[k] for k in ("column_A", "column_B"))
+            if lhs.endswith(":rhs"):  # AT_MOST compares rhs >= lhs
+                lhs, rhs = rhs, lhs
+            shown = [f"{rid} {labels.get(rid, '')} (lhs {_side(wide.at[rid, lhs])}, rhs {_side(wide.at[rid, rhs])})".replace("  ", " ")
+                     for rid in failing[:DOCS_FAILURES]]
+            more = f"; and {len(failing) - len(shown):,} more (quality.rule_results)" if len(failing) > len(shown) else ""
+            config = result.expectation_config
+            config.description = f"{config.description}. {len(failing):,} failing reports: " + ", ".join(shown) + more
+            detail["unexpected_index_column_names"] = ["report_id", "agency", "year"]
+            detail["unexpected_index_list"] = [{"report_id": rid, **_agency_year(labels.get(rid, ""))} for rid in failing[:DOCS_FAILURES]]
+    context.validation_results_store.set(key, validation)
+
+
+def _agency_year(label: str) -> dict[str, str]:
+    name, _, year = label.rpartition(" ")
+    return {"agency": name, "year": year} if year.isdigit() else {"agency": label, "year": ""}
+
+
+def _side(value) -> str:
+    return "missing" if pd.isna(value) else f"{value:g}"
 
 
 def _waived(table: pd.DataFrame, waivers: pd.DataFrame) -> pd.Series:

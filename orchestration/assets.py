@@ -25,8 +25,9 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.dbt_metadata import generate_docs, with_table_metadata
-from orchestration.parsing import parse_all
 from orchestration import REPO
+from orchestration.parsing import parse_stream
+from orchestration.progress import Progress, terminal
 from orchestration.resources import FetchResource, ParseResource, SourcesResource, WarehouseResource, dbt_project, dbt_source_files
 
 
@@ -63,7 +64,11 @@ def source_documents(
     store_root = raw_store_root(warehouse)
     store = RawStore(store_root)
 
-    results = fetch_sources(manifest, store, FetchConfig.resolve(manifest.settings, fetch.overrides()), full=config.full, progress=context.log.info)
+    documents = sum(1 for s in manifest.sources if s.kind != "listing")  # listings add theirs as they are read
+    progress = Progress("fetch", documents, context.log.info, progress_bar(context))
+    results = fetch_sources(manifest, store, FetchConfig.resolve(manifest.settings, fetch.overrides()), full=config.full,
+                            progress=context.log.info, on_result=lambda r: progress.advance(failed=r.status == "failed"))
+    progress.close()
     counts = Counter(r.status for r in results)
     failed = [r for r in results if r.status == "failed"]
     context.log.info(
@@ -77,7 +82,8 @@ def source_documents(
             "failed": len(failed),
             "full_refresh": config.full,
             "manifest": str(sources.location()),
-            "failures": MetadataValue.md(md_table(["source", "error"], [[r.source_uri, r.error or ""] for r in failed])),
+            "failures": MetadataValue.md(md_table(["source", "error"], [[r.source_uri, r.error or ""] for r in failed],
+                                                  limit=METADATA_ROWS)),
         }
     )
     return FetchBatch(results=results, full=config.full, store_root=str(store_root),
@@ -95,7 +101,7 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     dbt, the gate and the publish are skipped: the published warehouse is already this state."""
     from expectations.gate import data_docs_index
     from extract import PARSER_VERSION
-    from orchestration.warehouse.landing import current_load, land, parsed_reports
+    from orchestration.warehouse.landing import Landing, current_load, parsed_reports
 
     paths = warehouse.paths()
     work_db = Path(paths.work_db)
@@ -107,32 +113,47 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     todo = [s for s in current if (s["source_uri"], s["content_hash"]) not in done]
     context.log.info(f"parse: {len(todo)} documents to parse, {len(current) - len(todo)} already parsed by {PARSER_VERSION}")
 
-    outcomes = parse_all(parse_items(batch, todo), batch.store_root, log=context.log.info,
-                         workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes())
-    reports = [o.report for o in outcomes if o.report is not None]
-    errors = [o for o in outcomes if o.error is not None]
-    failures = [{"source_uri": o.source, "content_hash": o.content_hash, "parser_version": PARSER_VERSION, "error": o.error}
-                for o in errors]  # kept with their reason in raw.parse_failures; the batch gate counts them
-    stats = land(work_db, reports, records, failures=failures, sources=load,
-                 corrections=paths.corrections_csv, waivers=paths.waivers_csv, root=Path(batch.root) if batch.root else None)
-    kinds = Counter(r.document_kind for r in reports)
-    context.log.info(f"landed {len(reports)} parsed documents ({len(errors)} could not be parsed); "
+    kinds: Counter[str] = Counter()
+    errors: list[tuple[str, str]] = []  # (source, why it could not be parsed)
+    with_errors = 0
+    progress = Progress("parse", len(todo), context.log.info, progress_bar(context))
+    with Landing(work_db, paths.corrections_csv, paths.waivers_csv, Path(batch.root) if batch.root else None) as landing:
+        reports: list[Any] = []
+        failures: list[dict] = []  # kept with their reason in raw.parse_failures; the batch gate counts them
+        for _, outcome in parse_stream(parse_items(batch, todo), batch.store_root, log=context.log.info,
+                                       workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes()):
+            if outcome.report is not None:
+                reports.append(outcome.report)
+                kinds[outcome.report.document_kind] += 1
+                with_errors += outcome.report.has_errors
+            else:
+                failures.append({"source_uri": outcome.source, "content_hash": outcome.content_hash,
+                                 "parser_version": PARSER_VERSION, "error": outcome.error})
+                errors.append((outcome.source, outcome.error or ""))
+            progress.advance(failed=outcome.report is None)
+            if len(reports) + len(failures) >= parse.chunk:  # bounded memory: land the chunk, keep none of it
+                landing.chunk(reports, failures)
+                reports, failures = [], []
+        progress.close()
+        stats = landing.finish(records, load, reports, failures)
+    parsed = sum(kinds.values())
+    context.log.info(f"landed {parsed} parsed documents ({len(errors)} could not be parsed); "
                      f"{stats.retired} sources retired (no longer in the manifest)")
     metadata = {
-        "parsed": len(reports),
+        "parsed": parsed,
         "skipped_already_parsed": len(current) - len(todo),
         "retired": stats.retired,
         "parse_errors": len(errors),
         "annual_reports": kinds.get("annual_report", 0),
         "not_annual_reports": kinds.get("not_annual_report", 0),
-        "with_error_issues": sum(1 for r in reports if r.has_errors),
+        "with_error_issues": with_errors,
         "parser_version": PARSER_VERSION,
         "landing": MetadataValue.json(asdict(stats)),
-        "errors": MetadataValue.md(md_table(["source", "error"], [[o.source, o.error or ""] for o in errors])),
+        "errors": MetadataValue.md(md_table(["source", "error"], [list(e) for e in errors], limit=METADATA_ROWS)),
         "work_db": str(work_db),
     }
     fingerprint = inputs_fingerprint(load, paths, PARSER_VERSION)
-    unchanged = not batch.full and not outcomes and published_fingerprint(paths) == fingerprint
+    unchanged = not batch.full and not todo and published_fingerprint(paths) == fingerprint
     if unchanged and not data_docs_index(Path(paths.data_docs_dir)).exists():
         context.log.info(f"nothing changed, but the Data Docs at {paths.data_docs_dir} are missing: rebuilding")
         unchanged = False
@@ -146,6 +167,15 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
         return
     _fingerprint_file(paths, "pending").write_text(fingerprint)
     yield MaterializeResult(metadata=metadata)
+
+
+METADATA_ROWS = 50  # rows of a metadata table in the UI (the rest are counted; every row is in the warehouse)
+
+
+def progress_bar(context: AssetExecutionContext):
+    """The terminal to draw a progress bar on: only for runs that print progress (``disclosure refresh``'s
+    ``progress`` logger), never for runs of the UI or the daemon."""
+    return terminal() if "progress" in (context.run_config.get("loggers") or {}) else None
 
 
 def inputs_fingerprint(load: Sequence[Mapping], paths, parser_version: str) -> str:
@@ -316,10 +346,13 @@ def relation_rows(warehouse: WarehouseResource) -> dict[str, int]:
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def md_table(header: list[str], rows: list[list[Any]]) -> str:
-    """Rows as a Markdown table for the UI's metadata panel."""
+def md_table(header: list[str], rows: list[list[Any]], limit: int | None = None) -> str:
+    """Rows as a Markdown table for the UI's metadata panel (the first ``limit`` of them, the rest counted)."""
     if not rows:
         return "(none)"
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in rows]
+    shown = rows if limit is None else rows[:limit]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in shown]
+    if len(shown) < len(rows):
+        lines.append(f"\n… and {len(rows) - len(shown):,} more")
     return "\n".join(lines)

@@ -37,18 +37,24 @@ class ParseOutcome:
 def parse_all(items: Sequence[tuple], store_root: str, log=print, workers: int = 1,
               memory_bytes: int | None = None) -> list[ParseOutcome]:
     """Parse ``(source, content_hash, headers[, manifest agency hint[, attachment title hint]])`` items from the raw store, in order; a pool
-    of ``workers`` processes (ParseResource), each under ``memory_bytes`` of address space, when there are many."""
+    of ``workers`` processes (ParseResource), each under ``memory_bytes`` of address space, when there are many.
+    One log line per document: for small batches (the refresh streams with ``parse_stream``)."""
+    outcomes: list[ParseOutcome | None] = [None] * len(items)
+    for done, (index, outcome) in enumerate(parse_stream(items, store_root, log, workers, memory_bytes), 1):
+        outcomes[index] = outcome
+        _log_parsed(log, done, len(items), outcome)
+    return outcomes  # type: ignore[return-value]  (every index is filled)
+
+
+def parse_stream(items: Sequence[tuple], store_root: str, log=print, workers: int = 1,
+                 memory_bytes: int | None = None) -> Iterator[tuple[int, ParseOutcome]]:
+    """``(index, outcome)`` for each item as it is parsed (not in order): the caller lands them in chunks,
+    so no more than a chunk of parsed reports is ever held. ``log`` gets only worker deaths."""
     padded = [(*item, None, None)[:5] for item in items]  # (the hints are optional)
     jobs = [(source, content_hash, headers, store_root, agency, title) for source, content_hash, headers, agency, title in padded]
-    outcomes: list[ParseOutcome | None] = [None] * len(jobs)
     if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
-        results: Iterator[tuple[int, ParseOutcome]] = enumerate(map(_parse_one, jobs))
-    else:
-        results = survive_map(_parse_one, jobs, workers, memory_bytes, _worker_died, log)
-    for done, (index, outcome) in enumerate(results, 1):
-        outcomes[index] = outcome
-        _log_parsed(log, done, len(jobs), outcome)
-    return outcomes  # type: ignore[return-value]  (every index is filled)
+        return enumerate(map(_parse_one, jobs))
+    return survive_map(_parse_one, jobs, workers, memory_bytes, _worker_died, log)
 
 
 def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:

@@ -288,6 +288,7 @@ class ParseResource(ConfigurableResource):
 
     workers: Optional[int] = setting(None, "DISCLOSURE_PARSE_WORKERS", "parse processes; default the cores, at most 4", ge=0)
     worker_memory_mb: int = setting(2048, "DISCLOSURE_PARSE_WORKER_MEMORY_MB", "address-space ceiling of each parse worker (RLIMIT_AS); 0: none", ge=0)
+    chunk: int = setting(500, "DISCLOSURE_PARSE_CHUNK", "parsed documents landed per transaction: the most a refresh holds at once", ge=1)
 
     def worker_count(self) -> int:
         return self.workers or min(4, os.cpu_count() or 1)

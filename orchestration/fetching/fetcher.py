@@ -63,11 +63,13 @@ def fetch_sources(
     config: FetchConfig | None = None,
     full: bool = False,
     progress: Callable[[str], None] | None = None,
+    on_result: Callable[[FetchResult], None] | None = None,
 ) -> list[FetchResult]:
     """Fetch the manifest's documents (``full``: no conditional requests, every document counts as changed).
 
     ``config`` defaults to ``FetchConfig.resolve(manifest.settings)`` (no operator overrides). ``progress`` is called from
-    the calling thread, once per listing and once per document.
+    the calling thread, once per listing and once per document, unless ``on_result`` is given: then each
+    document's result goes to it instead (a progress bar, not a line per document).
     """
     config = config or FetchConfig.resolve(manifest.settings)
     say = progress or (lambda message: None)
@@ -103,6 +105,9 @@ def fetch_sources(
         for number, job in enumerate(jobs, 1):
             for result in [job] if isinstance(job, FetchResult) else job.result():
                 results.append(result)
+                if on_result is not None:
+                    on_result(result)
+                    continue
                 detail = f": {result.error}" if result.error else (" (changed)" if result.changed else "")
                 what = f"attachment of {result.page}: " if result.page else ""
                 say(f"[{number}/{len(jobs)}] {what}{result.status} {result.source_uri}{detail}")

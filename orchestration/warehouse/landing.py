@@ -119,6 +119,7 @@ class LandingStats:
     corrections: int = 0  # correction rows loaded
     waivers: int = 0  # waiver rows loaded
     rekeyed: int = 0  # reports of an older work DB given their checkout-independent report_id
+    transactions: int = 0  # commits: one per chunk of parsed documents, and the last with fetches and sources
 
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
@@ -149,60 +150,110 @@ def land(
     source's current content and nothing is retired.
 
     ``corrections`` / ``waivers`` default to ``dbt_project/overrides/*.csv`` (WarehouseResource
-    passes the configured ones).
+    passes the configured ones). A large batch lands through ``Landing`` in chunks instead.
 
     ``root``: the manifest's folder; local sources in it are keyed relative to it (``report_ids``), and
     reports a work DB keyed by their absolute path are re-keyed first.
     """
-    from .config import WarehousePaths
+    with Landing(work_db, corrections, waivers, root) as landing:
+        return landing.finish(fetches, sources, reports, failures)
 
-    if corrections is None or waivers is None:
-        paths = WarehousePaths.beside()
-        corrections = corrections or paths.corrections_csv
-        waivers = waivers or paths.waivers_csv
-    correction_rows = read_overrides(corrections, CORRECTION_COLUMNS)
-    waiver_rows = read_overrides(waivers, WAIVER_COLUMNS)
-    by_id: dict[str, ParsedReport] = {}
-    for report in reports:  # the last report of a source wins within one batch
-        by_id[report_id(report.source, report.content_hash, root)] = report
-    failures = list(failures)
-    retire = sources is not None  # only a whole current load says which sources left the manifest
-    if sources is None:
-        sources = [{"source_uri": r["source_uri"], "content_hash": r["content_hash"]} for r in failures]
-        sources += [{"source_uri": r.source, "content_hash": r.content_hash} for r in by_id.values()]
-    stats = LandingStats(received=len(by_id))
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    with connect(work_db) as conn:
-        ensure_schema(conn)
-        conn.execute("begin transaction")
+
+class Landing:
+    """One landing in steps, on one connection: ``chunk()`` lands a chunk of parsed reports and parse
+    failures in a transaction of its own (so a refresh holds one chunk in memory, not the batch), and
+    ``finish()`` lands the fetch records, the current load and the overrides. A run stopped between
+    chunks loses nothing: what landed counts as parsed, and the next run lands the rest."""
+
+    def __init__(self, work_db: Path, corrections: Path | None = None, waivers: Path | None = None,
+                 root: Path | None = None):
+        from .config import WarehousePaths
+
+        if corrections is None or waivers is None:
+            paths = WarehousePaths.beside()
+            corrections = corrections or paths.corrections_csv
+            waivers = waivers or paths.waivers_csv
+        self.corrections, self.waivers = corrections, waivers
+        # read first: a malformed override refuses the landing before anything is written
+        self.correction_rows = read_overrides(corrections, CORRECTION_COLUMNS)
+        self.waiver_rows = read_overrides(waivers, WAIVER_COLUMNS)
+        self.stats = LandingStats()
+        self.landed: list[dict] = []  # source_uri, content_hash of each report or failure landed (sources=None)
+        self.now = datetime.now(timezone.utc).replace(tzinfo=None)
+        self._connection = connect(work_db)
+        self.conn = self._connection.__enter__()
+        self.root = root  # the manifest's folder: local sources are keyed relative to it (report_ids)
         try:
-            stats.rekeyed = migrate(conn, root, now)
-            _land_reports(conn, by_id, stats, now)
-            stats.fetches = _land_fetches(conn, fetches, now)
-            stats.parse_failures = _land_failures(conn, failures, now)
-            stats.retired = _land_sources(conn, sources, retire, now)
-            stats.corrections = _replace(conn, "raw.corrections", resolve_aliases(conn, correction_rows),
-                                         CORRECTION_COLUMNS, corrections)
-            stats.waivers = _replace(conn, "raw.waivers", resolve_aliases(conn, waiver_rows), WAIVER_COLUMNS, waivers)
-            conn.execute("commit")
+            ensure_schema(self.conn)
+            self.conn.execute("begin transaction")  # (an older work DB's ids re-keyed first, all or nothing)
+            self.stats.rekeyed = migrate(self.conn, root, self.now)
+            self.conn.execute("commit")
         except BaseException:
-            conn.execute("rollback")
+            self._connection.__exit__(None, None, None)
             raise
-    return stats
+        self.known = {
+            rid: (source, version, parser)
+            for rid, source, version, parser in self.conn.execute(
+                "select report_id, source_uri, source_version, parser_version from raw.documents").fetchall()
+        }
+        self.latest: dict[str, tuple[int, str]] = {}  # source -> (highest version, its report id)
+        for rid, (source, version, _) in self.known.items():
+            if source not in self.latest or version > self.latest[source][0]:
+                self.latest[source] = (version, rid)
+
+    def __enter__(self) -> Landing:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._connection.__exit__(None, None, None)  # closes the connection (an open transaction is rolled back)
+
+    def chunk(self, reports: Iterable[ParsedReport], failures: Iterable[Mapping] = ()) -> None:
+        """Land parsed reports and parse failures, committed together."""
+        self._transaction(lambda: self._chunk(reports, failures))
+
+    def finish(self, fetches: Iterable[Mapping] = (), sources: Iterable[Mapping] | None = None,
+               reports: Iterable[ParsedReport] = (), failures: Iterable[Mapping] = ()) -> LandingStats:
+        """Land a last chunk, the fetch records, the current load (``sources``, see ``land``) and the overrides."""
+
+        def work() -> None:
+            self._chunk(reports, failures)
+            self.stats.fetches = _land_fetches(self.conn, fetches, self.now)
+            retire = sources is not None  # only a whole current load says which sources left the manifest
+            self.stats.retired = _land_sources(self.conn, self.landed if sources is None else sources, retire, self.now)
+            self.stats.corrections = _replace(self.conn, "raw.corrections", resolve_aliases(self.conn, self.correction_rows),
+                                              CORRECTION_COLUMNS, self.corrections)
+            self.stats.waivers = _replace(self.conn, "raw.waivers", resolve_aliases(self.conn, self.waiver_rows),
+                                          WAIVER_COLUMNS, self.waivers)
+
+        self._transaction(work)
+        return self.stats
+
+    def _chunk(self, reports: Iterable[ParsedReport], failures: Iterable[Mapping]) -> None:
+        by_id: dict[str, ParsedReport] = {}
+        for report in reports:  # the last report of a source wins within one batch
+            by_id[report_id(report.source, report.content_hash, self.root)] = report
+        failures = list(failures)
+        self.landed += [{"source_uri": r["source_uri"], "content_hash": r["content_hash"]} for r in failures]
+        self.landed += [{"source_uri": r.source, "content_hash": r.content_hash} for r in by_id.values()]
+        self.stats.received += len(by_id)
+        _land_reports(self.conn, by_id, self.stats, self.now, self.known, self.latest)
+        self.stats.parse_failures += _land_failures(self.conn, failures, self.now)
+
+    def _transaction(self, work) -> None:
+        self.conn.execute("begin transaction")
+        try:
+            work()
+            self.conn.execute("commit")
+            self.stats.transactions += 1
+        except BaseException:
+            self.conn.execute("rollback")
+            raise
 
 
 def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport], stats: LandingStats,
-                  now: datetime) -> None:
-    known = {
-        rid: (source, version, parser)
-        for rid, source, version, parser in conn.execute(
-            "select report_id, source_uri, source_version, parser_version from raw.documents"
-        ).fetchall()
-    }
-    latest: dict[str, tuple[int, str]] = {}  # source -> (highest version, its report id)
-    for rid, (source, version, _) in known.items():
-        if source not in latest or version > latest[source][0]:
-            latest[source] = (version, rid)
+                  now: datetime, known: dict[str, tuple[str, int, str]], latest: dict[str, tuple[int, str]]) -> None:
+    """Write the reports that are new or re-parsed; ``known`` and ``latest`` (the landed reports, each
+    source's highest version) are kept up to date for the next chunk."""
     write: dict[str, tuple[ParsedReport, int]] = {}
     for rid, report in by_id.items():
         previous = known.get(rid)
@@ -218,6 +269,7 @@ def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport
             stats.unchanged += 1
             continue
         latest[report.source] = (version, rid)
+        known[rid] = (report.source, version, report.parser_version)
         write[rid] = (report, version)
     if not write:
         return
@@ -231,7 +283,8 @@ def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport
         conn.execute(f"insert into {table} by name select * from incoming")
         conn.unregister("incoming")
     conn.unregister("incoming_ids")
-    stats.cells, stats.issues = cells.num_rows, issues.num_rows
+    stats.cells += cells.num_rows
+    stats.issues += issues.num_rows
 
 
 def _tables(write: dict[str, tuple[ParsedReport, int]], now: datetime) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
