@@ -197,14 +197,8 @@ def _summarise_for_docs(context, key, validation, wide: pd.DataFrame, labels: di
             more = f"; and {len(failing) - len(shown):,} more (quality.rule_results)" if len(failing) > len(shown) else ""
             config = result.expectation_config
             config.description = f"{config.description}. {len(failing):,} failing reports: " + ", ".join(shown) + more
-            detail["unexpected_index_column_names"] = ["report_id", "agency", "year"]
-            detail["unexpected_index_list"] = [{"report_id": rid, **_agency_year(labels.get(rid, ""))} for rid in failing[:DOCS_FAILURES]]
+            detail["unexpected_index_list"] = [{"report_id": failing[:DOCS_FAILURES]}]
     context.validation_results_store.set(key, validation)
-
-
-def _agency_year(label: str) -> dict[str, str]:
-    name, _, year = label.rpartition(" ")
-    return {"agency": name, "year": year} if year.isdigit() else {"agency": label, "year": ""}
 
 
 def _side(value) -> str:
