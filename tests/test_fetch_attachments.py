@@ -123,7 +123,7 @@ def test_attachment_limits_count_size_and_the_address_guard(http_server, tmp_pat
         "/art/big.html": page(article(big)),
         "/art/ssrf.html": page(article(inside)),
         "/files/big.pdf": page(PDF + b"0" * 5000, "application/pdf"),
-        "/files/moved.pdf": redirect("http://10.255.255.1/report.pdf"),  # on-site link, redirected inside
+        "/files/moved.pdf": redirect("http://127.0.0.2:9/report.pdf"),  # on-site link, redirected to a loopback host not allowed
     })
     config = replace(FAST, attachment_max_links=2, attachment_max_bytes=2000)
     results = fetch_sources(Manifest([SourceSpec("url", f"{base}/art/{name}.html") for name in ("many", "big", "ssrf")]),
@@ -135,7 +135,7 @@ def test_attachment_limits_count_size_and_the_address_guard(http_server, tmp_pat
     assert [site.counts[f"/files/r{i}.pdf"] for i in range(6)] == [1, 1, 0, 0, 0, 0]  # left ones are never requested
     assert by_uri[f"{base}/files/big.pdf"].error.startswith("oversize")
     moved = by_uri[f"{base}/files/moved.pdf"]
-    assert moved.status == "failed" and moved.error.startswith("refused: 10.255.255.1")
+    assert moved.status == "failed" and moved.error.startswith("refused: 127.0.0.2")
     assert all(by_uri[f"{base}/art/{n}.html"].status == "fetched" for n in ("many", "big", "ssrf"))
 
 
