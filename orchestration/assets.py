@@ -194,7 +194,7 @@ def inputs_fingerprint(load: Sequence[Mapping], paths, parser_version: str) -> s
 
 
 def parse_items(batch: FetchBatch, todo: Sequence[Mapping]) -> list[tuple[str, str, dict, str | None, str | None]]:
-    """``(source, content_hash, headers, agency hint, title hint)`` for ``parse_all``, with the headers the content
+    """``(source, content_hash, headers, agency hint, title hint)`` for ``parse_stream``, with the headers the content
     arrived with (its charset) from the raw store's log: this run's answer may be a bare 304, or a
     failure that left the previous content current; the hint is the manifest's ``agency``, the title an
     attachment's link text on its page."""
