@@ -36,6 +36,7 @@ TEXT: dict[str, dict[str, str]] = {
         "year": "{year} 年",
         "lhs_rhs": "左 {lhs}，右 {rhs}",
         "failure_subject": "信息公开年报数据仓库：作业 {job} 的运行 {run} 失败",
+        "failure_summary": "作业 {job} 的运行失败。",
         "kind": "类型",
         "new_failures": "新近未通过", "recovered_count": "不再未通过", "failed_instances": "未通过的规则实例",
         "failed_steps": "失败的步骤", "quality": "数据质量", "run_failure": "运行失败",
@@ -58,6 +59,7 @@ TEXT: dict[str, dict[str, str]] = {
         "year": "{year}",
         "lhs_rhs": "lhs {lhs}, rhs {rhs}",
         "failure_subject": "disclosure-warehouse: run {run} of job {job} failed",
+        "failure_summary": "The run of job {job} failed.",
         "kind": "kind",
         "new_failures": "newly failing", "recovered_count": "no longer failing", "failed_instances": "failed rule instances",
         "failed_steps": "failed steps", "quality": "quality", "run_failure": "run failure",
@@ -182,11 +184,12 @@ def quality_alert(new_failures: list[dict[str, Any]], recovered: list[dict[str, 
 
 def run_failure_alert(job_name: str, run_id: str, reason: str, failed_steps: list[str], run_link: str,
                       language: str = "zh") -> Alert:
-    """The alert for a failed run (sent once: by `disclosure refresh` for its own runs, else by the sensor)."""
+    """The alert for a failed run (sent once: by `disclosure refresh` for its own runs, else by the sensor).
+    It opens in the alert's language; ``reason`` (Dagster's own message, or empty) and the failed steps follow as they were written."""
     text = TEXT[language]
     return Alert(
         subject=text["failure_subject"].format(job=job_name, run=run_id[:8]),
-        summary=" ".join([reason, *failed_steps])[:2000],
+        summary=" ".join(part for part in [text["failure_summary"].format(job=job_name), reason, *failed_steps] if part)[:2000],
         counts={"failed_steps": len(failed_steps)},
         links=_run_links(run_link, text),
         kind="run_failure",

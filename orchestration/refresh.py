@@ -160,7 +160,7 @@ def alert_failed_run(summary: dict[str, Any]) -> None:
 
     alerts = resources_from_env()["alerts"]
     run_id = summary["run_id"]
-    alert = run_failure_alert("refresh", run_id, "the refresh run failed:", summary["failures"], alerts.run_link(run_id), alerts.language)
+    alert = run_failure_alert("refresh", run_id, "", summary["failures"], alerts.run_link(run_id), alerts.language)
     say = lambda message: print(f"  {message}", flush=True)  # noqa: E731 - the log interface send() expects
     alerts.send(alert, log=SimpleNamespace(info=say, warning=say))
 

@@ -311,3 +311,13 @@ def test_only_new_failures_and_recoveries_are_alerted(tmp_path):
         fewer = failing_reports(second[1:])  # r1 fixed one of its breaks: neither new nor recovered
         remember(con, "hard", failing_reports(second))
         assert changes(con, "hard", fewer) == ([], [])
+
+
+def test_a_run_failure_alert_opens_in_its_language():
+    """The refresh's own failure alert used to open with English ("the refresh run failed:") inside a Chinese message."""
+    from orchestration.alerts import run_failure_alert
+
+    zh = run_failure_alert("refresh", "0123456789abcdef", "", ["dbt_post_gate: RuntimeError: boom"], "run-id")
+    assert zh.summary == "作业 refresh 的运行失败。 dbt_post_gate: RuntimeError: boom"
+    en = run_failure_alert("refresh", "0123456789abcdef", "Execution of run failed.", [], "run-id", "en")
+    assert en.summary == "The run of job refresh failed. Execution of run failed."
