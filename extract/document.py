@@ -122,25 +122,43 @@ def find_title(lines: list[str], html_title: str | None) -> tuple[str | None, st
     segment by segment (``报告标题_网站名``), so the site's name never joins the agency.
     """
     segments = _HTML_TITLE_SPLIT.split(html_title) if html_title else []
-    prev = ""
+    candidates = segments + lines[:400]
     fallback: tuple[str | None, str | None, int | None] = (None, None, None)
-    for i, line in enumerate(segments + lines[:400]):
-        if i <= len(segments):
-            prev = ""  # (the site's name beside the title in <title> is no agency line before it)
-        text = _TITLE_PREFIX.sub("", _nfkc(line).strip())
-        if len(text) > 120:
-            prev = text
+    for i, line in enumerate(candidates):
+        if "政府信息公开" not in line and "政务公开" not in line:  # (every title shape says one, and folding keeps it)
             continue
-        name, year, is_title = _title_match(text) if "公开" in text else (None, None, False)  # (every title shape says 公开)
+        text = _unlabelled(line)
+        if len(text) > 120:
+            continue
+        text = _nfkc(text)
+        name, year, is_title = _title_match(text)
         if is_title:
-            agency = _clean_agency(name or "") or (_clean_agency(prev) if _AGENCY_LINE.search(prev) else None)
+            agency = _clean_agency(name or "")
+            if agency is None:
+                prev = _text_before(candidates, i, len(segments))
+                agency = _clean_agency(prev) if _AGENCY_LINE.search(prev) else None
             if agency is not None and (year is not None or fallback[2] is None):
                 return text, agency, year if year is not None else fallback[2]
             if year is not None and fallback[2] is None:
                 fallback = (text, None, year)
-        if text:
-            prev = text
     return fallback
+
+
+def _unlabelled(line: str) -> str:
+    """A line without a 标题： label; the same length as with full-width ASCII folded (``_nfkc``), so long
+    lines are told before they are folded."""
+    line = line.strip()
+    label = _TITLE_PREFIX.match(line)  # (match: tried at the start only, where the label stands)
+    return line[label.end():] if label else line
+
+
+def _text_before(lines: list[str], i: int, first: int) -> str:
+    """The last text before ``lines[i]``, from ``lines[first]`` on: where an agency may stand alone above its title
+    (never from ``<title>``, where the site's name stands beside the title)."""
+    for j in range(i - 1, first - 1, -1):
+        if text := _unlabelled(lines[j]):
+            return _nfkc(text)
+    return ""
 
 
 def _tables_start(nhead: str) -> int:
