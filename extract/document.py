@@ -16,15 +16,18 @@ from dataclasses import dataclass
 
 HEAD_CHARS = 20_000  # metadata lives at the top of a page; never scan a 50 MB body with these regexes
 
-_NAME = r"([^,，。;；!！?？《》]{0,60}?)"
+_BREAKS = ",，。;；!！?？《》"  # a title is one clause: none of these stands before its report words
+_NAME = f"([^{_BREAKS}]{{0,60}}?)"
 _Y = r"((?:19|20)\d\d)"
 _REPORT = r"(?:政府信息公开(?:工作)?(?:年度?报告|年报)|政务公开工作)"
 _TITLE = re.compile(r"^" + _NAME + _Y + r"\s*年\s*度?\s*(?:本单位|本机关|本部门)?\s*" + _REPORT)
-_TITLE_YEAR_FIRST = re.compile(r"^" + _Y + r"\s*年\s*度?\s*([^,，。;；!！?？《》\d]{2,40}?)" + _REPORT)
+_TITLE_YEAR_FIRST = re.compile(r"^" + _Y + r"\s*年\s*度?\s*([^" + _BREAKS + r"\d]{2,40}?)" + _REPORT)
 # <agency>政府信息公开工作2021年度报告 · <agency>政府信息公开工作年度报告（2021年度） · <agency>政府信息公开工作年度报告
 _TITLE_YEAR_INSIDE = re.compile(r"^" + _NAME + r"(?:政府信息公开|政务公开)(?:工作)?\s*" + _Y + r"\s*年\s*度?\s*(?:报告|年报)")
 _TITLE_YEAR_AFTER = re.compile(r"^" + _NAME + r"(?:政府信息公开|政务公开)(?:工作)?(?:年度?报告|年报)\s*[（(【\[]\s*" + _Y + r"\s*年?\s*度?\s*[）)】\]]")
 _TITLE_NO_YEAR = re.compile(r"^" + _NAME + r"(?:政府信息公开|政务公开)(?:工作)?(?:年度报告|年报)\s*$")
+# what every title shape above opens with: its report words, no clause break before them (lines without it are not read)
+_TITLE_OPENING = re.compile(f"[^{_BREAKS}]*?(?:政府信息公开|政务公开)")
 _HTML_TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|[-—–－]+)\s*")  # <title>报告标题_网站名 / 网站名-报告标题 / 网站名 | 报告标题
 _NAME_TAIL = re.compile(r"(?:召开|关于|举办|开展|印发|发布)$")
 _TITLE_PREFIX = re.compile(r"^(?:标\s*题|题\s*目|名\s*称)\s*[:：]?\s*")
@@ -125,8 +128,8 @@ def find_title(lines: list[str], html_title: str | None) -> tuple[str | None, st
     candidates = segments + lines[:400]
     fallback: tuple[str | None, str | None, int | None] = (None, None, None)
     for i, line in enumerate(candidates):
-        if "政府信息公开" not in line and "政务公开" not in line:  # (every title shape says one, and folding keeps it)
-            continue
+        if "政府信息公开" not in line and "政务公开" not in line or not _TITLE_OPENING.match(line):
+            continue  # (as folded and unlabelled the same: folding keeps the words and the breaks, a label holds neither)
         text = _unlabelled(line)
         if len(text) > 120:
             continue
