@@ -26,7 +26,7 @@ _TITLE_YEAR_FIRST = re.compile(r"^" + _Y + r"\s*年\s*度?\s*([^" + _BREAKS + r"
 _TITLE_YEAR_INSIDE = re.compile(r"^" + _NAME + r"(?:政府信息公开|政务公开)(?:工作)?\s*" + _Y + r"\s*年\s*度?\s*(?:报告|年报)")
 _TITLE_YEAR_AFTER = re.compile(r"^" + _NAME + r"(?:政府信息公开|政务公开)(?:工作)?(?:年度?报告|年报)\s*[（(【\[]\s*" + _Y + r"\s*年?\s*度?\s*[）)】\]]")
 _TITLE_NO_YEAR = re.compile(r"^" + _NAME + r"(?:政府信息公开|政务公开)(?:工作)?(?:年度报告|年报)\s*$")
-# what every title shape above opens with: its report words, no clause break before them (lines without it are not read)
+# what every title shape above opens with: its report words, no clause break before them
 _TITLE_OPENING = re.compile(f"[^{_BREAKS}]*?(?:政府信息公开|政务公开)")
 _HTML_TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|[-—–－]+)\s*")  # <title>报告标题_网站名 / 网站名-报告标题 / 网站名 | 报告标题
 _NAME_TAIL = re.compile(r"(?:召开|关于|举办|开展|印发|发布)$")
@@ -128,8 +128,10 @@ def find_title(lines: list[str], html_title: str | None) -> tuple[str | None, st
     candidates = segments + lines[:400]
     fallback: tuple[str | None, str | None, int | None] = (None, None, None)
     for i, line in enumerate(candidates):
-        if "政府信息公开" not in line and "政务公开" not in line or not _TITLE_OPENING.match(line):
-            continue  # (as folded and unlabelled the same: folding keeps the words and the breaks, a label holds neither)
+        # every title shape opens with its report words, no clause break before them (folding and a 标题： label
+        # change neither): other lines are neither folded nor matched
+        if ("政府信息公开" not in line and "政务公开" not in line) or not _TITLE_OPENING.match(line):
+            continue
         text = _unlabelled(line)
         if len(text) > 120:
             continue
