@@ -16,15 +16,18 @@ from dataclasses import dataclass
 
 HEAD_CHARS = 20_000  # metadata lives at the top of a page; never scan a 50 MB body with these regexes
 
-_NAME = r"([^,，。;；!！?？《》]{0,60}?)"
+_BREAKS = ",，。;；!！?？《》"  # a title is one clause: none of these stands before its report words
+_NAME = f"([^{_BREAKS}]{{0,60}}?)"
 _Y = r"((?:19|20)\d\d)"
 _REPORT = r"(?:政府信息公开(?:工作)?(?:年度?报告|年报)|政务公开工作)"
 _TITLE = re.compile(r"^" + _NAME + _Y + r"\s*年\s*度?\s*(?:本单位|本机关|本部门)?\s*" + _REPORT)
-_TITLE_YEAR_FIRST = re.compile(r"^" + _Y + r"\s*年\s*度?\s*([^,，。;；!！?？《》\d]{2,40}?)" + _REPORT)
+_TITLE_YEAR_FIRST = re.compile(r"^" + _Y + r"\s*年\s*度?\s*([^" + _BREAKS + r"\d]{2,40}?)" + _REPORT)
 # <agency>政府信息公开工作2021年度报告 · <agency>政府信息公开工作年度报告（2021年度） · <agency>政府信息公开工作年度报告
 _TITLE_YEAR_INSIDE = re.compile(r"^" + _NAME + r"(?:政府信息公开|政务公开)(?:工作)?\s*" + _Y + r"\s*年\s*度?\s*(?:报告|年报)")
 _TITLE_YEAR_AFTER = re.compile(r"^" + _NAME + r"(?:政府信息公开|政务公开)(?:工作)?(?:年度?报告|年报)\s*[（(【\[]\s*" + _Y + r"\s*年?\s*度?\s*[）)】\]]")
 _TITLE_NO_YEAR = re.compile(r"^" + _NAME + r"(?:政府信息公开|政务公开)(?:工作)?(?:年度报告|年报)\s*$")
+# what every title shape above opens with: its report words, no clause break before them
+_TITLE_OPENING = re.compile(f"[^{_BREAKS}]*?(?:政府信息公开|政务公开)")
 _HTML_TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|[-—–－]+)\s*")  # <title>报告标题_网站名 / 网站名-报告标题 / 网站名 | 报告标题
 _NAME_TAIL = re.compile(r"(?:召开|关于|举办|开展|印发|发布)$")
 _TITLE_PREFIX = re.compile(r"^(?:标\s*题|题\s*目|名\s*称)\s*[:：]?\s*")
@@ -122,25 +125,45 @@ def find_title(lines: list[str], html_title: str | None) -> tuple[str | None, st
     segment by segment (``报告标题_网站名``), so the site's name never joins the agency.
     """
     segments = _HTML_TITLE_SPLIT.split(html_title) if html_title else []
-    prev = ""
+    candidates = segments + lines[:400]
     fallback: tuple[str | None, str | None, int | None] = (None, None, None)
-    for i, line in enumerate(segments + lines[:400]):
-        if i <= len(segments):
-            prev = ""  # (the site's name beside the title in <title> is no agency line before it)
-        text = _TITLE_PREFIX.sub("", _nfkc(line).strip())
-        if len(text) > 120:
-            prev = text
+    for i, line in enumerate(candidates):
+        # every title shape opens with its report words, no clause break before them (folding and a 标题： label
+        # change neither): other lines are neither folded nor matched
+        if ("政府信息公开" not in line and "政务公开" not in line) or not _TITLE_OPENING.match(line):
             continue
-        name, year, is_title = _title_match(text) if "公开" in text else (None, None, False)  # (every title shape says 公开)
+        text = _unlabelled(line)
+        if len(text) > 120:
+            continue
+        text = _nfkc(text)
+        name, year, is_title = _title_match(text)
         if is_title:
-            agency = _clean_agency(name or "") or (_clean_agency(prev) if _AGENCY_LINE.search(prev) else None)
+            agency = _clean_agency(name or "")
+            if agency is None:
+                prev = _text_before(candidates, i, len(segments))
+                agency = _clean_agency(prev) if _AGENCY_LINE.search(prev) else None
             if agency is not None and (year is not None or fallback[2] is None):
                 return text, agency, year if year is not None else fallback[2]
             if year is not None and fallback[2] is None:
                 fallback = (text, None, year)
-        if text:
-            prev = text
     return fallback
+
+
+def _unlabelled(line: str) -> str:
+    """A line without a 标题： label; the same length as with full-width ASCII folded (``_nfkc``), so long
+    lines are told before they are folded."""
+    line = line.strip()
+    label = _TITLE_PREFIX.match(line)  # (match: tried at the start only, where the label stands)
+    return line[label.end():] if label else line
+
+
+def _text_before(lines: list[str], i: int, first: int) -> str:
+    """The last text before ``lines[i]``, from ``lines[first]`` on: where an agency may stand alone above its title
+    (never from ``<title>``, where the site's name stands beside the title)."""
+    for j in range(i - 1, first - 1, -1):
+        if text := _unlabelled(lines[j]):
+            return _nfkc(text)
+    return ""
 
 
 def _tables_start(nhead: str) -> int:

@@ -15,6 +15,14 @@ from extract.document import find_title, read_meta
     (["厦门市思明区民政局关于2021年度政府信息公开工作年度报告"], "厦门市思明区民政局", 2021),
     (["相关链接", "2019年政府信息公开工作年度报告"], None, 2019),
     (["会议要求，各科室要认真做好2020年政府信息公开工作年度报告编制工作。"], None, None),
+    # the agency alone on the line before a labelled, full-width title; blank and label-only lines between them
+    (["厦门市湖里区财政局", "", "标题：", "标题：２０２１年政府信息公开工作年度报告"], "厦门市湖里区财政局", 2021),
+    # a title line over 120 characters is no title, but still the line before the next one
+    (["厦门市湖里区财政局" * 14, "2021年政府信息公开工作年度报告"], None, 2021),
+    (["首页", "（三）不予公开", "某某县财政局2022年政务公开工作年度报告"], "某某县财政局", 2022),
+    # a clause before the report words is prose, not a title; a title may run on after them
+    (["根据《条例》，某某县财政局2022年政府信息公开工作年度报告"], None, None),
+    (["某某县财政局2022年政府信息公开工作年度报告。发布时间：2023-01-20"], "某某县财政局", 2022),
 ])
 def test_find_title(lines: list[str], agency: str | None, year: int | None) -> None:
     _, got_agency, got_year = find_title(lines, None)
@@ -24,6 +32,21 @@ def test_find_title(lines: list[str], agency: str | None, year: int | None) -> N
 def test_html_title_without_agency_does_not_hide_the_h1() -> None:
     _, agency, year = find_title(["首页", "某某县财政局2022年政府信息公开工作年度报告"], "2022年政府信息公开工作年度报告_某某县人民政府")
     assert (agency, year) == ("某某县财政局", 2022)
+
+
+def test_only_lines_that_can_be_a_title_are_folded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Folding full-width text costs a callback per run of it: the page's prose and table text (every line of a
+    page whose title names no agency is read) is not folded, only lines that say 政府信息公开 or 政务公开 with
+    no clause break before it (as every title shape does)."""
+    import extract.document as document
+
+    folded: list[str] = []
+    fold = document._nfkc
+    monkeypatch.setattr(document, "_nfkc", lambda s: folded.append(s) or fold(s))
+    body = ["一、总体情况", "（一）主动公开", "规章", "（三）不予公开", "１２", "二、主动公开政府信息情况",
+            "2021年，全年未因政府信息公开工作被申请行政复议。", "严格落实“五公开”要求，依托政务服务中心设立政务公开专区。"]
+    assert find_title(["2021年政府信息公开工作年度报告", *body * 50], None) == ("2021年政府信息公开工作年度报告", None, 2021)
+    assert set(folded) == {"2021年政府信息公开工作年度报告"}
 
 
 def test_agency_from_the_opening_paragraph_when_there_is_no_title() -> None:
