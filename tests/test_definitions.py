@@ -72,7 +72,8 @@ def _check_specs(defs):
 def test_job_schedule_and_sensors(defs, monkeypatch):
     job = defs.resolve_job_def("refresh")
     assert job.tags.get("disclosure/writes-warehouse") == "true"
-    assert job.executor_def.name == "in_process"
+    assert job.executor_def.name == "refresh_executor"  # in one process unless the run config says otherwise
+    assert job.executor_def.config_schema.as_field().default_value == {"in_process": {}}
     ui_job = defs.resolve_implicit_global_asset_job_def()  # the UI's "Materialize all"
     assert ui_job.executor_def.name == "in_process", "one process per run: the warehouse lock is held run-long"
     schedule = defs.resolve_schedule_def("weekly_refresh")
