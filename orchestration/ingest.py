@@ -54,7 +54,7 @@ class FetchBatch:
     full: bool
     store_root: str
     root: str | None = None  # the manifest's folder: local sources' report_ids are relative to it
-    chunk_files: list[str] = field(default_factory=list)  # the chunk steps' parse outcomes (``prepared_outcomes``)
+    chunk_files: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)  # (file, its (source, content)s): the chunk steps' parse outcomes
 
 
 @dataclass
@@ -160,7 +160,7 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
 
 
 @op
-def gather_fetches(context: OpExecutionContext, batch: FetchBatch, chunks: list[ChunkResult]) -> FetchBatch:
+def gather_fetches(context: OpExecutionContext, batch: FetchBatch, chunks: list[ChunkResult], sources: SourcesResource) -> FetchBatch:
     """Every chunk's fetch results as one batch (a source two chunks reached counts once, as within one
     fetch: the first, still an attachment of the page that linked it), and the chunk files for the writer."""
     chunks = sorted(chunks, key=lambda c: c.index)
@@ -180,12 +180,13 @@ def gather_fetches(context: OpExecutionContext, batch: FetchBatch, chunks: list[
         "unchanged": counts.get("unchanged", 0),
         "failed": len(failed),
         "full_refresh": batch.full,
+        "manifest": str(sources.location()),
         "steps": len(chunks),
         "workers": MetadataValue.json(sorted({c.worker for c in chunks})),
         "failures": MetadataValue.md(md_table(["source", "error"], [[r.source_uri, r.error or ""] for r in failed],
                                               limit=METADATA_ROWS)),
     })
-    return replace(batch, results=results, chunk_files=[c.out_file for c in chunks])
+    return replace(batch, results=results, chunk_files=[(c.out_file, c.parsed) for c in chunks])
 
 
 @graph_asset(group_name="ingest", kinds={"python"}, config=ConfigMapping(
@@ -201,10 +202,8 @@ def prepared_outcomes(batch: FetchBatch, todo: Sequence[Mapping]) -> tuple[Itera
     """(the chunk steps' outcomes for ``todo``, each once; the ``todo`` rows no chunk parsed, for the writer
     to parse itself). The writer decides what is to land from the whole load; the chunks only did the work."""
     wanted = {(s["source_uri"], s["content_hash"]) for s in todo}
-    covered = set()
-    files = [Path(f) for f in batch.chunk_files]
-    for path in files:
-        covered.update(key for key in _keys(path) if key in wanted)
+    covered = {tuple(key) for _, keys in batch.chunk_files for key in keys} & wanted
+    files = [Path(f) for f, _ in batch.chunk_files]
     rest = [s for s in todo if (s["source_uri"], s["content_hash"]) not in covered]
 
     def outcomes() -> Iterator[ParseOutcome]:
@@ -228,13 +227,9 @@ def _read(path: Path) -> Iterator[ParseOutcome]:
                 return
 
 
-def _keys(path: Path) -> Iterator[tuple[str, str]]:
-    return ((o.source, o.content_hash) for o in _read(path))
-
-
 def discard_chunk_files(batch: FetchBatch) -> None:
     """The chunk files once landed (their run's folder)."""
-    for folder in {Path(f).parent for f in batch.chunk_files}:
+    for folder in {Path(f).parent for f, _ in batch.chunk_files}:
         shutil.rmtree(folder, ignore_errors=True)
 
 

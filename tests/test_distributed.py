@@ -169,3 +169,25 @@ def test_celery_workers_give_the_same_marts(corpus, in_process, celery_worker):
     for step, pid in pids.items():  # each chunk step ran in a process of the worker this test started
         assert worker_pid in ancestors(pid), (step, pid, worker_pid, proc.stdout[-3000:])
     assert contract_rows(warehouse) == contract_rows(in_process)
+
+
+def test_the_writer_lands_what_its_load_needs_from_the_chunk_files_once_and_parses_the_rest(tmp_path):
+    """The chunk steps only do the work; the writer decides from the whole load: an outcome two steps
+    made lands once, one the load no longer needs does not land, and content no step parsed is left to it."""
+    import pickle
+
+    from orchestration.ingest import FetchBatch, prepared_outcomes
+    from orchestration.parsing import ParseOutcome
+
+    files = []
+    for name, keys in (("a", [("s1", "h1"), ("s2", "h2")]), ("b", [("s2", "h2"), ("s3", "h3")])):
+        path = tmp_path / f"{name}.pickle"
+        with path.open("wb") as out:
+            for source, content in keys:
+                pickle.dump(ParseOutcome(source, content, error="stand-in"), out)
+        files.append((str(path), keys))
+    batch = FetchBatch(results=[], full=False, store_root=str(tmp_path / "raw"), chunk_files=files)
+    todo = [{"source_uri": s, "content_hash": h} for s, h in (("s1", "h1"), ("s2", "h2"), ("s4", "h4"))]
+    outcomes, rest = prepared_outcomes(batch, todo)
+    assert [(o.source, o.content_hash) for o in outcomes] == [("s1", "h1"), ("s2", "h2")]
+    assert rest == [{"source_uri": "s4", "content_hash": "h4"}]
