@@ -191,3 +191,18 @@ def test_the_writer_lands_what_its_load_needs_from_the_chunk_files_once_and_pars
     outcomes, rest = prepared_outcomes(batch, todo)
     assert [(o.source, o.content_hash) for o in outcomes] == [("s1", "h1"), ("s2", "h2")]
     assert rest == [{"source_uri": "s4", "content_hash": "h4"}]
+
+
+def test_the_executor_settings_become_the_runs_execution_config():
+    from orchestration.settings import SettingsError, resources_from_env
+
+    assert resources_from_env({})["execution"].run_config() == {}  # the job's own default: in one process
+    multi = resources_from_env({"DISCLOSURE_EXECUTOR": "multiprocess", "DISCLOSURE_MAX_CONCURRENT": "3"})["execution"]
+    assert multi.run_config() == {"execution": {"config": {"multiprocess": {"max_concurrent": 3}}}}
+    broker = "redis://127.0.0.1:6379/0"
+    celery = resources_from_env({"DISCLOSURE_EXECUTOR": "celery", "DISCLOSURE_CELERY_BROKER": broker})["execution"]
+    assert celery.run_config() == {"execution": {"config": {"celery": {"broker": broker, "backend": broker}}}}
+    with pytest.raises(SettingsError, match="DISCLOSURE_CELERY_BROKER"):
+        resources_from_env({"DISCLOSURE_EXECUTOR": "celery"})
+    with pytest.raises(SettingsError, match="DISCLOSURE_EXECUTOR"):
+        resources_from_env({"DISCLOSURE_EXECUTOR": "dask"})
