@@ -7,7 +7,7 @@ PATH_HINT = @command -v uv >/dev/null 2>&1 || echo 'uv is in $(USER_BIN), not on
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: setup run test browser pdftools office uv clean
+.PHONY: setup run test browser pdftools office redis uv clean
 
 uv:  ## uv itself, from PyPI, when the machine has none; says how to put it on PATH for the README's `uv run ...`
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
@@ -23,7 +23,7 @@ run: setup office  ## the whole pipeline on the bundled sample corpus
 	$(UV) run disclosure refresh
 	$(PATH_HINT)
 
-test: setup browser pdftools office  ## the test suite
+test: setup browser pdftools office redis  ## the test suite
 	$(UV) run pytest
 
 browser:  ## Debian's Chromium, for the end-to-end UI test
@@ -34,6 +34,9 @@ pdftools:  ## CJK fonts for Chromium's PDF printing and poppler's pdftoppm, for 
 
 office:  ## Debian's LibreOffice (headless), which converts legacy .doc/.wps/.xls reports to DOCX/XLSX for the parser
 	@command -v soffice >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui libreoffice-calc-nogui >/dev/null; }
+
+redis:  ## Debian's redis-server, the Celery broker the distributed-executor test starts on loopback
+	@command -v redis-server >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
 clean:
 	rm -rf .venv warehouse dbt_project/target dbt_project/logs .pytest_cache .hypothesis

@@ -8,8 +8,9 @@ been parsed with the current PARSER_VERSION is parsed again; ``full: true`` in t
 import hashlib
 import json
 from collections import Counter
+from itertools import chain
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,6 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetObservation,
-    Config,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -26,68 +26,21 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.dbt_metadata import generate_docs, with_table_metadata
 from orchestration import REPO
+from orchestration.ingest import (  # noqa: F401 - the ingest asset and its helpers, as the rest of the code knows them
+    METADATA_ROWS,
+    FetchBatch,
+    RefreshConfig,
+    discard_chunk_files,
+    md_table,
+    parse_items,
+    prepared_outcomes,
+    progress_bar,
+    raw_store_root,
+    source_documents,
+)
 from orchestration.parsing import parse_stream
-from orchestration.progress import Progress, terminal
-from orchestration.resources import FetchResource, ParseResource, SourcesResource, WarehouseResource, dbt_project, dbt_source_files
-
-
-class RefreshConfig(Config):
-    full: bool = False  # re-fetch and re-parse every source, not only new or changed ones
-
-
-@dataclass
-class FetchBatch:
-    """What ``source_documents`` hands to parsing: every source's fetch result, and the mode."""
-
-    results: list[Any]  # orchestration.fetching.fetcher.FetchResult
-    full: bool
-    store_root: str
-    root: str | None = None  # the manifest's folder: local sources' report_ids are relative to it
-
-
-def raw_store_root(warehouse: WarehouseResource) -> Path:
-    """The raw document store sits beside the work DB: both are the warehouse's private state."""
-    return Path(warehouse.paths().work_db).parent / "raw"
-
-
-@asset(group_name="ingest", kinds={"python"})
-def source_documents(
-    context: AssetExecutionContext, config: RefreshConfig, sources: SourcesResource, warehouse: WarehouseResource,
-    fetch: FetchResource,
-) -> FetchBatch:
-    """Fetch every source of the manifest into the raw store (conditional requests; unchanged sources cost little)."""
-    from orchestration.fetching.config import FetchConfig
-    from orchestration.fetching.fetcher import fetch_sources
-    from orchestration.fetching.store import RawStore
-
-    manifest = sources.manifest(fetch)
-    store_root = raw_store_root(warehouse)
-    store = RawStore(store_root)
-
-    documents = sum(1 for s in manifest.sources if s.kind != "listing")  # listings add theirs as they are read
-    progress = Progress("fetch", documents, context.log.info, progress_bar(context))
-    results = fetch_sources(manifest, store, FetchConfig.resolve(manifest.settings, fetch.overrides()), full=config.full,
-                            progress=context.log.info, on_result=lambda r: progress.advance(failed=r.status == "failed"))
-    progress.close()
-    counts = Counter(r.status for r in results)
-    failed = [r for r in results if r.status == "failed"]
-    context.log.info(
-        f"fetched {counts.get('fetched', 0)}, unchanged {counts.get('unchanged', 0)}, failed {len(failed)} of {len(results)} sources"
-    )
-    context.add_output_metadata(
-        {
-            "sources": len(results),
-            "fetched": counts.get("fetched", 0),
-            "unchanged": counts.get("unchanged", 0),
-            "failed": len(failed),
-            "full_refresh": config.full,
-            "manifest": str(sources.location()),
-            "failures": MetadataValue.md(md_table(["source", "error"], [[r.source_uri, r.error or ""] for r in failed],
-                                                  limit=METADATA_ROWS)),
-        }
-    )
-    return FetchBatch(results=results, full=config.full, store_root=str(store_root),
-                      root=str(manifest.root) if manifest.root else None)
+from orchestration.progress import Progress
+from orchestration.resources import ParseResource, WarehouseResource, dbt_project, dbt_source_files
 
 
 @asset(group_name="ingest", kinds={"python", "duckdb"}, output_required=False)
@@ -116,12 +69,14 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     kinds: Counter[str] = Counter()
     errors: list[tuple[str, str]] = []  # (source, why it could not be parsed)
     with_errors = 0
-    progress = Progress("parse", len(todo), context.log.info, progress_bar(context))
+    progress = Progress("land", len(todo), context.log.info, progress_bar(context))
+    prepared, rest = prepared_outcomes(batch, todo)  # parsed by source_documents' steps; the rest (none, normally) here
+    parsed_here = parse_stream(parse_items(batch.results, batch.store_root, rest), batch.store_root, log=context.log.info,
+                               workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes())
     with Landing(work_db, paths.corrections_csv, paths.waivers_csv, Path(batch.root) if batch.root else None) as landing:
         reports: list[Any] = []
         failures: list[dict] = []  # kept with their reason in raw.parse_failures; the batch gate counts them
-        for _, outcome in parse_stream(parse_items(batch, todo), batch.store_root, log=context.log.info,
-                                       workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes()):
+        for outcome in chain(prepared, (outcome for _, outcome in parsed_here)):
             if outcome.report is not None:
                 reports.append(outcome.report)
                 kinds[outcome.report.document_kind] += 1
@@ -136,6 +91,7 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
                 reports, failures = [], []
         progress.close()
         stats = landing.finish(records, load, reports, failures)
+    discard_chunk_files(batch)
     parsed = sum(kinds.values())
     context.log.info(f"landed {parsed} parsed documents ({len(errors)} could not be parsed); "
                      f"{stats.retired} sources retired (no longer in the manifest)")
@@ -169,15 +125,6 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     yield MaterializeResult(metadata=metadata)
 
 
-METADATA_ROWS = 50  # rows of a metadata table in the UI (the rest are counted; every row is in the warehouse)
-
-
-def progress_bar(context: AssetExecutionContext):
-    """The terminal to draw a progress bar on: only for runs that print progress (``disclosure refresh``'s
-    ``progress`` logger), never for runs of the UI or the daemon."""
-    return terminal() if "progress" in (context.run_config.get("loggers") or {}) else None
-
-
 def inputs_fingerprint(load: Sequence[Mapping], paths, parser_version: str) -> str:
     """A digest of everything the published warehouse is made from: the current load (each listed
     source, its current content and whether its fetch failed, so a retired or re-pointed source is a
@@ -191,27 +138,6 @@ def inputs_fingerprint(load: Sequence[Mapping], paths, parser_version: str) -> s
         digest.update(f"{path}\0".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def parse_items(batch: FetchBatch, todo: Sequence[Mapping]) -> list[tuple[str, str, dict, str | None, str | None]]:
-    """``(source, content_hash, headers, agency hint, title hint)`` for ``parse_stream``, with the headers the content
-    arrived with (its charset) from the raw store's log: this run's answer may be a bare 304, or a
-    failure that left the previous content current; the hint is the manifest's ``agency``, the title an
-    attachment's link text on its page."""
-    from orchestration.fetching.store import RawStore
-
-    store = RawStore(Path(batch.store_root))
-    answered = {r.source_uri: dict(r.headers or {}) for r in batch.results}
-    hints = {r.source_uri: r.agency_hint for r in batch.results}
-    titles = {r.source_uri: getattr(r, "title_hint", None) for r in batch.results}
-    items = []
-    for s in todo:
-        source, content_hash = s["source_uri"], s["content_hash"]
-        stored = store.latest(source)
-        same = stored is not None and stored.content_hash == content_hash
-        items.append((source, content_hash, dict(stored.headers) if same else answered.get(source, {}), hints.get(source),
-                      titles.get(source)))
-    return items
 
 
 def _fingerprint_file(paths, which: str) -> Path:
@@ -341,18 +267,3 @@ def relation_rows(warehouse: WarehouseResource) -> dict[str, int]:
     """Row counts of the contract relations in the published warehouse (read-only)."""
     with warehouse.connect(read_only=True, published=True) as con:
         return {rel: con.execute(f"select count(*) from {rel}").fetchone()[0] for rel in CONTRACT_RELATIONS}
-
-
-# --- small helpers ---------------------------------------------------------------------------
-
-
-def md_table(header: list[str], rows: list[list[Any]], limit: int | None = None) -> str:
-    """Rows as a Markdown table for the UI's metadata panel (the first ``limit`` of them, the rest counted)."""
-    if not rows:
-        return "(none)"
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    shown = rows if limit is None else rows[:limit]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in shown]
-    if len(shown) < len(rows):
-        lines.append(f"\n… and {len(rows) - len(shown):,} more")
-    return "\n".join(lines)

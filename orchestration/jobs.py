@@ -1,7 +1,8 @@
-"""The refresh job: every asset and check, in one process, tagged as a warehouse writer.
+"""The refresh job: every asset and check, tagged as a warehouse writer, in one process unless configured.
 
-In-process execution lets the warehouse resource hold the work DB lock for the whole run, and
-saves a Python start-up per step; parsing brings its own small process pool.
+In-process execution (the default) lets the warehouse resource hold the work DB lock for the whole
+run, and saves a Python start-up per step; parsing brings its own small process pool. The same job
+runs on Dagster's multiprocess executor or on Celery workers by run config alone (``refresh_executor``).
 """
 
 from __future__ import annotations
@@ -10,14 +11,46 @@ import logging
 import re
 import sys
 
-from dagster import AssetSelection, define_asset_job, in_process_executor, logger
+from dagster import AssetSelection, Field, Selector, define_asset_job, executor, logger, multiple_process_executor_requirements
+from dagster._core.definitions.executor_definition import (
+    IN_PROC_CONFIG,
+    MULTI_PROC_CONFIG,
+    _core_in_process_executor_creation,
+    _core_multiprocess_executor_creation,
+)
+from dagster._core.execution.retries import RetryMode
+from dagster_celery.executor import CELERY_CONFIG
 
 from orchestration.resources import WRITER_TAG
+
+
+
+@executor(
+    name="refresh_executor",
+    config_schema=Field(Selector({"in_process": IN_PROC_CONFIG, "multiprocess": MULTI_PROC_CONFIG,
+                                  "celery": Field(CELERY_CONFIG, description="Steps as tasks on Celery workers (dagster-celery).")}),
+                        default_value={"in_process": {}}),
+    requirements=lambda config: [] if "in_process" in config else multiple_process_executor_requirements(),
+)
+def refresh_executor(init_context):
+    """``execution: config: in_process | multiprocess | celery`` (default in_process). Off the in-process executor,
+    each step that uses the warehouse takes its lock for that step only; the run queue keeps runs apart."""
+    config = init_context.executor_config
+    if "multiprocess" in config:
+        return _core_multiprocess_executor_creation(config["multiprocess"])
+    if "celery" in config:
+        from dagster_celery.executor import CeleryExecutor
+
+        celery = config["celery"]
+        return CeleryExecutor(broker=celery.get("broker"), backend=celery.get("backend"), include=celery.get("include"),
+                              config_source=celery.get("config_source"), retries=RetryMode.from_config(celery["retries"]))
+    return _core_in_process_executor_creation(config["in_process"])
+
 
 refresh_job = define_asset_job(
     name="refresh",
     selection=AssetSelection.all(),
-    executor_def=in_process_executor,
+    executor_def=refresh_executor,
     tags={WRITER_TAG: "true"},
     description="Fetch, parse, land, dbt build, quality gate and publish (incremental; `full: true` on source_documents re-does everything).",
 )

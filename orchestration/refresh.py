@@ -58,6 +58,8 @@ def refresh_run_config(configured: dict, sources: Path, warehouse: Path, full: b
     }
     if progress:
         config["loggers"] = {"progress": {}}
+    if "execution" in configured:
+        config.update(configured["execution"].run_config())  # off the in-process default: DISCLOSURE_EXECUTOR
     return config
 
 

@@ -289,12 +289,38 @@ class ParseResource(ConfigurableResource):
     workers: Optional[int] = setting(None, "DISCLOSURE_PARSE_WORKERS", "parse processes; default the cores, at most 4", ge=0)
     worker_memory_mb: int = setting(2048, "DISCLOSURE_PARSE_WORKER_MEMORY_MB", "address-space ceiling of each parse worker (RLIMIT_AS); 0: none", ge=0)
     chunk: int = setting(500, "DISCLOSURE_PARSE_CHUNK", "parsed documents landed per transaction: the most a refresh holds at once", ge=1)
+    sources_per_step: int = setting(1000, "DISCLOSURE_SOURCES_PER_STEP", "sources fetched and parsed per step of source_documents (steps run side by side off the in-process executor)", ge=1)
 
     def worker_count(self) -> int:
         return self.workers or min(4, os.cpu_count() or 1)
 
     def worker_memory_bytes(self) -> int | None:
         return self.worker_memory_mb * 1024 * 1024 if self.worker_memory_mb > 0 else None
+
+
+class ExecutionResource(ConfigurableResource):
+    """Where the refresh job's steps run: in one process (default), in processes here, or on Celery workers.
+    ``disclosure refresh`` turns these into the run's ``execution`` config (``run_config``)."""
+
+    executor: Literal["in_process", "multiprocess", "celery"] = setting("in_process", "DISCLOSURE_EXECUTOR", "in_process (default: one process, the warehouse locked for the whole run), multiprocess or celery")
+    max_concurrent: int = setting(0, "DISCLOSURE_MAX_CONCURRENT", "multiprocess: steps at once; 0: the cores", ge=0)
+    celery_broker: Optional[str] = setting(None, "DISCLOSURE_CELERY_BROKER", "celery: the broker's URL, e.g. redis://127.0.0.1:6379/0 (the workers' too)")
+    celery_backend: Optional[str] = setting(None, "DISCLOSURE_CELERY_BACKEND", "celery: the result backend's URL; default the broker's")
+
+    @model_validator(mode="after")
+    def _a_broker_for_celery(self):
+        if self.executor == "celery" and not self.celery_broker:
+            raise ValueError("DISCLOSURE_CELERY_BROKER: required (e.g. redis://127.0.0.1:6379/0) when DISCLOSURE_EXECUTOR=celery")
+        return self
+
+    def run_config(self) -> dict:
+        """The run config's ``execution`` block (empty for the in-process default: the job's own)."""
+        if self.executor == "multiprocess":
+            return {"execution": {"config": {"multiprocess": {"max_concurrent": self.max_concurrent}}}}
+        if self.executor == "celery":
+            broker = self.celery_broker
+            return {"execution": {"config": {"celery": {"broker": broker, "backend": self.celery_backend or broker}}}}
+        return {}
 
 
 class AlertsResource(ConfigurableResource):

@@ -18,7 +18,7 @@ from dagster import ConfigurableResource, EnvVar
 from pydantic import ValidationError
 
 from orchestration.redaction import redact
-from orchestration.resources import AlertsResource, FetchResource, ParseResource, SourcesResource, WarehouseResource
+from orchestration.resources import AlertsResource, ExecutionResource, FetchResource, ParseResource, SourcesResource, WarehouseResource
 
 RESOURCES: dict[str, type[ConfigurableResource]] = {
     "sources": SourcesResource,
@@ -26,6 +26,7 @@ RESOURCES: dict[str, type[ConfigurableResource]] = {
     "fetch": FetchResource,
     "parse": ParseResource,
     "alerts": AlertsResource,
+    "execution": ExecutionResource,
 }
 CRON_SETTING = "DISCLOSURE_REFRESH_CRON"
 DEFAULT_CRON = "0 3 * * 1"  # Mondays 03:00: reports are published through the year; weekly is fresh enough

@@ -72,7 +72,8 @@ def _check_specs(defs):
 def test_job_schedule_and_sensors(defs, monkeypatch):
     job = defs.resolve_job_def("refresh")
     assert job.tags.get("disclosure/writes-warehouse") == "true"
-    assert job.executor_def.name == "in_process"
+    assert job.executor_def.name == "refresh_executor"  # in one process unless the run config says otherwise
+    assert job.executor_def.config_schema.as_field().default_value == {"in_process": {}}
     ui_job = defs.resolve_implicit_global_asset_job_def()  # the UI's "Materialize all"
     assert ui_job.executor_def.name == "in_process", "one process per run: the warehouse lock is held run-long"
     schedule = defs.resolve_schedule_def("weekly_refresh")
@@ -220,7 +221,8 @@ def test_resources_show_their_settings_and_mask_secrets(monkeypatch):
     assert {f.name for f in shown["warehouse"].config_field_snaps} >= {
         "warehouse", "work_db", "data_docs", "parquet_dir", "corrections", "waivers",
         "lock_timeout_s", "max_quarantine_share", "max_failed_share", "storage_version"}
-    assert {f.name for f in shown["parse"].config_field_snaps} == {"workers", "worker_memory_mb", "chunk"}
+    assert {f.name for f in shown["parse"].config_field_snaps} == {"workers", "worker_memory_mb", "chunk", "sources_per_step"}
+    assert {f.name for f in shown["execution"].config_field_snaps} == {"executor", "max_concurrent", "celery_broker", "celery_backend"}
     assert {"timeout_seconds", "max_bytes", "respect_robots", "allowed_roots"} <= {f.name for f in shown["fetch"].config_field_snaps}
     assert shown["warehouse"].configured_values["lock_timeout_s"] == "90.0"
     alerts = shown["alerts"].configured_values

@@ -161,7 +161,7 @@ def test_sigterm_stops_a_refresh_stalled_on_a_server_promptly(site, http_server,
     try:
         for line in proc.stdout:  # until the fetch step runs (bounded by the pytest timeout)
             lines.append(line)
-            if line.startswith("▶ source_documents"):
+            if line.startswith("▶ source_documents.fetch_and_parse"):
                 break
         time.sleep(2)  # the request to the stalling server is in flight
         proc.send_signal(signal.SIGTERM)

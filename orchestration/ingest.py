@@ -1,0 +1,266 @@
+"""``source_documents``: the manifest's sources fetched and parsed in chunks, one Dagster step per chunk.
+
+A graph-backed asset, so one run (``disclosure refresh``, the UI, the schedule) fans out and the
+asset graph still shows one ``source_documents``: ``plan_chunks`` splits the sources (every listing
+in the first chunk, since its link budget is per run; documents ``sources_per_step`` at a time) →
+one ``fetch_and_parse`` step per chunk (a Dagster dynamic output) → ``gather_fetches``. Each chunk
+step fetches its sources into the raw store, parses the content its sources now show that this
+parser has not parsed, and writes those outcomes to a chunk file beside the work DB; it never opens
+the work DB for writing and never takes the warehouse lock, so chunk steps run side by side on the
+multiprocess or Celery executor (the raw store and the chunk files are the shared storage).
+``raw_landing``, the one writer, lands the chunk files in bulk (``prepared_outcomes``).
+"""
+
+import os
+import pickle
+import shutil
+import socket
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    Config,
+    ConfigMapping,
+    DynamicOut,
+    DynamicOutput,
+    MetadataValue,
+    OpExecutionContext,
+    Out,
+    Output,
+    graph_asset,
+    op,
+)
+
+from orchestration.parsing import ParseOutcome, parse_stream
+from orchestration.progress import Progress, terminal
+from orchestration.resources import FetchResource, ParseResource, SourcesResource, WarehouseResource
+
+METADATA_ROWS = 50  # rows of a metadata table in the UI (the rest are counted; every row is in the warehouse)
+
+
+class RefreshConfig(Config):
+    full: bool = False  # re-fetch and re-parse every source, not only new or changed ones
+
+
+@dataclass
+class FetchBatch:
+    """What ``source_documents`` hands to parsing: every source's fetch result, and the mode."""
+
+    results: list[Any]  # orchestration.fetching.fetcher.FetchResult
+    full: bool
+    store_root: str
+    root: str | None = None  # the manifest's folder: local sources' report_ids are relative to it
+    chunk_files: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)  # (file, its (source, content)s): the chunk steps' parse outcomes
+
+
+@dataclass
+class Chunk:
+    """One chunk step's work: its share of the manifest, and where everything lives (shared storage)."""
+
+    index: int
+    manifest: Any  # orchestration.fetching.manifest.Manifest with this chunk's sources only
+    config: Any  # orchestration.fetching.config.FetchConfig, resolved once for the run
+    full: bool
+    store_root: str
+    work_db: str
+    out_file: str
+
+
+def raw_store_root(warehouse: WarehouseResource) -> Path:
+    """The raw document store sits beside the work DB: both are the warehouse's private state."""
+    return Path(warehouse.paths().work_db).parent / "raw"
+
+
+def chunk_folder(work_db: Path) -> Path:
+    """Where chunk steps leave their parse outcomes for the writer (beside the work DB: shared storage)."""
+    return Path(work_db).parent / "chunks"
+
+
+def progress_bar(context: OpExecutionContext | AssetExecutionContext):
+    """The terminal to draw a progress bar on: only for runs that print progress (``disclosure refresh``'s
+    ``progress`` logger), never for runs of the UI or the daemon."""
+    return terminal() if "progress" in (context.run_config.get("loggers") or {}) else None
+
+
+@op(out={"chunks": DynamicOut(Chunk), "batch": Out(FetchBatch)})
+def plan_chunks(context: OpExecutionContext, config: RefreshConfig, sources: SourcesResource, warehouse: WarehouseResource,
+                fetch: FetchResource, parse: ParseResource):
+    """Split the manifest's sources into chunks of ``sources_per_step`` (every listing in the first one)."""
+    from orchestration.fetching.config import FetchConfig
+
+    manifest = sources.manifest(fetch)
+    work_db = Path(warehouse.paths().work_db)
+    folder = chunk_folder(work_db)
+    shutil.rmtree(folder, ignore_errors=True)  # an earlier run's leftovers (writers never overlap)
+    (folder / context.run_id).mkdir(parents=True, exist_ok=True)
+    listings = [s for s in manifest.sources if s.kind == "listing"]
+    documents = [s for s in manifest.sources if s.kind != "listing"]
+    step = parse.sources_per_step
+    groups = [listings + documents[:step]] + [documents[i:i + step] for i in range(step, len(documents), step)]
+    fetch_config = FetchConfig.resolve(manifest.settings, fetch.overrides())
+    store_root = str(raw_store_root(warehouse))
+    context.log.info(f"fetch and parse: {len(manifest.sources)} sources in {len(groups)} step(s) "
+                     f"of at most {step} documents (DISCLOSURE_SOURCES_PER_STEP)")
+    for index, group in enumerate(groups):
+        out_file = str(folder / context.run_id / f"{index:05d}.pickle")
+        chunk = Chunk(index, replace(manifest, sources=group), fetch_config, config.full, store_root, str(work_db), out_file)
+        yield DynamicOutput(chunk, mapping_key=f"c{index:05d}", output_name="chunks")
+    yield Output(FetchBatch(results=[], full=config.full, store_root=store_root,
+                            root=str(manifest.root) if manifest.root else None), output_name="batch")
+
+
+@dataclass
+class ChunkResult:
+    """What a chunk step did: its fetch results, and which (source, content) it parsed into ``out_file``."""
+
+    index: int
+    results: list[Any]  # FetchResult
+    out_file: str
+    parsed: list[tuple[str, str]]
+    worker: str  # host and pid of the process that ran the step
+
+
+@op
+def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResource) -> ChunkResult:
+    """Fetch this chunk's sources into the raw store; parse the content they now show that this parser
+    has not parsed yet (read from the work DB, read-only) into the chunk file, one outcome at a time."""
+    from extract import PARSER_VERSION
+    from orchestration.fetching.fetcher import fetch_sources
+    from orchestration.fetching.store import RawStore
+    from orchestration.warehouse.landing import current_load, parsed_reports
+
+    store = RawStore(Path(chunk.store_root))
+    documents = sum(1 for s in chunk.manifest.sources if s.kind != "listing")  # listings add theirs as they are read
+    fetching = Progress("fetch", documents, context.log.info, progress_bar(context))
+    results = fetch_sources(chunk.manifest, store, chunk.config, full=chunk.full, progress=context.log.info,
+                            on_result=lambda r: fetching.advance(failed=r.status == "failed"))
+    fetching.close()
+    work_db = Path(chunk.work_db)
+    load = current_load(work_db, [r.to_record() for r in results])
+    done = set() if chunk.full else parsed_reports(work_db, PARSER_VERSION)
+    todo = [s for s in load if s["content_hash"] and (s["source_uri"], s["content_hash"]) not in done]
+    parsing = Progress("parse", len(todo), context.log.info, progress_bar(context))
+    parsed: list[tuple[str, str]] = []
+    tmp = Path(chunk.out_file + ".tmp")
+    with tmp.open("wb") as out:
+        for _, outcome in parse_stream(parse_items(results, chunk.store_root, todo), chunk.store_root, log=context.log.info,
+                                       workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes()):
+            pickle.dump(outcome, out, protocol=pickle.HIGHEST_PROTOCOL)
+            parsed.append((outcome.source, outcome.content_hash))
+            parsing.advance(failed=outcome.report is None)
+    tmp.replace(chunk.out_file)
+    parsing.close()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    context.log.info(f"chunk {chunk.index}: {len(results)} fetched, {len(parsed)} parsed (in {worker})")
+    return ChunkResult(chunk.index, results, chunk.out_file, parsed, worker)
+
+
+@op
+def gather_fetches(context: OpExecutionContext, batch: FetchBatch, chunks: list[ChunkResult], sources: SourcesResource) -> FetchBatch:
+    """Every chunk's fetch results as one batch (a source two chunks reached counts once, as within one
+    fetch: the first, still an attachment of the page that linked it), and the chunk files for the writer."""
+    chunks = sorted(chunks, key=lambda c: c.index)
+    merged: dict[str, Any] = {}
+    for result in (r for c in chunks for r in c.results):
+        first = merged.setdefault(result.source_uri, result)
+        if first is not result and first.page is None and result.page is not None:
+            first.page = result.page
+    results = list(merged.values())
+    counts = Counter(r.status for r in results)
+    failed = [r for r in results if r.status == "failed"]
+    context.log.info(f"fetched {counts.get('fetched', 0)}, unchanged {counts.get('unchanged', 0)}, "
+                     f"failed {len(failed)} of {len(results)} sources")
+    context.add_output_metadata({
+        "sources": len(results),
+        "fetched": counts.get("fetched", 0),
+        "unchanged": counts.get("unchanged", 0),
+        "failed": len(failed),
+        "full_refresh": batch.full,
+        "manifest": str(sources.location()),
+        "steps": len(chunks),
+        "workers": MetadataValue.json(sorted({c.worker for c in chunks})),
+        "failures": MetadataValue.md(md_table(["source", "error"], [[r.source_uri, r.error or ""] for r in failed],
+                                              limit=METADATA_ROWS)),
+    })
+    return replace(batch, results=results, chunk_files=[(c.out_file, c.parsed) for c in chunks])
+
+
+@graph_asset(group_name="ingest", kinds={"python"}, config=ConfigMapping(
+    config_fn=lambda config: {"plan_chunks": {"config": config}}, config_schema=RefreshConfig.to_config_schema()))
+def source_documents() -> FetchBatch:
+    """Fetch every source of the manifest into the raw store (conditional requests; unchanged sources cost
+    little) and parse what is new, a chunk of sources per step (``raw_landing`` lands the chunks)."""
+    chunks, batch = plan_chunks()
+    return gather_fetches(batch, chunks.map(fetch_and_parse).collect())
+
+
+def prepared_outcomes(batch: FetchBatch, todo: Sequence[Mapping]) -> tuple[Iterator[ParseOutcome], list[Mapping]]:
+    """(the chunk steps' outcomes for ``todo``, each once; the ``todo`` rows no chunk parsed, for the writer
+    to parse itself). The writer decides what is to land from the whole load; the chunks only did the work."""
+    wanted = {(s["source_uri"], s["content_hash"]) for s in todo}
+    covered = {tuple(key) for _, keys in batch.chunk_files for key in keys} & wanted
+    files = [Path(f) for f, _ in batch.chunk_files]
+    rest = [s for s in todo if (s["source_uri"], s["content_hash"]) not in covered]
+
+    def outcomes() -> Iterator[ParseOutcome]:
+        seen: set[tuple[str, str]] = set()
+        for path in files:
+            for outcome in _read(path):
+                key = (outcome.source, outcome.content_hash)
+                if key in wanted and key not in seen:
+                    seen.add(key)
+                    yield outcome
+
+    return outcomes(), rest
+
+
+def _read(path: Path) -> Iterator[ParseOutcome]:
+    with path.open("rb") as f:
+        while True:
+            try:
+                yield pickle.load(f)
+            except EOFError:
+                return
+
+
+def discard_chunk_files(batch: FetchBatch) -> None:
+    """The chunk files once landed (their run's folder)."""
+    for folder in {Path(f).parent for f, _ in batch.chunk_files}:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def parse_items(results: Sequence[Any], store_root: str, todo: Sequence[Mapping]) -> list[tuple[str, str, dict, str | None, str | None]]:
+    """``(source, content_hash, headers, agency hint, title hint)`` for ``parse_stream``, with the headers the content
+    arrived with (its charset) from the raw store's log: this run's answer may be a bare 304, or a
+    failure that left the previous content current; the hint is the manifest's ``agency``, the title an
+    attachment's link text on its page."""
+    from orchestration.fetching.store import RawStore
+
+    store = RawStore(Path(store_root))
+    answered = {r.source_uri: dict(r.headers or {}) for r in results}
+    hints = {r.source_uri: r.agency_hint for r in results}
+    titles = {r.source_uri: getattr(r, "title_hint", None) for r in results}
+    items = []
+    for s in todo:
+        source, content_hash = s["source_uri"], s["content_hash"]
+        stored = store.latest(source)
+        same = stored is not None and stored.content_hash == content_hash
+        items.append((source, content_hash, dict(stored.headers) if same else answered.get(source, {}), hints.get(source),
+                      titles.get(source)))
+    return items
+
+
+def md_table(header: list[str], rows: list[list[Any]], limit: int | None = None) -> str:
+    """Rows as a Markdown table for the UI's metadata panel (the first ``limit`` of them, the rest counted)."""
+    if not rows:
+        return "(none)"
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    shown = rows if limit is None else rows[:limit]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in shown]
+    if len(shown) < len(rows):
+        lines.append(f"\n… and {len(rows) - len(shown):,} more")
+    return "\n".join(lines)
