@@ -1,0 +1,166 @@
+"""The gate's rows in SQL, so memory does not grow with the load: every rule's inputs in one table, which
+reports need validating (all, or only those whose inputs changed since the last gate run), and
+``quality.rule_results`` rebuilt from the kept rows and GX's new verdicts, with waivers re-applied.
+
+A verdict depends only on its own row (``lhs``, ``rhs``, the rule), so a report whose rows are the
+same as when it was last checked keeps its verdicts; a correction, a new neighbour year (W1, W4) or a
+new template version shows up as a changed row. Any change of the rules or of the gate's code (the
+fingerprint in ``quality.gate_state``) validates everything again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+from .rules import RULES, Rule
+
+INPUTS = "gate_inputs"  # temp table: rule, report_id, instance, lhs, rhs, template_version, suite
+TODO = "gate_todo"  # temp table: report_id, chunk (the reports this run validates)
+TODO_ROWS = "gate_todo_rows"  # temp table: their rows with their chunk, ordered by rule and chunk
+FAILED = "gate_failed"  # temp table: rule, report_id, instance (GX's unexpected rows of this run)
+ROW_KEY = "rule, report_id, instance, lhs, rhs, template_version"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What this gate run validates."""
+
+    mode: str  # "full" | "incremental"
+    reason: str  # why that mode
+    reports: int  # reports with rule inputs in the current load
+    validated: int  # reports this run validates (all in a full run)
+    chunks: int
+
+
+def suite_name(rule: Rule, version: str | None) -> str:
+    """One suite per (rule, template version): every report of a version carries every instance (R2's rows
+    differ between versions), so a NULL side is a missing cell. R5 is one suite: an absent cell has no
+    instance there."""
+    return f"{rule.name}__{'all' if rule.missing_is_absent else (version or 'unknown')}"
+
+
+def fingerprint() -> str:
+    """The rules and the gate's code: when they change, every verdict is taken again."""
+    digest = hashlib.sha256(f"great_expectations {version('great_expectations')}\n".encode())
+    for rule in RULES:
+        digest.update(repr(rule).encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def stage_inputs(conn) -> None:
+    """Every rule's rows for the current reports, with their template version and suite, in one temp table."""
+    selects = []
+    for rule in RULES:
+        suite = f"'{rule.name}__all'" if rule.missing_is_absent else \
+            f"'{rule.name}__' || coalesce(reports.template_version, 'unknown')"
+        selects.append(
+            f"select '{rule.name}' as rule, sides.report_id, sides.instance::varchar as instance, sides.lhs, sides.rhs, "
+            f"reports.template_version, {suite} as suite "
+            f"from ({rule.select_sql()}) as sides left join intermediate.int_reports_current as reports using (report_id)")
+    conn.execute(f"create or replace temp table {INPUTS} as " + "\nunion all\n".join(selects))
+
+
+def plan(conn, chunk_reports: int, full: bool = False) -> Plan:
+    """Choose the reports to validate (temp table ``gate_todo``, numbered in chunks of ``chunk_reports``)."""
+    reason = "asked for a full run" if full else _full_reason(conn)
+    if reason:
+        changed = f"select distinct report_id from {INPUTS}"
+    else:  # a report whose rows differ from its verdicts' rows either way (new, changed, or gone from the load)
+        changed = f"""select distinct report_id from (
+            (select {ROW_KEY} from {INPUTS} except select {ROW_KEY} from quality.rule_results)
+            union all
+            (select {ROW_KEY} from quality.rule_results except select {ROW_KEY} from {INPUTS}))"""
+    conn.execute(f"create or replace temp table {TODO} as select report_id, "
+                 f"(row_number() over (order by report_id) - 1) // {int(chunk_reports)} as chunk from ({changed})")
+    conn.execute(f"create or replace temp table {TODO_ROWS} as select * from {INPUTS} join {TODO} using (report_id) "
+                 "order by rule, chunk")
+    conn.execute(f"create or replace temp table {FAILED} (rule varchar, report_id varchar, instance varchar)")
+    (reports,) = conn.execute(f"select count(distinct report_id) from {INPUTS}").fetchone()
+    validated, chunks = conn.execute(f"select count(*), coalesce(max(chunk) + 1, 0) from {TODO}").fetchone()
+    if reason:
+        return Plan("full", reason, reports, validated, chunks)
+    return Plan("incremental", f"rule inputs changed for {validated:,} of {reports:,} reports since the last gate run",
+                reports, validated, chunks)
+
+
+def _has_previous(conn) -> bool:
+    return bool(conn.execute("select count(*) from duckdb_tables() where schema_name = 'quality' "
+                             "and table_name in ('rule_results', 'gate_state')").fetchone()[0] == 2)
+
+
+def _full_reason(conn) -> str | None:
+    """Why every report must be validated, or None when the last run's verdicts can be kept."""
+    if not _has_previous(conn):
+        return "no earlier gate run in this warehouse"
+    (previous,) = conn.execute("select any_value(fingerprint) from quality.gate_state").fetchone()
+    if previous != fingerprint():
+        return "the rules or the gate's code changed since the last gate run"
+    return None
+
+
+def chunk_rows(conn, rule: Rule, chunk: int):
+    """One rule's rows for one chunk of the reports to validate (a DataFrame: report_id, instance, lhs, rhs, suite)."""
+    return conn.execute(
+        f"select report_id, instance, lhs, rhs, suite from {TODO_ROWS} where rule = ? and chunk = ?", [rule.name, chunk]).df()
+
+
+def suite_instances(conn) -> dict[str, list[str]]:
+    """Each suite's instances over the whole load: one expectation each, the same suite in every chunk."""
+    return {suite: sorted(instances) for suite, instances in conn.execute(
+        f"select suite, list(distinct instance) from {INPUTS} group by suite").fetchall()}
+
+
+def record_failures(conn, failed) -> None:
+    """GX's unexpected rows of one validation (an Arrow table: rule, report_id, instance)."""
+    conn.register("gate_failed_chunk", failed)
+    try:
+        conn.execute(f"insert into {FAILED} select * from gate_failed_chunk")
+    finally:
+        conn.unregister("gate_failed_chunk")
+
+
+def write_rule_results(conn, plan: Plan, checked_at) -> None:
+    """``quality.rule_results`` = the kept rows of reports not validated now + this run's verdicts; every
+    failure waived by a waiver for its report naming ``*``, its rule or its ``rule:instance``; and the
+    rule catalog ``quality.rules`` and the fingerprint. In the caller's transaction."""
+    conn.execute("create schema if not exists quality")
+    severity = " ".join(f"when '{r.name}' then '{r.severity}'" for r in RULES)
+    kept = (f"select report_id, rule, instance, lhs, rhs, passed, severity, template_version, expectation, checked_at "
+            f"from quality.rule_results where report_id not in (select report_id from {TODO})"
+            if plan.mode == "incremental" else
+            "select * from (select null::varchar as report_id, null::varchar as rule, null::varchar as instance, "
+            "null::double as lhs, null::double as rhs, null::boolean as passed, null::varchar as severity, "
+            "null::varchar as template_version, null::varchar as expectation, null::timestamp as checked_at) where false")
+    conn.execute(f"""
+        create or replace temp table gate_rule_results as
+        with new_rows as (
+            select i.report_id, i.rule, i.instance, i.lhs, i.rhs, f.report_id is null as passed,
+                   case i.rule {severity} end as severity, i.template_version, i.suite as expectation,
+                   ?::timestamp as checked_at
+            from {TODO_ROWS} as i
+            left join (select distinct * from {FAILED}) as f using (rule, report_id, instance)
+        ),
+        all_rows as ({kept} union all by name select * from new_rows)
+        select r.report_id, r.rule, r.instance, r.lhs, r.rhs, r.passed, r.severity,
+               not r.passed and exists (select 1 from staging.stg_waivers as w where w.report_id = r.report_id
+                   and w.waived_rule in ('*', r.rule, r.rule || ':' || r.instance)) as waived,
+               r.template_version, r.expectation, r.checked_at
+        from all_rows as r""", [checked_at])
+    conn.execute("create or replace table quality.rule_results as select * from gate_rule_results")
+    conn.execute("drop table gate_rule_results")
+    conn.execute("create or replace table quality.rules (rule varchar, severity varchar, statement varchar, "
+                 "relation varchar, lhs varchar, rhs varchar, comparison varchar)")
+    conn.executemany("insert into quality.rules values (?, ?, ?, ?, ?, ?, ?)",
+                     [(r.name, r.severity, r.statement, r.relation, r.lhs, r.rhs, r.comparison) for r in RULES])
+    conn.execute("create or replace table quality.gate_state as select ?::varchar as fingerprint, ?::timestamp as checked_at",
+                 [fingerprint(), checked_at])
+
+
+def drop_staging(conn) -> None:
+    for table in (INPUTS, TODO, TODO_ROWS, FAILED):
+        conn.execute(f"drop table if exists {table}")
