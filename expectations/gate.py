@@ -27,10 +27,10 @@ import pandas as pd
 import pyarrow as pa
 
 from . import gate_rows as rows
-from .gate_docs import summarise_for_docs
+from .gate_docs import expectation, summarise_for_docs
+from .gate_rows import rule_of
 from .offline_docs import make_offline
 from .override_warnings import write_override_warnings
-from .rules import AT_MOST, RULES, RULES_BY_NAME, Rule
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -50,34 +50,32 @@ class GateResult:
     reason: str = ""  # why that mode
     reports: int = 0  # reports with rule inputs in the current load
     validated_reports: int = 0  # reports GX validated in this run (the others kept their verdicts)
+    dropped_reports: int = 0  # reports whose verdicts were dropped: gone from the load
 
 
 DOCS_FAILURES = 20  # failing reports (and values) a Data Docs page shows per expectation; the count is whole
-CHUNK_REPORTS = 5000  # reports per validation: memory is bounded by a chunk, not by the load
+CHUNK_ROWS = 200_000  # rule rows per validation: memory is bounded by a chunk, not by the load
 
 
-def run_gate(conn: duckdb.DuckDBPyConnection, data_docs_dir: Path | None = None, chunk_reports: int = CHUNK_REPORTS,
+def run_gate(conn: duckdb.DuckDBPyConnection, data_docs_dir: Path | None = None, chunk_rows: int = CHUNK_ROWS,
              full: bool = False) -> GateResult:
     """Run every rule on the pre_gate relations behind ``conn`` (the caller's work DB connection: the
     gate imports nothing from ``orchestration/``) for the reports whose rule inputs changed since the
-    last gate run (all when ``full``, or when the rules or the gate changed), GX validating them in
-    chunks of ``chunk_reports``; rebuild quality.rule_results, quality.rules, quality.override_warnings."""
+    last gate run (all when ``full``, or when the rules or the gate changed), GX validating their rows in
+    chunks of ``chunk_rows``; rebuild quality.rule_results, quality.rules, quality.override_warnings."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     checked_at = datetime.now(timezone.utc).replace(tzinfo=None)
     run_id = RunIdentifier(run_name="quality_gate", run_time=checked_at)
     try:
         rows.stage_inputs(conn)
-        plan = rows.plan(conn, chunk_reports, full)
+        plan = rows.plan(conn, chunk_rows, full)
         context = _context(data_docs_dir)
-        suites = {name: _suite(context, name, instances) for name, instances in rows.suite_instances(conn).items()}
-        checkpoints: dict[str, object] = {}
-        for rule in RULES:
-            for chunk in range(plan.chunks):
-                for name, group in rows.chunk_rows(conn, rule, chunk).groupby("suite", sort=True):
-                    if name not in checkpoints:
-                        checkpoints[name] = _checkpoint(context, suites[name])
-                    rows.record_failures(conn, _validate(checkpoints[name], rule, name, group, suites[name], run_id))
+        suites = {name: _suite(context, name) for name in plan.suites}
+        for name, chunks in plan.todo.items():
+            checkpoint = _checkpoint(context, suites[name])
+            for chunk in range(chunks):
+                rows.record_failures(conn, _validate(checkpoint, name, rows.chunk_rows(conn, name, chunk), run_id))
         conn.execute("begin transaction")
         try:
             rows.write_rule_results(conn, plan, checked_at)
@@ -89,12 +87,12 @@ def run_gate(conn: duckdb.DuckDBPyConnection, data_docs_dir: Path | None = None,
     finally:
         rows.drop_staging(conn)
     if data_docs_dir is not None:
-        summarise_for_docs(conn, context, suites, plan, run_id, DOCS_FAILURES)
+        summarise_for_docs(conn, context, plan, run_id, DOCS_FAILURES)
     docs_index = _build_docs(context, data_docs_dir)
     checks, failed = _counts(conn)
     return GateResult(rule_checks=checks, failed_instances=failed, override_warnings=override_warnings,
                       data_docs_index=docs_index, mode=plan.mode, reason=plan.reason, reports=plan.reports,
-                      validated_reports=plan.validated)
+                      validated_reports=plan.validated, dropped_reports=plan.dropped)
 
 
 def _counts(conn) -> tuple[int, dict[str, int]]:
@@ -125,25 +123,14 @@ def _context(data_docs_dir: Path | None):
     return context
 
 
-def _suite(context, name: str, instances: list[str]):
-    """A suite per (rule, template version): one named expectation per instance comparing its two columns;
-    ``ignore_row_if="neither"``: a NULL side FAILS (R5: both sides missing is an absent cell, skipped)."""
+def _suite(context, name: str):
+    """The suite of one (rule, template version): one expectation over its rows (report, instance)."""
     import great_expectations as gx
-    import great_expectations.expectations as gxe
 
-    rule = RULES_BY_NAME[name.split("__", 1)[0]]
-    expectations = []
-    for instance in instances:
-        lhs, rhs = f"{instance}:lhs", f"{instance}:rhs"
-        common = dict(meta={"rule": rule.name, "instance": instance, "severity": rule.severity},
-                      description=f"{rule.name}:{instance} — {rule.statement}",
-                      ignore_row_if="both_values_are_missing" if rule.missing_is_absent else "neither")
-        if rule.comparison == AT_MOST:
-            expectations.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=rhs, column_B=lhs, or_equal=True, **common))
-        else:
-            expectations.append(gxe.ExpectColumnPairValuesToBeEqual(column_A=lhs, column_B=rhs, **common))
-    # Built whole, then added once: GX re-serialises the suite on every add_expectation.
-    return context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations,
+    rule = rule_of(name)
+    check = expectation(rule, "lhs", "rhs", description=f"{rule.name} — {rule.statement}",
+                        meta={"rule": rule.name, "severity": rule.severity})
+    return context.suites.add(gx.ExpectationSuite(name=name, expectations=[check],
                                                   meta={"rule": rule.name, "statement": rule.statement}))
 
 
@@ -158,34 +145,25 @@ def _checkpoint(context, suite):
                                                  result_format=RESULT_FORMAT))
 
 
-def _validate(checkpoint, rule: Rule, name: str, group: pd.DataFrame, suite, run_id) -> pa.Table:
-    """GX validates one chunk of a suite's reports (its rows pivoted wide, a column per instance and side,
-    every instance of the suite present); returns the failing rows (rule, report_id, instance)."""
-    wide = group.pivot(index="report_id", columns="instance", values=["lhs", "rhs"])
-    wide.columns = [f"{instance}:{side}" for side, instance in wide.columns]
-    wide = wide.reindex(columns=[f"{e.meta['instance']}:{side}" for e in suite.expectations for side in ("lhs", "rhs")])
-    run = checkpoint.run(batch_parameters={"dataframe": wide}, run_id=run_id)
-    failing = [(rid, result.expectation_config.meta["instance"])
-               for validation in run.run_results.values() for result in validation.results
-               for rid in _failing_reports(name, result.expectation_config.meta["instance"], result)]
-    failed = pd.DataFrame(failing, columns=["report_id", "instance"], dtype=object)
-    failed = failed.merge(group[["report_id", "instance"]], on=["report_id", "instance"])  # rows that exist
-    return pa.table({"rule": [rule.name] * len(failed), "report_id": failed["report_id"].astype(str).tolist(),
-                     "instance": failed["instance"].astype(str).tolist()})
-
-
-# GX decides every row, but reports the failing ones as one column of report ids (the frame's index),
-# not a dict per failing row, and builds no query string listing them: the cost is per suite.
-RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["report_id"],
-                 "exclude_unexpected_values": True, "return_unexpected_index_query": False}
-
-
-def _failing_reports(name: str, instance: str, result) -> set[str]:
-    """The report ids an expectation failed (GX's unexpected index list, with values excluded)."""
+def _validate(checkpoint, name: str, chunk: pd.DataFrame, run_id) -> pa.Table:
+    """GX validates one chunk of a suite's rows (indexed by report and instance); returns the failing
+    rows (rule, report_id, instance)."""
+    frame = chunk.set_index(["report_id", "instance"])[["lhs", "rhs"]]
+    run = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_id)
+    (validation,) = run.run_results.values()
+    (result,) = validation.results
     unexpected = (result.result or {}).get("unexpected_index_list") or []
     if not result.success and not unexpected:  # failed without saying where: GX itself broke
-        raise RuntimeError(f"{name}: GX could not evaluate {instance}: {result.exception_info}")
-    return {rid for block in unexpected for rid in block["report_id"]}
+        raise RuntimeError(f"{name}: GX could not evaluate the rule: {result.exception_info}")
+    report_ids = [rid for block in unexpected for rid in block["report_id"]]
+    instances = [instance for block in unexpected for instance in block["instance"]]
+    return pa.table({"rule": [rule_of(name).name] * len(report_ids), "report_id": report_ids, "instance": instances})
+
+
+# GX decides every row, but reports the failing ones as two columns (report ids and instances: the
+# frame's index), not a dict per failing row, and builds no query string listing them.
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["report_id", "instance"],
+                 "exclude_unexpected_values": True, "return_unexpected_index_query": False}
 
 
 def _build_docs(context, data_docs_dir: Path | None) -> Path | None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from .gate_rows import rule_of
+
 STATS_SQL = """
 select expectation, instance, count(*) as checked, count(*) filter (not passed) as failing
 from quality.rule_results group by all
@@ -28,9 +30,9 @@ order by r.expectation, r.instance, r.report_id
 """
 
 
-def summarise_for_docs(conn, context, suites: dict, plan, run_id, shown: int) -> None:
+def summarise_for_docs(conn, context, plan, run_id, shown: int) -> None:
     """Store one validation result per suite for the Data Docs site, replacing the per-chunk results GX
-    stored while validating."""
+    stored while validating: a row per rule instance with its counts and its first ``shown`` failures."""
     from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
@@ -46,12 +48,14 @@ def summarise_for_docs(conn, context, suites: dict, plan, run_id, shown: int) ->
         first[(expectation, instance)].append(f"{rid} {label} (lhs {_side(lhs)}, rhs {_side(rhs)})".replace("  ", " "))
     validated = (f"this run validated {plan.validated:,} of {plan.reports:,} reports ({plan.mode}: {plan.reason}); "
                  "counts over all reports, from quality.rule_results")
-    for name, suite in sorted(suites.items()):
+    instances = defaultdict(list)
+    for name, instance in sorted(stats):
+        instances[name].append(instance)
+    for name in plan.suites:
         results = []
-        for expectation in suite.expectations:
-            instance = expectation.meta["instance"]
-            checked, failing = stats.get((name, instance), (0, 0))
-            config = expectation.configuration
+        for instance in instances[name]:
+            checked, failing = stats[(name, instance)]
+            config = _instance_expectation(name, instance).configuration
             named = first.get((name, instance), [])
             more = f"; and {failing - len(named):,} more (quality.rule_results)" if failing > len(named) else ""
             config.description = (f"{config.description}. {failing:,} failing reports of {checked:,}"
@@ -70,6 +74,28 @@ def summarise_for_docs(conn, context, suites: dict, plan, run_id, shown: int) ->
             meta={"run_id": run_id, "validation_time": run_id.run_time, "great_expectations_version": _gx_version(),
                   "gate": validated})
         store.set(ValidationResultIdentifier(ExpectationSuiteIdentifier(name), run_id, f"gate-{name}"), validation)
+
+
+def expectation(rule, lhs: str, rhs: str, meta: dict, description: str):
+    """GX's expectation comparing column ``lhs`` with ``rhs`` by the rule's comparison. ``ignore_row_if="neither"``:
+    a NULL side FAILS (GX's default would skip rows where both are missing); R5 skips both sides missing
+    (an absent cell is R6's business)."""
+    import great_expectations.expectations as gxe
+
+    from .rules import AT_MOST
+
+    common = dict(meta=meta, description=description,
+                  ignore_row_if="both_values_are_missing" if rule.missing_is_absent else "neither")
+    if rule.comparison == AT_MOST:
+        return gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=rhs, column_B=lhs, or_equal=True, **common)
+    return gxe.ExpectColumnPairValuesToBeEqual(column_A=lhs, column_B=rhs, **common)
+
+
+def _instance_expectation(name: str, instance: str):
+    """How a page names one rule instance: its two sides compared, as the suite compares every row."""
+    rule = rule_of(name)
+    return expectation(rule, f"{instance}:lhs", f"{instance}:rhs", description=f"{rule.name}:{instance} — {rule.statement}",
+                       meta={"rule": rule.name, "instance": instance, "severity": rule.severity})
 
 
 def _side(value) -> str:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from .rules import RULES, Rule
+from .rules import RULES, RULES_BY_NAME, Rule
 
 INPUTS = "gate_inputs"  # temp table: rule, report_id, instance, lhs, rhs, template_version, suite
-TODO = "gate_todo"  # temp table: report_id, chunk (the reports this run validates)
-TODO_ROWS = "gate_todo_rows"  # temp table: their rows with their chunk, ordered by rule and chunk
+TODO = "gate_todo"  # temp table: report_id (the reports this run validates, or drops: gone from the load)
+TODO_ROWS = "gate_todo_rows"  # temp table: their rows, numbered in chunks per suite
 FAILED = "gate_failed"  # temp table: rule, report_id, instance (GX's unexpected rows of this run)
 ROW_KEY = "rule, report_id, instance, lhs, rhs, template_version"
 
@@ -32,14 +32,16 @@ class Plan:
     reason: str  # why that mode
     reports: int  # reports with rule inputs in the current load
     validated: int  # reports this run validates (all in a full run)
-    chunks: int
+    dropped: int  # reports whose verdicts were dropped: gone from the load
+    suites: tuple[str, ...]  # every suite of the load (rule__version)
+    todo: dict[str, int]  # suite -> chunks of rows to validate in this run
 
 
-def suite_name(rule: Rule, version: str | None) -> str:
-    """One suite per (rule, template version): every report of a version carries every instance (R2's rows
-    differ between versions), so a NULL side is a missing cell. R5 is one suite: an absent cell has no
-    instance there."""
-    return f"{rule.name}__{'all' if rule.missing_is_absent else (version or 'unknown')}"
+def rule_of(suite: str) -> Rule:
+    """The rule a suite checks. One suite per (rule, template version), the ``expectation`` column of
+    quality.rule_results: every report of a version carries every instance (R2's rows differ between
+    versions), so a NULL side is a missing cell; R5 is one suite (``__all``): an absent cell has no row."""
+    return RULES_BY_NAME[suite.split("__", 1)[0]]
 
 
 def fingerprint() -> str:
@@ -65,8 +67,9 @@ def stage_inputs(conn) -> None:
     conn.execute(f"create or replace temp table {INPUTS} as " + "\nunion all\n".join(selects))
 
 
-def plan(conn, chunk_reports: int, full: bool = False) -> Plan:
-    """Choose the reports to validate (temp table ``gate_todo``, numbered in chunks of ``chunk_reports``)."""
+def plan(conn, chunk_rows: int, full: bool = False) -> Plan:
+    """Choose the reports to validate (temp table ``gate_todo``) and number their rows in chunks of
+    ``chunk_rows`` per suite (``gate_todo_rows``)."""
     reason = "asked for a full run" if full else _full_reason(conn)
     if reason:
         changed = f"select distinct report_id from {INPUTS}"
@@ -75,17 +78,19 @@ def plan(conn, chunk_reports: int, full: bool = False) -> Plan:
             (select {ROW_KEY} from {INPUTS} except select {ROW_KEY} from quality.rule_results)
             union all
             (select {ROW_KEY} from quality.rule_results except select {ROW_KEY} from {INPUTS}))"""
-    conn.execute(f"create or replace temp table {TODO} as select report_id, "
-                 f"(row_number() over (order by report_id) - 1) // {int(chunk_reports)} as chunk from ({changed})")
-    conn.execute(f"create or replace temp table {TODO_ROWS} as select * from {INPUTS} join {TODO} using (report_id) "
-                 "order by rule, chunk")
+    conn.execute(f"create or replace temp table {TODO} as {changed}")
+    conn.execute(f"""create or replace temp table {TODO_ROWS} as
+        select *, (row_number() over (partition by suite order by report_id, instance) - 1) // {int(chunk_rows)} as chunk
+        from {INPUTS} semi join {TODO} using (report_id) order by suite, chunk""")
     conn.execute(f"create or replace temp table {FAILED} (rule varchar, report_id varchar, instance varchar)")
     (reports,) = conn.execute(f"select count(distinct report_id) from {INPUTS}").fetchone()
-    validated, chunks = conn.execute(f"select count(*), coalesce(max(chunk) + 1, 0) from {TODO}").fetchone()
-    if reason:
-        return Plan("full", reason, reports, validated, chunks)
-    return Plan("incremental", f"rule inputs changed for {validated:,} of {reports:,} reports since the last gate run",
-                reports, validated, chunks)
+    (validated,) = conn.execute(f"select count(distinct report_id) from {TODO_ROWS}").fetchone()
+    (todo,) = conn.execute(f"select count(*) from {TODO}").fetchone()
+    suites = tuple(s for (s,) in conn.execute(f"select distinct suite from {INPUTS} order by suite").fetchall())
+    chunks = dict(conn.execute(f"select suite, max(chunk) + 1 from {TODO_ROWS} group by suite order by suite").fetchall())
+    mode = "full" if reason else "incremental"
+    reason = reason or f"rule inputs changed for {validated:,} of {reports:,} reports since the last gate run"
+    return Plan(mode, reason, reports, validated, todo - validated, suites, chunks)
 
 
 def _has_previous(conn) -> bool:
@@ -103,16 +108,10 @@ def _full_reason(conn) -> str | None:
     return None
 
 
-def chunk_rows(conn, rule: Rule, chunk: int):
-    """One rule's rows for one chunk of the reports to validate (a DataFrame: report_id, instance, lhs, rhs, suite)."""
-    return conn.execute(
-        f"select report_id, instance, lhs, rhs, suite from {TODO_ROWS} where rule = ? and chunk = ?", [rule.name, chunk]).df()
-
-
-def suite_instances(conn) -> dict[str, list[str]]:
-    """Each suite's instances over the whole load: one expectation each, the same suite in every chunk."""
-    return {suite: sorted(instances) for suite, instances in conn.execute(
-        f"select suite, list(distinct instance) from {INPUTS} group by suite").fetchall()}
+def chunk_rows(conn, suite: str, chunk: int):
+    """One chunk of a suite's rows to validate (a DataFrame: report_id, instance, lhs, rhs)."""
+    return conn.execute(f"select report_id, instance, lhs, rhs from {TODO_ROWS} where suite = ? and chunk = ?",
+                        [suite, chunk]).df()
 
 
 def record_failures(conn, failed) -> None:
