@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .rules import RULES, RULES_BY_NAME, Rule
 
-INPUTS = "gate_inputs"  # temp table: rule, report_id, instance, lhs, rhs, template_version, suite
+INPUTS = "gate_inputs"  # temp view: rule, report_id, instance, lhs, rhs, template_version, suite
 TODO = "gate_todo"  # temp table: report_id (the reports this run validates, or drops: gone from the load)
 TODO_ROWS = "gate_todo_rows"  # temp table: their rows, numbered in chunks per suite
 FAILED = "gate_failed"  # temp table: rule, report_id, instance (GX's unexpected rows of this run)
@@ -55,7 +55,7 @@ def fingerprint() -> str:
 
 
 def stage_inputs(conn) -> None:
-    """Every rule's rows for the current reports, with their template version and suite, in one temp table."""
+    """Every rule's rows for the current reports, with their template version and suite, as one temp view."""
     selects = []
     for rule in RULES:
         suite = f"'{rule.name}__all'" if rule.missing_is_absent else \
@@ -64,7 +64,7 @@ def stage_inputs(conn) -> None:
             f"select '{rule.name}' as rule, sides.report_id, sides.instance::varchar as instance, sides.lhs, sides.rhs, "
             f"reports.template_version, {suite} as suite "
             f"from ({rule.select_sql()}) as sides left join intermediate.int_reports_current as reports using (report_id)")
-    conn.execute(f"create or replace temp table {INPUTS} as " + "\nunion all\n".join(selects))
+    conn.execute(f"create or replace temp view {INPUTS} as " + "\nunion all\n".join(selects))
 
 
 def plan(conn, chunk_rows: int, full: bool = False) -> Plan:
@@ -81,16 +81,15 @@ def plan(conn, chunk_rows: int, full: bool = False) -> Plan:
     conn.execute(f"create or replace temp table {TODO} as {changed}")
     conn.execute(f"""create or replace temp table {TODO_ROWS} as
         select *, (row_number() over (partition by suite order by report_id, instance) - 1) // {int(chunk_rows)} as chunk
-        from {INPUTS} semi join {TODO} using (report_id) order by suite, chunk""")
+        from {INPUTS} semi join {TODO} using (report_id)""")
     conn.execute(f"create or replace temp table {FAILED} (rule varchar, report_id varchar, instance varchar)")
-    (reports,) = conn.execute(f"select count(distinct report_id) from {INPUTS}").fetchone()
+    reports, suites = conn.execute(f"select count(distinct report_id), list(distinct suite order by suite) from {INPUTS}").fetchone()
     (validated,) = conn.execute(f"select count(distinct report_id) from {TODO_ROWS}").fetchone()
     (todo,) = conn.execute(f"select count(*) from {TODO}").fetchone()
-    suites = tuple(s for (s,) in conn.execute(f"select distinct suite from {INPUTS} order by suite").fetchall())
     chunks = dict(conn.execute(f"select suite, max(chunk) + 1 from {TODO_ROWS} group by suite order by suite").fetchall())
     mode = "full" if reason else "incremental"
     reason = reason or f"rule inputs changed for {validated:,} of {reports:,} reports since the last gate run"
-    return Plan(mode, reason, reports, validated, todo - validated, suites, chunks)
+    return Plan(mode, reason, reports, validated, todo - validated, tuple(suites or ()), chunks)
 
 
 def _has_previous(conn) -> bool:
@@ -136,7 +135,7 @@ def write_rule_results(conn, plan: Plan, checked_at) -> None:
             "null::double as lhs, null::double as rhs, null::boolean as passed, null::varchar as severity, "
             "null::varchar as template_version, null::varchar as expectation, null::timestamp as checked_at) where false")
     conn.execute(f"""
-        create or replace temp table gate_rule_results as
+        create or replace table quality.rule_results_next as
         with new_rows as (
             select i.report_id, i.rule, i.instance, i.lhs, i.rhs, f.report_id is null as passed,
                    case i.rule {severity} end as severity, i.template_version, i.suite as expectation,
@@ -150,8 +149,8 @@ def write_rule_results(conn, plan: Plan, checked_at) -> None:
                    and w.waived_rule in ('*', r.rule, r.rule || ':' || r.instance)) as waived,
                r.template_version, r.expectation, r.checked_at
         from all_rows as r""", [checked_at])
-    conn.execute("create or replace table quality.rule_results as select * from gate_rule_results")
-    conn.execute("drop table gate_rule_results")
+    conn.execute("drop table if exists quality.rule_results")
+    conn.execute("alter table quality.rule_results_next rename to rule_results")
     conn.execute("create or replace table quality.rules (rule varchar, severity varchar, statement varchar, "
                  "relation varchar, lhs varchar, rhs varchar, comparison varchar)")
     conn.executemany("insert into quality.rules values (?, ?, ?, ?, ?, ?, ?)",
@@ -161,5 +160,6 @@ def write_rule_results(conn, plan: Plan, checked_at) -> None:
 
 
 def drop_staging(conn) -> None:
-    for table in (INPUTS, TODO, TODO_ROWS, FAILED):
+    conn.execute(f"drop view if exists {INPUTS}")
+    for table in (TODO, TODO_ROWS, FAILED):
         conn.execute(f"drop table if exists {table}")
