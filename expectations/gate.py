@@ -51,6 +51,7 @@ class GateResult:
     reports: int = 0  # reports with rule inputs in the current load
     validated_reports: int = 0  # reports GX validated in this run (the others kept their verdicts)
     dropped_reports: int = 0  # reports whose verdicts were dropped: gone from the load
+    validations: int = 0  # GX validations run: one per chunk of a suite's rows
 
 
 DOCS_FAILURES = 20  # failing reports (and values) a Data Docs page shows per expectation; the count is whole
@@ -72,8 +73,10 @@ def run_gate(conn: duckdb.DuckDBPyConnection, data_docs_dir: Path | None = None,
         plan = rows.plan(conn, chunk_rows, full)
         context = _context(data_docs_dir)
         suites = {name: _suite(context, name) for name in plan.suites}
+        validations = 0
         for name, chunks in plan.todo.items():
             checkpoint = _checkpoint(context, suites[name])
+            validations += chunks
             for chunk in range(chunks):
                 rows.record_failures(conn, _validate(checkpoint, name, rows.chunk_rows(conn, name, chunk), run_id))
         conn.execute("begin transaction")
@@ -92,7 +95,7 @@ def run_gate(conn: duckdb.DuckDBPyConnection, data_docs_dir: Path | None = None,
     checks, failed = _counts(conn)
     return GateResult(rule_checks=checks, failed_instances=failed, override_warnings=override_warnings,
                       data_docs_index=docs_index, mode=plan.mode, reason=plan.reason, reports=plan.reports,
-                      validated_reports=plan.validated, dropped_reports=plan.dropped)
+                      validated_reports=plan.validated, dropped_reports=plan.dropped, validations=validations)
 
 
 def _counts(conn) -> tuple[int, dict[str, int]]:
