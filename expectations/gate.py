@@ -1,16 +1,18 @@
-"""The quality gate: the rules of ``expectations/rules.py`` run as Great Expectations suites on
-pandas DataFrames read from the pre_gate relations, verdicts written to ``quality.rule_results``.
+"""The quality gate: the rules of ``expectations/rules.py`` run as Great Expectations suites, verdicts
+written to ``quality.rule_results``.
 
-Per rule (and template version, so every report in a batch carries every instance) the long
-frame ``report_id, instance, lhs, rhs`` is pivoted wide and each instance gets one named
-expectation comparing its two columns. ``ignore_row_if="neither"``: a NULL side FAILS (GX's
-default would skip rows where both sides are missing). A failure covered by a waiver (``raw.waivers``:
-a rule, a ``rule:instance`` or ``*``) is marked ``waived``. The gate writes rule results only: whether a
-report passed or is quarantined is derived once, by dbt (``marts.dim_report``).
-Overrides that take no effect (naming a report not in the warehouse, a rule instance never
-checked) are written to ``quality.override_warnings`` (``override_warnings.py``).
-GX runs in an ephemeral context (nothing written into the repo, analytics off); the Data Docs
-site is built into ``data_docs_dir``.
+Per rule and template version one suite, one expectation over the rule's long rows (report_id,
+instance, lhs, rhs): GX decides every row, reading the rows to validate from DuckDB in chunks of
+``CHUNK_ROWS``, so memory is bounded by a chunk, not by the load. ``ignore_row_if="neither"``: a NULL
+side FAILS (GX's default would skip rows where both sides are missing). Only the reports whose rule
+inputs changed since the last gate run are validated (``gate_rows.py``); the others keep their
+verdicts. A failure covered by a waiver (``raw.waivers``: a rule, a ``rule:instance`` or ``*``) is
+marked ``waived``. The gate writes rule results only: whether a report passed or is quarantined is
+derived once, by dbt (``marts.dim_report``). Overrides that take no effect (naming a report not in the
+warehouse, a rule instance never checked) are written to ``quality.override_warnings``
+(``override_warnings.py``). GX runs in an ephemeral context (nothing written into the repo, analytics
+off); the Data Docs site, summarised from ``quality.rule_results`` (``gate_docs.py``), is built into
+``data_docs_dir``.
 """
 
 from __future__ import annotations
