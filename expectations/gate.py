@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -58,6 +59,9 @@ class GateResult:
 
 DOCS_FAILURES = 20  # failing reports (and values) a Data Docs page shows per expectation; the count is whole
 CHUNK_ROWS = 200_000  # rule rows per validation: memory is bounded by a chunk, not by the load
+# DuckDB's memory for the gate's queries (it spills to disk beyond it): without a limit its joins and
+# window sorts over every rule row of the load take memory in proportion to the load (80 % of RAM allowed).
+DUCKDB_MEMORY = "512MB"
 
 
 def run_gate(conn: duckdb.DuckDBPyConnection, data_docs_dir: Path | None = None, chunk_rows: int = CHUNK_ROWS,
@@ -70,34 +74,47 @@ def run_gate(conn: duckdb.DuckDBPyConnection, data_docs_dir: Path | None = None,
 
     checked_at = datetime.now(timezone.utc).replace(tzinfo=None)
     run_id = RunIdentifier(run_name="quality_gate", run_time=checked_at)
-    try:
-        rows.stage_inputs(conn)
-        plan = rows.plan(conn, chunk_rows, full)
-        context = _context(data_docs_dir)
-        suites = {name: _suite(context, name) for name in plan.suites}
-        validations = 0
-        for name, chunks in plan.todo.items():
-            checkpoint = _checkpoint(context, suites[name])
-            validations += chunks
-            for chunk in range(chunks):
-                rows.record_failures(conn, _validate(checkpoint, name, rows.chunk_rows(conn, name, chunk), run_id))
-        conn.execute("begin transaction")
+    with _duckdb_memory(conn, DUCKDB_MEMORY):
         try:
-            rows.write_rule_results(conn, plan, checked_at)
-            override_warnings = write_override_warnings(conn)
-            conn.execute("commit")
-        except BaseException:
-            conn.execute("rollback")
-            raise
-    finally:
-        rows.drop_staging(conn)
-    if data_docs_dir is not None:
-        summarise_for_docs(conn, context, plan, run_id, DOCS_FAILURES)
+            rows.stage_inputs(conn)
+            plan = rows.plan(conn, chunk_rows, full)
+            context = _context(data_docs_dir)
+            suites = {name: _suite(context, name) for name in plan.suites}
+            validations = 0
+            for name, chunks in plan.todo.items():
+                checkpoint = _checkpoint(context, suites[name])
+                validations += chunks
+                for chunk in range(chunks):
+                    rows.record_failures(conn, _validate(checkpoint, name, rows.chunk_rows(conn, name, chunk), run_id))
+            conn.execute("begin transaction")
+            try:
+                rows.write_rule_results(conn, plan, checked_at)
+                override_warnings = write_override_warnings(conn)
+                conn.execute("commit")
+            except BaseException:
+                conn.execute("rollback")
+                raise
+        finally:
+            rows.drop_staging(conn)
+        if data_docs_dir is not None:
+            summarise_for_docs(conn, context, plan, run_id, DOCS_FAILURES)
+        checks, failed = _counts(conn)
     docs_index = _build_docs(context, data_docs_dir)
-    checks, failed = _counts(conn)
     return GateResult(rule_checks=checks, failed_instances=failed, override_warnings=override_warnings,
                       data_docs_index=docs_index, mode=plan.mode, reason=plan.reason, reports=plan.reports,
                       validated_reports=plan.validated, dropped_reports=plan.dropped, validations=validations)
+
+
+@contextmanager
+def _duckdb_memory(conn, limit: str):
+    """DuckDB's memory limit while the gate runs (a setting of the database, not of the connection), then the
+    caller's again."""
+    (previous,) = conn.execute("select current_setting('memory_limit')").fetchone()
+    conn.execute(f"set memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        conn.execute(f"set memory_limit = '{previous}'")
 
 
 def _counts(conn) -> tuple[int, dict[str, int]]:
