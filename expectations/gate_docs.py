@@ -51,7 +51,7 @@ def summarise_for_docs(conn, context, plan, run_id, shown: int) -> None:
     instances = defaultdict(list)
     for name, instance in sorted(stats):
         instances[name].append(instance)
-    for name in plan.suites:
+    for name in sorted(instances):
         results = []
         for instance in instances[name]:
             checked, failing = stats[(name, instance)]

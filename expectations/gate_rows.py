@@ -18,6 +18,7 @@ from pathlib import Path
 from .rules import RULES, RULES_BY_NAME, Rule
 
 INPUTS = "gate_inputs"  # temp view: rule, report_id, instance, lhs, rhs, template_version, suite
+DIGESTS = "gate_digests"  # temp table: report_id, row_count, digest (of its rows, for the next run)
 TODO = "gate_todo"  # temp table: report_id (the reports this run validates, or drops: gone from the load)
 TODO_ROWS = "gate_todo_rows"  # temp table: their rows, numbered in chunks per suite
 FAILED = "gate_failed"  # temp table: rule, report_id, instance (GX's unexpected rows of this run)
@@ -69,32 +70,37 @@ def stage_inputs(conn) -> None:
 
 def plan(conn, chunk_rows: int, full: bool = False) -> Plan:
     """Choose the reports to validate (temp table ``gate_todo``) and number their rows in chunks of
-    ``chunk_rows`` per suite (``gate_todo_rows``)."""
+    ``chunk_rows`` per suite (``gate_todo_rows``). A report's rows are compared by a digest of them
+    (``gate_digests``, kept in ``quality.gate_digests`` with its verdicts), not row by row."""
     reason = "asked for a full run" if full else _full_reason(conn)
+    conn.execute(f"""create or replace temp table {DIGESTS} as
+        select report_id, count(*) as row_count, bit_xor(hash({ROW_KEY})) as digest from {INPUTS} group by report_id""")
     if reason:
-        changed = f"select distinct report_id from {INPUTS}"
-    else:  # a report whose rows differ from its verdicts' rows either way (new, changed, or gone from the load)
-        changed = f"""select distinct report_id from (
-            (select {ROW_KEY} from {INPUTS} except select {ROW_KEY} from quality.rule_results)
-            union all
-            (select {ROW_KEY} from quality.rule_results except select {ROW_KEY} from {INPUTS}))"""
+        changed = f"select report_id from {DIGESTS}"
+    else:  # new, changed, or gone from the load
+        changed = f"""select report_id from {DIGESTS} as now full outer join quality.gate_digests as before using (report_id)
+            where (now.row_count, now.digest) is distinct from (before.row_count, before.digest)"""
     conn.execute(f"create or replace temp table {TODO} as {changed}")
     conn.execute(f"""create or replace temp table {TODO_ROWS} as
         select *, (row_number() over (partition by suite order by report_id, instance) - 1) // {int(chunk_rows)} as chunk
         from {INPUTS} semi join {TODO} using (report_id)""")
     conn.execute(f"create or replace temp table {FAILED} (rule varchar, report_id varchar, instance varchar)")
-    reports, suites = conn.execute(f"select count(distinct report_id), list(distinct suite order by suite) from {INPUTS}").fetchone()
-    (validated,) = conn.execute(f"select count(distinct report_id) from {TODO_ROWS}").fetchone()
+    (reports,) = conn.execute(f"select count(*) from {DIGESTS}").fetchone()
+    validated, suites = conn.execute(f"select count(distinct report_id), list(distinct suite order by suite) "
+                                     f"from {TODO_ROWS}").fetchone()
     (todo,) = conn.execute(f"select count(*) from {TODO}").fetchone()
     chunks = dict(conn.execute(f"select suite, max(chunk) + 1 from {TODO_ROWS} group by suite order by suite").fetchall())
-    mode = "full" if reason else "incremental"
-    reason = reason or f"rule inputs changed for {validated:,} of {reports:,} reports since the last gate run"
-    return Plan(mode, reason, reports, validated, todo - validated, tuple(suites or ()), chunks)
+    if reason:
+        return Plan("full", reason, reports, validated, 0, tuple(suites or ()), chunks)
+    suites = conn.execute("select list(distinct expectation order by expectation) from ("
+                          f"select expectation from quality.rule_results union all select suite from {TODO_ROWS})").fetchone()[0]
+    return Plan("incremental", f"rule inputs changed for {validated:,} of {reports:,} reports since the last gate run",
+                reports, validated, todo - validated, tuple(suites or ()), chunks)
 
 
 def _has_previous(conn) -> bool:
     return bool(conn.execute("select count(*) from duckdb_tables() where schema_name = 'quality' "
-                             "and table_name in ('rule_results', 'gate_state')").fetchone()[0] == 2)
+                             "and table_name in ('rule_results', 'gate_state', 'gate_digests')").fetchone()[0] == 3)
 
 
 def _full_reason(conn) -> str | None:
@@ -123,43 +129,35 @@ def record_failures(conn, failed) -> None:
 
 
 def write_rule_results(conn, plan: Plan, checked_at) -> None:
-    """``quality.rule_results`` = the kept rows of reports not validated now + this run's verdicts; every
-    failure waived by a waiver for its report naming ``*``, its rule or its ``rule:instance``; and the
-    rule catalog ``quality.rules`` and the fingerprint. In the caller's transaction."""
-    conn.execute("create schema if not exists quality")
+    """``quality.rule_results``: this run's verdicts in place of the validated (and dropped) reports' rows
+    (all rows in a full run); then every failure waived by a waiver for its report naming ``*``, its rule or
+    its ``rule:instance``, each run, for every row; the digests, the rule catalog ``quality.rules`` and the
+    fingerprint. In the caller's transaction."""
     severity = " ".join(f"when '{r.name}' then '{r.severity}'" for r in RULES)
-    kept = (f"select report_id, rule, instance, lhs, rhs, passed, severity, template_version, expectation, checked_at "
-            f"from quality.rule_results where report_id not in (select report_id from {TODO})"
-            if plan.mode == "incremental" else
-            "select * from (select null::varchar as report_id, null::varchar as rule, null::varchar as instance, "
-            "null::double as lhs, null::double as rhs, null::boolean as passed, null::varchar as severity, "
-            "null::varchar as template_version, null::varchar as expectation, null::timestamp as checked_at) where false")
-    conn.execute(f"""
-        create or replace table quality.rule_results_next as
-        with new_rows as (
-            select i.report_id, i.rule, i.instance, i.lhs, i.rhs, f.report_id is null as passed,
-                   case i.rule {severity} end as severity, i.template_version, i.suite as expectation,
-                   ?::timestamp as checked_at
-            from {TODO_ROWS} as i
-            left join (select distinct * from {FAILED}) as f using (rule, report_id, instance)
-        ),
-        all_rows as ({kept} union all by name select * from new_rows)
-        select r.report_id, r.rule, r.instance, r.lhs, r.rhs, r.passed, r.severity,
-               not r.passed and exists (select 1 from staging.stg_waivers as w where w.report_id = r.report_id
-                   and w.waived_rule in ('*', r.rule, r.rule || ':' || r.instance)) as waived,
-               r.template_version, r.expectation, r.checked_at
-        from all_rows as r""", [checked_at])
-    conn.execute("drop table if exists quality.rule_results")
-    conn.execute("alter table quality.rule_results_next rename to rule_results")
+    verdicts = f"""
+        select i.report_id, i.rule, i.instance, i.lhs, i.rhs, f.report_id is null as passed,
+               case i.rule {severity} end as severity, false as waived, i.template_version, i.suite as expectation,
+               ?::timestamp as checked_at
+        from {TODO_ROWS} as i left join (select distinct * from {FAILED}) as f using (rule, report_id, instance)"""
+    conn.execute("create schema if not exists quality")
+    if plan.mode == "incremental":
+        conn.execute(f"delete from quality.rule_results where report_id in (select report_id from {TODO})")
+        conn.execute(f"insert into quality.rule_results by name {verdicts}", [checked_at])
+    else:
+        conn.execute(f"create or replace table quality.rule_results as {verdicts}", [checked_at])
+    waived = """(not passed and exists (select 1 from staging.stg_waivers as w where w.report_id = rule_results.report_id
+                 and w.waived_rule in ('*', rule_results.rule, rule_results.rule || ':' || rule_results.instance)))"""
+    conn.execute(f"update quality.rule_results set waived = {waived} where waived is distinct from {waived}")
+    conn.execute(f"create or replace table quality.gate_digests as select * from {DIGESTS}")
     conn.execute("create or replace table quality.rules (rule varchar, severity varchar, statement varchar, "
                  "relation varchar, lhs varchar, rhs varchar, comparison varchar)")
-    conn.executemany("insert into quality.rules values (?, ?, ?, ?, ?, ?, ?)",
-                     [(r.name, r.severity, r.statement, r.relation, r.lhs, r.rhs, r.comparison) for r in RULES])
+    conn.execute("insert into quality.rules select * from (values " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(RULES)) + ")",
+                 [v for r in RULES for v in (r.name, r.severity, r.statement, r.relation, r.lhs, r.rhs, r.comparison)])
     conn.execute("create or replace table quality.gate_state as select ?::varchar as fingerprint, ?::timestamp as checked_at",
                  [fingerprint(), checked_at])
 
 
 def drop_staging(conn) -> None:
     conn.execute(f"drop view if exists {INPUTS}")
-    for table in (TODO, TODO_ROWS, FAILED):
+    for table in (DIGESTS, TODO, TODO_ROWS, FAILED):
         conn.execute(f"drop table if exists {table}")

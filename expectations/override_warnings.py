@@ -25,6 +25,7 @@ documents as (
 
 checked as (
     select distinct report_id, rule, rule || ':' || instance as rule_instance from quality.rule_results
+    where report_id in (select report_id from staging.stg_waivers)
 ),
 
 judged as (
