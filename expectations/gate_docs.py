@@ -31,8 +31,8 @@ order by r.expectation, r.instance, r.report_id
 
 
 def summarise_for_docs(conn, context, plan, run_id, shown: int) -> None:
-    """Store one validation result per suite for the Data Docs site, replacing the per-chunk results GX
-    stored while validating: a row per rule instance with its counts and its first ``shown`` failures."""
+    """Store one validation result per suite for the Data Docs site: a row per rule instance with its counts
+    and its first ``shown`` failures."""
     from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
@@ -40,8 +40,6 @@ def summarise_for_docs(conn, context, plan, run_id, shown: int) -> None:
     )
 
     store = context.validation_results_store
-    for key in store.list_keys():
-        store.remove_key(key)
     stats = {(e, i): (checked, failing) for e, i, checked, failing in conn.execute(STATS_SQL).fetchall()}
     first = defaultdict(list)
     for expectation, instance, rid, label, lhs, rhs in conn.execute(FIRST_FAILURES_SQL, [shown]).fetchall():

@@ -35,7 +35,7 @@ class Plan:
     validated: int  # reports this run validates (all in a full run)
     dropped: int  # reports whose verdicts were dropped: gone from the load
     suites: tuple[str, ...]  # every suite of the load (rule__version)
-    todo: dict[str, int]  # suite -> chunks of rows to validate in this run
+    todo: dict[str, list[int]]  # suite -> its chunks of rows to validate in this run
 
 
 def rule_of(suite: str) -> Rule:
@@ -82,14 +82,15 @@ def plan(conn, chunk_rows: int, full: bool = False) -> Plan:
             where (now.row_count, now.digest) is distinct from (before.row_count, before.digest)"""
     conn.execute(f"create or replace temp table {TODO} as {changed}")
     conn.execute(f"""create or replace temp table {TODO_ROWS} as
-        select *, (row_number() over (partition by suite order by report_id, instance) - 1) // {int(chunk_rows)} as chunk
-        from {INPUTS} semi join {TODO} using (report_id)""")
+        select *, hash(report_id) % (ceil(count(*) over (partition by suite) / {int(chunk_rows)}))::ubigint as chunk
+        from {INPUTS} semi join {TODO} using (report_id)""")  # chunks of about chunk_rows, a report's rows in one
     conn.execute(f"create or replace temp table {FAILED} (rule varchar, report_id varchar, instance varchar)")
     (reports,) = conn.execute(f"select count(*) from {DIGESTS}").fetchone()
     validated, suites = conn.execute(f"select count(distinct report_id), list(distinct suite order by suite) "
                                      f"from {TODO_ROWS}").fetchone()
     (todo,) = conn.execute(f"select count(*) from {TODO}").fetchone()
-    chunks = dict(conn.execute(f"select suite, max(chunk) + 1 from {TODO_ROWS} group by suite order by suite").fetchall())
+    chunks = dict(conn.execute(f"select suite, list(distinct chunk order by chunk) from {TODO_ROWS} "
+                               "group by suite order by suite").fetchall())
     if reason:
         return Plan("full", reason, reports, validated, 0, tuple(suites or ()), chunks)
     suites = conn.execute("select list(distinct expectation order by expectation) from ("
