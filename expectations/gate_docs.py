@@ -4,8 +4,8 @@ sides, in the expectation's description: GX renders no row table for column pair
 
 The verdicts are GX's (``gate.py`` takes them chunk by chunk, some in earlier runs when the gate is
 incremental); a page is their summary over every report in the warehouse, so it is the same size
-however many reports fail, and the same whether this run validated every report or a few. Each
-description says how many reports this run validated.
+however many reports fail, and the same whether this run validated every report or a few. A page's
+first row says how many reports this run validated.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def summarise_for_docs(conn, context, plan, run_id, shown: int) -> None:
             named = first.get((name, instance), [])
             more = f"; and {failing - len(named):,} more (quality.rule_results)" if failing > len(named) else ""
             config.description = (f"{config.description}. {failing:,} failing reports of {checked:,}"
-                                  + (": " + ", ".join(named) + more if failing else "") + f" [{validated}]")
+                                  + (": " + ", ".join(named) + more if failing else "")
+                                  + ("" if results else f" [{validated}]"))  # said once per page, on its first row
             results.append(ExpectationValidationResult(success=failing == 0, expectation_config=config, result={
                 "element_count": checked, "unexpected_count": failing, "missing_count": 0,
                 "unexpected_percent": 100 * failing / checked if checked else 0.0,
