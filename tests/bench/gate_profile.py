@@ -4,7 +4,8 @@ RSS, rule checks and failures, Data Docs size, and where the time goes (cProfile
     uv run python -m tests.bench.warehouse_load --n 10000 --failure-share 0.4 --keep /tmp/wh10k
     uv run python -m tests.bench.gate_profile /tmp/wh10k/warehouse/work/disclosure.duckdb --changed-share 0.01
 
-Runs on a copy of the work DB, so the warehouse it came from is left as it was. The first gate run is a
+Runs on a copy of the work DB, so the warehouse it came from is left as it was. ``--replicate 10`` copies the
+gate's input relations ten times (report ids suffixed): a 100k load for the gate alone from a 10k build. The first gate run is a
 full one; ``--changed-share`` then changes that share of the reports' rule inputs (R1's ``new_received``
 plus one, in ``intermediate.int_applications_by_applicant``) and runs the gate again (incremental).
 """
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("work_db", type=Path)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--changed-share", type=float, default=0.0, help="then an incremental run with this share changed")
+    parser.add_argument("--replicate", type=int, default=1,
+                        help="the gate's input relations copied this many times (report ids suffixed): 10 turns 10k into 100k")
     args = parser.parse_args(argv)
     import duckdb
 
@@ -36,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(args.work_db, db)
         with duckdb.connect(str(db)) as conn:
             conn.execute("drop schema if exists quality cascade")  # from empty: no earlier verdicts
+            if args.replicate > 1:
+                _replicate(conn, args.replicate)
             profile = cProfile.Profile()
             _report("full", docs, *_timed(lambda: profile.runcall(run_gate, conn, docs)))
             pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
@@ -44,6 +49,24 @@ def main(argv: list[str] | None = None) -> int:
                              "where hash(report_id) % ? = 0", [max(1, round(1 / args.changed_share))])
                 _report(f"{args.changed_share:.1%} changed", docs, *_timed(lambda: run_gate(conn, docs)))
     return 0
+
+
+def _replicate(conn, times: int) -> None:
+    """Every relation the rules read (and the current reports) as ``times`` copies, report ids suffixed: the
+    gate's load at ``times`` the scale without parsing and building it (a view becomes a table)."""
+    from expectations.rules import RULES
+
+    for relation in sorted({r.relation for r in RULES} | {"intermediate.int_reports_current"}):
+        schema, name = relation.split(".")
+        (kind,) = conn.execute("select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+                               [schema, name]).fetchone()
+        conn.execute(f"create or replace temp table copy_of as select * from {relation}")
+        conn.execute(f"drop {'view' if kind == 'VIEW' else 'table'} {relation}")
+        conn.execute(f"create table {relation} as select * replace (report_id || '-' || copy as report_id) "
+                     f"from copy_of, range({times}) as copies(copy)")
+    conn.execute("drop table copy_of")
+    print(f"replicated the gate's inputs {times} times: "
+          f"{conn.execute('select count(*) from intermediate.int_reports_current').fetchone()[0]:,} reports", flush=True)
 
 
 def _timed(call):
