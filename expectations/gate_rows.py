@@ -81,9 +81,13 @@ def plan(conn, chunk_rows: int, full: bool = False) -> Plan:
         changed = f"""select report_id from {DIGESTS} as now full outer join quality.gate_digests as before using (report_id)
             where (now.row_count, now.digest) is distinct from (before.row_count, before.digest)"""
     conn.execute(f"create or replace temp table {TODO} as {changed}")
+    # chunks of about chunk_rows per suite, by report (a report's rows in one), numbered without a sort
+    conn.execute(f"""create or replace temp table gate_chunks as select suite, ceil(count(*) / {int(chunk_rows)})::ubigint as chunks
+        from {INPUTS} semi join {TODO} using (report_id) group by suite""")
     conn.execute(f"""create or replace temp table {TODO_ROWS} as
-        select *, hash(report_id) % (ceil(count(*) over (partition by suite) / {int(chunk_rows)}))::ubigint as chunk
-        from {INPUTS} semi join {TODO} using (report_id)""")  # chunks of about chunk_rows, a report's rows in one
+        select i.*, hash(i.report_id) % c.chunks as chunk
+        from {INPUTS} as i semi join {TODO} using (report_id) join gate_chunks as c using (suite)""")
+    conn.execute("drop table gate_chunks")
     conn.execute(f"create or replace temp table {FAILED} (rule varchar, report_id varchar, instance varchar)")
     (reports,) = conn.execute(f"select count(*) from {DIGESTS}").fetchone()
     validated, suites = conn.execute(f"select count(distinct report_id), list(distinct suite order by suite) "
