@@ -5,7 +5,8 @@ reports need validating (all, or only those whose inputs changed since the last 
 A verdict depends only on its own row (``lhs``, ``rhs``, the rule), so a report whose rows are the
 same as when it was last checked keeps its verdicts; a correction, a new neighbour year (W1, W4) or a
 new template version shows up as a changed row. Any change of the rules or of the gate's code (the
-fingerprint in ``quality.gate_state``) validates everything again.
+fingerprint in ``gate.state``) validates everything again. The gate's own bookkeeping is in schema
+``gate``, out of ``quality`` (which is published and exported to Parquet for people).
 """
 
 from __future__ import annotations
@@ -71,14 +72,14 @@ def stage_inputs(conn) -> None:
 def plan(conn, chunk_rows: int, full: bool = False) -> Plan:
     """Choose the reports to validate (temp table ``gate_todo``) and number their rows in chunks of
     ``chunk_rows`` per suite (``gate_todo_rows``). A report's rows are compared by a digest of them
-    (``gate_digests``, kept in ``quality.gate_digests`` with its verdicts), not row by row."""
+    (``gate_digests``, kept in ``gate.report_digests`` with its verdicts), not row by row."""
     reason = "asked for a full run" if full else _full_reason(conn)
     conn.execute(f"""create or replace temp table {DIGESTS} as
         select report_id, count(*) as row_count, bit_xor(hash({ROW_KEY})) as digest from {INPUTS} group by report_id""")
     if reason:
         changed = f"select report_id from {DIGESTS}"
     else:  # new, changed, or gone from the load
-        changed = f"""select report_id from {DIGESTS} as now full outer join quality.gate_digests as before using (report_id)
+        changed = f"""select report_id from {DIGESTS} as now full outer join gate.report_digests as before using (report_id)
             where (now.row_count, now.digest) is distinct from (before.row_count, before.digest)"""
     conn.execute(f"create or replace temp table {TODO} as {changed}")
     # chunks of about chunk_rows per suite, by report (a report's rows in one), numbered without a sort
@@ -104,15 +105,15 @@ def plan(conn, chunk_rows: int, full: bool = False) -> Plan:
 
 
 def _has_previous(conn) -> bool:
-    return bool(conn.execute("select count(*) from duckdb_tables() where schema_name = 'quality' "
-                             "and table_name in ('rule_results', 'gate_state', 'gate_digests')").fetchone()[0] == 3)
+    found = conn.execute("select list(schema_name || '.' || table_name) from duckdb_tables()").fetchone()[0] or []
+    return {"quality.rule_results", "gate.state", "gate.report_digests"} <= set(found)
 
 
 def _full_reason(conn) -> str | None:
     """Why every report must be validated, or None when the last run's verdicts can be kept."""
     if not _has_previous(conn):
         return "no earlier gate run in this warehouse"
-    (previous,) = conn.execute("select any_value(fingerprint) from quality.gate_state").fetchone()
+    (previous,) = conn.execute("select any_value(fingerprint) from gate.state").fetchone()
     if previous != fingerprint():
         return "the rules or the gate's code changed since the last gate run"
     return None
@@ -153,12 +154,13 @@ def write_rule_results(conn, plan: Plan, checked_at) -> None:
     waived = """(not passed and exists (select 1 from staging.stg_waivers as w where w.report_id = rule_results.report_id
                  and w.waived_rule in ('*', rule_results.rule, rule_results.rule || ':' || rule_results.instance)))"""
     conn.execute(f"update quality.rule_results set waived = {waived} where waived is distinct from {waived}")
-    conn.execute(f"create or replace table quality.gate_digests as select * from {DIGESTS}")
+    conn.execute("create schema if not exists gate")
+    conn.execute(f"create or replace table gate.report_digests as select * from {DIGESTS}")
     conn.execute("create or replace table quality.rules (rule varchar, severity varchar, statement varchar, "
                  "relation varchar, lhs varchar, rhs varchar, comparison varchar)")
     conn.execute("insert into quality.rules select * from (values " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(RULES)) + ")",
                  [v for r in RULES for v in (r.name, r.severity, r.statement, r.relation, r.lhs, r.rhs, r.comparison)])
-    conn.execute("create or replace table quality.gate_state as select ?::varchar as fingerprint, ?::timestamp as checked_at",
+    conn.execute("create or replace table gate.state as select ?::varchar as fingerprint, ?::timestamp as checked_at",
                  [fingerprint(), checked_at])
 
 

@@ -97,7 +97,7 @@ def test_a_correction_revalidates_its_report_and_a_gate_change_revalidates_all(s
         corrected = conn.execute("select lhs from quality.rule_results where report_id = ? and rule = 'R1_balance' "
                                  "and instance = 'natural_person'", [report_id]).fetchone()
         after = conn.execute(RESULTS_SQL).df()
-        conn.execute("update quality.gate_state set fingerprint = 'the gate before a change of its code'")
+        conn.execute("update gate.state set fingerprint = 'the gate before a change of its code'")
         changed_gate = run_gate(conn)
         assert conn.execute(RESULTS_SQL).df().equals(after)
     assert corrected[0] > 999  # new_received + carried_over, with the corrected cell
