@@ -77,15 +77,16 @@ def run_gate(conn: duckdb.DuckDBPyConnection, data_docs_dir: Path | None = None,
     with _duckdb_memory(conn, DUCKDB_MEMORY):
         try:
             rows.stage_inputs(conn)
-            plan = rows.plan(conn, chunk_rows, full)
+            plan = rows.plan(conn, full)
             context = _context(data_docs_dir)
             suites = {name: _suite(context, name) for name in plan.suites}
             validations = 0
-            for name, chunks in plan.todo.items():
-                batches = _batches(context, suites[name])
-                validations += len(chunks)
-                for chunk in chunks:
-                    rows.record_failures(conn, _validate(batches, suites[name], rows.chunk_rows(conn, name, chunk)))
+            with conn.cursor() as cursor:
+                for name in plan.todo:
+                    batches = _batches(context, suites[name])
+                    for chunk in rows.chunks(conn, name, chunk_rows):
+                        rows.record_failures(cursor, _validate(batches, suites[name], chunk))
+                        validations += 1
             conn.execute("begin transaction")
             try:
                 rows.write_rule_results(conn, plan, checked_at)

@@ -21,8 +21,9 @@ from .rules import RULES, RULES_BY_NAME, Rule
 INPUTS = "gate_inputs"  # temp view: rule, report_id, instance, lhs, rhs, template_version, suite
 DIGESTS = "gate_digests"  # temp table: report_id, row_count, digest (of its rows, for the next run)
 TODO = "gate_todo"  # temp table: report_id (the reports this run validates, or drops: gone from the load)
-TODO_ROWS = "gate_todo_rows"  # temp table: their rows, numbered in chunks per suite
-FAILED = "gate_failed"  # temp table: rule, report_id, instance (GX's unexpected rows of this run)
+TODO_ROWS = "gate_todo_rows"  # temp table: their rows
+FAILED = "gate.failed_rows"  # rule, report_id, instance: GX's unexpected rows of this run (written by a cursor
+# while the rows to validate stream from the caller's connection, so not a temp table, which is per connection)
 ROW_KEY = "rule, report_id, instance, lhs, rhs, template_version"
 
 
@@ -36,7 +37,7 @@ class Plan:
     validated: int  # reports this run validates (all in a full run)
     dropped: int  # reports whose verdicts were dropped: gone from the load
     suites: tuple[str, ...]  # every suite of the load (rule__version)
-    todo: dict[str, list[int]]  # suite -> its chunks of rows to validate in this run
+    todo: dict[str, int]  # suite -> its rows to validate in this run
 
 
 def rule_of(suite: str) -> Rule:
@@ -69,9 +70,9 @@ def stage_inputs(conn) -> None:
     conn.execute(f"create or replace temp view {INPUTS} as " + "\nunion all\n".join(selects))
 
 
-def plan(conn, chunk_rows: int, full: bool = False) -> Plan:
-    """Choose the reports to validate (temp table ``gate_todo``) and number their rows in chunks of
-    ``chunk_rows`` per suite (``gate_todo_rows``). A report's rows are compared by a digest of them
+def plan(conn, full: bool = False) -> Plan:
+    """Choose the reports to validate (temp table ``gate_todo``) and stage their rows (``gate_todo_rows``).
+    A report's rows are compared by a digest of them
     (``gate_digests``, kept in ``gate.report_digests`` with its verdicts), not row by row."""
     reason = "asked for a full run" if full else _full_reason(conn)
     conn.execute(f"""create or replace temp table {DIGESTS} as
@@ -82,20 +83,14 @@ def plan(conn, chunk_rows: int, full: bool = False) -> Plan:
         changed = f"""select report_id from {DIGESTS} as now full outer join gate.report_digests as before using (report_id)
             where (now.row_count, now.digest) is distinct from (before.row_count, before.digest)"""
     conn.execute(f"create or replace temp table {TODO} as {changed}")
-    # chunks of about chunk_rows per suite, by report (a report's rows in one), numbered without a sort
-    conn.execute(f"""create or replace temp table gate_chunks as select suite, ceil(count(*) / {int(chunk_rows)})::ubigint as chunks
-        from {INPUTS} semi join {TODO} using (report_id) group by suite""")
-    conn.execute(f"""create or replace temp table {TODO_ROWS} as
-        select i.*, hash(i.report_id) % c.chunks as chunk
-        from {INPUTS} as i semi join {TODO} using (report_id) join gate_chunks as c using (suite)""")
-    conn.execute("drop table gate_chunks")
-    conn.execute(f"create or replace temp table {FAILED} (rule varchar, report_id varchar, instance varchar)")
+    conn.execute(f"create or replace temp table {TODO_ROWS} as select * from {INPUTS} semi join {TODO} using (report_id)")
+    conn.execute("create schema if not exists gate")
+    conn.execute(f"create or replace table {FAILED} (rule varchar, report_id varchar, instance varchar)")
     (reports,) = conn.execute(f"select count(*) from {DIGESTS}").fetchone()
     validated, suites = conn.execute(f"select count(distinct report_id), list(distinct suite order by suite) "
                                      f"from {TODO_ROWS}").fetchone()
     (todo,) = conn.execute(f"select count(*) from {TODO}").fetchone()
-    chunks = dict(conn.execute(f"select suite, list(distinct chunk order by chunk) from {TODO_ROWS} "
-                               "group by suite order by suite").fetchall())
+    chunks = dict(conn.execute(f"select suite, count(*) from {TODO_ROWS} group by suite order by suite").fetchall())
     if reason:
         return Plan("full", reason, reports, validated, 0, tuple(suites or ()), chunks)
     suites = conn.execute("select list(distinct expectation order by expectation) from ("
@@ -119,19 +114,24 @@ def _full_reason(conn) -> str | None:
     return None
 
 
-def chunk_rows(conn, suite: str, chunk: int):
-    """One chunk of a suite's rows to validate (a DataFrame: report_id, instance, lhs, rhs)."""
-    return conn.execute(f"select report_id, instance, lhs, rhs from {TODO_ROWS} where suite = ? and chunk = ?",
-                        [suite, chunk]).df()
+def chunks(conn, suite: str, chunk_rows: int):
+    """A suite's rows to validate, streamed in chunks of at most ``chunk_rows`` (DataFrames: report_id,
+    instance, lhs, rhs): one scan per suite, only a chunk in memory. Any chunk will do: a row's verdict
+    depends on that row alone."""
+    reader = conn.execute(f"select report_id, instance, lhs, rhs from {TODO_ROWS} where suite = ?",
+                          [suite]).to_arrow_reader(chunk_rows)
+    for batch in reader:
+        yield batch.to_pandas()
 
 
-def record_failures(conn, failed) -> None:
-    """GX's unexpected rows of one validation (an Arrow table: rule, report_id, instance)."""
-    conn.register("gate_failed_chunk", failed)
+def record_failures(cursor, failed) -> None:
+    """GX's unexpected rows of one validation (an Arrow table: rule, report_id, instance), through a cursor
+    of the caller's connection (which is streaming the rows to validate)."""
+    cursor.register("gate_failed_chunk", failed)
     try:
-        conn.execute(f"insert into {FAILED} select * from gate_failed_chunk")
+        cursor.execute(f"insert into {FAILED} select * from gate_failed_chunk")
     finally:
-        conn.unregister("gate_failed_chunk")
+        cursor.unregister("gate_failed_chunk")
 
 
 def write_rule_results(conn, plan: Plan, checked_at) -> None:
@@ -166,5 +166,5 @@ def write_rule_results(conn, plan: Plan, checked_at) -> None:
 
 def drop_staging(conn) -> None:
     conn.execute(f"drop view if exists {INPUTS}")
-    for table in (DIGESTS, TODO, TODO_ROWS, FAILED):
+    for table in (DIGESTS, TODO, TODO_ROWS, FAILED):  # FAILED is in schema gate, the others temp
         conn.execute(f"drop table if exists {table}")
