@@ -60,7 +60,7 @@ class GateResult:
 DOCS_FAILURES = 20  # failing reports (and values) a Data Docs page shows per expectation; the count is whole
 CHUNK_ROWS = 200_000  # rule rows per validation: memory is bounded by a chunk, not by the load
 # DuckDB's memory for the gate's queries (it spills to disk beyond it): without a limit its joins and
-# window sorts over every rule row of the load take memory in proportion to the load (80 % of RAM allowed).
+# aggregates over every rule row of the load take memory in proportion to the load (80 % of RAM allowed).
 DUCKDB_MEMORY = "512MB"
 
 
