@@ -86,21 +86,21 @@ def plan(conn, full: bool = False) -> Plan:
     conn.execute(f"create or replace temp table {TODO_ROWS} as select * from {INPUTS} semi join {TODO} using (report_id)")
     conn.execute("create schema if not exists gate")
     conn.execute(f"create or replace table {FAILED} (rule varchar, report_id varchar, instance varchar)")
-    (reports,) = conn.execute(f"select count(*) from {DIGESTS}").fetchone()
+    (reports,) = conn.execute(f"select count(*) from {DIGESTS}").fetchall()[0]
     validated, suites = conn.execute(f"select count(distinct report_id), list(distinct suite order by suite) "
-                                     f"from {TODO_ROWS}").fetchone()
-    (todo,) = conn.execute(f"select count(*) from {TODO}").fetchone()
+                                     f"from {TODO_ROWS}").fetchall()[0]
+    (todo,) = conn.execute(f"select count(*) from {TODO}").fetchall()[0]
     chunks = dict(conn.execute(f"select suite, count(*) from {TODO_ROWS} group by suite order by suite").fetchall())
     if reason:
         return Plan("full", reason, reports, validated, 0, tuple(suites or ()), chunks)
     suites = conn.execute("select list(distinct expectation order by expectation) from ("
-                          f"select expectation from quality.rule_results union all select suite from {TODO_ROWS})").fetchone()[0]
+                          f"select expectation from quality.rule_results union all select suite from {TODO_ROWS})").fetchall()[0][0]
     return Plan("incremental", f"rule inputs changed for {validated:,} of {reports:,} reports since the last gate run",
                 reports, validated, todo - validated, tuple(suites or ()), chunks)
 
 
 def _has_previous(conn) -> bool:
-    found = conn.execute("select list(schema_name || '.' || table_name) from duckdb_tables()").fetchone()[0] or []
+    found = conn.execute("select list(schema_name || '.' || table_name) from duckdb_tables()").fetchall()[0][0] or []
     return {"quality.rule_results", "gate.state", "gate.report_digests"} <= set(found)
 
 
@@ -108,7 +108,7 @@ def _full_reason(conn) -> str | None:
     """Why every report must be validated, or None when the last run's verdicts can be kept."""
     if not _has_previous(conn):
         return "no earlier gate run in this warehouse"
-    (previous,) = conn.execute("select any_value(fingerprint) from gate.state").fetchone()
+    (previous,) = conn.execute("select any_value(fingerprint) from gate.state").fetchall()[0]
     if previous != fingerprint():
         return "the rules or the gate's code changed since the last gate run"
     return None
