@@ -10,8 +10,6 @@ can show it. (Malformed rows are refused earlier, when landing: ``landing.read_o
 
 from __future__ import annotations
 
-import pandas as pd
-
 WARNINGS_SQL = """
 with overrides as (
     select loaded_from as file, line, 'correction' as override, report_id, metric_key as target
@@ -26,7 +24,8 @@ documents as (
 ),
 
 checked as (
-    select distinct report_id, rule, rule || ':' || instance as rule_instance from gate_results
+    select distinct report_id, rule, rule || ':' || instance as rule_instance from quality.rule_results
+    where report_id in (select report_id from staging.stg_waivers)
 ),
 
 judged as (
@@ -59,13 +58,8 @@ where problem is not null
 """
 
 
-def write_override_warnings(conn, results: pd.DataFrame) -> list[str]:
-    """Replace ``quality.override_warnings`` from the gate's ``results`` (report_id, rule, instance);
-    return the warnings as lines for the run summary."""
-    checks = results.reindex(columns=["report_id", "rule", "instance"]).astype(str)
-    conn.register("gate_results", checks)
-    try:
-        conn.execute(f"create or replace table quality.override_warnings as {WARNINGS_SQL}")
-    finally:
-        conn.unregister("gate_results")
+def write_override_warnings(conn) -> list[str]:
+    """Replace ``quality.override_warnings`` from the checks in ``quality.rule_results``; return the
+    warnings as lines for the run summary."""
+    conn.execute(f"create or replace table quality.override_warnings as {WARNINGS_SQL}")
     return [m for (m,) in conn.execute("select message from quality.override_warnings order by file, line").fetchall()]

@@ -217,13 +217,18 @@ def quality_gate(context: AssetExecutionContext, warehouse: WarehouseResource) -
     paths = warehouse.paths()
     with warehouse.connect() as con:
         result = run_gate(con, paths.data_docs_dir)
-    context.log.info(f"quality gate: {result.rule_checks} rule checks, failed (not waived): "
+    context.log.info(f"quality gate ({result.mode}: {result.reason}): validated {result.validated_reports} of "
+                     f"{result.reports} reports; {result.rule_checks} rule checks, failed (not waived): "
                      f"{dict(sorted(result.failed_instances.items())) or 'none'}; Data Docs: {result.data_docs_index}")
     for warning in result.override_warnings:
         context.log.warning(f"override takes no effect: {warning}")
     return MaterializeResult(
         metadata={
             "rule_checks": result.rule_checks,
+            "gate_mode": result.mode,  # full, or incremental: only reports whose rule inputs changed were validated
+            "validated_reports": result.validated_reports,
+            "dropped_reports": result.dropped_reports,
+            "gx_validations": result.validations,
             "rules_failed": MetadataValue.json(dict(sorted(result.failed_instances.items()))),
             "override_warnings": MetadataValue.json(result.override_warnings),  # see quality.override_warnings
             "data_docs": MetadataValue.path(str(result.data_docs_index or paths.data_docs_dir)),
