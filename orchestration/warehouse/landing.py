@@ -255,6 +255,7 @@ def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport
     """Write the reports that are new or re-parsed; ``known`` and ``latest`` (the landed reports, each
     source's highest version) are kept up to date for the next chunk."""
     write: dict[str, tuple[ParsedReport, int]] = {}
+    replaced: list[str] = []  # landed before (by another parser version): their rows are deleted first
     for rid, report in by_id.items():
         previous = known.get(rid)
         top_version, top_id = latest.get(report.source, (0, None))
@@ -264,6 +265,7 @@ def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport
             version = top_version + 1
         elif previous[2] != report.parser_version:
             stats.reparsed += 1
+            replaced.append(rid)
             version = previous[1]
         else:
             stats.unchanged += 1
@@ -274,15 +276,16 @@ def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport
     if not write:
         return
     documents, cells, issues, claims = _tables(write, now)
-    conn.register("incoming_ids", pa.table({"report_id": list(write)}))
     landed = {"raw.documents": documents, "raw.cells": cells, "raw.issues": issues, "raw.claims": claims}
-    for table in landed:
-        conn.execute(f"delete from {table} where report_id in (select report_id from incoming_ids)")
+    if replaced:  # only then: a delete scans the whole table, and a chunk of new reports has nothing to delete
+        conn.register("incoming_ids", pa.table({"report_id": replaced}))
+        for table in landed:
+            conn.execute(f"delete from {table} where report_id in (select report_id from incoming_ids)")
+        conn.unregister("incoming_ids")
     for table, data in landed.items():
         conn.register("incoming", data)
         conn.execute(f"insert into {table} by name select * from incoming")
         conn.unregister("incoming")
-    conn.unregister("incoming_ids")
     stats.cells += cells.num_rows
     stats.issues += issues.num_rows
 
