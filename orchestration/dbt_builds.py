@@ -6,7 +6,8 @@ built is everything else they are made from: the dbt project (models, macros, se
 version, and the maintainers' corrections, waivers and agency overrides. When any of these differs
 from the last complete build (both phases), or the run is ``--full``, both phases run with
 ``--full-refresh``; a build that did not complete leaves the record as it was, so the next one is full
-again if this one was."""
+again if this one was. Landing forgets the record when it replaces a report's rows under the same id
+(re-parsed by another parser version, re-keyed), so that build is full too."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from orchestration.resources import dbt_source_files
+from orchestration.warehouse.landing import dbt_build_record
 
 
 def digest_files(digest, files: Iterable[Path]) -> None:
@@ -33,8 +35,10 @@ def model_inputs_fingerprint(paths, parser_version: str) -> str:
 
 
 def _state(paths, which: str) -> Path:
-    """``pending``: the fingerprint the build in progress started from; ``built``: that of the last complete build."""
-    return Path(paths.work_db).parent / f"dbt_{which}.inputs.sha256"
+    """``pending``: the fingerprint the build in progress started from; ``built``: that of the last complete
+    build (landing forgets it when it replaces a report's rows, ``forget_dbt_build``)."""
+    built = dbt_build_record(paths.work_db)
+    return built if which == "built" else built.with_name(f"dbt_{which}.inputs.sha256")
 
 
 def needs_full_refresh(paths, parser_version: str, full: bool, first_phase: bool) -> bool:

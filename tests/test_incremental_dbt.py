@@ -64,11 +64,17 @@ def pages():
     return generate(36, seed=11, inconsistent_share=0.3)
 
 
-def test_a_refresh_with_a_few_sources_changed_added_removed_equals_a_build_from_empty(tmp_path, pages):
+def documents(tmp_path: Path, pages) -> Path:
+    """A folder of ``pages``, as a user's documents."""
     folder = tmp_path / "documents"
     folder.mkdir()
-    for i, doc in enumerate(pages[:30]):
+    for i, doc in enumerate(pages):
         (folder / f"{i:03d}_{doc.name}").write_bytes(doc.data)
+    return folder
+
+
+def test_a_refresh_with_a_few_sources_changed_added_removed_equals_a_build_from_empty(tmp_path, pages):
+    folder = documents(tmp_path, pages[:30])
     incremental = tmp_path / "incremental"
     run(folder, incremental)
     assert not built_incrementally(incremental)  # the first build is full
@@ -95,10 +101,7 @@ def test_a_refresh_with_a_few_sources_changed_added_removed_equals_a_build_from_
 
 
 def test_changed_overrides_rebuild_every_model(tmp_path, pages):
-    folder = tmp_path / "documents"
-    folder.mkdir()
-    for i, doc in enumerate(pages[:6]):
-        (folder / f"{i:03d}_{doc.name}").write_bytes(doc.data)
+    folder = documents(tmp_path, pages[:6])
     corrections = tmp_path / "corrections.csv"
     corrections.write_text(",".join(CORRECTION_COLUMNS) + "\n", encoding="utf-8")
     site = tmp_path / "site"
@@ -116,3 +119,17 @@ def test_changed_overrides_rebuild_every_model(tmp_path, pages):
     with duckdb.connect(str(site / "wh" / "disclosure.duckdb"), read_only=True) as con:
         assert con.execute("select value, is_corrected from intermediate.int_metric_values "
                            "where report_id = ? and metric_key = ?", [report_id, metric_key]).fetchone() == (12345, True)
+
+
+def test_a_report_re_parsed_under_the_same_id_is_rebuilt(tmp_path, seeds_dir):
+    """Landing that replaces a report's rows (another parser version, same content) makes the next build full."""
+    from tests.warehouse_support import build_warehouse, query, report_from_truth, seed_truths, warehouse_paths
+
+    truth = next(t for t in seed_truths(seeds_dir).values() if t["document_kind"] == "annual_report")
+    key = sorted(truth["cells"])[0]
+    paths = warehouse_paths(tmp_path / "wh")
+    build_warehouse([report_from_truth(truth, content=b"one page")], paths, publish_=False)
+    changed = {**truth, "cells": {**truth["cells"], key: truth["cells"][key] + 1}}
+    build_warehouse([report_from_truth(changed, content=b"one page", parser_version="truth-2")], paths, publish_=False)
+    values = query(paths.work_db, "select value from intermediate.int_metric_values where metric_key = ?", [key])
+    assert values["value"].tolist() == [truth["cells"][key] + 1]

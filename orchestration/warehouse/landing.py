@@ -183,11 +183,14 @@ class Landing:
         self._connection = connect(work_db)
         self.conn = self._connection.__enter__()
         self.root = root  # the manifest's folder: local sources are keyed relative to it (report_ids)
+        self.work_db = Path(work_db)
         try:
             ensure_schema(self.conn)
             self.conn.execute("begin transaction")  # (an older work DB's ids re-keyed first, all or nothing)
             self.stats.rekeyed = migrate(self.conn, root, self.now)
             self.conn.execute("commit")
+            if self.stats.rekeyed:
+                forget_dbt_build(work_db)
         except BaseException:
             self._connection.__exit__(None, None, None)
             raise
@@ -236,7 +239,10 @@ class Landing:
         self.landed += [{"source_uri": r["source_uri"], "content_hash": r["content_hash"]} for r in failures]
         self.landed += [{"source_uri": r.source, "content_hash": r.content_hash} for r in by_id.values()]
         self.stats.received += len(by_id)
+        reparsed = self.stats.reparsed
         _land_reports(self.conn, by_id, self.stats, self.now, self.known, self.latest)
+        if self.stats.reparsed > reparsed:
+            forget_dbt_build(self.work_db)
         self.stats.parse_failures += _land_failures(self.conn, failures, self.now)
 
     def _transaction(self, work) -> None:
@@ -248,6 +254,17 @@ class Landing:
         except BaseException:
             self.conn.execute("rollback")
             raise
+
+
+def dbt_build_record(work_db: Path) -> Path:
+    """The fingerprint of the last complete dbt build (``orchestration/dbt_builds.py``), beside the work DB."""
+    return Path(work_db).parent / "dbt_built.inputs.sha256"
+
+
+def forget_dbt_build(work_db: Path) -> None:
+    """Landed reports' rows were replaced under the same ``report_id`` (re-parsed, re-keyed): the dbt models
+    that are incremental by report would keep the old rows, so the next build rebuilds everything."""
+    dbt_build_record(work_db).unlink(missing_ok=True)
 
 
 def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport], stats: LandingStats,
