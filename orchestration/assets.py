@@ -132,11 +132,11 @@ def inputs_fingerprint(load: Sequence[Mapping], paths, parser_version: str) -> s
     digest = hashlib.sha256(parser_version.encode())
     for s in sorted(load, key=lambda s: s["source_uri"]):
         digest.update(f"{s['source_uri']}\0{s['fetch_status'] == 'failed'}\0{s['content_hash']}\n".encode())
+    from orchestration.dbt_builds import digest_files
+
     gate_code = sorted((REPO / "expectations").glob("*.py"))
     overrides = [Path(p) for p in paths.override_files if p and Path(p).exists()]
-    for path in [*dbt_source_files(Path(paths.dbt_project_dir)), *gate_code, *overrides]:
-        digest.update(f"{path}\0".encode())
-        digest.update(path.read_bytes())
+    digest_files(digest, [*dbt_source_files(Path(paths.dbt_project_dir)), *gate_code, *overrides])
     return digest.hexdigest()
 
 
@@ -181,14 +181,29 @@ def _dbt_phase(tag: str):
         dagster_dbt_translator=TRANSLATOR,
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+        from extract import PARSER_VERSION
+        from orchestration.dbt_builds import needs_full_refresh, record_complete_build
+
         paths = warehouse.paths()
+        # incremental by report unless the models, parser or overrides changed, or the run is --full
+        full = needs_full_refresh(paths, PARSER_VERSION, _full_run(context), first_phase=tag == "pre_gate")
+        context.log.info(f"dbt {tag}: " + ("full refresh" if full else "incremental (new and changed reports only)"))
         # Artifacts beside the work DB, replaced by the next invocation (under the warehouse lock),
         # instead of a new folder per invocation in dbt_project/target; one folder for both phases,
         # so post_gate reuses the project parse pre_gate left there (partial parsing).
-        invocation = dbt.cli(["build", *dbt_vars(paths)], context=context, target_path=dbt_target(paths))
+        invocation = dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_vars(paths)], context=context,
+                             target_path=dbt_target(paths))
         yield from with_table_metadata(invocation.stream(), invocation.manifest, paths.work_db)  # row counts, columns
+        if tag == "post_gate":
+            record_complete_build(paths)
 
     return _models
+
+
+def _full_run(context: AssetExecutionContext) -> bool:
+    """``disclosure refresh --full`` (``source_documents``' config in this run)."""
+    ops = context.run_config.get("ops") or {}
+    return bool(((ops.get("source_documents") or {}).get("config") or {}).get("full"))
 
 
 dbt_pre_gate = _dbt_phase("pre_gate")

@@ -228,6 +228,9 @@ def _plain(value: Any) -> Any:
 STATUSES = ("passed", "quarantined", "not_applicable", "retired")
 
 
+SUMMARY_OVERRIDES = 5  # override warnings named in the summary; the rest are counted (one screen at any scale)
+
+
 def print_summary(summary: dict[str, Any], paths, success: bool, ui: str = "") -> None:
     """The run in a screenful, whatever the number of reports: counts, never one line per report."""
     fetch = summary["assets"].get("source_documents", {})
@@ -256,7 +259,10 @@ def print_summary(summary: dict[str, Any], paths, success: bool, ui: str = "") -
     if gate:
         if gate.get("override_warnings"):
             lines.append(f"  overrides   {len(gate['override_warnings'])} take no effect (quality.override_warnings):")
-            lines += [f"  override    {warning}" for warning in gate["override_warnings"]]
+            warnings = gate["override_warnings"]
+            lines += [f"  override    {warning}" for warning in warnings[:SUMMARY_OVERRIDES]]
+            if len(warnings) > SUMMARY_OVERRIDES:
+                lines.append(f"  override    … and {len(warnings) - SUMMARY_OVERRIDES} more (quality.override_warnings)")
         lines.append(f"  data docs   {gate.get('data_docs') or paths.data_docs_dir}")
     if verdicts.get("by_rule"):
         where = paths.published if success else paths.work_db

@@ -120,9 +120,11 @@ def test_batch_gate_refusal_keeps_the_published_warehouse(copy, seeds_dir, monke
 
 
 def test_a_new_parser_version_replaces_cells_without_a_new_version(copy, seeds_dir):
+    cells = query(copy.work_db, "select count(*) as n from raw.cells")["n"][0]
     reports = [report_from_truth(t, parser_version="truth-2") for t in _truths(seeds_dir)]
     stats = land(copy.work_db, reports, corrections=copy.corrections_csv, waivers=copy.waivers_csv)
     assert (stats.reparsed, stats.new, stats.new_versions) == (5, 0, 0)
+    assert query(copy.work_db, "select count(*) as n from raw.cells")["n"][0] == cells  # replaced, not added
     docs = query(copy.work_db, "select parser_version, source_version, count(*) as n from raw.documents group by all")
     assert docs.values.tolist() == [["truth-2", 1, 5]]
 

@@ -41,9 +41,11 @@
 {#- A table of the template pivoted wide: one row per current annual report x row of that table
     in the report's template version, one column per column key (NULL where the cell is missing). -#}
 {% macro wide_by_template_row(table_key) -%}
+{{ by_report('int_annual_reports') }}  {#- incremental by report (macros/incremental.sql) #}
 with reports as (
     select report_id, template_version
     from {{ ref('int_annual_reports') }}
+    where {{ new_reports() }}
 ),
 
 template_rows as (
@@ -60,7 +62,7 @@ wide as (
         row_key,
         {{ pivot_values('column_key', template_keys('column_key', table_key)) }}
     from {{ ref('int_metric_values') }}
-    where table_key = '{{ table_key }}' and not is_derived
+    where table_key = '{{ table_key }}' and not is_derived and {{ new_reports() }}
     group by report_id, row_key
 )
 

@@ -183,11 +183,14 @@ class Landing:
         self._connection = connect(work_db)
         self.conn = self._connection.__enter__()
         self.root = root  # the manifest's folder: local sources are keyed relative to it (report_ids)
+        self.work_db = Path(work_db)
         try:
             ensure_schema(self.conn)
             self.conn.execute("begin transaction")  # (an older work DB's ids re-keyed first, all or nothing)
             self.stats.rekeyed = migrate(self.conn, root, self.now)
             self.conn.execute("commit")
+            if self.stats.rekeyed:
+                forget_dbt_build(work_db)
         except BaseException:
             self._connection.__exit__(None, None, None)
             raise
@@ -236,7 +239,10 @@ class Landing:
         self.landed += [{"source_uri": r["source_uri"], "content_hash": r["content_hash"]} for r in failures]
         self.landed += [{"source_uri": r.source, "content_hash": r.content_hash} for r in by_id.values()]
         self.stats.received += len(by_id)
+        reparsed = self.stats.reparsed
         _land_reports(self.conn, by_id, self.stats, self.now, self.known, self.latest)
+        if self.stats.reparsed > reparsed:
+            forget_dbt_build(self.work_db)
         self.stats.parse_failures += _land_failures(self.conn, failures, self.now)
 
     def _transaction(self, work) -> None:
@@ -250,11 +256,23 @@ class Landing:
             raise
 
 
+def dbt_build_record(work_db: Path) -> Path:
+    """The fingerprint of the last complete dbt build (``orchestration/dbt_builds.py``), beside the work DB."""
+    return Path(work_db).parent / "dbt_built.inputs.sha256"
+
+
+def forget_dbt_build(work_db: Path) -> None:
+    """Landed reports' rows were replaced under the same ``report_id`` (re-parsed, re-keyed): the dbt models
+    that are incremental by report would keep the old rows, so the next build rebuilds everything."""
+    dbt_build_record(work_db).unlink(missing_ok=True)
+
+
 def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport], stats: LandingStats,
                   now: datetime, known: dict[str, tuple[str, int, str]], latest: dict[str, tuple[int, str]]) -> None:
     """Write the reports that are new or re-parsed; ``known`` and ``latest`` (the landed reports, each
     source's highest version) are kept up to date for the next chunk."""
     write: dict[str, tuple[ParsedReport, int]] = {}
+    replaced: list[str] = []  # landed before (by another parser version): their rows are deleted first
     for rid, report in by_id.items():
         previous = known.get(rid)
         top_version, top_id = latest.get(report.source, (0, None))
@@ -264,6 +282,7 @@ def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport
             version = top_version + 1
         elif previous[2] != report.parser_version:
             stats.reparsed += 1
+            replaced.append(rid)
             version = previous[1]
         else:
             stats.unchanged += 1
@@ -274,15 +293,16 @@ def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport
     if not write:
         return
     documents, cells, issues, claims = _tables(write, now)
-    conn.register("incoming_ids", pa.table({"report_id": list(write)}))
     landed = {"raw.documents": documents, "raw.cells": cells, "raw.issues": issues, "raw.claims": claims}
-    for table in landed:
-        conn.execute(f"delete from {table} where report_id in (select report_id from incoming_ids)")
+    if replaced:  # only then: a delete scans the whole table, and a chunk of new reports has nothing to delete
+        conn.register("incoming_ids", pa.table({"report_id": replaced}))
+        for table in landed:
+            conn.execute(f"delete from {table} where report_id in (select report_id from incoming_ids)")
+        conn.unregister("incoming_ids")
     for table, data in landed.items():
         conn.register("incoming", data)
         conn.execute(f"insert into {table} by name select * from incoming")
         conn.unregister("incoming")
-    conn.unregister("incoming_ids")
     stats.cells += cells.num_rows
     stats.issues += issues.num_rows
 

@@ -81,14 +81,15 @@ def run_refresh(sources: Path, warehouse: Path, home: Path, log: Path) -> dict:
     steps = {s.step_key: (s.end_time - s.start_time, max((r for t, r in samples if s.start_time <= t <= s.end_time), default=0))
              for s in sorted(stats, key=lambda s: s.start_time)}
     peak = max((r for _, r in samples), default=0)
-    return {"code": code, "wall": wall, "peak_rss": peak, "steps": steps, "log": log}
+    return {"code": code, "wall": wall, "peak_rss": peak, "steps": steps, "log": log, "load": os.getloadavg()}
 
 
 def report(label: str, n: int, result: dict) -> None:
     lines = result["log"].read_text(errors="replace").splitlines()
     print(f"\n== {label}: exit {result['code']}, wall {result['wall']:.1f} s, peak RSS (tree) "
           f"{result['peak_rss'] / 2**20:,.0f} MiB, {result['wall'] / n * 1000:.2f} ms/doc, "
-          f"{len(lines):,} lines printed ({result['log']})")
+          f"{len(lines):,} lines printed ({result['log']}); load average after "
+          + "/".join(f"{x:.1f}" for x in result["load"]) + f" on {os.cpu_count()} cores (1/5/15 min)")
     for step, (s, rss) in result["steps"].items():
         print(f"   {step:<46}{s:>8.2f} s {rss / 2**20:>8,.0f} MiB peak")
     if result["code"] != 0:

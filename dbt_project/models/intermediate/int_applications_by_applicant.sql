@@ -1,9 +1,12 @@
 -- Table 三 wide: one row per current annual report x applicant column, one column per row of
 -- the table (R1_balance and R3_outcome_total read this). `other` is harmonised across versions.
 -- A missing cell stays NULL, so the gate fails the identity instead of reading a zero.
+-- Incremental by report (macros/incremental.sql).
+{{ by_report('int_annual_reports') }}
 with reports as (
     select report_id, template_version
     from {{ ref('int_annual_reports') }}
+    where {{ new_reports() }}
 ),
 
 applicant_columns as (
@@ -15,7 +18,7 @@ applicant_columns as (
 applications as (
     select report_id, row_key, column_key, value
     from {{ ref('int_metric_values') }}
-    where table_key = 'applications'
+    where table_key = 'applications' and {{ new_reports() }}
 ),
 
 wide as (

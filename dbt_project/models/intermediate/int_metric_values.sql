@@ -1,10 +1,12 @@
 -- Template cells of current annual reports with corrections applied, plus the harmonised
 -- applications.other.* of 2021 reports (sum of the three other_* rows, only when all three exist).
 -- (Two models, not one: DuckDB 2.0's statistics propagation fails binding the union when the
--- corrected cells are known to be empty.)
+-- corrected cells are known to be empty.) Incremental by report (macros/incremental.sql).
+{{ by_report('int_annual_reports') }}
 with reports as (
     select report_id, template_version
     from {{ ref('int_annual_reports') }}
+    where {{ new_reports() }}
 ),
 
 dictionary as (
@@ -14,6 +16,7 @@ dictionary as (
 
 corrected as (
     select * from {{ ref('int_corrected_cells') }}
+    where {{ new_reports() }}
 ),
 
 derived as (

@@ -1,9 +1,12 @@
 -- W3_narrative input: per current annual report and metric its narrative states a number for, the
 -- stated number furthest from the table's value (so any claim that disagrees fails), beside that
 -- value after corrections (NULL when the table lacks the cell: the rule then fails, as R6 does).
+-- Incremental by report (macros/incremental.sql).
+{{ by_report('int_annual_reports') }}
 with reports as (
     select report_id
     from {{ ref('int_annual_reports') }}
+    where {{ new_reports() }}
 ),
 
 claims as (
@@ -15,6 +18,7 @@ claims as (
 table_values as (
     select report_id, metric_key, value as table_value
     from {{ ref('int_metric_values') }}
+    where {{ new_reports() }}
 ),
 
 compared as (

@@ -1,8 +1,11 @@
 -- Per current annual report x table: template cells expected for its version and cells present
 -- (R6_complete reads this). An undetected version expects NULL cells, so R6 fails it.
+-- Incremental by report (macros/incremental.sql).
+{{ by_report('int_annual_reports') }}
 with reports as (
     select report_id, template_version
     from {{ ref('int_annual_reports') }}
+    where {{ new_reports() }}
 ),
 
 dictionary as (
@@ -23,7 +26,7 @@ expected as (
 present as (
     select report_id, metric_key
     from {{ ref('int_metric_values') }}
-    where not is_derived
+    where not is_derived and {{ new_reports() }}
 )
 
 select

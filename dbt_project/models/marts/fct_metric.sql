@@ -1,12 +1,25 @@
 -- Report x metric for gate-passed reports only, each value with its provenance.
+-- Incremental by report (macros/incremental.sql): an incremental run (re)writes the passed reports it does
+-- not hold with the same report-level columns (new, newly passed, or re-resolved to another agency or year)
+-- and deletes the reports that are no longer passed.
+{{ config(materialized='incremental', unique_key='report_id', incremental_strategy='delete+insert',
+          on_schema_change='fail',
+          post_hook="delete from {{ this }} where report_id not in
+                     (select report_id from {{ ref('dim_report') }} where gate_status = 'passed')") }}
+{%- set report_columns = "report_id, agency_id, year, template_version, source_uri, content_hash, parser_version" %}
 with passed_reports as (
-    select report_id, agency_id, year, template_version, source_uri, content_hash, parser_version
+    select {{ report_columns }}
     from {{ ref('dim_report') }}
     where gate_status = 'passed'
+    {%- if is_incremental() %}
+    except
+    select {{ report_columns }} from {{ this }}
+    {%- endif %}
 ),
 
 metric_values as (
     select * from {{ ref('int_metric_values') }}
+    where report_id in (select report_id from passed_reports)
 )
 
 select

@@ -1,0 +1,135 @@
+"""Incremental dbt (issue #11): a refresh where a few sources changed, were added or removed builds only
+those reports, yet publishes exactly what a build from empty of the same sources publishes; a change to
+the overrides (or the models, the parser) rebuilds everything.
+
+Each test runs the real `disclosure refresh` (through Dagster, real dbt and DuckDB) on generated pages in a
+folder, like a user would."""
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.warehouse.landing import CORRECTION_COLUMNS
+from tests.corpus import generate
+from tests.test_refresh import refresh
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # three to four real refreshes each
+
+# every relation the contract names, the marts and quality views built from them, and the incremental models
+RELATIONS = ("marts.dim_report", "marts.fct_metric", "marts.dim_agency", "marts.dim_metric", "quality.rule_results",
+             "marts.agency_year", "marts.dim_agency_name", "marts.coverage_gaps", "quality.quarantine",
+             "quality.batch_counts", "quality.correction_audit",
+             *(f"intermediate.{m}" for m in ("int_corrected_cells", "int_metric_values", "int_report_completeness",
+                                             "int_applications_by_applicant", "int_applications_by_row",
+                                             "int_active_disclosure", "int_review_litigation", "int_narrative_claims")))
+# provenance of when (and how often) a source was landed: differs by construction between the two histories
+HISTORY_COLUMNS = {"landed_at", "source_version", "recorded_at", "checked_at"}
+
+
+def run(folder: Path, root: Path, expect: int = 0, **env: str) -> str:
+    environment = {**os.environ, "DAGSTER_HOME": str(root / "dagster_home"), "DISCLOSURE_LOCK_TIMEOUT": "600",
+                   "DISCLOSURE_MAX_QUARANTINE_SHARE": "1", **env}
+    for var in ("DISCLOSURE_WAREHOUSE", "DISCLOSURE_WORK_DB", "DISCLOSURE_DATA_DOCS", "DISCLOSURE_PARQUET_DIR",
+                "DISCLOSURE_WEBHOOKS", "DISCLOSURE_SMTP_HOST", "DISCLOSURE_SOURCES"):
+        if var not in env:
+            environment.pop(var, None)
+    proc = refresh(environment, "--sources", str(folder), "--warehouse", str(root / "wh" / "disclosure.duckdb"))
+    assert proc.returncode == expect, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def rows(root: Path, relation: str) -> list[tuple]:
+    """Every row of ``relation`` in the published file (history columns left out, and the reports of retired
+    sources: only a history that listed them has them), sorted."""
+    with duckdb.connect(str(root / "wh" / "disclosure.duckdb"), read_only=True) as con:
+        schema, name = relation.split(".")
+        columns = [c for (c,) in con.execute("select column_name from duckdb_columns() where schema_name = ? "
+                                             "and table_name = ? order by column_index", [schema, name]).fetchall()
+                   if c not in HISTORY_COLUMNS]
+        current = "where gate_status <> 'retired'" if relation == "marts.dim_report" else ""
+        data = con.execute(f"select {', '.join(columns)} from {relation} {current}").fetchall()
+    return sorted(data, key=repr)
+
+
+def built_incrementally(root: Path, model: str = "int_corrected_cells") -> bool:
+    """Whether the last build of ``model`` was incremental: its compiled SQL reads its own rows."""
+    compiled = next((root / "wh" / "work" / "dbt_target" / "compiled").rglob(f"{model}.sql"))
+    return "not in (select report_id from" in compiled.read_text()
+
+
+@pytest.fixture(scope="module")
+def pages():
+    return generate(36, seed=11, inconsistent_share=0.3)
+
+
+def documents(tmp_path: Path, pages) -> Path:
+    """A folder of ``pages``, as a user's documents."""
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    for i, doc in enumerate(pages):
+        (folder / f"{i:03d}_{doc.name}").write_bytes(doc.data)
+    return folder
+
+
+def test_a_refresh_with_a_few_sources_changed_added_removed_equals_a_build_from_empty(tmp_path, pages):
+    folder = documents(tmp_path, pages[:30])
+    incremental = tmp_path / "incremental"
+    run(folder, incremental)
+    assert not built_incrementally(incremental)  # the first build is full
+
+    # changed: new bytes of the same report, another report's content (its verdict may change); added; removed
+    changed = sorted(folder.iterdir())
+    changed[0].write_bytes(changed[0].read_bytes() + b"\n<!-- changed -->\n")
+    changed[1].write_bytes(pages[31].data)
+    changed[2].unlink()
+    for i, doc in enumerate(pages[32:35]):
+        (folder / f"new_{i}_{doc.name}").write_bytes(doc.data)
+    run(folder, incremental)
+    assert built_incrementally(incremental)
+    compiled_fct = next((incremental / "wh" / "work" / "dbt_target" / "compiled").rglob("fct_metric.sql")).read_text()
+    assert "except" in compiled_fct  # fct_metric took only the reports it did not hold as they are
+
+    from_empty = tmp_path / "from_empty"
+    run(folder, from_empty)
+    for relation in RELATIONS:
+        assert rows(incremental, relation) == rows(from_empty, relation), relation
+    with duckdb.connect(str(incremental / "wh" / "disclosure.duckdb"), read_only=True) as con:
+        statuses = dict(con.execute("select gate_status, count(*) from marts.dim_report group by all").fetchall())
+    assert statuses.get("retired") == 1 and statuses.get("passed") and statuses.get("quarantined")
+
+
+def test_changed_overrides_rebuild_every_model(tmp_path, pages):
+    folder = documents(tmp_path, pages[:6])
+    corrections = tmp_path / "corrections.csv"
+    corrections.write_text(",".join(CORRECTION_COLUMNS) + "\n", encoding="utf-8")
+    site = tmp_path / "site"
+    run(folder, site, DISCLOSURE_CORRECTIONS=str(corrections))
+    (folder / "000_extra.html").write_bytes(pages[7].data)
+    run(folder, site, DISCLOSURE_CORRECTIONS=str(corrections))
+    assert built_incrementally(site)
+
+    with duckdb.connect(str(site / "wh" / "disclosure.duckdb"), read_only=True) as con:
+        report_id, metric_key = con.execute("select report_id, metric_key from marts.fct_metric "
+                                            "order by report_id, metric_key limit 1").fetchone()
+    corrections.write_text(",".join(CORRECTION_COLUMNS) + f"\n{report_id},{metric_key},12345,typo,test\n", encoding="utf-8")
+    run(folder, site, DISCLOSURE_CORRECTIONS=str(corrections))
+    assert not built_incrementally(site)  # the corrections changed: every model rebuilt
+    with duckdb.connect(str(site / "wh" / "disclosure.duckdb"), read_only=True) as con:
+        assert con.execute("select value, is_corrected from intermediate.int_metric_values "
+                           "where report_id = ? and metric_key = ?", [report_id, metric_key]).fetchone() == (12345, True)
+
+
+def test_a_report_re_parsed_under_the_same_id_is_rebuilt(tmp_path, seeds_dir):
+    """Landing that replaces a report's rows (another parser version, same content) makes the next build full."""
+    from tests.warehouse_support import build_warehouse, query, report_from_truth, seed_truths, warehouse_paths
+
+    truth = next(t for t in seed_truths(seeds_dir).values() if t["document_kind"] == "annual_report")
+    key = sorted(truth["cells"])[0]
+    paths = warehouse_paths(tmp_path / "wh")
+    build_warehouse([report_from_truth(truth, content=b"one page")], paths, publish_=False)
+    changed = {**truth, "cells": {**truth["cells"], key: truth["cells"][key] + 1}}
+    build_warehouse([report_from_truth(changed, content=b"one page", parser_version="truth-2")], paths, publish_=False)
+    values = query(paths.work_db, "select value from intermediate.int_metric_values where metric_key = ?", [key])
+    assert values["value"].tolist() == [truth["cells"][key] + 1]
