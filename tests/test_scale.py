@@ -4,6 +4,7 @@ does not grow with the batch, and the same warehouse either way."""
 import io
 import os
 import re
+from collections import Counter
 from pathlib import Path
 
 import duckdb
@@ -107,7 +108,10 @@ def test_refresh_lands_in_chunks_and_logs_progress_summaries_not_a_line_per_docu
     with DagsterInstance.from_config(str(home)) as instance:
         messages = [e for e in instance.all_logs(run["run_id"]) if e.dagster_event is None
                     and (e.step_key or "").startswith(("source_documents", "raw_landing"))]
-    assert len(messages) <= 12, [m.user_message for m in messages]
+    # a few summaries per step (the fan-out's plan, chunk and gather steps, the IO manager's lines, the writer),
+    # never one per document: 60 documents in one step would put 60 lines in it
+    per_step = Counter(m.step_key for m in messages)
+    assert per_step and max(per_step.values()) <= 8, (per_step, [m.user_message for m in messages])
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select count(*) from marts.dim_report").fetchone()[0] == 60
 
