@@ -24,6 +24,7 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.dbt_builds import digest_files, model_inputs_fingerprint
 from orchestration.dbt_metadata import generate_docs, with_table_metadata
 from orchestration import REPO
 from orchestration.ingest import (  # noqa: F401 - the ingest asset and its helpers, as the rest of the code knows them
@@ -40,7 +41,7 @@ from orchestration.ingest import (  # noqa: F401 - the ingest asset and its help
 )
 from orchestration.parsing import parse_stream
 from orchestration.progress import Progress
-from orchestration.resources import ParseResource, WarehouseResource, dbt_project, dbt_source_files
+from orchestration.resources import ParseResource, WarehouseResource, dbt_project
 
 
 @asset(group_name="ingest", kinds={"python", "duckdb"}, output_required=False)
@@ -126,17 +127,14 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
 
 
 def inputs_fingerprint(load: Sequence[Mapping], paths, parser_version: str) -> str:
-    """A digest of everything the published warehouse is made from: the current load (each listed
-    source, its current content and whether its fetch failed, so a retired or re-pointed source is a
-    change), the parser version, the dbt project, the gate's rules and the maintainers' overrides."""
-    digest = hashlib.sha256(parser_version.encode())
+    """A digest of everything the published warehouse is made from: what dbt's models are made from
+    besides the reports (``model_inputs_fingerprint``: dbt project, parser version, overrides), the
+    current load (each listed source, its current content and whether its fetch failed, so a retired or
+    re-pointed source is a change) and the gate's code."""
+    digest = hashlib.sha256(model_inputs_fingerprint(paths, parser_version).encode())
     for s in sorted(load, key=lambda s: s["source_uri"]):
         digest.update(f"{s['source_uri']}\0{s['fetch_status'] == 'failed'}\0{s['content_hash']}\n".encode())
-    from orchestration.dbt_builds import digest_files
-
-    gate_code = sorted((REPO / "expectations").glob("*.py"))
-    overrides = [Path(p) for p in paths.override_files if p and Path(p).exists()]
-    digest_files(digest, [*dbt_source_files(Path(paths.dbt_project_dir)), *gate_code, *overrides])
+    digest_files(digest, sorted((REPO / "expectations").glob("*.py")))
     return digest.hexdigest()
 
 
