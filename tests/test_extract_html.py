@@ -54,6 +54,21 @@ def test_nested_layout_table_keeps_inner_grid() -> None:
     assert [(t.text, t.table) for t in res.tokens] == [("标题", None), ("规章", 0), ("1", 0)]
 
 
+
+def test_tables_nested_at_several_depths_read_their_innermost_grids_in_page_order() -> None:
+    """Only tables without a nested table are grids, numbered in page order; the tables around them are
+    read as blocks (their own cells' text as lines), however deep the nesting and whatever sits beside it."""
+    html = """<table><tr><td>外层</td><td>
+        <table><tr><td>中层</td><td><table><tr><td>甲</td><td>1</td></tr></table></td></tr></table>
+        <table><tr><td>乙</td><td>2</td></tr></table>
+      </td></tr></table>
+      <p>正文</p><table><tr><td>丙</td><td>3</td></tr></table>"""
+    res = html_tokens(html)
+    assert [(t.text, t.table, t.col) for t in res.tokens] == [
+        ("外层", None, None), ("中层", None, None), ("甲", 0, 0), ("1", 0, 1), ("乙", 1, 0), ("2", 1, 1),
+        ("正文", None, None), ("丙", 2, 0), ("3", 2, 1)]
+    assert res.tables == 3
+
 def test_gbk_page_without_any_declaration_decodes() -> None:
     text = "<html><body><p>厦门市思明区人民政府办公室2019年政府信息公开工作年度报告</p></body></html>"
     loaded = load(text.encode("gbk"))
