@@ -42,7 +42,7 @@ _MARK = f"\ue000{secrets.token_hex(6)}:"
 _XSLT = etree.XSLT(etree.XML(f"""<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
 <xsl:output method="text" encoding="utf-8"/>
 <xsl:template match="{'|'.join(_DROP)}"/>
-<xsl:template match="table[@{_INDEX}]" priority="2">
+<xsl:template match="table[not(.//table)]" priority="2">
   <xsl:text>&#10;{_MARK}</xsl:text><xsl:value-of select="@{_INDEX}"/><xsl:text>&#10;&#10;</xsl:text>
 </xsl:template>
 <xsl:template match="{'|'.join(_BLOCK)}"><xsl:text>&#10;</xsl:text><xsl:apply-templates/><xsl:text>&#10;</xsl:text></xsl:template>
@@ -90,25 +90,19 @@ def _is_chrome(el: etree._Element) -> bool:
 
 
 def _flatten(root: etree._Element) -> tuple[str, list[etree._Element]] | None:
-    """(the page as lines, its tables without a nested table by index) — None when libxslt cannot walk the tree.
+    """(the page as lines, its tables by index) — None when libxslt cannot walk the tree.
 
     Chrome containers are tested here rather than in the stylesheet (an XSLT predicate on every
-    container costs more than the rest of the pass) and renamed for the pass only. Tables with a
-    nested table are told here too, from the nested ones' ancestors, so the stylesheet need not
-    search every table's cells for one.
+    container costs more than the rest of the pass) and renamed for the pass only.
     """
     tables: list[etree._Element] = []
-    nesting: set[etree._Element] = set()
     chrome: list[tuple[etree._Element, str]] = []
     for el in root.iter("table", *_CHROME_TAGS):  # (one walk of the tree for both)
         if el.tag == "table":
+            el.set(_INDEX, str(len(tables)))
             tables.append(el)
-            nesting.update(el.iterancestors("table"))
         elif _is_chrome(el):
             chrome.append((el, el.tag))
-    tables = [el for el in tables if el not in nesting]
-    for i, el in enumerate(tables):
-        el.set(_INDEX, str(i))
     for el, _ in chrome:
         el.tag = _CHROME
     try:
