@@ -162,3 +162,16 @@ def test_absurd_spans_do_not_blow_up_the_grid() -> None:
     data = ("<table>" + ("<tr>" + cells + "</tr>") * 100 + "</table>").encode()
     kind, codes, _ = _codes(data)
     assert ("markup_too_large", "error") in codes
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("control", [bytes([b]) for b in (*range(0x00, 0x09), *range(0x0E, 0x20))])
+def test_control_bytes_tell_binary_content_from_a_page(good_page: bytes, control: bytes) -> None:
+    """Each control byte counts: a page thick with one is binary content (read as nothing), a page with a few
+    of it, or with it only past the part sampled, is still read whole."""
+    thick = good_page[:3000] + (control + b"x") * 2000 + good_page[3000:]
+    kind, codes, cells = _codes(thick)
+    assert (kind, cells) == ("not_annual_report", 0) and ("decode_failure", "error") in codes
+    for data in (good_page.replace(b"</body>", control * 3 + b"</body>"), good_page + b"<p>" + control * 30_000 + b"</p>"):
+        kind, codes, cells = _codes(data)
+        assert kind == "annual_report" and cells > 100 and not any(sev == "error" for _, sev in codes)
