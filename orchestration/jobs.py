@@ -44,10 +44,10 @@ def refresh_executor(init_context):
     if "multiprocess" in config:
         return _core_multiprocess_executor_creation(config["multiprocess"])
     if "celery" in config:
-        from dagster_celery.executor import CeleryExecutor as PickupDeadlineExecutor
+        from orchestration.celery_pickup import PickupDeadlineExecutor
 
         celery = config["celery"]
-        return PickupDeadlineExecutor(broker=celery.get("broker"), backend=celery.get("backend"),
+        return PickupDeadlineExecutor(celery["pickup_timeout"], broker=celery.get("broker"), backend=celery.get("backend"),
                                       include=celery.get("include"), config_source=celery.get("config_source"),
                                       retries=RetryMode.from_config(celery["retries"]))
     return _core_in_process_executor_creation(config["in_process"])
