@@ -127,6 +127,20 @@ def _path_check(value, want: str):
     return value
 
 
+def _duckdb_takes(statement: str, value, refusal: str):
+    """``value`` when DuckDB runs ``statement`` with it (on a throwaway in-memory database), else ValueError(``refusal``)."""
+    if value is None or _skip_env_var(value):
+        return value
+    conn = duckdb.connect()
+    try:
+        conn.execute(statement.format(str(value).replace("'", "")))
+    except duckdb.Error:
+        raise ValueError(refusal) from None
+    finally:
+        conn.close()
+    return value
+
+
 class WarehouseResource(ConfigurableResource):
     """Where the published warehouse, the work DB, Data Docs and Parquet exports live; how long a run waits
     for the warehouse; how much of a batch may be quarantined or fail before the batch gate refuses it.
@@ -161,30 +175,13 @@ class WarehouseResource(ConfigurableResource):
     @field_validator("storage_version", mode="before")
     @classmethod
     def _a_storage_version(cls, value):
-        if _skip_env_var(value):
-            return value
-        conn = duckdb.connect()
-        try:
-            conn.execute(f"attach ':memory:' as probe (storage_version '{str(value).replace(chr(39), '')}')")
-        except duckdb.Error:
-            raise ValueError("is not a DuckDB storage version (e.g. v1.0.0, v1.4.0, latest)") from None
-        finally:
-            conn.close()
-        return value
+        return _duckdb_takes("attach ':memory:' as probe (storage_version '{}')", value,
+                             "is not a DuckDB storage version (e.g. v1.0.0, v1.4.0, latest)")
 
     @field_validator("duckdb_memory", mode="before")
     @classmethod
     def _a_memory_limit(cls, value):
-        if value is None or _skip_env_var(value):
-            return value
-        conn = duckdb.connect()
-        try:
-            conn.execute(f"set memory_limit = '{str(value).replace(chr(39), '')}'")
-        except duckdb.Error:
-            raise ValueError("is not a DuckDB memory limit (e.g. 512MB, 2GB)") from None
-        finally:
-            conn.close()
-        return value
+        return _duckdb_takes("set memory_limit = '{}'", value, "is not a DuckDB memory limit (e.g. 512MB, 2GB)")
 
     @field_validator("max_quarantine_share", "max_failed_share", mode="before")
     @classmethod

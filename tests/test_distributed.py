@@ -83,7 +83,9 @@ def chunk_step_pids(home: Path) -> dict[str, int]:
 def test_multiprocess_executor_gives_the_same_marts(corpus, in_process):
     home = corpus / "home_multiprocess"
     warehouse = corpus / "multiprocess" / "disclosure.duckdb"
-    refresh({**base_env(corpus, home), "DISCLOSURE_EXECUTOR": "multiprocess"}, warehouse)
+    proc = refresh({**base_env(corpus, home), "DISCLOSURE_EXECUTOR": "multiprocess"}, warehouse)
+    assert not no_dagster_log_lines(proc.stdout + proc.stderr)  # the progress lines an in-process run prints, only
+    assert "▶ raw_landing" in proc.stdout and "summary of run" in proc.stdout
     pids = chunk_step_pids(home)
     assert len(pids) == 2, pids  # the sources were split into two steps...
     assert len(set(pids.values())) == 2, pids  # ...each in a process of its own
@@ -109,12 +111,8 @@ def redis_broker(tmp_path):
     try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        redis.terminate()
-        try:
-            redis.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            redis.kill()
-            redis.wait(timeout=10)
+        redis.terminate()  # redis-server exits at once on SIGTERM (no persistence configured)
+        redis.wait(timeout=30)
 
 
 def celery_env(corpus: Path, home: Path, broker: str) -> dict:
@@ -181,6 +179,8 @@ def test_celery_workers_give_the_same_marts(corpus, in_process, celery_worker):
     home = corpus / "home_celery"
     warehouse = corpus / "celery" / "disclosure.duckdb"
     proc = refresh(env, warehouse)
+    assert not no_dagster_log_lines(proc.stdout + proc.stderr)
+    assert "▶ raw_landing" in proc.stdout and "summary of run" in proc.stdout
     pids = chunk_step_pids(home)
     assert len(pids) == 2, pids
     for step, pid in pids.items():  # each chunk step ran in a process of the worker this test started
