@@ -15,8 +15,9 @@ whatever the workers' Celery settings.
 from __future__ import annotations
 
 import time
+import warnings
 
-from celery.exceptions import TaskRevokedError
+from celery.exceptions import DuplicateTaskNameWarning, TaskRevokedError
 from dagster import DagsterEventType
 from dagster_celery.core_execution_loop import DELEGATE_MARKER, core_celery_execution_loop
 from dagster_celery.executor import CeleryExecutor, _submit_task
@@ -36,6 +37,9 @@ class PickupDeadlineExecutor(CeleryExecutor):
     def __init__(self, pickup_timeout_s: float, **celery):
         super().__init__(**celery)
         self.pickup_timeout_s = pickup_timeout_s
+        # dagster-celery registers its one task anew for every step it submits; Celery warns each time (a
+        # screenful of "Task name 'execute_plan' is already registered" on the launcher's terminal).
+        warnings.filterwarnings("ignore", message="Task name 'execute_plan' is already registered", category=DuplicateTaskNameWarning)
 
     def execute(self, plan_context, execution_plan):
         pickups = Pickups(plan_context.instance, plan_context.dagster_run.run_id, self.pickup_timeout_s, self.broker)

@@ -179,8 +179,8 @@ def test_celery_workers_give_the_same_marts(corpus, in_process, celery_worker):
     home = corpus / "home_celery"
     warehouse = corpus / "celery" / "disclosure.duckdb"
     proc = refresh(env, warehouse)
-    assert not no_dagster_log_lines(proc.stdout + proc.stderr)
-    assert "▶ raw_landing" in proc.stdout and "summary of run" in proc.stdout
+    assert not no_dagster_log_lines(proc.stdout + proc.stderr)  # the steps' own lines print on the worker's terminal
+    assert "summary of run" in proc.stdout and "already registered" not in proc.stderr, proc.stderr[-3000:]
     pids = chunk_step_pids(home)
     assert len(pids) == 2, pids
     for step, pid in pids.items():  # each chunk step ran in a process of the worker this test started
