@@ -55,26 +55,29 @@ class GateResult:
     validated_reports: int = 0  # reports GX validated in this run (the others kept their verdicts)
     dropped_reports: int = 0  # reports whose verdicts were dropped: gone from the load
     validations: int = 0  # GX validations run: one per chunk of a suite's rows
+    memory_limit: str = ""  # DuckDB's memory limit while the gate ran, as DuckDB reports it
 
 
 DOCS_FAILURES = 20  # failing reports (and values) a Data Docs page shows per expectation; the count is whole
 CHUNK_ROWS = 200_000  # rule rows per validation: memory is bounded by a chunk, not by the load
-# DuckDB's memory for the gate's queries (it spills to disk beyond it): without a limit its joins and
+# DuckDB's memory for the gate's queries by default (it spills to disk beyond it): without a limit its joins and
 # aggregates over every rule row of the load take memory in proportion to the load (80 % of RAM allowed).
 DUCKDB_MEMORY = "512MB"
 
 
-def run_gate(conn: duckdb.DuckDBPyConnection, data_docs_dir: Path | None = None, chunk_rows: int = CHUNK_ROWS,
-             full: bool = False) -> GateResult:
+def run_gate(conn: duckdb.DuckDBPyConnection, data_docs_dir: Path | None = None, chunk_rows: int | None = None,
+             full: bool = False, memory_limit: str | None = None) -> GateResult:
     """Run every rule on the pre_gate relations behind ``conn`` (the caller's work DB connection: the
-    gate imports nothing from ``orchestration/``) for the reports whose rule inputs changed since the
-    last gate run (all when ``full``, or when the rules or the gate changed), GX validating their rows in
-    chunks of ``chunk_rows``; rebuild quality.rule_results, quality.rules, quality.override_warnings."""
+    gate imports nothing from ``orchestration/``, whose settings its caller passes) for the reports whose
+    rule inputs changed since the last gate run (all when ``full``, or when the rules or the gate changed),
+    GX validating their rows in chunks of ``chunk_rows`` (default ``CHUNK_ROWS``), DuckDB limited to
+    ``memory_limit`` (default ``DUCKDB_MEMORY``); rebuild quality.rule_results, quality.rules, quality.override_warnings."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     checked_at = datetime.now(timezone.utc).replace(tzinfo=None)
     run_id = RunIdentifier(run_name="quality_gate", run_time=checked_at)
-    with _duckdb_memory(conn, DUCKDB_MEMORY):
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    with _duckdb_memory(conn, memory_limit or DUCKDB_MEMORY) as limit:
         try:
             rows.stage_inputs(conn)
             plan = rows.plan(conn, full)
@@ -103,17 +106,18 @@ def run_gate(conn: duckdb.DuckDBPyConnection, data_docs_dir: Path | None = None,
     docs_index = _build_docs(context, data_docs_dir)
     return GateResult(rule_checks=checks, failed_instances=failed, override_warnings=override_warnings,
                       data_docs_index=docs_index, mode=plan.mode, reason=plan.reason, reports=plan.reports,
-                      validated_reports=plan.validated, dropped_reports=plan.dropped, validations=validations)
+                      validated_reports=plan.validated, dropped_reports=plan.dropped, validations=validations,
+                      memory_limit=limit)
 
 
 @contextmanager
 def _duckdb_memory(conn, limit: str):
     """DuckDB's memory limit while the gate runs (a setting of the database, not of the connection), then the
-    caller's again."""
+    caller's again; yields the limit as DuckDB reports it."""
     (previous,) = conn.execute("select current_setting('memory_limit')").fetchone()
     conn.execute(f"set memory_limit = '{limit}'")
     try:
-        yield
+        yield conn.execute("select current_setting('memory_limit')").fetchone()[0]
     finally:
         conn.execute(f"set memory_limit = '{previous}'")
 

@@ -189,7 +189,7 @@ def _dbt_phase(tag: str):
         # Artifacts beside the work DB, replaced by the next invocation (under the warehouse lock),
         # instead of a new folder per invocation in dbt_project/target; one folder for both phases,
         # so post_gate reuses the project parse pre_gate left there (partial parsing).
-        invocation = dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_vars(paths)], context=context,
+        invocation = dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_vars(paths, warehouse.duckdb_memory)], context=context,
                              target_path=dbt_target(paths))
         yield from with_table_metadata(invocation.stream(), invocation.manifest, paths.work_db)  # row counts, columns
         if tag == "post_gate":
@@ -212,10 +212,12 @@ def dbt_target(paths) -> Path:
     return Path(paths.work_db).parent / "dbt_target"
 
 
-def dbt_vars(paths) -> list[str]:
+def dbt_vars(paths, duckdb_memory: str | None = None) -> list[str]:
     """dbt arguments naming the warehouse's files for this build (no process environment touched):
-    profiles.yml's ``work_db``, and the maintainers' agency overrides int_agency_overrides reads."""
-    return ["--vars", json.dumps({"work_db": str(paths.work_db), "agency_overrides": str(paths.agency_overrides_csv)})]
+    profiles.yml's ``work_db`` and ``duckdb_memory`` (DISCLOSURE_DUCKDB_MEMORY, when set), and the
+    maintainers' agency overrides int_agency_overrides reads."""
+    values = {"work_db": str(paths.work_db), "agency_overrides": str(paths.agency_overrides_csv)}
+    return ["--vars", json.dumps(values | ({"duckdb_memory": duckdb_memory} if duckdb_memory else {}))]
 
 
 # --- gate and publish ------------------------------------------------------------------------
@@ -229,7 +231,8 @@ def quality_gate(context: AssetExecutionContext, warehouse: WarehouseResource) -
 
     paths = warehouse.paths()
     with warehouse.connect() as con:
-        result = run_gate(con, paths.data_docs_dir)
+        result = run_gate(con, paths.data_docs_dir, full=_full_run(context), memory_limit=warehouse.duckdb_memory,
+                          chunk_rows=warehouse.gate_chunk_rows)
     context.log.info(f"quality gate ({result.mode}: {result.reason}): validated {result.validated_reports} of "
                      f"{result.reports} reports; {result.rule_checks} rule checks, failed (not waived): "
                      f"{dict(sorted(result.failed_instances.items())) or 'none'}; Data Docs: {result.data_docs_index}")
@@ -242,6 +245,7 @@ def quality_gate(context: AssetExecutionContext, warehouse: WarehouseResource) -
             "validated_reports": result.validated_reports,
             "dropped_reports": result.dropped_reports,
             "gx_validations": result.validations,
+            "duckdb_memory": result.memory_limit,  # DuckDB's limit while the gate ran (DISCLOSURE_DUCKDB_MEMORY)
             "rules_failed": MetadataValue.json(dict(sorted(result.failed_instances.items()))),
             "override_warnings": MetadataValue.json(result.override_warnings),  # see quality.override_warnings
             "data_docs": MetadataValue.path(str(result.data_docs_index or paths.data_docs_dir)),
@@ -263,7 +267,7 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
     rows = relation_rows(warehouse)
     context.log.info(f"published {paths.published}: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
     try:
-        dbt_docs = str(generate_docs(dbt, dbt_vars(paths), dbt_target(paths), Path(paths.published).parent / "dbt_docs", log=context.log.info))
+        dbt_docs = str(generate_docs(dbt, dbt_vars(paths, warehouse.duckdb_memory), dbt_target(paths), Path(paths.published).parent / "dbt_docs", log=context.log.info))
     except Exception as exc:  # noqa: BLE001 - the warehouse is published; the docs site is a view of it
         context.log.warning(f"dbt docs not generated: {exc}")
         dbt_docs = f"not generated: {exc}"

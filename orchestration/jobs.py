@@ -23,12 +23,17 @@ from dagster_celery.executor import CELERY_CONFIG
 
 from orchestration.resources import WRITER_TAG
 
+# dagster-celery's settings, and how long a run waits for a worker to take a queued step (orchestration/celery_pickup.py)
+REFRESH_CELERY_CONFIG = {**CELERY_CONFIG, "pickup_timeout": Field(
+    float, is_required=False, default_value=600.0,
+    description="Seconds a run waits, with steps queued and none of its steps on a worker, before it fails naming "
+                "the step and the queue (no worker running, or none on that queue).")}
 
 
 @executor(
     name="refresh_executor",
     config_schema=Field(Selector({"in_process": IN_PROC_CONFIG, "multiprocess": MULTI_PROC_CONFIG,
-                                  "celery": Field(CELERY_CONFIG, description="Steps as tasks on Celery workers (dagster-celery).")}),
+                                  "celery": Field(REFRESH_CELERY_CONFIG, description="Steps as tasks on Celery workers (dagster-celery).")}),
                         default_value={"in_process": {}}),
     requirements=lambda config: [] if "in_process" in config else multiple_process_executor_requirements(),
 )
@@ -39,11 +44,12 @@ def refresh_executor(init_context):
     if "multiprocess" in config:
         return _core_multiprocess_executor_creation(config["multiprocess"])
     if "celery" in config:
-        from dagster_celery.executor import CeleryExecutor
+        from orchestration.celery_pickup import PickupDeadlineExecutor
 
         celery = config["celery"]
-        return CeleryExecutor(broker=celery.get("broker"), backend=celery.get("backend"), include=celery.get("include"),
-                              config_source=celery.get("config_source"), retries=RetryMode.from_config(celery["retries"]))
+        return PickupDeadlineExecutor(celery["pickup_timeout"], broker=celery.get("broker"), backend=celery.get("backend"),
+                                      include=celery.get("include"), config_source=celery.get("config_source"),
+                                      retries=RetryMode.from_config(celery["retries"]))
     return _core_in_process_executor_creation(config["in_process"])
 
 

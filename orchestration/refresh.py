@@ -36,6 +36,21 @@ def ensure_dagster_home() -> Path:
     return home
 
 
+def refresh_instance(home: Path):
+    """The Dagster instance at ``home`` for this command's runs, its default console logger at INFO unless
+    dagster.yaml sets ``python_logs: python_log_level``. Off the in-process executor each step's process (a
+    subprocess, a Celery worker's task) logs its start with that logger, before the run's own loggers take
+    over: at Dagster's default, DEBUG, that is a line per step on the terminal that in-process runs never print.
+    The steps' processes get the instance from this one's ref, so they log at that level too."""
+    import yaml
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef  # the public constructors take no settings over dagster.yaml's
+
+    settings = yaml.safe_load((home / "dagster.yaml").read_text(encoding="utf-8")) or {}
+    python_logs = {"python_log_level": "INFO", **(settings.get("python_logs") or {})}
+    return DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides={"python_logs": python_logs}))
+
+
 def refresh_job_def():
     """The refresh job, rebuilt from the code location (what ``reconstructable`` needs)."""
     from orchestration.definitions import defs
@@ -89,7 +104,7 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
     print(f"refresh ({mode}): {len(manifest.sources)} sources from {location}", flush=True)
     print(f"  warehouse {paths.published}; Dagster home {home}", flush=True)
 
-    from dagster import DagsterInstance, execute_job, reconstructable
+    from dagster import execute_job, reconstructable
 
     from orchestration.resources import ALERTED_BY_TAG
 
@@ -100,7 +115,7 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
     tool_log.parent.mkdir(parents=True, exist_ok=True)
     print(f"loading Dagster definitions (dbt manifest, assets)...; dbt's own output goes to {tool_log}", flush=True)
     log = ToolLog(tool_log.open("wb"), encoding="utf-8")
-    with DagsterInstance.get() as instance, log, redirect_stdout(log):
+    with refresh_instance(home) as instance, log, redirect_stdout(log):
         result = execute_job(
             reconstructable(refresh_job_def),
             instance=instance,

@@ -127,6 +127,20 @@ def _path_check(value, want: str):
     return value
 
 
+def _duckdb_takes(statement: str, value, refusal: str):
+    """``value`` when DuckDB runs ``statement`` with it (on a throwaway in-memory database), else ValueError(``refusal``)."""
+    if value is None or _skip_env_var(value):
+        return value
+    conn = duckdb.connect()
+    try:
+        conn.execute(statement.format(str(value).replace("'", "")))
+    except duckdb.Error:
+        raise ValueError(refusal) from None
+    finally:
+        conn.close()
+    return value
+
+
 class WarehouseResource(ConfigurableResource):
     """Where the published warehouse, the work DB, Data Docs and Parquet exports live; how long a run waits
     for the warehouse; how much of a batch may be quarantined or fail before the batch gate refuses it.
@@ -145,6 +159,8 @@ class WarehouseResource(ConfigurableResource):
     lock_timeout_s: float = setting(3600.0, "DISCLOSURE_LOCK_TIMEOUT", "seconds a run waits for another run holding the warehouse", ge=0)
     max_quarantine_share: float = setting(0.5, "DISCLOSURE_MAX_QUARANTINE_SHARE", "batch gate: largest share of quarantined documents")
     max_failed_share: float = setting(0.5, "DISCLOSURE_MAX_FAILED_SHARE", "batch gate: largest share of sources failed to fetch or parse")
+    duckdb_memory: Optional[str] = setting(None, "DISCLOSURE_DUCKDB_MEMORY", "DuckDB's memory limit for dbt's builds and the GX gate (each spills to disk beyond it), e.g. 768MB, 2GB; default 1GB for dbt (dbt_project/profiles.yml), 512MB for the gate (expectations/gate.py)")
+    gate_chunk_rows: Optional[int] = setting(None, "DISCLOSURE_GATE_CHUNK_ROWS", "rule rows GX validates at once (the gate's memory grows with it); default 200000 (expectations/gate.py)", ge=1)
 
     @field_validator("warehouse", "work_db", "corrections", "waivers", "agency_overrides", mode="before")
     @classmethod
@@ -159,16 +175,13 @@ class WarehouseResource(ConfigurableResource):
     @field_validator("storage_version", mode="before")
     @classmethod
     def _a_storage_version(cls, value):
-        if _skip_env_var(value):
-            return value
-        conn = duckdb.connect()
-        try:
-            conn.execute(f"attach ':memory:' as probe (storage_version '{str(value).replace(chr(39), '')}')")
-        except duckdb.Error:
-            raise ValueError("is not a DuckDB storage version (e.g. v1.0.0, v1.4.0, latest)") from None
-        finally:
-            conn.close()
-        return value
+        return _duckdb_takes("attach ':memory:' as probe (storage_version '{}')", value,
+                             "is not a DuckDB storage version (e.g. v1.0.0, v1.4.0, latest)")
+
+    @field_validator("duckdb_memory", mode="before")
+    @classmethod
+    def _a_memory_limit(cls, value):
+        return _duckdb_takes("set memory_limit = '{}'", value, "is not a DuckDB memory limit (e.g. 512MB, 2GB)")
 
     @field_validator("max_quarantine_share", "max_failed_share", mode="before")
     @classmethod
@@ -222,6 +235,8 @@ LOCK_EVENT = "warehouse_lock"  # the metadata key of the run's lock events (wait
 def lock_event(context: InitResourceContext, what: str, details: dict) -> None:
     """A structured event in the run's log (``warehouse_lock`` = ``what``, with ``details``): the refresh
     summary reads these, not log text. Outside a run (no instance), a log line only."""
+    # Private, and kept: dagster exports no way to put metadata on a run's engine event (report_engine_event
+    # takes only this class; context.log's messages carry no metadata), and the summary reads the metadata.
     from dagster._core.events import EngineEventData
 
     message = f"warehouse lock {what}" + (f" by run {details['run_id']}" if details.get("run_id") else "")
@@ -306,6 +321,7 @@ class ExecutionResource(ConfigurableResource):
     max_concurrent: int = setting(0, "DISCLOSURE_MAX_CONCURRENT", "multiprocess: steps at once; 0: the cores", ge=0)
     celery_broker: Optional[str] = setting(None, "DISCLOSURE_CELERY_BROKER", "celery: the broker's URL, e.g. redis://127.0.0.1:6379/0 (the workers' too)")
     celery_backend: Optional[str] = setting(None, "DISCLOSURE_CELERY_BACKEND", "celery: the result backend's URL; default the broker's")
+    celery_pickup_timeout_s: float = setting(600.0, "DISCLOSURE_CELERY_PICKUP_TIMEOUT", "celery: seconds a run waits with steps queued and none on a worker, then fails naming the step and the queue", gt=0)
 
     @model_validator(mode="after")
     def _a_broker_for_celery(self):
@@ -319,7 +335,8 @@ class ExecutionResource(ConfigurableResource):
             return {"execution": {"config": {"multiprocess": {"max_concurrent": self.max_concurrent}}}}
         if self.executor == "celery":
             broker = self.celery_broker
-            return {"execution": {"config": {"celery": {"broker": broker, "backend": self.celery_backend or broker}}}}
+            return {"execution": {"config": {"celery": {"broker": broker, "backend": self.celery_backend or broker,
+                                                        "pickup_timeout": self.celery_pickup_timeout_s}}}}
         return {}
 
 

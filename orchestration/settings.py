@@ -87,6 +87,7 @@ def _problem(error: Mapping, fields: Mapping[str, tuple[str, bool]], values: Map
         "int_parsing": "is not an integer", "int_from_float": "is not an integer", "int_type": "is not an integer",
         "float_parsing": "is not a number", "float_type": "is not a number", "bool_parsing": "is not true/false",
         "greater_than_equal": f"is less than {(error.get('ctx') or {}).get('ge', 0):g}",
+        "greater_than": f"is not more than {(error.get('ctx') or {}).get('gt', 0):g}",
     }.get(error["type"], message)
     if secret:
         return redact(message if message.startswith(name) else f"{name}: {phrase}")

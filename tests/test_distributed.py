@@ -83,7 +83,9 @@ def chunk_step_pids(home: Path) -> dict[str, int]:
 def test_multiprocess_executor_gives_the_same_marts(corpus, in_process):
     home = corpus / "home_multiprocess"
     warehouse = corpus / "multiprocess" / "disclosure.duckdb"
-    refresh({**base_env(corpus, home), "DISCLOSURE_EXECUTOR": "multiprocess"}, warehouse)
+    proc = refresh({**base_env(corpus, home), "DISCLOSURE_EXECUTOR": "multiprocess"}, warehouse)
+    assert not no_dagster_log_lines(proc.stdout + proc.stderr)  # the progress lines an in-process run prints, only
+    assert "▶ raw_landing" in proc.stdout and "summary of run" in proc.stdout
     pids = chunk_step_pids(home)
     assert len(pids) == 2, pids  # the sources were split into two steps...
     assert len(set(pids.values())) == 2, pids  # ...each in a process of its own
@@ -97,9 +99,8 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def celery_worker(tmp_path, corpus):
-    """redis-server on a loopback port (its files in a temp dir) and one dagster-celery worker on it; both
-    stopped afterwards. Yields (broker URL, the worker command's pid, its environment)."""
+def redis_broker(tmp_path):
+    """redis-server on a loopback port (its files in a temp dir), stopped afterwards; yields its URL."""
     redis_server = shutil.which("redis-server")
     if redis_server is None:
         pytest.fail("redis-server is not installed: `make test` installs Debian's redis-server (make redis)")
@@ -107,11 +108,26 @@ def celery_worker(tmp_path, corpus):
     redis = subprocess.Popen([redis_server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
                               "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    broker = f"redis://127.0.0.1:{port}/0"
-    home = corpus / "home_celery"
-    env = {**base_env(corpus, home), "DISCLOSURE_EXECUTOR": "celery", "DISCLOSURE_CELERY_BROKER": broker}
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        redis.terminate()  # redis-server exits at once on SIGTERM (no persistence configured)
+        redis.wait(timeout=30)
+
+
+def celery_env(corpus: Path, home: Path, broker: str) -> dict:
+    """``base_env`` on the Celery executor with ``broker``, and ``home`` holding the instance settings."""
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPO / "orchestration" / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    return {**base_env(corpus, home), "DISCLOSURE_EXECUTOR": "celery", "DISCLOSURE_CELERY_BROKER": broker}
+
+
+@pytest.fixture
+def celery_worker(tmp_path, corpus, redis_broker):
+    """One dagster-celery worker on ``redis_broker``, stopped afterwards. Yields (broker URL, the worker
+    command's pid, its environment)."""
+    broker = redis_broker
+    env = celery_env(corpus, corpus / "home_celery", broker)
     config = tmp_path / "celery.yaml"
     config.write_text(f"execution:\n  config:\n    broker: {broker}\n    backend: {broker}\n")
     log = (tmp_path / "worker.log").open("w")
@@ -123,14 +139,13 @@ def celery_worker(tmp_path, corpus):
         wait_for_worker(broker, env, timeout=120)
         yield broker, worker.pid, env
     finally:
-        for process in (worker, redis):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM) if process is worker else process.terminate()
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL) if process is worker else process.kill()
-                    process.wait(timeout=10)
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=10)
         log.close()
 
 
@@ -164,11 +179,72 @@ def test_celery_workers_give_the_same_marts(corpus, in_process, celery_worker):
     home = corpus / "home_celery"
     warehouse = corpus / "celery" / "disclosure.duckdb"
     proc = refresh(env, warehouse)
+    assert not no_dagster_log_lines(proc.stdout + proc.stderr)  # the steps' own lines print on the worker's terminal
+    assert "summary of run" in proc.stdout and "already registered" not in proc.stderr, proc.stderr[-3000:]
     pids = chunk_step_pids(home)
     assert len(pids) == 2, pids
     for step, pid in pids.items():  # each chunk step ran in a process of the worker this test started
         assert worker_pid in ancestors(pid), (step, pid, worker_pid, proc.stdout[-3000:])
     assert contract_rows(warehouse) == contract_rows(in_process)
+
+
+def no_dagster_log_lines(output: str) -> list[str]:
+    """Lines of Dagster's own console logger (``… - dagster - DEBUG - …``): an in-process run prints none."""
+    return [line for line in output.splitlines() if " - dagster - " in line]
+
+
+def refresh_cmd(warehouse: Path) -> list[str]:
+    return [sys.executable, "-m", "orchestration.cli", "refresh", "--warehouse", str(warehouse)]
+
+
+def test_a_celery_run_with_no_worker_fails_naming_the_step_and_its_queue(corpus, redis_broker, tmp_path):
+    env = {**celery_env(corpus, tmp_path / "home", redis_broker), "DISCLOSURE_CELERY_PICKUP_TIMEOUT": "5"}
+    proc = subprocess.run(refresh_cmd(tmp_path / "wh" / "disclosure.duckdb"), cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    port = redis_broker.rsplit(":", 1)[1].split("/")[0]
+    said = (f"no Celery worker took step source_documents.plan_chunks within 5 s: is a worker running on queue "
+            f"'dagster' of the broker redis://127.0.0.1:{port}/…?")
+    assert said in proc.stderr.splitlines()[-1], proc.stderr[-3000:]  # the reason, as the last line says it
+    assert said in proc.stdout  # and in the summary
+    assert not no_dagster_log_lines(proc.stdout + proc.stderr)
+
+
+def run_of(home: Path):
+    """The one run in ``home``'s instance and its event log entries, or (None, [])."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        return (runs[0], instance.all_logs(runs[0].run_id)) if runs else (None, [])
+
+
+def test_a_celery_run_waiting_for_a_worker_stops_cleanly_on_sigterm(corpus, redis_broker, tmp_path):
+    home = tmp_path / "home"
+    env = celery_env(corpus, home, redis_broker)  # the default deadline: minutes
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen(refresh_cmd(tmp_path / "wh" / "disclosure.duckdb"), cwd=REPO, env=env, stdout=stdout,
+                                stderr=stderr)
+    try:
+        for _ in range(600):  # until its first step is queued for a worker that never comes (bounded)
+            run, entries = run_of(home)
+            if any("Submitting celery task" in e.message for e in entries) or proc.poll() is not None:
+                break
+            time.sleep(0.5)
+        assert proc.poll() is None, out.read_text()[-3000:] + err.read_text()[-3000:]
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    said = err.read_text()
+    assert code == 143, out.read_text()[-3000:] + said[-3000:]
+    assert "interrupted by SIGTERM: stopped" in said and "not stopped after" not in said, said  # not the last resort
+    run, entries = run_of(home)
+    assert run.status.value in ("FAILURE", "CANCELED"), run.status
+    assert any("revoked" in e.message for e in entries)
 
 
 def test_the_writer_lands_what_its_load_needs_from_the_chunk_files_once_and_parses_the_rest(tmp_path):
@@ -201,7 +277,7 @@ def test_the_executor_settings_become_the_runs_execution_config():
     assert multi.run_config() == {"execution": {"config": {"multiprocess": {"max_concurrent": 3}}}}
     broker = "redis://127.0.0.1:6379/0"
     celery = resources_from_env({"DISCLOSURE_EXECUTOR": "celery", "DISCLOSURE_CELERY_BROKER": broker})["execution"]
-    assert celery.run_config() == {"execution": {"config": {"celery": {"broker": broker, "backend": broker}}}}
+    assert celery.run_config() == {"execution": {"config": {"celery": {"broker": broker, "backend": broker, "pickup_timeout": 600.0}}}}
     with pytest.raises(SettingsError, match="DISCLOSURE_CELERY_BROKER"):
         resources_from_env({"DISCLOSURE_EXECUTOR": "celery"})
     with pytest.raises(SettingsError, match="DISCLOSURE_EXECUTOR"):

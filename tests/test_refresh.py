@@ -264,6 +264,8 @@ def test_full_refresh_refetches_and_reparses_everything(first):
     fetch, parse = run["assets"]["source_documents"], run["assets"]["raw_landing"]
     assert fetch["fetched"] == fetch["sources"] and parse["parsed"] == fetch["sources"]
     assert fetch["full_refresh"] and "published_warehouse" in run["assets"]
+    gate = run["assets"]["quality_gate"]  # the same reports, the same rule inputs: GX validates them all again
+    assert gate["gate_mode"] == "full" and gate["validated_reports"] > 0 and gate["dropped_reports"] == 0, gate
 
 
 def test_two_refreshes_at_once_take_turns(first, tmp_path):
