@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -12,12 +14,14 @@ import duckdb
 
 from .db import connect, relation_exists, sql_string
 from .export import export_parquet
+from .publish_changes import SOURCE, TARGET, apply_changes, catalog_digest
 
 DEFAULT_MAX_QUARANTINE_SHARE = 0.5
 DEFAULT_MAX_FAILED_SHARE = 0.5
 # The published file's storage format: v1.0.0 opens in every DuckDB from 0.10 on (the 1.x CLI, the JDBC
 # driver of DBeaver and Metabase, Python notebooks) and holds all the marts use (lists, decimals, comments).
 DEFAULT_STORAGE_VERSION = "v1.0.0"
+MAX_GROWTH = 1.5  # an updated published file past this many times its size when last copied whole is copied whole again
 
 
 @dataclass
@@ -87,6 +91,9 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
     would make DuckDB refuse the new one, so it is moved aside (never deleted) and ``log`` says so.
     Success is declared only once the published file opens read-only. ``parquet_dir``: the marts
     and quality relations also exported as Parquet (one file per relation, replaced whole).
+
+    The temp file is a copy of the previous published file with only the changed rows replaced when
+    it can be (``update_previous``: the cost follows the change, not the warehouse), else a whole copy.
     """
     say = log or (lambda _message: None)
     work_db, published = Path(work_db).resolve(), Path(published).resolve()
@@ -97,7 +104,10 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
         stale.unlink(missing_ok=True)
     temp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
     try:
-        copy_database(work_db, temp, storage_version)
+        updated = update_previous(work_db, published, temp, storage_version, say)
+        if not updated:
+            catalogs = copy_database(work_db, temp, storage_version)
+            copied = {"storage_version": storage_version, "copied_size": temp.stat().st_size, **catalogs}
         _fsync(temp)
         _check_opens(temp)  # a copy that does not open is never published
         if parquet_dir is not None:
@@ -107,21 +117,64 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
         os.replace(temp, published)
     finally:
         temp.unlink(missing_ok=True)
+    if not updated:  # what the next publish may update in place
+        _publish_state(work_db).write_text(json.dumps(copied))
     _fsync(published.parent)
     _verify_published(published, say)
     return published
 
 
-def copy_database(source: Path, target: Path, storage_version: str) -> None:
+def update_previous(work_db: Path, published: Path, temp: Path, storage_version: str, say: Callable[[str], None]) -> bool:
+    """``temp``: a copy of the previous published file brought to the work DB's rows (``publish_changes``);
+    False (``temp`` gone) when the last whole copy is not what the published file and the work DB still
+    are (a storage version, a catalog: ``catalog_digest``), or the file has grown past ``MAX_GROWTH``
+    times its size then (deleted rows are not compacted): the caller copies the whole database."""
+    state = _publish_state(work_db)
+    recorded = json.loads(state.read_text()) if state.exists() else {}
+    if not published.exists() or recorded.get("storage_version") != storage_version \
+            or published.stat().st_size > MAX_GROWTH * recorded.get("copied_size", 0):
+        return False
+    shutil.copyfile(published, temp)
+    conn = duckdb.connect()
+    changes = None
+    try:
+        conn.execute(f"attach {sql_string(work_db)} as {SOURCE} (read_only)")
+        conn.execute(f"attach {sql_string(temp)} as {TARGET}")
+        if (catalog_digest(conn, SOURCE), catalog_digest(conn, TARGET)) == (recorded.get("source"), recorded.get("target")):
+            changes = apply_changes(conn)
+            conn.execute(f"checkpoint {TARGET}")
+    except duckdb.Error as exc:  # e.g. a reader was writing to the published file as it was copied
+        say(f"publish: the previous file could not be updated ({exc})")
+        changes = None
+    finally:
+        conn.close()
+    if changes is None:
+        temp.unlink(missing_ok=True)
+        say("publish: copying the whole database (the relations or their definitions changed)")
+        return False
+    say(f"publish: updated a copy of the previous file: {changes.summary()}")
+    return True
+
+
+def _publish_state(work_db: Path) -> Path:
+    """The storage version of the last publish, and the size of the last whole copy."""
+    return Path(work_db).parent / "publish.state.json"
+
+
+def copy_database(source: Path, target: Path, storage_version: str) -> dict[str, str]:
     """Every schema, table, view and comment of ``source`` into a new file ``target`` in DuckDB's
-    ``storage_version`` format (COPY FROM DATABASE; the source is only read)."""
+    ``storage_version`` format (COPY FROM DATABASE; the source is only read); returns both catalogs'
+    digests (``update_previous`` compares them)."""
     target.unlink(missing_ok=True)
     conn = duckdb.connect()
     try:
-        conn.execute(f"attach {sql_string(source)} as build_source (read_only)")
-        conn.execute(f"attach {sql_string(target)} as build_target (storage_version {sql_string(storage_version)})")
-        conn.execute("copy from database build_source to build_target")
-        conn.execute("checkpoint build_target")
+        conn.execute(f"attach {sql_string(source)} as {SOURCE} (read_only)")
+        conn.execute(f"attach {sql_string(target)} as {TARGET} (storage_version {sql_string(storage_version)})")
+        conn.execute(f"copy from database {SOURCE} to {TARGET}")
+        conn.execute(f"checkpoint {TARGET}")
+        conn.execute(f"detach {TARGET}")  # its catalog as read from the file (views' SQL re-serialized)
+        conn.execute(f"attach {sql_string(target)} as {TARGET} (read_only)")
+        return {"source": catalog_digest(conn, SOURCE), "target": catalog_digest(conn, TARGET)}
     finally:
         conn.close()
 

@@ -1,0 +1,105 @@
+"""An O(change) publish (issue #11): the previous published file, copied, brought to the work DB's rows.
+
+Copying the whole work DB (``COPY FROM DATABASE``) rewrites and recompresses every table each publish,
+the largest fixed cost of a refresh where a few reports changed. When the previous published file's
+catalog (schemas, tables and columns, views, comments) is the one its last whole copy made and the work
+DB's catalog is still the one that copy was made from (the same dbt project and landing), a copy of it
+is updated instead: per table, a digest of each report's rows (count and sum of row hashes, grouped by
+``report_id``; the whole table for one without it) on both sides names the reports whose rows differ, and
+only those rows are deleted and inserted. The result holds exactly the work DB's rows whatever happened
+in between (a full dbt refresh, a gate re-run, a reader that wrote rows to the published file): only the
+cost depends on how much changed. (The catalogs are compared with those recorded at the whole copy, not
+with each other: a copy re-serializes each view's SQL.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import duckdb
+
+SOURCE, TARGET = "build_source", "build_target"  # the attached work DB and copy, as publish.copy_database names them
+
+
+@dataclass
+class Changes:
+    """What ``apply_changes`` did: reports whose rows were replaced per table, tables replaced whole."""
+
+    reports: dict[str, int] = field(default_factory=dict)
+    tables: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        changed = sum(self.reports.values())
+        return (f"{changed} report rows sets replaced in {len(self.reports)} tables, "
+                f"{len(self.tables)} tables replaced whole" + (f" ({', '.join(self.tables)})" if self.tables else ""))
+
+
+def catalog_digest(conn: duckdb.DuckDBPyConnection, database: str) -> str:
+    """A digest of everything of ``database`` that is not a table's rows: schemas, tables, columns, views,
+    comments, indexes, sequences, macros and types."""
+    return hashlib.sha256(repr(_catalog(conn, database)).encode()).hexdigest()
+
+
+def _catalog(conn: duckdb.DuckDBPyConnection, database: str) -> tuple:
+    queries = (
+        "select schema_name, comment from duckdb_schemas() where database_name = ? and not internal",
+        "select schema_name, table_name, comment, sql from duckdb_tables() where database_name = ?",
+        "select schema_name, table_name, column_index, column_name, data_type, comment, is_nullable, column_default "
+        "from duckdb_columns() where database_name = ?",
+        "select schema_name, view_name, comment, sql from duckdb_views() where database_name = ? and not internal",
+        "select schema_name, index_name, sql from duckdb_indexes() where database_name = ?",
+        "select schema_name, sequence_name, sql from duckdb_sequences() where database_name = ?",
+        "select schema_name, function_name, macro_definition from duckdb_functions() where database_name = ? "
+        "and not internal",
+        "select schema_name, type_name, logical_type from duckdb_types() where database_name = ? and not internal",
+    )
+    return tuple(sorted(map(repr, conn.execute(sql + " order by all", [database]).fetchall())) for sql in queries)
+
+
+def apply_changes(conn: duckdb.DuckDBPyConnection) -> Changes:
+    """Make ``build_target`` hold ``build_source``'s rows, table by table (their catalogs agree, see above)."""
+    tables = conn.execute(
+        "select schema_name, table_name, bool_or(column_name = 'report_id') from duckdb_columns() "
+        "where database_name = ? group by all order by all", [SOURCE]).fetchall()
+    changes = Changes()
+    conn.execute("begin")
+    try:
+        for schema, name, by_report in tables:
+            relation = f'"{schema}"."{name}"'
+            if by_report and _replace_changed_reports(conn, relation, changes):
+                continue
+            if _digest(conn, relation, SOURCE) != _digest(conn, relation, TARGET):
+                conn.execute(f"delete from {TARGET}.{relation}")
+                conn.execute(f"insert into {TARGET}.{relation} select * from {SOURCE}.{relation}")
+                changes.tables.append(f"{schema}.{name}")
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    return changes
+
+
+def _digest(conn: duckdb.DuckDBPyConnection, relation: str, database: str) -> tuple:
+    return tuple(conn.execute(f"select count(*), sum(hash(t)::hugeint) from {database}.{relation} t").fetchall()[0])
+
+
+def _replace_changed_reports(conn: duckdb.DuckDBPyConnection, relation: str, changes: Changes) -> bool:
+    """Replace the rows of the reports whose rows differ; False (nothing done) when rows without a
+    report_id differ, which only a whole-table replace handles."""
+    per_report = "select report_id, count(*) as n, sum(hash(t)::hugeint) as h from {db}.{rel} t group by report_id"
+    conn.execute(f"""
+        create or replace temp table changed_reports as
+        select coalesce(s.report_id, t.report_id) as report_id
+        from ({per_report.format(db=SOURCE, rel=relation)}) s
+        full join ({per_report.format(db=TARGET, rel=relation)}) t on s.report_id is not distinct from t.report_id
+        where s.n is distinct from t.n or s.h is distinct from t.h""")
+    changed, with_null = conn.execute("select count(*), count(*) - count(report_id) from changed_reports").fetchall()[0]
+    if with_null:
+        return False
+    if changed:
+        conn.execute(f"delete from {TARGET}.{relation} where report_id in (select report_id from changed_reports)")
+        conn.execute(f"insert into {TARGET}.{relation} select * from {SOURCE}.{relation} "
+                     "where report_id in (select report_id from changed_reports)")
+        changes.reports[relation.replace('"', "")] = changed
+    return True
