@@ -21,7 +21,9 @@ DEFAULT_MAX_FAILED_SHARE = 0.5
 # The published file's storage format: v1.0.0 opens in every DuckDB from 0.10 on (the 1.x CLI, the JDBC
 # driver of DBeaver and Metabase, Python notebooks) and holds all the marts use (lists, decimals, comments).
 DEFAULT_STORAGE_VERSION = "v1.0.0"
-MAX_GROWTH = 1.5  # an updated published file past this many times its size when last copied whole is copied whole again
+# an updated published file past this many times its size when last copied whole (plus the slack: DuckDB
+# writes whole blocks, so a small file doubles on a small change) is copied whole again, compacted
+MAX_GROWTH, GROWTH_SLACK = 1.5, 64 * 2**20
 
 
 @dataclass
@@ -107,7 +109,7 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
         updated = update_previous(work_db, published, temp, storage_version, say)
         if not updated:
             catalogs = copy_database(work_db, temp, storage_version)
-            copied = {"storage_version": storage_version, "copied_size": temp.stat().st_size, **catalogs}
+            copied = {"storage_version": storage_version, "copied_size": temp.stat().st_size, **catalogs, "last": "copied"}
         _fsync(temp)
         _check_opens(temp)  # a copy that does not open is never published
         if parquet_dir is not None:
@@ -117,8 +119,8 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
         os.replace(temp, published)
     finally:
         temp.unlink(missing_ok=True)
-    if not updated:  # what the next publish may update in place
-        _publish_state(work_db).write_text(json.dumps(copied))
+    state = _publish_state(work_db)  # what the next publish may update in place, and how this one was made
+    state.write_text(json.dumps(copied if not updated else {**json.loads(state.read_text()), "last": "updated"}))
     _fsync(published.parent)
     _verify_published(published, say)
     return published
@@ -128,11 +130,18 @@ def update_previous(work_db: Path, published: Path, temp: Path, storage_version:
     """``temp``: a copy of the previous published file brought to the work DB's rows (``publish_changes``);
     False (``temp`` gone) when the last whole copy is not what the published file and the work DB still
     are (a storage version, a catalog: ``catalog_digest``), or the file has grown past ``MAX_GROWTH``
-    times its size then (deleted rows are not compacted): the caller copies the whole database."""
+    times its size then (deleted rows' space is reused, not compacted): the caller copies the whole database."""
     state = _publish_state(work_db)
     recorded = json.loads(state.read_text()) if state.exists() else {}
-    if not published.exists() or recorded.get("storage_version") != storage_version \
-            or published.stat().st_size > MAX_GROWTH * recorded.get("copied_size", 0):
+    if not published.exists():
+        return False
+    if recorded.get("storage_version") != storage_version:
+        say(f"publish: copying the whole database (no earlier whole copy in storage version {storage_version})")
+        return False
+    size, copied = published.stat().st_size, recorded.get("copied_size", 0)
+    if size > MAX_GROWTH * copied + GROWTH_SLACK:
+        say(f"publish: copying the whole database to compact it ({size / 2**20:,.0f} MiB; "
+            f"{copied / 2**20:,.0f} MiB when last copied whole)")
         return False
     shutil.copyfile(published, temp)
     conn = duckdb.connect()

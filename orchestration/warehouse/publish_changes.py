@@ -31,7 +31,7 @@ class Changes:
 
     def summary(self) -> str:
         changed = sum(self.reports.values())
-        return (f"{changed} report rows sets replaced in {len(self.reports)} tables, "
+        return (f"{changed} reports' rows replaced in {len(self.reports)} tables, "
                 f"{len(self.tables)} tables replaced whole" + (f" ({', '.join(self.tables)})" if self.tables else ""))
 
 
