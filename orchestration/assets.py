@@ -24,9 +24,8 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.dbt_builds import digest_files, model_inputs_fingerprint
+from orchestration.dbt_builds import model_inputs_fingerprint
 from orchestration.dbt_metadata import generate_docs, with_table_metadata
-from orchestration import REPO
 from orchestration.ingest import (  # noqa: F401 - the ingest asset and its helpers, as the rest of the code knows them
     METADATA_ROWS,
     FetchBatch,
@@ -130,11 +129,14 @@ def inputs_fingerprint(load: Sequence[Mapping], paths, parser_version: str) -> s
     """A digest of everything the published warehouse is made from: what dbt's models are made from
     besides the reports (``model_inputs_fingerprint``: dbt project, parser version, overrides), the
     current load (each listed source, its current content and whether its fetch failed, so a retired or
-    re-pointed source is a change) and the gate's code."""
+    re-pointed source is a change) and the gate's rules and code (``gate_rows.fingerprint``, the one
+    the gate validates everything again on)."""
+    from expectations.gate_rows import fingerprint as gate_fingerprint
+
     digest = hashlib.sha256(model_inputs_fingerprint(paths, parser_version).encode())
     for s in sorted(load, key=lambda s: s["source_uri"]):
         digest.update(f"{s['source_uri']}\0{s['fetch_status'] == 'failed'}\0{s['content_hash']}\n".encode())
-    digest_files(digest, sorted((REPO / "expectations").glob("*.py")))
+    digest.update(gate_fingerprint().encode())
     return digest.hexdigest()
 
 
@@ -184,7 +186,7 @@ def _dbt_phase(tag: str):
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         from extract import PARSER_VERSION
-        from orchestration.dbt_builds import needs_full_refresh, record_complete_build
+        from orchestration.dbt_builds import build_args, needs_full_refresh, record_complete_build
 
         paths = warehouse.paths()
         # incremental by report unless the models, parser or overrides changed, or the run is --full
@@ -193,7 +195,7 @@ def _dbt_phase(tag: str):
         # Artifacts beside the work DB, replaced by the next invocation (under the warehouse lock),
         # instead of a new folder per invocation in dbt_project/target; one folder for both phases,
         # so post_gate reuses the project parse pre_gate left there (partial parsing).
-        invocation = dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_vars(paths)], context=context,
+        invocation = dbt.cli(["build", *build_args(paths, full), *dbt_vars(paths)], context=context,
                              target_path=dbt_target(paths))
         yield from with_table_metadata(invocation.stream(), invocation.manifest, paths.work_db)  # row counts, columns
         if tag == "post_gate":

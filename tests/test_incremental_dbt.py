@@ -5,6 +5,7 @@ the overrides (or the models, the parser) rebuilds everything.
 Each test runs the real `disclosure refresh` (through Dagster, real dbt and DuckDB) on generated pages in a
 folder, like a user would."""
 
+import json
 import os
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from orchestration.warehouse.landing import CORRECTION_COLUMNS
 from tests.corpus import generate
+from tests.test_publish_incremental import assert_equals_a_whole_copy
 from tests.test_refresh import refresh
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # three to four real refreshes each
@@ -90,6 +92,11 @@ def test_a_refresh_with_a_few_sources_changed_added_removed_equals_a_build_from_
     assert built_incrementally(incremental)
     compiled_fct = next((incremental / "wh" / "work" / "dbt_target" / "compiled").rglob("fct_metric.sql")).read_text()
     assert "except" in compiled_fct  # fct_metric took only the reports it did not hold as they are
+
+    # the publish updated the previous file (only the changed reports' rows), which equals a whole copy of the work DB
+    work_db = incremental / "wh" / "work" / "disclosure.duckdb"
+    assert json.loads((work_db.parent / "publish.state.json").read_text())["last"] == "updated"
+    assert_equals_a_whole_copy(work_db, incremental / "wh" / "disclosure.duckdb", tmp_path)
 
     from_empty = tmp_path / "from_empty"
     run(folder, from_empty)
