@@ -61,6 +61,11 @@ def built_incrementally(root: Path, model: str = "int_corrected_cells") -> bool:
     return "not in (select report_id from" in compiled.read_text()
 
 
+def last_tool_log(root: Path) -> str:
+    """The last refresh's tool log: dbt's line per node."""
+    return max((root / "wh" / "logs").glob("refresh-*.log"), key=lambda p: p.stat().st_mtime_ns).read_text()
+
+
 @pytest.fixture(scope="module")
 def pages():
     return generate(36, seed=11, inconsistent_share=0.3)
@@ -80,6 +85,9 @@ def test_a_refresh_with_a_few_sources_changed_added_removed_equals_a_build_from_
     incremental = tmp_path / "incremental"
     run(folder, incremental)
     assert not built_incrementally(incremental)  # the first build is full
+    assert "loaded seed file reference.metric_dictionary" in last_tool_log(incremental)
+    docs_page = incremental / "wh" / "dbt_docs" / "static_index.html"
+    docs_generated = docs_page.stat().st_mtime_ns
 
     # changed: new bytes of the same report, another report's content (its verdict may change); added; removed
     changed = sorted(folder.iterdir())
@@ -90,6 +98,8 @@ def test_a_refresh_with_a_few_sources_changed_added_removed_equals_a_build_from_
         (folder / f"new_{i}_{doc.name}").write_bytes(doc.data)
     run(folder, incremental)
     assert built_incrementally(incremental)
+    assert "seed file" not in last_tool_log(incremental)  # the seeds' files did not change: their tables stand
+    assert docs_page.stat().st_mtime_ns == docs_generated  # same dbt project and relations: the docs site stands
     compiled_fct = next((incremental / "wh" / "work" / "dbt_target" / "compiled").rglob("fct_metric.sql")).read_text()
     assert "except" in compiled_fct  # fct_metric took only the reports it did not hold as they are
 
