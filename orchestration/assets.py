@@ -186,7 +186,7 @@ def _dbt_phase(tag: str):
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         from extract import PARSER_VERSION
-        from orchestration.dbt_builds import build_args, needs_full_refresh, record_complete_build
+        from orchestration.dbt_builds import needs_full_refresh, record_complete_build
 
         paths = warehouse.paths()
         # incremental by report unless the models, parser or overrides changed, or the run is --full
@@ -195,7 +195,8 @@ def _dbt_phase(tag: str):
         # Artifacts beside the work DB, replaced by the next invocation (under the warehouse lock),
         # instead of a new folder per invocation in dbt_project/target; one folder for both phases,
         # so post_gate reuses the project parse pre_gate left there (partial parsing).
-        invocation = dbt.cli(["build", *build_args(paths, full), *dbt_vars(paths)], context=context,
+        # The seeds are built each time (cheap): left out, Dagster would skip every step downstream of them.
+        invocation = dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_vars(paths)], context=context,
                              target_path=dbt_target(paths))
         yield from with_table_metadata(invocation.stream(), invocation.manifest, paths.work_db)  # row counts, columns
         if tag == "post_gate":

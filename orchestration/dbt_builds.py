@@ -7,8 +7,7 @@ version, and the maintainers' corrections, waivers and agency overrides. When an
 from the last complete build (both phases), or the run is ``--full``, both phases run with
 ``--full-refresh``; a build that did not complete leaves the record as it was, so the next one is full
 again if this one was. Landing forgets the record when it replaces a report's rows under the same id
-(re-parsed by another parser version, re-keyed), so that build is full too. An incremental build does
-not reload the seeds (their files are in the fingerprint: unchanged, so are their tables)."""
+(re-parsed by another parser version, re-keyed), so that build is full too."""
 
 from __future__ import annotations
 
@@ -56,19 +55,3 @@ def record_complete_build(paths) -> None:
     """After the last phase built: later builds may be incremental while the fingerprint holds."""
     _state(paths, "pending").replace(_state(paths, "built"))
 
-
-def build_args(paths, full: bool) -> list[str]:
-    """``dbt build``'s arguments: ``--full-refresh``, or, incrementally, the seeds left out (with the tests
-    on them alone) while every seed's table is in the work DB."""
-    if full:
-        return ["--full-refresh"]
-    return ["--exclude", "resource_type:seed"] if _seeds_loaded(paths) else []
-
-
-def _seeds_loaded(paths) -> bool:
-    from orchestration.warehouse.db import connect
-
-    seeds = {p.stem for p in (Path(paths.dbt_project_dir) / "seeds").glob("*.csv")}
-    with connect(paths.work_db, read_only=True) as con:
-        loaded = {name for (name,) in con.execute("select table_name from duckdb_tables() where schema_name = 'reference'").fetchall()}
-    return seeds <= loaded
