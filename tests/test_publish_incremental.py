@@ -129,3 +129,32 @@ def test_a_changed_definition_or_storage_version_is_copied_whole(tmp_path):
     with duckdb.connect(str(published), read_only=True) as conn:
         assert conn.execute("select tags['storage_version'] from duckdb_databases() "
                             "where database_name = current_database()").fetchall()[0][0].startswith("v1.2.0")
+
+
+def test_the_parquet_export_rewrites_only_the_years_that_changed(tmp_path):
+    from orchestration.warehouse.export import export_parquet
+
+    work = make_work_db(tmp_path / "work" / "w.duckdb")
+    with duckdb.connect(str(work)) as conn:
+        conn.execute("insert into marts.dim_report values ('no_year', null, [])")
+    published, parquet = tmp_path / "wh" / "disclosure.duckdb", tmp_path / "parquet"
+    publish(work, published, parquet_dir=parquet, storage_version=STORAGE)
+    folder = parquet / "marts.dim_report"
+    inodes = {p.relative_to(folder): p.stat().st_ino for p in folder.rglob("*.parquet")}
+    assert len(inodes) == 8  # years 0 to 6 and the rows without one
+
+    with duckdb.connect(str(work)) as conn:  # year 5 changes (r5 is in it), the rest stands
+        conn.execute("update marts.dim_report set failed_rules = ['z'] where report_id = 'r5'")
+    publish(work, published, parquet_dir=parquet, storage_version=STORAGE)
+    now = {p.relative_to(folder): p.stat().st_ino for p in folder.rglob("*.parquet")}
+    assert now.keys() == inodes.keys()
+    assert {str(p.parent) for p in now if now[p] != inodes[p]} == {"year=5"}  # only that year was written again
+
+    whole = tmp_path / "whole"
+    export_parquet(published, whole)
+    with duckdb.connect() as conn:
+        def read(path: Path) -> list:
+            return sorted(conn.execute(f"select * from read_parquet('{path}/**/*.parquet', hive_partitioning = true)")
+                          .fetchall(), key=repr)
+        assert read(folder) == read(whole / "marts.dim_report")
+        assert len(read(folder)) == 51
