@@ -113,7 +113,8 @@ def generate_docs(dbt, vars_args: list[str], target: Path, docs_dir: Path, work_
 def _catalog_digest(work_db: Path) -> str:
     """A digest of what dbt's catalog holds: every relation, its columns, their types and comments."""
     from orchestration.warehouse.db import connect
-    from orchestration.warehouse.publish_changes import catalog_digest
+    from orchestration.warehouse.publish_changes import catalog_digests
 
     with connect(work_db, read_only=True) as con:
-        return catalog_digest(con, con.execute("select current_database()").fetchall()[0][0])
+        digests = catalog_digests(con, con.execute("select current_database()").fetchall()[0][0])
+    return hashlib.sha256(repr(digests).encode()).hexdigest()

@@ -28,6 +28,7 @@ def make_work_db(path: Path, reports: int = 50) -> Path:
         conn.execute("create table reference.metric_dictionary as select 'm' || range as metric_key, range as max_value "
                      "from range(4)")
         conn.execute("create view marts.report_years as select year, count(*) as n from marts.dim_report group by year")
+        conn.execute("create view marts.report_metrics as select report_id, count(*) as n from marts.fct_metric group by all")
         conn.execute("comment on table marts.fct_metric is '指标 / metrics'")
         conn.execute("comment on column marts.fct_metric.value is '数值 / value'")
     return path

@@ -14,7 +14,7 @@ import duckdb
 
 from .db import connect, relation_exists, sql_string
 from .export import export_parquet
-from .publish_changes import SOURCE, TARGET, apply_changes, catalog_digest
+from .publish_changes import SOURCE, TARGET, apply_changes, catalog_digests, differing
 
 DEFAULT_MAX_QUARANTINE_SHARE = 0.5
 DEFAULT_MAX_FAILED_SHARE = 0.5
@@ -129,7 +129,7 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
 def update_previous(work_db: Path, published: Path, temp: Path, storage_version: str, say: Callable[[str], None]) -> bool:
     """``temp``: a copy of the previous published file brought to the work DB's rows (``publish_changes``);
     False (``temp`` gone) when the last whole copy is not what the published file and the work DB still
-    are (a storage version, a catalog: ``catalog_digest``), or the file has grown past ``MAX_GROWTH``
+    are (a storage version, a relation's definition: ``catalog_digests``), or the file has grown past ``MAX_GROWTH``
     times its size then (deleted rows' space is reused, not compacted): the caller copies the whole database."""
     state = _publish_state(work_db)
     recorded = json.loads(state.read_text()) if state.exists() else {}
@@ -149,9 +149,14 @@ def update_previous(work_db: Path, published: Path, temp: Path, storage_version:
     try:
         conn.execute(f"attach {sql_string(work_db)} as {SOURCE} (read_only)")
         conn.execute(f"attach {sql_string(temp)} as {TARGET}")
-        if (catalog_digest(conn, SOURCE), catalog_digest(conn, TARGET)) == (recorded.get("source"), recorded.get("target")):
+        changed = sorted(set(differing(recorded.get("source"), catalog_digests(conn, SOURCE)))
+                         | set(differing(recorded.get("target"), catalog_digests(conn, TARGET))))
+        if not changed:
             changes = apply_changes(conn)
             conn.execute(f"checkpoint {TARGET}")
+        else:
+            say(f"publish: definitions changed since the last whole copy: {', '.join(changed[:10]) or 'the catalog'}"
+                + (f" and {len(changed) - 10} more" if len(changed) > 10 else ""))
     except duckdb.Error as exc:  # e.g. a reader was writing to the published file as it was copied
         say(f"publish: the previous file could not be updated ({exc})")
         changes = None
@@ -159,7 +164,7 @@ def update_previous(work_db: Path, published: Path, temp: Path, storage_version:
         conn.close()
     if changes is None:
         temp.unlink(missing_ok=True)
-        say("publish: copying the whole database (the relations or their definitions changed)")
+        say("publish: copying the whole database")
         return False
     say(f"publish: updated a copy of the previous file: {changes.summary()}")
     return True
@@ -170,7 +175,7 @@ def _publish_state(work_db: Path) -> Path:
     return Path(work_db).parent / "publish.state.json"
 
 
-def copy_database(source: Path, target: Path, storage_version: str) -> dict[str, str]:
+def copy_database(source: Path, target: Path, storage_version: str) -> dict[str, dict[str, str]]:
     """Every schema, table, view and comment of ``source`` into a new file ``target`` in DuckDB's
     ``storage_version`` format (COPY FROM DATABASE; the source is only read); returns both catalogs'
     digests (``update_previous`` compares them)."""
@@ -183,7 +188,7 @@ def copy_database(source: Path, target: Path, storage_version: str) -> dict[str,
         conn.execute(f"checkpoint {TARGET}")
         conn.execute(f"detach {TARGET}")  # its catalog as read from the file (views' SQL re-serialized)
         conn.execute(f"attach {sql_string(target)} as {TARGET} (read_only)")
-        return {"source": catalog_digest(conn, SOURCE), "target": catalog_digest(conn, TARGET)}
+        return {"source": catalog_digests(conn, SOURCE), "target": catalog_digests(conn, TARGET)}
     finally:
         conn.close()
 

@@ -35,32 +35,39 @@ class Changes:
                 f"{len(self.tables)} tables replaced whole" + (f" ({', '.join(self.tables)})" if self.tables else ""))
 
 
-def catalog_digest(conn: duckdb.DuckDBPyConnection, database: str) -> str:
-    """A digest of everything of ``database`` that is not a table's rows: schemas, tables, columns, views,
-    comments, indexes, sequences, macros and types."""
-    return hashlib.sha256(repr(_catalog(conn, database)).encode()).hexdigest()
-
-
-def _catalog(conn: duckdb.DuckDBPyConnection, database: str) -> tuple:
-    queries = (
-        "select schema_name, comment from duckdb_schemas() where database_name = ? and not internal",
+def catalog_digests(conn: duckdb.DuckDBPyConnection, database: str) -> dict[str, str]:
+    """A digest of the definition of each relation of ``database`` (``schema.name``: columns, types,
+    comments, a view's SQL), and under ``""`` of the rest: schemas, indexes, sequences, macros, types."""
+    queries = (  # (schema, name) first; name '' for what is not a relation
         "select schema_name, table_name, comment, sql from duckdb_tables() where database_name = ?",
         "select schema_name, table_name, column_index, column_name, data_type, comment, is_nullable, column_default "
         "from duckdb_columns() where database_name = ?",
         "select schema_name, view_name, comment, sql from duckdb_views() where database_name = ? and not internal",
-        "select schema_name, index_name, sql from duckdb_indexes() where database_name = ?",
-        "select schema_name, sequence_name, sql from duckdb_sequences() where database_name = ?",
-        "select schema_name, function_name, macro_definition from duckdb_functions() where database_name = ? "
+        "select schema_name, '', comment from duckdb_schemas() where database_name = ? and not internal",
+        "select schema_name, '', index_name, sql from duckdb_indexes() where database_name = ?",
+        "select schema_name, '', sequence_name, sql from duckdb_sequences() where database_name = ?",
+        "select schema_name, '', function_name, macro_definition from duckdb_functions() where database_name = ? "
         "and not internal",
-        "select schema_name, type_name, logical_type from duckdb_types() where database_name = ? and not internal",
+        "select schema_name, '', type_name, logical_type from duckdb_types() where database_name = ? and not internal",
     )
-    return tuple(sorted(map(repr, conn.execute(sql + " order by all", [database]).fetchall())) for sql in queries)
+    parts: dict[str, list[str]] = {}
+    for sql in queries:
+        for schema, name, *rest in conn.execute(sql + " order by all", [database]).fetchall():
+            parts.setdefault(f"{schema}.{name}" if name else "", []).append(repr(rest))
+    return {key: hashlib.sha256("\n".join(rows).encode()).hexdigest() for key, rows in sorted(parts.items())}
+
+
+def differing(recorded: dict[str, str] | None, now: dict[str, str]) -> list[str]:
+    """The relations (``""``: the rest) whose definitions differ between two ``catalog_digests``."""
+    recorded = recorded if isinstance(recorded, dict) else {}
+    return sorted(k for k in recorded.keys() | now.keys() if recorded.get(k) != now.get(k))
 
 
 def apply_changes(conn: duckdb.DuckDBPyConnection) -> Changes:
     """Make ``build_target`` hold ``build_source``'s rows, table by table (their catalogs agree, see above)."""
-    tables = conn.execute(
+    tables = conn.execute(  # base tables only: a view's rows follow from them
         "select schema_name, table_name, bool_or(column_name = 'report_id') from duckdb_columns() "
+        "join duckdb_tables() using (database_name, schema_name, table_name) "
         "where database_name = ? group by all order by all", [SOURCE]).fetchall()
     changes = Changes()
     conn.execute("begin")
