@@ -19,7 +19,7 @@ def make_work_db(path: Path, reports: int = 50) -> Path:
     """A small work DB shaped like the real one: report tables, a table without report_id, a view, comments."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(path)) as conn:
-        conn.execute("create schema marts; create schema raw; create schema reference")
+        conn.execute("create schema marts; create schema raw; create schema reference; create schema quality")
         conn.execute(f"create table marts.dim_report as select 'r' || range as report_id, range % 7 as year, "
                      f"['a', 'b'] as failed_rules from range({reports})")
         conn.execute(f"create table marts.fct_metric as select 'r' || (range // 4) as report_id, 'm' || (range % 4) "
@@ -56,8 +56,9 @@ def tables(db: Path) -> dict[str, list]:
 
 def definitions(db: Path) -> list:
     with duckdb.connect(str(db), read_only=True) as conn:
-        return conn.execute("select schema_name, table_name, column_name, data_type, comment from duckdb_columns() "
-                            "order by all").fetchall() + conn.execute(
+        return conn.execute("select schema_name, table_name, column_name, data_type, comment, is_nullable, column_default "
+                            "from duckdb_columns() order by all").fetchall() + conn.execute(
+            "select schema_name, table_name, comment, sql from duckdb_tables() order by all").fetchall() + conn.execute(
             "select schema_name, view_name, sql from duckdb_views() where not internal order by all").fetchall()
 
 
@@ -81,9 +82,15 @@ def test_a_few_changed_reports_update_the_previous_file_to_equal_a_whole_copy(tm
     publish(work, published, storage_version=STORAGE)
     assert last_publish(work) == "copied"  # nothing to start from
     change_a_few_reports(work)
+    with duckdb.connect(str(work)) as conn:  # what the alerts create after the first publish
+        conn.execute("create table quality.alert_log (report_id varchar not null, rule varchar default 'x')")
+        conn.execute("insert into quality.alert_log values ('r3', 'R1'), ('r4', null)")
+        conn.execute("comment on table quality.alert_log is 'alerted'")
+        conn.execute("comment on column quality.alert_log.rule is '规则 / rule'")
     said: list[str] = []
     publish(work, published, log=said.append, storage_version=STORAGE)
     assert last_publish(work) == "updated", said
+    assert any("new tables: quality.alert_log" in m for m in said), said
     assert any("updated a copy of the previous file" in m and "reference.metric_dictionary" in m for m in said), said
     assert_equals_a_whole_copy(work, published, tmp_path)
     with duckdb.connect(str(published), read_only=True) as conn:

@@ -14,7 +14,7 @@ import duckdb
 
 from .db import connect, relation_exists, sql_string
 from .export import export_parquet
-from .publish_changes import SOURCE, TARGET, apply_changes, catalog_digests, differing
+from .publish_changes import SOURCE, TARGET, apply_changes, catalog_digests, create_tables, differing
 
 DEFAULT_MAX_QUARANTINE_SHARE = 0.5
 DEFAULT_MAX_FAILED_SHARE = 0.5
@@ -106,10 +106,10 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
         stale.unlink(missing_ok=True)
     temp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
     try:
-        updated = update_previous(work_db, published, temp, storage_version, say)
-        if not updated:
+        state = update_previous(work_db, published, temp, storage_version, say)
+        if state is None:
             catalogs = copy_database(work_db, temp, storage_version)
-            copied = {"storage_version": storage_version, "copied_size": temp.stat().st_size, **catalogs, "last": "copied"}
+            state = {"storage_version": storage_version, "copied_size": temp.stat().st_size, **catalogs, "last": "copied"}
         _fsync(temp)
         _check_opens(temp)  # a copy that does not open is never published
         if parquet_dir is not None:
@@ -119,41 +119,51 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
         os.replace(temp, published)
     finally:
         temp.unlink(missing_ok=True)
-    state = _publish_state(work_db)  # what the next publish may update in place, and how this one was made
-    state.write_text(json.dumps(copied if not updated else {**json.loads(state.read_text()), "last": "updated"}))
+    _publish_state(work_db).write_text(json.dumps(state))  # what the next publish may update, how this one was made
     _fsync(published.parent)
     _verify_published(published, say)
     return published
 
 
-def update_previous(work_db: Path, published: Path, temp: Path, storage_version: str, say: Callable[[str], None]) -> bool:
-    """``temp``: a copy of the previous published file brought to the work DB's rows (``publish_changes``);
-    False (``temp`` gone) when the last whole copy is not what the published file and the work DB still
+def update_previous(work_db: Path, published: Path, temp: Path, storage_version: str,
+                    say: Callable[[str], None]) -> dict | None:
+    """``temp``: a copy of the previous published file brought to the work DB's rows (``publish_changes``),
+    and the state to record for the next publish; None (``temp`` gone) when the last whole copy is not what the published file and the work DB still
     are (a storage version, a relation's definition: ``catalog_digests``), or the file has grown past ``MAX_GROWTH``
     times its size then (deleted rows' space is reused, not compacted): the caller copies the whole database."""
     state = _publish_state(work_db)
     recorded = json.loads(state.read_text()) if state.exists() else {}
     if not published.exists():
-        return False
-    if recorded.get("storage_version") != storage_version:
+        return None
+    if recorded.get("storage_version") != storage_version or not isinstance(recorded.get("source"), dict):
         say(f"publish: copying the whole database (no earlier whole copy in storage version {storage_version})")
-        return False
+        return None
     size, copied = published.stat().st_size, recorded.get("copied_size", 0)
     if size > MAX_GROWTH * copied + GROWTH_SLACK:
         say(f"publish: copying the whole database to compact it ({size / 2**20:,.0f} MiB; "
             f"{copied / 2**20:,.0f} MiB when last copied whole)")
-        return False
+        return None
     shutil.copyfile(published, temp)
     conn = duckdb.connect()
     changes = None
     try:
         conn.execute(f"attach {sql_string(work_db)} as {SOURCE} (read_only)")
         conn.execute(f"attach {sql_string(temp)} as {TARGET}")
-        changed = sorted(set(differing(recorded.get("source"), catalog_digests(conn, SOURCE)))
-                         | set(differing(recorded.get("target"), catalog_digests(conn, TARGET))))
+        source = catalog_digests(conn, SOURCE)
+        tables = {f"{s}.{n}" for s, n in conn.execute("select schema_name, table_name from duckdb_tables() "
+                                                       "where database_name = ?", [SOURCE]).fetchall()}
+        # a table new since the last whole copy (in neither file then) is created; any other definition change is not
+        new = [r for r in differing(recorded.get("source"), source)
+               if r in tables and r not in recorded["source"] and r not in recorded.get("target", {})]
+        changed = sorted(set(differing(recorded.get("source"), source)) - set(new)
+                         | set(differing(recorded.get("target"), catalog_digests(conn, TARGET))) - set(new))
         if not changed:
+            create_tables(conn, new)
             changes = apply_changes(conn)
             conn.execute(f"checkpoint {TARGET}")
+            conn.execute(f"detach {TARGET}")  # its catalog as read from the file, for the next publish
+            conn.execute(f"attach {sql_string(temp)} as {TARGET} (read_only)")
+            changes.catalogs = {"source": source, "target": catalog_digests(conn, TARGET)}
         else:
             say(f"publish: definitions changed since the last whole copy: {', '.join(changed[:10]) or 'the catalog'}"
                 + (f" and {len(changed) - 10} more" if len(changed) > 10 else ""))
@@ -165,9 +175,10 @@ def update_previous(work_db: Path, published: Path, temp: Path, storage_version:
     if changes is None:
         temp.unlink(missing_ok=True)
         say("publish: copying the whole database")
-        return False
-    say(f"publish: updated a copy of the previous file: {changes.summary()}")
-    return True
+        return None
+    say(f"publish: updated a copy of the previous file: {changes.summary()}"
+        + (f"; new tables: {', '.join(new)}" if new else ""))
+    return {**recorded, **changes.catalogs, "last": "updated"}
 
 
 def _publish_state(work_db: Path) -> Path:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from .db import sql_string
+
 SOURCE, TARGET = "build_source", "build_target"  # the attached work DB and copy, as publish.copy_database names them
 
 
@@ -28,6 +30,7 @@ class Changes:
 
     reports: dict[str, int] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)
+    catalogs: dict[str, dict[str, str]] = field(default_factory=dict)  # both files' catalog_digests after it
 
     def summary(self) -> str:
         changed = sum(self.reports.values())
@@ -61,6 +64,28 @@ def differing(recorded: dict[str, str] | None, now: dict[str, str]) -> list[str]
     """The relations (``""``: the rest) whose definitions differ between two ``catalog_digests``."""
     recorded = recorded if isinstance(recorded, dict) else {}
     return sorted(k for k in recorded.keys() | now.keys() if recorded.get(k) != now.get(k))
+
+
+def create_tables(conn: duckdb.DuckDBPyConnection, relations: list[str]) -> None:
+    """Create in ``build_target`` the tables ``relations`` (``schema.name``) of ``build_source`` that it lacks
+    (e.g. ``quality.alert_log``, made by the alerts after the first publish), with their comments, as a whole
+    copy creates them; ``apply_changes`` fills them."""
+    if not relations:
+        return
+    conn.execute(f"use {TARGET}")  # the statements name schema.table
+    for relation in relations:
+        schema, name = relation.split(".", 1)
+        (create, comment), = conn.execute("select sql, comment from duckdb_tables() where database_name = ? and "
+                                          "schema_name = ? and table_name = ?", [SOURCE, schema, name]).fetchall()
+        conn.execute(f'create schema if not exists "{schema}"')
+        conn.execute(create)
+        if comment is not None:
+            conn.execute(f'comment on table "{schema}"."{name}" is {sql_string(comment)}')
+        for column, text in conn.execute("select column_name, comment from duckdb_columns() where database_name = ? and "
+                                         "schema_name = ? and table_name = ? and comment is not null",
+                                         [SOURCE, schema, name]).fetchall():
+            conn.execute(f'comment on column "{schema}"."{name}"."{column}" is {sql_string(text)}')
+    conn.execute("use memory")
 
 
 def apply_changes(conn: duckdb.DuckDBPyConnection) -> Changes:
