@@ -94,7 +94,7 @@ def generate_docs(dbt, vars_args: list[str], target: Path, docs_dir: Path, work_
     was generated, it is kept as it is (a dbt start-up and a catalog query saved on each incremental publish)."""
     page = docs_dir / DOCS_PAGE
     marker = docs_dir / ".docs_inputs.sha256"
-    key = hashlib.sha256(f"{project_key}\0{_catalog_digest(work_db)}".encode()).hexdigest()
+    key = hashlib.sha256(f"{project_key}\0{_catalog_digest(work_db, target)}".encode()).hexdigest()
     if page.exists() and marker.exists() and marker.read_text().strip() == key:
         if log is not None:
             log(f"dbt docs: {page} (the dbt project and the relations are unchanged)")
@@ -110,11 +110,17 @@ def generate_docs(dbt, vars_args: list[str], target: Path, docs_dir: Path, work_
     return page
 
 
-def _catalog_digest(work_db: Path) -> str:
-    """A digest of what dbt's catalog holds: every relation, its columns, their types and comments."""
+def _catalog_digest(work_db: Path, target: Path) -> str:
+    """A digest of what the docs page shows of dbt's catalog: the columns, types and comments of every
+    relation the build's manifest names (a model, seed or source; not, say, the alerts' own table)."""
+    import json
+
     from orchestration.warehouse.db import connect
     from orchestration.warehouse.publish_changes import catalog_digests
 
+    manifest = json.loads((target / "manifest.json").read_text())
+    named = {f"{n['schema']}.{n.get('alias') or n.get('identifier') or n['name']}"
+             for n in [*manifest.get("nodes", {}).values(), *manifest.get("sources", {}).values()]}
     with connect(work_db, read_only=True) as con:
         digests = catalog_digests(con, con.execute("select current_database()").fetchall()[0][0])
-    return hashlib.sha256(repr(digests).encode()).hexdigest()
+    return hashlib.sha256(repr({k: v for k, v in digests.items() if k in named}).encode()).hexdigest()
