@@ -168,3 +168,13 @@ def test_the_parquet_export_rewrites_only_the_years_that_changed(tmp_path):
                           .fetchall(), key=repr)
         assert read(folder) == read(whole / "marts.dim_report")
         assert len(read(folder)) == 51
+
+
+def test_a_state_cut_short_by_a_crash_means_a_whole_copy(tmp_path):
+    work, published = make_work_db(tmp_path / "work" / "w.duckdb"), tmp_path / "wh" / "disclosure.duckdb"
+    publish(work, published, storage_version=STORAGE)
+    state = work.parent / "publish.state.json"
+    state.write_text(state.read_text()[:20])  # killed while writing it
+    publish(work, published, storage_version=STORAGE)
+    assert last_publish(work) == "copied"
+    assert_equals_a_whole_copy(work, published, tmp_path)

@@ -131,8 +131,10 @@ def update_previous(work_db: Path, published: Path, temp: Path, storage_version:
     and the state to record for the next publish; None (``temp`` gone) when the last whole copy is not what the published file and the work DB still
     are (a storage version, a relation's definition: ``catalog_digests``), or the file has grown past ``MAX_GROWTH``
     times its size then (deleted rows' space is reused, not compacted): the caller copies the whole database."""
-    state = _publish_state(work_db)
-    recorded = json.loads(state.read_text()) if state.exists() else {}
+    try:  # a state cut short by a crash is no state: the whole database is copied
+        recorded = json.loads(_publish_state(work_db).read_text())
+    except (OSError, ValueError):
+        recorded = {}
     if not published.exists():
         return None
     if recorded.get("storage_version") != storage_version or not isinstance(recorded.get("source"), dict):
