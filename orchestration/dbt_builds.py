@@ -54,4 +54,3 @@ def needs_full_refresh(paths, parser_version: str, full: bool, first_phase: bool
 def record_complete_build(paths) -> None:
     """After the last phase built: later builds may be incremental while the fingerprint holds."""
     _state(paths, "pending").replace(_state(paths, "built"))
-
