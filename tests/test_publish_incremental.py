@@ -152,6 +152,7 @@ def test_the_parquet_export_rewrites_only_the_years_that_changed(tmp_path):
     folder = parquet / "marts.dim_report"
     inodes = {p.relative_to(folder): p.stat().st_ino for p in folder.rglob("*.parquet")}
     assert len(inodes) == 8  # years 0 to 6 and the rows without one
+    assert all(p.name.startswith("year=") for p in folder.iterdir())  # the folder holds the years alone
 
     with duckdb.connect(str(work)) as conn:  # year 5 changes (r5 is in it), the rest stands
         conn.execute("update marts.dim_report set failed_rules = ['z'] where report_id = 'r5'")

@@ -178,35 +178,43 @@ def export_parquet(db: Path, parquet_dir: Path) -> list[Path]:
             target = parquet_dir / (f"{schema}.{name}" if has_year else f"{schema}.{name}.parquet")
             temp = target.with_name(f".{target.name}.tmp")
             _remove(temp)
+            digests = parquet_dir / f".{schema}.{name}{YEAR_DIGESTS}"  # beside the folder: readers see only years
             if has_year:
-                _export_years(conn, f"{schema}.{name}", target, temp)
+                years = _export_years(conn, f"{schema}.{name}", target, temp, digests)
             else:
                 conn.execute(f"copy (select * from {schema}.{name}) to {sql_string(temp)} (format parquet)")
+            digests.unlink(missing_ok=True)  # a crash before the new digests are written means a whole export next
             _swap(temp, target)
+            if has_year:
+                _replace(digests, lambda path: Path(path).write_text(json.dumps(years, sort_keys=True)))
             # the relation's other layout, left by an export from before it gained (or lost) its year, is stale
             _remove(parquet_dir / (f"{schema}.{name}.parquet" if has_year else f"{schema}.{name}"))
             written.append(target)
     return written
 
 
-YEAR_DIGESTS = ".year_digests.json"  # in a partitioned export: each year folder's digest of the rows it holds
+YEAR_DIGESTS = ".year_digests.json"  # of a partitioned export: each year folder's digest of the rows it holds
 NULL_YEAR = "__HIVE_DEFAULT_PARTITION__"  # DuckDB's folder name for the rows without a year
 
 
-def _export_years(conn, relation: str, target: Path, temp: Path) -> None:
+def _export_years(conn, relation: str, target: Path, temp: Path, recorded: Path) -> dict[str, str]:
     """``relation`` partitioned by year into the new folder ``temp``: the years whose rows (count and sum of
-    row hashes) differ from those the export at ``target`` recorded are written, the others hard-linked
-    from it (the same files a whole export would write, in a fraction of the time)."""
+    row hashes) differ from those ``recorded`` for the export at ``target`` are written, the others
+    hard-linked from it (the same files a whole export would write, in a fraction of the time); returns
+    the digests to record."""
     digests = {NULL_YEAR if year is None else str(year): f"{n}:{h}" for year, n, h in conn.execute(
         f"select year, count(*), sum(hash(t)::hugeint) from {relation} t group by year").fetchall()}
-    previous = json.loads((target / YEAR_DIGESTS).read_text()) if (target / YEAR_DIGESTS).is_file() else {}
+    try:
+        previous = json.loads(recorded.read_text()) if target.is_dir() else {}
+    except (OSError, ValueError):
+        previous = {}
     kept = [y for y, d in digests.items() if previous.get(y) == d and (target / f"year={y}").is_dir()]
     conn.execute(f"copy (select * from {relation} where coalesce(year::varchar, '{NULL_YEAR}') not in "
                  f"(select unnest(?::varchar[]))) to {sql_string(temp)} (format parquet, partition_by (year))", [kept])
     temp.mkdir(exist_ok=True)
     for year in kept:
         shutil.copytree(target / f"year={year}", temp / f"year={year}", copy_function=_link_or_copy)
-    (temp / YEAR_DIGESTS).write_text(json.dumps(digests, sort_keys=True))
+    return digests
 
 
 def _link_or_copy(source: str, destination: str) -> None:
