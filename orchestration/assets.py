@@ -24,9 +24,8 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.dbt_builds import digest_files, model_inputs_fingerprint
+from orchestration.dbt_builds import model_inputs_fingerprint
 from orchestration.dbt_metadata import generate_docs, with_table_metadata
-from orchestration import REPO
 from orchestration.ingest import (  # noqa: F401 - the ingest asset and its helpers, as the rest of the code knows them
     METADATA_ROWS,
     FetchBatch,
@@ -130,11 +129,14 @@ def inputs_fingerprint(load: Sequence[Mapping], paths, parser_version: str) -> s
     """A digest of everything the published warehouse is made from: what dbt's models are made from
     besides the reports (``model_inputs_fingerprint``: dbt project, parser version, overrides), the
     current load (each listed source, its current content and whether its fetch failed, so a retired or
-    re-pointed source is a change) and the gate's code."""
+    re-pointed source is a change) and the gate's rules and code (``gate_rows.fingerprint``, the one
+    the gate validates everything again on)."""
+    from expectations.gate_rows import fingerprint as gate_fingerprint
+
     digest = hashlib.sha256(model_inputs_fingerprint(paths, parser_version).encode())
     for s in sorted(load, key=lambda s: s["source_uri"]):
         digest.update(f"{s['source_uri']}\0{s['fetch_status'] == 'failed'}\0{s['content_hash']}\n".encode())
-    digest_files(digest, sorted((REPO / "expectations").glob("*.py")))
+    digest.update(gate_fingerprint().encode())
     return digest.hexdigest()
 
 
@@ -162,7 +164,11 @@ class DisclosureDbtTranslator(DagsterDbtTranslator):
         return "warehouse"
 
 
-TRANSLATOR = DisclosureDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
+# dbt's data tests run inside each `dbt build` (a failing one fails the step, so nothing unchecked is
+# published) but are not Dagster asset checks: as checks they cost four run events each (planned, output,
+# evaluation, index) on every run, some 20 s of a refresh's fixed cost under load (issue #11).
+TRANSLATOR = DisclosureDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True,
+                                                                           enable_asset_checks=False))
 DBT_PROJECT: DbtProject = dbt_project()
 
 
@@ -189,6 +195,7 @@ def _dbt_phase(tag: str):
         # Artifacts beside the work DB, replaced by the next invocation (under the warehouse lock),
         # instead of a new folder per invocation in dbt_project/target; one folder for both phases,
         # so post_gate reuses the project parse pre_gate left there (partial parsing).
+        # The seeds are built each time (cheap): left out, Dagster would skip every step downstream of them.
         invocation = dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_vars(paths, warehouse.duckdb_memory)], context=context,
                              target_path=dbt_target(paths))
         yield from with_table_metadata(invocation.stream(), invocation.manifest, paths.work_db)  # row counts, columns
@@ -267,7 +274,10 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
     rows = relation_rows(warehouse)
     context.log.info(f"published {paths.published}: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
     try:
-        dbt_docs = str(generate_docs(dbt, dbt_vars(paths, warehouse.duckdb_memory), dbt_target(paths), Path(paths.published).parent / "dbt_docs", log=context.log.info))
+        from extract import PARSER_VERSION
+
+        dbt_docs = str(generate_docs(dbt, dbt_vars(paths, warehouse.duckdb_memory), dbt_target(paths), Path(paths.published).parent / "dbt_docs",
+                                     paths.work_db, model_inputs_fingerprint(paths, PARSER_VERSION), log=context.log.info))
     except Exception as exc:  # noqa: BLE001 - the warehouse is published; the docs site is a view of it
         context.log.warning(f"dbt docs not generated: {exc}")
         dbt_docs = f"not generated: {exc}"

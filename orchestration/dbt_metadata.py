@@ -11,12 +11,13 @@ The metadata keys are Dagster's standard ones, so the UI shows them as it shows 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from dagster import AssetMaterialization, MetadataValue, Output, TableColumn, TableSchema
+from dagster import AssetMaterialization, AssetObservation, MetadataValue, Output, TableColumn, TableSchema
 
 DOCS_PAGE = "static_index.html"  # dbt docs generate --static: the whole site in one file
 
@@ -25,6 +26,9 @@ def with_table_metadata(events: Iterable, manifest: dict, work_db: Path) -> Iter
     """``events`` (a dbt invocation's stream), each model's output with ``dagster/row_count`` (tables;
     a view would re-run its query) and ``dagster/column_schema`` (name and DuckDB type of each column)."""
     events, failure = _drain(events)  # dbt has finished and released the work DB
+    # a data test's result (not an asset check, see assets.TRANSLATOR) would be one observation per model it
+    # reads, each a run event: dbt's log and run_results.json keep it, and a failing test fails the build
+    events = [e for e in events if not (isinstance(e, AssetObservation) and (_unique_id(e) or "").startswith("test."))]
     nodes = manifest.get("nodes", {})
     relations = {}
     for event in events:
@@ -79,16 +83,44 @@ def _unique_id(event) -> str | None:
     return getattr(value, "text", value)
 
 
-def generate_docs(dbt, vars_args: list[str], target: Path, docs_dir: Path, log=None) -> Path:
+def generate_docs(dbt, vars_args: list[str], target: Path, docs_dir: Path, work_db: Path, project_key: str,
+                  log=None) -> Path:
     """``dbt docs generate --static --no-compile`` in the build's ``target`` folder (its manifest is
     this build's: only the catalog is queried), the one self-contained page then copied to
-    ``docs_dir`` (opened from disk, no server) whole; returns the page."""
+    ``docs_dir`` (opened from disk, no server) whole; returns the page.
+
+    The page is made of the manifest (the dbt project: ``project_key``) and the catalog (the work DB's
+    relations and columns; dbt-duckdb keeps no table statistics): when neither changed since the page
+    was generated, it is kept as it is (a dbt start-up and a catalog query saved on each incremental publish)."""
+    page = docs_dir / DOCS_PAGE
+    marker = docs_dir / ".docs_inputs.sha256"
+    key = hashlib.sha256(f"{project_key}\0{_catalog_digest(work_db, target)}".encode()).hexdigest()
+    if page.exists() and marker.exists() and marker.read_text().strip() == key:
+        if log is not None:
+            log(f"dbt docs: {page} (the dbt project and the relations are unchanged)")
+        return page
     dbt.cli(["docs", "generate", "--static", "--no-compile", *vars_args], target_path=target, raise_on_error=True).wait()
     docs_dir.mkdir(parents=True, exist_ok=True)
-    page = docs_dir / DOCS_PAGE
     partial = docs_dir / f".{DOCS_PAGE}.partial"
     shutil.copyfile(target / DOCS_PAGE, partial)
     os.replace(partial, page)
+    marker.write_text(key)
     if log is not None:
         log(f"dbt docs: {page}")
     return page
+
+
+def _catalog_digest(work_db: Path, target: Path) -> str:
+    """A digest of what the docs page shows of dbt's catalog: the columns, types and comments of every
+    relation the build's manifest names (a model, seed or source; not, say, the alerts' own table)."""
+    import json
+
+    from orchestration.warehouse.db import connect
+    from orchestration.warehouse.publish_changes import catalog_digests
+
+    manifest = json.loads((target / "manifest.json").read_text())
+    named = {f"{n['schema']}.{n.get('alias') or n.get('identifier') or n['name']}"
+             for n in [*manifest.get("nodes", {}).values(), *manifest.get("sources", {}).values()]}
+    with connect(work_db, read_only=True) as con:
+        digests = catalog_digests(con, con.execute("select current_database()").fetchall()[0][0])
+    return hashlib.sha256(repr({k: v for k, v in digests.items() if k in named}).encode()).hexdigest()

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 
 from dataclasses import fields as dataclass_fields
@@ -467,5 +468,21 @@ def _manifest_stale(project: DbtProject) -> bool:
     return any(p.stat().st_mtime > built for p in dbt_source_files(Path(project.project_dir)))
 
 
+class WarehouseDbtCli(DbtCliResource):
+    """dagster-dbt's resource without two start-up costs of each step's first ``dbt`` command (issue #11):
+    a ``dbt --version`` process (the version is this environment's dbt-core) and an in-process dbt adapter,
+    which only its ``fetch_row_counts()`` / ``fetch_column_metadata()`` use (not ours: dbt_metadata.py)."""
+
+    @cached_property
+    def _cli_version(self):
+        from importlib.metadata import version as installed
+        from packaging.version import parse
+
+        return parse(installed("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args):
+        return None
+
+
 def dbt_resource(project: DbtProject) -> DbtCliResource:
-    return DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+    return WarehouseDbtCli(project_dir=project, dbt_executable=dbt_executable())

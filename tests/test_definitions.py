@@ -65,6 +65,25 @@ def test_gate_checks(defs, graph):
     assert batch.asset_key in graph.get(AssetKey("published_warehouse")).parent_keys
 
 
+def test_dbt_data_tests_are_no_asset_checks_and_dbt_starts_without_a_version_process(defs, monkeypatch):
+    """Issue #11: each asset check costs run events on every run; dbt's tests run inside the build (a failing
+    one fails it). The dbt resource knows its version without spawning ``dbt --version``."""
+    import subprocess
+
+    assert {spec.key.name for spec in _check_specs(defs)} == {"hard_rules_hold", "soft_rules_hold",
+                                                             "batch_gate_allows_publish"}
+    from orchestration.resources import dbt_project, dbt_resource
+
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args}")
+
+    monkeypatch.setattr(subprocess, "check_output", no_process)
+    monkeypatch.setattr("dagster_dbt.core.resource.check_output", no_process, raising=False)
+    resource = dbt_resource(dbt_project())
+    assert resource._cli_version.major == 1
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
 def _check_specs(defs):
     return [spec for checks_def in defs.asset_checks for spec in checks_def.check_specs]
 

@@ -5,6 +5,7 @@ the overrides (or the models, the parser) rebuilds everything.
 Each test runs the real `disclosure refresh` (through Dagster, real dbt and DuckDB) on generated pages in a
 folder, like a user would."""
 
+import json
 import os
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from orchestration.warehouse.landing import CORRECTION_COLUMNS
 from tests.corpus import generate
+from tests.test_publish_incremental import assert_equals_a_whole_copy
 from tests.test_refresh import refresh
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # three to four real refreshes each
@@ -59,6 +61,11 @@ def built_incrementally(root: Path, model: str = "int_corrected_cells") -> bool:
     return "not in (select report_id from" in compiled.read_text()
 
 
+def last_tool_log(root: Path) -> str:
+    """The last refresh's tool log: dbt's line per node."""
+    return max((root / "wh" / "logs").glob("refresh-*.log"), key=lambda p: p.stat().st_mtime_ns).read_text()
+
+
 @pytest.fixture(scope="module")
 def pages():
     return generate(36, seed=11, inconsistent_share=0.3)
@@ -78,6 +85,8 @@ def test_a_refresh_with_a_few_sources_changed_added_removed_equals_a_build_from_
     incremental = tmp_path / "incremental"
     run(folder, incremental)
     assert not built_incrementally(incremental)  # the first build is full
+    docs_page = incremental / "wh" / "dbt_docs" / "static_index.html"
+    docs_generated = docs_page.stat().st_mtime_ns
 
     # changed: new bytes of the same report, another report's content (its verdict may change); added; removed
     changed = sorted(folder.iterdir())
@@ -88,8 +97,15 @@ def test_a_refresh_with_a_few_sources_changed_added_removed_equals_a_build_from_
         (folder / f"new_{i}_{doc.name}").write_bytes(doc.data)
     run(folder, incremental)
     assert built_incrementally(incremental)
+    assert "OK created sql incremental model marts.fct_metric" in last_tool_log(incremental)  # every phase ran
+    assert docs_page.stat().st_mtime_ns == docs_generated  # same dbt project and relations: the docs site stands
     compiled_fct = next((incremental / "wh" / "work" / "dbt_target" / "compiled").rglob("fct_metric.sql")).read_text()
     assert "except" in compiled_fct  # fct_metric took only the reports it did not hold as they are
+
+    # the publish updated the previous file (only the changed reports' rows), which equals a whole copy of the work DB
+    work_db = incremental / "wh" / "work" / "disclosure.duckdb"
+    assert json.loads((work_db.parent / "publish.state.json").read_text())["last"] == "updated"
+    assert_equals_a_whole_copy(work_db, incremental / "wh" / "disclosure.duckdb", tmp_path)
 
     from_empty = tmp_path / "from_empty"
     run(folder, from_empty)

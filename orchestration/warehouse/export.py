@@ -9,6 +9,7 @@ never saw the yml still says what each column holds.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 import shutil
@@ -164,7 +165,8 @@ def export_tables(db: Path, out_dir: Path, formats: Iterable[str], selection: Ex
 
 def export_parquet(db: Path, parquet_dir: Path) -> list[Path]:
     """Every table and view of schemas marts and quality: ``<schema>.<name>.parquet``, or, for a relation
-    with a ``year`` column, a folder ``<schema>.<name>/`` partitioned hive-style (``year=2021/…``).
+    with a ``year`` column, a folder ``<schema>.<name>/`` partitioned hive-style (``year=2021/…``), where
+    only the years whose rows changed since the last export are written again (``_export_years``).
     Each is written beside and swapped in whole, so a reader never sees half an export."""
     parquet_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -176,13 +178,50 @@ def export_parquet(db: Path, parquet_dir: Path) -> list[Path]:
             target = parquet_dir / (f"{schema}.{name}" if has_year else f"{schema}.{name}.parquet")
             temp = target.with_name(f".{target.name}.tmp")
             _remove(temp)
-            options = "format parquet, partition_by (year)" if has_year else "format parquet"
-            conn.execute(f"copy (select * from {schema}.{name}) to {sql_string(temp)} ({options})")
+            digests = parquet_dir / f".{schema}.{name}{YEAR_DIGESTS}"  # beside the folder: readers see only years
+            if has_year:
+                years = _export_years(conn, f"{schema}.{name}", target, temp, digests)
+            else:
+                conn.execute(f"copy (select * from {schema}.{name}) to {sql_string(temp)} (format parquet)")
+            digests.unlink(missing_ok=True)  # a crash before the new digests are written means a whole export next
             _swap(temp, target)
+            if has_year:
+                _replace(digests, lambda path: Path(path).write_text(json.dumps(years, sort_keys=True)))
             # the relation's other layout, left by an export from before it gained (or lost) its year, is stale
             _remove(parquet_dir / (f"{schema}.{name}.parquet" if has_year else f"{schema}.{name}"))
             written.append(target)
     return written
+
+
+YEAR_DIGESTS = ".year_digests.json"  # of a partitioned export: each year folder's digest of the rows it holds
+NULL_YEAR = "__HIVE_DEFAULT_PARTITION__"  # DuckDB's folder name for the rows without a year
+
+
+def _export_years(conn, relation: str, target: Path, temp: Path, recorded: Path) -> dict[str, str]:
+    """``relation`` partitioned by year into the new folder ``temp``: the years whose rows (count and sum of
+    row hashes) differ from those ``recorded`` for the export at ``target`` are written, the others
+    hard-linked from it (the same files a whole export would write, in a fraction of the time); returns
+    the digests to record."""
+    digests = {NULL_YEAR if year is None else str(year): f"{n}:{h}" for year, n, h in conn.execute(
+        f"select year, count(*), sum(hash(t)::hugeint) from {relation} t group by year").fetchall()}
+    try:
+        previous = json.loads(recorded.read_text()) if target.is_dir() else {}
+    except (OSError, ValueError):
+        previous = {}
+    kept = [y for y, d in digests.items() if previous.get(y) == d and (target / f"year={y}").is_dir()]
+    conn.execute(f"copy (select * from {relation} where coalesce(year::varchar, '{NULL_YEAR}') not in "
+                 f"(select unnest(?::varchar[]))) to {sql_string(temp)} (format parquet, partition_by (year))", [kept])
+    temp.mkdir(exist_ok=True)
+    for year in kept:
+        shutil.copytree(target / f"year={year}", temp / f"year={year}", copy_function=_link_or_copy)
+    return digests
+
+
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
 
 
 def _remove(path: Path) -> None:

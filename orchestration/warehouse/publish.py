@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -12,12 +14,16 @@ import duckdb
 
 from .db import connect, relation_exists, sql_string
 from .export import export_parquet
+from .publish_changes import SOURCE, TARGET, apply_changes, catalog_digests, create_tables, differing
 
 DEFAULT_MAX_QUARANTINE_SHARE = 0.5
 DEFAULT_MAX_FAILED_SHARE = 0.5
 # The published file's storage format: v1.0.0 opens in every DuckDB from 0.10 on (the 1.x CLI, the JDBC
 # driver of DBeaver and Metabase, Python notebooks) and holds all the marts use (lists, decimals, comments).
 DEFAULT_STORAGE_VERSION = "v1.0.0"
+# an updated published file past this many times its size when last copied whole (plus the slack: DuckDB
+# writes whole blocks, so a small file doubles on a small change) is copied whole again, compacted
+MAX_GROWTH, GROWTH_SLACK = 1.5, 64 * 2**20
 
 
 @dataclass
@@ -87,6 +93,9 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
     would make DuckDB refuse the new one, so it is moved aside (never deleted) and ``log`` says so.
     Success is declared only once the published file opens read-only. ``parquet_dir``: the marts
     and quality relations also exported as Parquet (one file per relation, replaced whole).
+
+    The temp file is a copy of the previous published file with only the changed rows replaced when
+    it can be (``update_previous``: the cost follows the change, not the warehouse), else a whole copy.
     """
     say = log or (lambda _message: None)
     work_db, published = Path(work_db).resolve(), Path(published).resolve()
@@ -97,7 +106,10 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
         stale.unlink(missing_ok=True)
     temp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
     try:
-        copy_database(work_db, temp, storage_version)
+        state = update_previous(work_db, published, temp, storage_version, say)
+        if state is None:
+            catalogs = copy_database(work_db, temp, storage_version)
+            state = {"storage_version": storage_version, "copied_size": temp.stat().st_size, **catalogs, "last": "copied"}
         _fsync(temp)
         _check_opens(temp)  # a copy that does not open is never published
         if parquet_dir is not None:
@@ -107,21 +119,89 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
         os.replace(temp, published)
     finally:
         temp.unlink(missing_ok=True)
+    _publish_state(work_db).write_text(json.dumps(state))  # what the next publish may update, how this one was made
     _fsync(published.parent)
     _verify_published(published, say)
     return published
 
 
-def copy_database(source: Path, target: Path, storage_version: str) -> None:
+def update_previous(work_db: Path, published: Path, temp: Path, storage_version: str,
+                    say: Callable[[str], None]) -> dict | None:
+    """``temp``: a copy of the previous published file brought to the work DB's rows (``publish_changes``),
+    and the state to record for the next publish; None (``temp`` gone) when the last whole copy is not what the published file and the work DB still
+    are (a storage version, a relation's definition: ``catalog_digests``), or the file has grown past ``MAX_GROWTH``
+    times its size then (deleted rows' space is reused, not compacted): the caller copies the whole database."""
+    try:  # a state cut short by a crash is no state: the whole database is copied
+        recorded = json.loads(_publish_state(work_db).read_text())
+    except (OSError, ValueError):
+        recorded = {}
+    if not published.exists():
+        return None
+    if recorded.get("storage_version") != storage_version or not isinstance(recorded.get("source"), dict):
+        say(f"publish: copying the whole database (no earlier whole copy in storage version {storage_version})")
+        return None
+    size, copied = published.stat().st_size, recorded.get("copied_size", 0)
+    if size > MAX_GROWTH * copied + GROWTH_SLACK:
+        say(f"publish: copying the whole database to compact it ({size / 2**20:,.0f} MiB; "
+            f"{copied / 2**20:,.0f} MiB when last copied whole)")
+        return None
+    shutil.copyfile(published, temp)
+    conn = duckdb.connect()
+    changes = None
+    try:
+        conn.execute(f"attach {sql_string(work_db)} as {SOURCE} (read_only)")
+        conn.execute(f"attach {sql_string(temp)} as {TARGET}")
+        source = catalog_digests(conn, SOURCE)
+        tables = {f"{s}.{n}" for s, n in conn.execute("select schema_name, table_name from duckdb_tables() "
+                                                       "where database_name = ?", [SOURCE]).fetchall()}
+        # a table new since the last whole copy (in neither file then) is created; any other definition change is not
+        new = [r for r in differing(recorded.get("source"), source)
+               if r in tables and r not in recorded["source"] and r not in recorded.get("target", {})]
+        changed = sorted(set(differing(recorded.get("source"), source)) - set(new)
+                         | set(differing(recorded.get("target"), catalog_digests(conn, TARGET))) - set(new))
+        if not changed:
+            create_tables(conn, new)
+            changes = apply_changes(conn)
+            conn.execute(f"checkpoint {TARGET}")
+            conn.execute(f"detach {TARGET}")  # its catalog as read from the file, for the next publish
+            conn.execute(f"attach {sql_string(temp)} as {TARGET} (read_only)")
+            changes.catalogs = {"source": source, "target": catalog_digests(conn, TARGET)}
+        else:
+            say(f"publish: definitions changed since the last whole copy: {', '.join(changed[:10]) or 'the catalog'}"
+                + (f" and {len(changed) - 10} more" if len(changed) > 10 else ""))
+    except duckdb.Error as exc:  # e.g. a reader was writing to the published file as it was copied
+        say(f"publish: the previous file could not be updated ({exc})")
+        changes = None
+    finally:
+        conn.close()
+    if changes is None:
+        temp.unlink(missing_ok=True)
+        say("publish: copying the whole database")
+        return None
+    say(f"publish: updated a copy of the previous file: {changes.summary()}"
+        + (f"; new tables: {', '.join(new)}" if new else ""))
+    return {**recorded, **changes.catalogs, "last": "updated"}
+
+
+def _publish_state(work_db: Path) -> Path:
+    """The storage version of the last publish, and the size of the last whole copy."""
+    return Path(work_db).parent / "publish.state.json"
+
+
+def copy_database(source: Path, target: Path, storage_version: str) -> dict[str, dict[str, str]]:
     """Every schema, table, view and comment of ``source`` into a new file ``target`` in DuckDB's
-    ``storage_version`` format (COPY FROM DATABASE; the source is only read)."""
+    ``storage_version`` format (COPY FROM DATABASE; the source is only read); returns both catalogs'
+    digests (``update_previous`` compares them)."""
     target.unlink(missing_ok=True)
     conn = duckdb.connect()
     try:
-        conn.execute(f"attach {sql_string(source)} as build_source (read_only)")
-        conn.execute(f"attach {sql_string(target)} as build_target (storage_version {sql_string(storage_version)})")
-        conn.execute("copy from database build_source to build_target")
-        conn.execute("checkpoint build_target")
+        conn.execute(f"attach {sql_string(source)} as {SOURCE} (read_only)")
+        conn.execute(f"attach {sql_string(target)} as {TARGET} (storage_version {sql_string(storage_version)})")
+        conn.execute(f"copy from database {SOURCE} to {TARGET}")
+        conn.execute(f"checkpoint {TARGET}")
+        conn.execute(f"detach {TARGET}")  # its catalog as read from the file (views' SQL re-serialized)
+        conn.execute(f"attach {sql_string(target)} as {TARGET} (read_only)")
+        return {"source": catalog_digests(conn, SOURCE), "target": catalog_digests(conn, TARGET)}
     finally:
         conn.close()
 

@@ -1,0 +1,137 @@
+"""An O(change) publish (issue #11): the previous published file, copied, brought to the work DB's rows.
+
+Copying the whole work DB (``COPY FROM DATABASE``) rewrites and recompresses every table each publish,
+the largest fixed cost of a refresh where a few reports changed. When the previous published file's
+catalog (schemas, tables and columns, views, comments) is the one its last whole copy made and the work
+DB's catalog is still the one that copy was made from (the same dbt project and landing), a copy of it
+is updated instead: per table, a digest of each report's rows (count and sum of row hashes, grouped by
+``report_id``; the whole table for one without it) on both sides names the reports whose rows differ, and
+only those rows are deleted and inserted. The result holds exactly the work DB's rows whatever happened
+in between (a full dbt refresh, a gate re-run, a reader that wrote rows to the published file): only the
+cost depends on how much changed. (The catalogs are compared with those recorded at the whole copy, not
+with each other: a copy re-serializes each view's SQL.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import duckdb
+
+from .db import sql_string
+
+SOURCE, TARGET = "build_source", "build_target"  # the attached work DB and copy, as publish.copy_database names them
+
+
+@dataclass
+class Changes:
+    """What ``apply_changes`` did: reports whose rows were replaced per table, tables replaced whole."""
+
+    reports: dict[str, int] = field(default_factory=dict)
+    tables: list[str] = field(default_factory=list)
+    catalogs: dict[str, dict[str, str]] = field(default_factory=dict)  # both files' catalog_digests after it
+
+    def summary(self) -> str:
+        changed = sum(self.reports.values())
+        return (f"{changed} reports' rows replaced in {len(self.reports)} tables, "
+                f"{len(self.tables)} tables replaced whole" + (f" ({', '.join(self.tables)})" if self.tables else ""))
+
+
+def catalog_digests(conn: duckdb.DuckDBPyConnection, database: str) -> dict[str, str]:
+    """A digest of the definition of each relation of ``database`` (``schema.name``: columns, types,
+    comments, a view's SQL), and under ``""`` of the rest: schemas, indexes, sequences, macros, types."""
+    queries = (  # (schema, name) first; name '' for what is not a relation
+        "select schema_name, table_name, comment, sql from duckdb_tables() where database_name = ?",
+        "select schema_name, table_name, column_index, column_name, data_type, comment, is_nullable, column_default "
+        "from duckdb_columns() where database_name = ?",
+        "select schema_name, view_name, comment, sql from duckdb_views() where database_name = ? and not internal",
+        "select schema_name, '', comment from duckdb_schemas() where database_name = ? and not internal",
+        "select schema_name, '', index_name, sql from duckdb_indexes() where database_name = ?",
+        "select schema_name, '', sequence_name, sql from duckdb_sequences() where database_name = ?",
+        "select schema_name, '', function_name, macro_definition from duckdb_functions() where database_name = ? "
+        "and not internal",
+        "select schema_name, '', type_name, logical_type from duckdb_types() where database_name = ? and not internal",
+    )
+    parts: dict[str, list[str]] = {}
+    for sql in queries:
+        for schema, name, *rest in conn.execute(sql + " order by all", [database]).fetchall():
+            parts.setdefault(f"{schema}.{name}" if name else "", []).append(repr(rest))
+    return {key: hashlib.sha256("\n".join(rows).encode()).hexdigest() for key, rows in sorted(parts.items())}
+
+
+def differing(recorded: dict[str, str] | None, now: dict[str, str]) -> list[str]:
+    """The relations (``""``: the rest) whose definitions differ between two ``catalog_digests``."""
+    recorded = recorded if isinstance(recorded, dict) else {}
+    return sorted(k for k in recorded.keys() | now.keys() if recorded.get(k) != now.get(k))
+
+
+def create_tables(conn: duckdb.DuckDBPyConnection, relations: list[str]) -> None:
+    """Create in ``build_target`` the tables ``relations`` (``schema.name``) of ``build_source`` that it lacks
+    (e.g. ``quality.alert_log``, made by the alerts after the first publish), with their comments, as a whole
+    copy creates them; ``apply_changes`` fills them."""
+    if not relations:
+        return
+    conn.execute(f"use {TARGET}")  # the statements name schema.table
+    for relation in relations:
+        schema, name = relation.split(".", 1)
+        (create, comment), = conn.execute("select sql, comment from duckdb_tables() where database_name = ? and "
+                                          "schema_name = ? and table_name = ?", [SOURCE, schema, name]).fetchall()
+        conn.execute(f'create schema if not exists "{schema}"')
+        conn.execute(create)
+        if comment is not None:
+            conn.execute(f'comment on table "{schema}"."{name}" is {sql_string(comment)}')
+        for column, text in conn.execute("select column_name, comment from duckdb_columns() where database_name = ? and "
+                                         "schema_name = ? and table_name = ? and comment is not null",
+                                         [SOURCE, schema, name]).fetchall():
+            conn.execute(f'comment on column "{schema}"."{name}"."{column}" is {sql_string(text)}')
+    conn.execute("use memory")
+
+
+def apply_changes(conn: duckdb.DuckDBPyConnection) -> Changes:
+    """Make ``build_target`` hold ``build_source``'s rows, table by table (their catalogs agree, see above)."""
+    tables = conn.execute(  # base tables only: a view's rows follow from them
+        "select schema_name, table_name, bool_or(column_name = 'report_id') from duckdb_columns() "
+        "join duckdb_tables() using (database_name, schema_name, table_name) "
+        "where database_name = ? group by all order by all", [SOURCE]).fetchall()
+    changes = Changes()
+    conn.execute("begin")
+    try:
+        for schema, name, by_report in tables:
+            relation = f'"{schema}"."{name}"'
+            if by_report and _replace_changed_reports(conn, relation, changes):
+                continue
+            if _digest(conn, relation, SOURCE) != _digest(conn, relation, TARGET):
+                conn.execute(f"delete from {TARGET}.{relation}")
+                conn.execute(f"insert into {TARGET}.{relation} select * from {SOURCE}.{relation}")
+                changes.tables.append(f"{schema}.{name}")
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    return changes
+
+
+def _digest(conn: duckdb.DuckDBPyConnection, relation: str, database: str) -> tuple:
+    return tuple(conn.execute(f"select count(*), sum(hash(t)::hugeint) from {database}.{relation} t").fetchall()[0])
+
+
+def _replace_changed_reports(conn: duckdb.DuckDBPyConnection, relation: str, changes: Changes) -> bool:
+    """Replace the rows of the reports whose rows differ; False (nothing done) when rows without a
+    report_id differ, which only a whole-table replace handles."""
+    per_report = "select report_id, count(*) as n, sum(hash(t)::hugeint) as h from {db}.{rel} t group by report_id"
+    conn.execute(f"""
+        create or replace temp table changed_reports as
+        select coalesce(s.report_id, t.report_id) as report_id
+        from ({per_report.format(db=SOURCE, rel=relation)}) s
+        full join ({per_report.format(db=TARGET, rel=relation)}) t on s.report_id is not distinct from t.report_id
+        where s.n is distinct from t.n or s.h is distinct from t.h""")
+    changed, with_null = conn.execute("select count(*), count(*) - count(report_id) from changed_reports").fetchall()[0]
+    if with_null:
+        return False
+    if changed:
+        conn.execute(f"delete from {TARGET}.{relation} where report_id in (select report_id from changed_reports)")
+        conn.execute(f"insert into {TARGET}.{relation} select * from {SOURCE}.{relation} "
+                     "where report_id in (select report_id from changed_reports)")
+        changes.reports[relation.replace('"', "")] = changed
+    return True
