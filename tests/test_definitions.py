@@ -241,7 +241,7 @@ def test_resources_show_their_settings_and_mask_secrets(monkeypatch):
         "warehouse", "work_db", "data_docs", "parquet_dir", "corrections", "waivers",
         "lock_timeout_s", "max_quarantine_share", "max_failed_share", "storage_version"}
     assert {f.name for f in shown["parse"].config_field_snaps} == {"workers", "worker_memory_mb", "chunk", "sources_per_step"}
-    assert {f.name for f in shown["execution"].config_field_snaps} == {"executor", "max_concurrent", "celery_broker", "celery_backend"}
+    assert {f.name for f in shown["execution"].config_field_snaps} == {"executor", "max_concurrent", "celery_broker", "celery_backend", "celery_pickup_timeout_s"}
     assert {"timeout_seconds", "max_bytes", "respect_robots", "allowed_roots"} <= {f.name for f in shown["fetch"].config_field_snaps}
     assert shown["warehouse"].configured_values["lock_timeout_s"] == "90.0"
     alerts = shown["alerts"].configured_values
