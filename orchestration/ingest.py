@@ -38,9 +38,7 @@ from dagster import (
 from orchestration.parsing import ParseOutcome, parse_stream
 from orchestration.progress import Progress, terminal
 from orchestration.resources import FetchResource, ParseResource, SourcesResource, WarehouseResource
-
-METADATA_ROWS = 50  # rows of a metadata table in the UI (the rest are counted; every row is in the warehouse)
-
+from orchestration.run_metadata import METADATA_ROWS, md_table
 
 class RefreshConfig(Config):
     full: bool = False  # re-fetch and re-parse every source, not only new or changed ones
@@ -253,14 +251,3 @@ def parse_items(results: Sequence[Any], store_root: str, todo: Sequence[Mapping]
                       titles.get(source)))
     return items
 
-
-def md_table(header: list[str], rows: list[list[Any]], limit: int | None = None) -> str:
-    """Rows as a Markdown table for the UI's metadata panel (the first ``limit`` of them, the rest counted)."""
-    if not rows:
-        return "(none)"
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    shown = rows if limit is None else rows[:limit]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in shown]
-    if len(shown) < len(rows):
-        lines.append(f"\n… and {len(rows) - len(shown):,} more")
-    return "\n".join(lines)
