@@ -125,7 +125,8 @@ class ChunkResult:
 @op
 def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResource) -> ChunkResult:
     """Fetch this chunk's sources into the raw store; parse the content they now show that this parser
-    has not parsed yet (read from the work DB, read-only) into the chunk file, one outcome at a time."""
+    has not parsed yet (read from the work DB, read-only, for this chunk's sources only) into the chunk file,
+    one outcome at a time."""
     from extract import PARSER_VERSION
     from orchestration.fetching.fetcher import fetch_sources
     from orchestration.fetching.store import RawStore
@@ -139,7 +140,7 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
     fetching.close()
     work_db = Path(chunk.work_db)
     load = current_load(work_db, [r.to_record() for r in results])
-    done = set() if chunk.full else parsed_reports(work_db, PARSER_VERSION)
+    done = set() if chunk.full else parsed_reports(work_db, PARSER_VERSION, [s["source_uri"] for s in load])
     todo = [s for s in load if s["content_hash"] and (s["source_uri"], s["content_hash"]) not in done]
     parsing = Progress("parse", len(todo), context.log.info, progress_bar(context))
     parsed: list[tuple[str, str]] = []
