@@ -4,6 +4,7 @@ Layout under ``root``::
 
     blobs/ab/<sha256>     the bytes, written once (temp file + rename, so never half-written)
     fetch_log.jsonl       one JSON line per stored fetch: source_uri, content_hash, size, headers, fetched_at, ...
+    links/ab/<sha256>.json  what a page with that content links (``scan_cache.py``: a cache, not the record)
 
 Nothing fetched is ever lost: a blob is never overwritten or deleted, and the log is only appended to.
 ``latest(source_uri)`` gives the last arrival of a source, for conditional requests and change detection.
@@ -44,6 +45,7 @@ class StoredFetch:
     final_url: str | None = None
     http_status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
+    file_stat: list[int] | None = None  # a local file's [size, mtime_ns, ctime_ns, inode] as read (fetcher.file_stat)
 
     @property
     def etag(self) -> str | None:
@@ -124,6 +126,7 @@ class RawStore:
         fetched_at: str | None = None,
         final_url: str | None = None,
         http_status: int | None = None,
+        file_stat: list[int] | None = None,
     ) -> StoredFetch:
         """Keep ``data`` (once per distinct content) and log this arrival of ``source_uri``."""
         content_hash = sha256_hex(data)
@@ -135,6 +138,7 @@ class RawStore:
             final_url=final_url,
             http_status=http_status,
             headers={k.lower(): v for k, v in (headers or {}).items()},
+            file_stat=file_stat,
         )
         path = self.blob_path(content_hash)
         with self._lock:
