@@ -105,6 +105,9 @@ def test_remembered_links_are_used_only_for_the_same_content_at_the_same_address
     results = fetch_sources(manifest_for(docs), RawStore(store), FAST)
     assert calls["scan"] == 1 and calls["read"] == 2, "only the new copy (and the .pdf attachment)"
     assert [r.source_uri for r in results if r.page == str(docs / "c_copy.html")] == [], "its attachment was taken by a_article"
+    calls.update(read=0, get=0, scan=0)
+    fetch_sources(manifest_for(docs), RawStore(store), FAST)
+    assert calls["scan"] == 0, "each address keeps its own entry for the same bytes (a mirrored page, the bench's corpus)"
     import shutil
 
     shutil.rmtree(store / "links")

@@ -6,7 +6,7 @@ An unchanged page links what it linked last run: at 100,000 local pages, reading
 stored copy again only to find the same bytes and links was a third of the fetch. The scan depends on the bytes (the hash),
 the headers' charset, the page's address (relative links) and the scanner's own code, so an entry is
 used only when all of these match; otherwise the page is scanned again and the entry replaced.
-Layout: ``links/ab/<sha256>.json`` under the store's root (a cache: deleting it costs one scan per page).
+Layout: ``links/ab/<sha256>-<key>.json`` under the store's root (a cache: deleting it costs one scan per page).
 """
 
 from __future__ import annotations
@@ -44,8 +44,11 @@ def settled(status: os.stat_result) -> bool:
 SCANNER = hashlib.sha256(Path(attachments.__file__).read_bytes() + PARSER_VERSION.encode()).hexdigest()[:16]
 
 
-def _path(root: Path, content_hash: str) -> Path:
-    return Path(root) / "links" / content_hash[:2] / f"{content_hash}.json"
+def _path(root: Path, content_hash: str, base: str, content_type: str | None) -> Path:
+    """One entry per content at one address (the bench's pages, and mirrored sites, repeat the same bytes
+    under many names: one entry per hash would be rewritten by each in turn)."""
+    key = hashlib.sha256(f"{SCANNER}\0{base}\0{content_type}".encode()).hexdigest()[:16]
+    return Path(root) / "links" / content_hash[:2] / f"{content_hash}-{key}.json"
 
 
 def _key(base: str, content_type: str | None) -> dict:
@@ -55,7 +58,7 @@ def _key(base: str, content_type: str | None) -> dict:
 def cached_links(root: Path, content_hash: str, base: str, content_type: str | None) -> PageAttachments | None:
     """The links the page with this content, at ``base``, read with ``content_type``, was last found to have."""
     try:
-        entry = json.loads(_path(root, content_hash).read_text(encoding="utf-8"))
+        entry = json.loads(_path(root, content_hash, base, content_type).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None  # never scanned (or a damaged entry: scanned again)
     if not isinstance(entry, dict) or entry.get("key") != _key(base, content_type):
@@ -65,7 +68,7 @@ def cached_links(root: Path, content_hash: str, base: str, content_type: str | N
 
 def remember_links(root: Path, content_hash: str, base: str, content_type: str | None, found: PageAttachments) -> None:
     """Keep a scan's result for the next run (written whole: temp file and rename)."""
-    path = _path(root, content_hash)
+    path = _path(root, content_hash, base, content_type)
     entry = {"key": _key(base, content_type), "links": [[l.url, l.text, l.binary_name] for l in found.links],
              "off_site": found.off_site}
     path.parent.mkdir(parents=True, exist_ok=True)
