@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterator
 
 LOG_NAME = "fetch_log.jsonl"
+HEX = frozenset("0123456789abcdef")
 
 
 def utc_now() -> str:
@@ -100,7 +101,7 @@ class RawStore:
         self._latest: dict[str, StoredFetch] | None = None
 
     def blob_path(self, content_hash: str) -> Path:
-        if len(content_hash) != 64 or any(c not in "0123456789abcdef" for c in content_hash):
+        if len(content_hash) != 64 or not HEX.issuperset(content_hash):
             raise ValueError(f"not a sha256 hex digest: {content_hash!r}")
         return self.blobs / content_hash[:2] / content_hash
 
