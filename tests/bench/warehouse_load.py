@@ -68,7 +68,7 @@ def run_refresh(sources: Path, warehouse: Path, home: Path, log: Path) -> dict:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        code = process.wait(timeout=3600)
+        code = process.wait(timeout=4 * 3600)  # a 100,000-document run on a loaded machine took over an hour
         wall = time.perf_counter() - start
         done.set()
         sampler.join()
