@@ -27,11 +27,9 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.dbt_builds import model_inputs_fingerprint
 from orchestration.dbt_metadata import generate_docs, with_table_metadata
 from orchestration.ingest import (  # noqa: F401 - the ingest asset and its helpers, as the rest of the code knows them
-    METADATA_ROWS,
     FetchBatch,
     RefreshConfig,
     discard_chunk_files,
-    md_table,
     parse_items,
     prepared_outcomes,
     progress_bar,
@@ -41,6 +39,7 @@ from orchestration.ingest import (  # noqa: F401 - the ingest asset and its help
 from orchestration.parsing import parse_stream
 from orchestration.progress import Progress
 from orchestration.resources import ParseResource, WarehouseResource, dbt_project
+from orchestration.run_metadata import METADATA_ROWS, md_table
 
 
 @asset(group_name="ingest", kinds={"python", "duckdb"}, output_required=False)

@@ -11,7 +11,8 @@ from dagster import (AssetCheckEvaluation, AssetCheckExecutionContext, AssetChec
 
 from expectations.rules import HARD, RULES, SOFT
 from orchestration.alert_memory import failing_reports
-from orchestration.assets import QUALITY_GATE, md_table
+from orchestration.assets import QUALITY_GATE
+from orchestration.run_metadata import md_table
 from orchestration.resources import AlertsResource, WarehouseResource
 from orchestration.verdicts import failures, failures_table, status_summary
 

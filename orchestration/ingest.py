@@ -38,9 +38,7 @@ from dagster import (
 from orchestration.parsing import ParseOutcome, parse_stream
 from orchestration.progress import Progress, terminal
 from orchestration.resources import FetchResource, ParseResource, SourcesResource, WarehouseResource
-
-METADATA_ROWS = 50  # rows of a metadata table in the UI (the rest are counted; every row is in the warehouse)
-
+from orchestration.run_metadata import METADATA_ROWS, md_table
 
 class RefreshConfig(Config):
     full: bool = False  # re-fetch and re-parse every source, not only new or changed ones
@@ -127,7 +125,8 @@ class ChunkResult:
 @op
 def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResource) -> ChunkResult:
     """Fetch this chunk's sources into the raw store; parse the content they now show that this parser
-    has not parsed yet (read from the work DB, read-only) into the chunk file, one outcome at a time."""
+    has not parsed yet (read from the work DB, read-only, for this chunk's sources only) into the chunk file,
+    one outcome at a time."""
     from extract import PARSER_VERSION
     from orchestration.fetching.fetcher import fetch_sources
     from orchestration.fetching.store import RawStore
@@ -141,7 +140,7 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
     fetching.close()
     work_db = Path(chunk.work_db)
     load = current_load(work_db, [r.to_record() for r in results])
-    done = set() if chunk.full else parsed_reports(work_db, PARSER_VERSION)
+    done = set() if chunk.full else parsed_reports(work_db, PARSER_VERSION, [s["source_uri"] for s in load])
     todo = [s for s in load if s["content_hash"] and (s["source_uri"], s["content_hash"]) not in done]
     parsing = Progress("parse", len(todo), context.log.info, progress_bar(context))
     parsed: list[tuple[str, str]] = []
@@ -253,14 +252,3 @@ def parse_items(results: Sequence[Any], store_root: str, todo: Sequence[Mapping]
                       titles.get(source)))
     return items
 
-
-def md_table(header: list[str], rows: list[list[Any]], limit: int | None = None) -> str:
-    """Rows as a Markdown table for the UI's metadata panel (the first ``limit`` of them, the rest counted)."""
-    if not rows:
-        return "(none)"
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    shown = rows if limit is None else rows[:limit]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in shown]
-    if len(shown) < len(rows):
-        lines.append(f"\n… and {len(rows) - len(shown):,} more")
-    return "\n".join(lines)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -23,12 +24,13 @@ from urllib.request import url2pathname
 
 from extract.loading import UnreadableDocument, decode, read_document, sniff_binary
 
-from .attachments import AttachmentLink, find_attachments
+from .attachments import AttachmentLink, PageAttachments, find_attachments
 from .client import FetchError, HttpClient
 from .config import DOCUMENT_TYPES, FetchConfig
 from .listing import LISTING_TYPES, find_links
 from .manifest import Manifest, SourceSpec, local_roots, outside_roots
-from .store import RawStore, sha256_hex, utc_now
+from .store import RawStore, StoredFetch, sha256_hex, utc_now
+from .unchanged import cached_links, file_stat, remember_links, settled
 
 __all__ = ["FetchConfig", "FetchResult", "fetch_sources"]
 
@@ -155,12 +157,9 @@ class _Run:
         content_hash = page.content_hash or (previous.content_hash if previous is not None else None)
         if not cap or content_hash is None or not self.store.has(content_hash):
             return []
-        data = self.store.get(content_hash)
-        if sniff_binary(data) is not None:
-            return []  # a PDF or Word file links nothing
         local = spec.kind == "file"
         base = Path(spec.location).as_uri() if local else (page.final_url or spec.location)
-        found = find_attachments(decode(data, page.headers or (previous.headers if previous else None))[0], base)
+        found = self._page_links(content_hash, base, page.headers or (previous.headers if previous else None))
         results = []
         for url in found.off_site:
             if self.claim(url):
@@ -183,6 +182,17 @@ class _Run:
             results.append(result)
         return results
 
+    def _page_links(self, content_hash: str, base: str, headers: dict[str, str] | None) -> PageAttachments:
+        """The attachment links of the page with this content at ``base``: remembered from its last scan, else
+        read from the store and scanned (a PDF or Word file links nothing)."""
+        content_type = next((v for k, v in (headers or {}).items() if k.lower() == "content-type"), None)
+        found = cached_links(self.store.root, content_hash, base, content_type)
+        if found is None:
+            data = self.store.get(content_hash)
+            found = PageAttachments() if sniff_binary(data) is not None else find_attachments(decode(data, headers)[0], base)
+            remember_links(self.store.root, content_hash, base, content_type, found)
+        return found
+
     def _local_attachment(self, location: str, link: AttachmentLink, page: FetchResult) -> FetchResult:
         """An attachment a local page links by relative path: read like a local source (only inside the allowed folders)."""
         return self._local(SourceSpec(kind="file", location=location, agency_hint=page.agency_hint), page.listing, link)
@@ -202,17 +212,31 @@ class _Run:
         """A local document, only from inside the allowed folders, only a plain file, at most ``max_bytes``
         (``link``: the attachment link that named it, at most ``attachment_max_bytes``)."""
         path = Path(spec.location)
+        limit = min(self.config.max_bytes, self.config.attachment_max_bytes) if link else self.config.max_bytes
         try:
             refused = outside_roots(path, self.roots)
             if refused:
                 raise UnreadableDocument(refused)
-            mtime = os.stat(path).st_mtime
-            data = read_document(path, min(self.config.max_bytes, self.config.attachment_max_bytes) if link else self.config.max_bytes)
+            status = os.stat(path)
+            same = None if link is not None and link.binary_name else self._same_file(spec.location, status, limit)
+            if same is not None:  # not read again: the file the store holds, by its stat
+                return FetchResult(spec.location, spec.location, UNCHANGED, None, same.content_hash, dict(same.headers),
+                                   agency_hint=spec.agency_hint, listing=listing, size=same.size)
+            data = read_document(path, limit)
         except (OSError, UnreadableDocument) as exc:
             reason = str(exc) if isinstance(exc, UnreadableDocument) else f"cannot read file: {exc.strerror or exc}"
             return FetchResult(spec.location, spec.location, FAILED, None, None, error=reason, agency_hint=spec.agency_hint, listing=listing)
-        headers = {"content-type": mimetypes.guess_type(path.name)[0] or "application/octet-stream", "last-modified": formatdate(mtime, usegmt=True)}
-        return self._arrived(spec.location, spec.location, None, headers, data, spec.agency_hint, listing, link)
+        headers = {"content-type": mimetypes.guess_type(path.name)[0] or "application/octet-stream", "last-modified": formatdate(status.st_mtime, usegmt=True)}
+        return self._arrived(spec.location, spec.location, None, headers, data, spec.agency_hint, listing, link,
+                             file_stat(status) if settled(status) else None)
+
+    def _same_file(self, location: str, status: os.stat_result, limit: int) -> StoredFetch | None:
+        """The store's last copy of a local file when the file's stat is the one recorded with it (and the copy is
+        still there, within the size cap); None: read it."""
+        previous = None if self.full else self.store.latest(location)
+        if previous is None or previous.file_stat != file_stat(status) or not stat.S_ISREG(status.st_mode):
+            return None
+        return previous if previous.size <= limit and self.store.has(previous.content_hash) else None
 
     def _remote(self, url: str, agency: str | None, listing: str | None, accept_types: tuple[str, ...] | None = DOCUMENT_TYPES,
                 max_bytes: int | None = None, link: AttachmentLink | None = None) -> FetchResult:
@@ -237,9 +261,10 @@ class _Run:
         return self._arrived(url, response.url, response.status, response.headers, response.body, agency, listing, link)
 
     def _arrived(self, uri: str, final: str, http_status: int | None, headers: dict[str, str], data: bytes, agency: str | None,
-                 listing: str | None, link: AttachmentLink | None = None) -> FetchResult:
-        """Store new content (or new validators) and say whether the document changed. An attachment named like a
-        binary file (.pdf, .docx ...) whose body is not one is an error page: failed, not stored as the report."""
+                 listing: str | None, link: AttachmentLink | None = None, stat_read: list[int] | None = None) -> FetchResult:
+        """Store new content (or new validators, or a local file's new ``stat_read``) and say whether the document
+        changed. An attachment named like a binary file (.pdf, .docx ...) whose body is not one is an error page:
+        failed, not stored as the report."""
         if not data:
             return FetchResult(uri, final, FAILED, http_status, None, headers, error="empty body", agency_hint=agency, listing=listing)
         if link is not None and link.binary_name and sniff_binary(data) is None:
@@ -251,8 +276,9 @@ class _Run:
         changed = self.full or previous is None or previous.content_hash != content_hash
         validators = (headers.get("etag"), headers.get("last-modified"))
         if changed or previous is None or validators != (previous.etag, previous.last_modified) \
+                or (stat_read is not None and stat_read != previous.file_stat) \
                 or not self.store.has(content_hash):  # unchanged, but its blob was lost: store it again
-            self.store.put(uri, data, headers, final_url=final, http_status=http_status)
+            self.store.put(uri, data, headers, final_url=final, http_status=http_status, file_stat=stat_read)
         status = FETCHED if changed else UNCHANGED
         return FetchResult(uri, final, status, http_status, content_hash, headers, changed=changed, agency_hint=agency, listing=listing, size=len(data))
 

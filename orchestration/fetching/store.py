@@ -4,6 +4,7 @@ Layout under ``root``::
 
     blobs/ab/<sha256>     the bytes, written once (temp file + rename, so never half-written)
     fetch_log.jsonl       one JSON line per stored fetch: source_uri, content_hash, size, headers, fetched_at, ...
+    links/ab/<sha256>.json  what a page with that content links (``scan_cache.py``: a cache, not the record)
 
 Nothing fetched is ever lost: a blob is never overwritten or deleted, and the log is only appended to.
 ``latest(source_uri)`` gives the last arrival of a source, for conditional requests and change detection.
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Iterator
 
 LOG_NAME = "fetch_log.jsonl"
+HEX = frozenset("0123456789abcdef")
 
 
 def utc_now() -> str:
@@ -44,6 +46,7 @@ class StoredFetch:
     final_url: str | None = None
     http_status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
+    file_stat: list[int] | None = None  # a local file's [size, mtime_ns, ctime_ns, inode] as read (fetcher.file_stat)
 
     @property
     def etag(self) -> str | None:
@@ -52,6 +55,41 @@ class StoredFetch:
     @property
     def last_modified(self) -> str | None:
         return self.headers.get("last-modified")
+
+
+class _LogIndex:
+    """Each source's last arrival in one fetch log, kept for the life of the process and brought up to
+    date by reading only what was appended since: a run's chunk steps each open the store, and reading
+    the whole log every time would cost chunks × log lines. A log that was replaced or shortened is
+    read again from its start."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, StoredFetch] = {}
+        self.offset = 0  # bytes read: up to the end of the last whole line
+        self.lines = 0  # lines read (for the line numbers of warnings)
+        self.identity: tuple[int, int] | None = None  # (device, inode) of the file read
+
+    def catch_up(self, path: Path) -> None:
+        try:
+            with open(path, "rb") as log:
+                status = os.fstat(log.fileno())
+                if (status.st_dev, status.st_ino) != self.identity or status.st_size < self.offset:
+                    self.latest, self.offset, self.lines = {}, 0, 0
+                    self.identity = (status.st_dev, status.st_ino)
+                log.seek(self.offset)
+                data = log.read()
+        except FileNotFoundError:
+            self.latest, self.offset, self.lines, self.identity = {}, 0, 0, None
+            return
+        end = data.rfind(b"\n") + 1  # a line still being appended waits for its newline
+        for entry in _parse_lines(path, data[:end].decode("utf-8"), self.lines):
+            self.latest[entry.source_uri] = entry
+        self.offset += end
+        self.lines += data.count(b"\n", 0, end)
+
+
+_INDEXES: dict[Path, _LogIndex] = {}  # per fetch log path, for this process
+_INDEXES_LOCK = threading.Lock()
 
 
 class RawStore:
@@ -63,7 +101,7 @@ class RawStore:
         self._latest: dict[str, StoredFetch] | None = None
 
     def blob_path(self, content_hash: str) -> Path:
-        if len(content_hash) != 64 or any(c not in "0123456789abcdef" for c in content_hash):
+        if len(content_hash) != 64 or not HEX.issuperset(content_hash):
             raise ValueError(f"not a sha256 hex digest: {content_hash!r}")
         return self.blobs / content_hash[:2] / content_hash
 
@@ -89,6 +127,7 @@ class RawStore:
         fetched_at: str | None = None,
         final_url: str | None = None,
         http_status: int | None = None,
+        file_stat: list[int] | None = None,
     ) -> StoredFetch:
         """Keep ``data`` (once per distinct content) and log this arrival of ``source_uri``."""
         content_hash = sha256_hex(data)
@@ -100,6 +139,7 @@ class RawStore:
             final_url=final_url,
             http_status=http_status,
             headers={k.lower(): v for k, v in (headers or {}).items()},
+            file_stat=file_stat,
         )
         path = self.blob_path(content_hash)
         with self._lock:
@@ -131,7 +171,10 @@ class RawStore:
         """The last stored fetch of ``source_uri``, or None if it was never fetched."""
         with self._lock:
             if self._latest is None:
-                self._latest = {e.source_uri: e for e in self._read_log()}
+                with _INDEXES_LOCK:
+                    index = _INDEXES.setdefault(self.log_path.absolute(), _LogIndex())
+                    index.catch_up(self.log_path)
+                    self._latest = dict(index.latest)
             return self._latest.get(source_uri)
 
     def entries(self) -> Iterator[StoredFetch]:
@@ -143,11 +186,16 @@ class RawStore:
     def _read_log(self) -> Iterator[StoredFetch]:
         if not self.log_path.exists():
             return
-        for number, line in enumerate(self.log_path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                yield StoredFetch(**json.loads(line))
-            except (ValueError, TypeError) as exc:
-                # Only a crash mid-append tears a line; the blob it described is still in blobs/.
-                warnings.warn(f"{self.log_path}:{number}: skipping a torn fetch log line: {exc}", stacklevel=2)
+        yield from _parse_lines(self.log_path, self.log_path.read_text(encoding="utf-8"))
+
+
+def _parse_lines(path: Path, text: str, first: int = 0) -> Iterator[StoredFetch]:
+    """The fetch log entries in ``text`` (lines of ``path`` after its first ``first``)."""
+    for number, line in enumerate(text.splitlines(), first + 1):
+        if not line.strip():
+            continue
+        try:
+            yield StoredFetch(**json.loads(line))
+        except (ValueError, TypeError) as exc:
+            # Only a crash mid-append tears a line; the blob it described is still in blobs/.
+            warnings.warn(f"{path}:{number}: skipping a torn fetch log line: {exc}", stacklevel=3)

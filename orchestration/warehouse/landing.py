@@ -399,8 +399,13 @@ def current_load(work_db: Path, fetches: Iterable[Mapping]) -> list[dict]:
     fetch failed, the content current before (an outage does not drop a report; the error is kept).
 
     A listing that failed (a page of it, not one of its known documents) may have hidden some of its
-    documents: those keep their content this run instead of being retired."""
-    previous = listed_sources(work_db)
+    documents: those keep their content this run instead of being retired.
+
+    Reads only what these fetches need (their sources' and their listings' rows), so a chunk of the
+    run pays for its own sources, not for the whole warehouse."""
+    fetches = list(fetches)
+    previous = listed_sources(work_db, [str(f["source_uri"]) for f in fetches],
+                              {str(f["listing"]) for f in fetches if f.get("listing")})
     rows: dict[str, dict] = {}
     for f in fetches:
         uri = str(f["source_uri"])
@@ -417,15 +422,28 @@ def current_load(work_db: Path, fetches: Iterable[Mapping]) -> list[dict]:
     return list(rows.values())
 
 
-def listed_sources(work_db: Path) -> dict[str, tuple[str | None, str | None]]:
-    """source_uri → (current content hash, listing) of every listed source (empty for a new work DB)."""
+def listed_sources(work_db: Path, sources: Iterable[str] | None = None,
+                   listings: Iterable[str] = ()) -> dict[str, tuple[str | None, str | None]]:
+    """source_uri → (current content hash, listing) of every listed source (empty for a new work DB);
+    given ``sources``, only those and the ones found by ``listings``."""
     if not Path(work_db).exists():
         return {}
     with connect(work_db, read_only=True) as conn:
         if not relation_exists(conn, "raw", "sources"):
             return {}
-        rows = conn.execute("select source_uri, content_hash, listing from raw.sources where listed").fetchall()
+        query = "select source_uri, content_hash, listing from raw.sources where listed"
+        if sources is not None:
+            _register_names(conn, "wanted_sources", sources)
+            _register_names(conn, "wanted_listings", listings)
+            query += (" and (source_uri in (select name from wanted_sources)"
+                      " or listing in (select name from wanted_listings))")
+        rows = conn.execute(query).fetchall()
     return {uri: (content, listing) for uri, content, listing in rows}
+
+
+def _register_names(conn: duckdb.DuckDBPyConnection, view: str, names: Iterable[str]) -> None:
+    """``names`` as a one-column relation ``view`` (``name``) on ``conn``, to filter a query by."""
+    conn.register(view, pa.table({"name": pa.array(list(dict.fromkeys(names)), type=pa.string())}))
 
 
 def _land_failures(conn: duckdb.DuckDBPyConnection, failures: Iterable[Mapping], now: datetime) -> int:
@@ -546,15 +564,18 @@ def _replace(conn: duckdb.DuckDBPyConnection, table: str, rows: list[dict],
     return len(rows)
 
 
-def parsed_reports(work_db: Path, parser_version: str) -> set[tuple[str, str]]:
+def parsed_reports(work_db: Path, parser_version: str, sources: Iterable[str] | None = None) -> set[tuple[str, str]]:
     """(source_uri, content_hash) of the reports landed with ``parser_version`` (so only new work is
-    parsed). Per source, not per content: a new source with bytes seen before still needs its report."""
+    parsed); given ``sources``, of those sources only (a chunk's). Per source, not per content: a new
+    source with bytes seen before still needs its report."""
     if not Path(work_db).exists():
         return set()
     with connect(work_db, read_only=True) as conn:
         if not relation_exists(conn, "raw", "documents"):
             return set()
-        rows = conn.execute(
-            "select source_uri, content_hash from raw.documents where parser_version = ?", [parser_version]
-        ).fetchall()
+        query = "select source_uri, content_hash from raw.documents where parser_version = ?"
+        if sources is not None:
+            _register_names(conn, "wanted_sources", sources)
+            query += " and source_uri in (select name from wanted_sources)"
+        rows = conn.execute(query, [parser_version]).fetchall()
     return {(source, content) for source, content in rows}

@@ -68,7 +68,7 @@ def run_refresh(sources: Path, warehouse: Path, home: Path, log: Path) -> dict:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        code = process.wait(timeout=3600)
+        code = process.wait(timeout=4 * 3600)  # a 100,000-document run on a loaded machine took over an hour
         wall = time.perf_counter() - start
         done.set()
         sampler.join()
@@ -96,6 +96,21 @@ def report(label: str, n: int, result: dict) -> None:
         print("\n".join(lines[-15:]))
 
 
+def generate_documents(folder: Path, args: argparse.Namespace) -> list[Path]:
+    """``args.n`` documents in ``folder``: ``args.unique`` distinct generated pages under distinct names."""
+    start = time.perf_counter()
+    docs = generate(min(args.n, args.unique), seed=args.seed, inconsistent_share=args.failure_share)
+    folder.mkdir(parents=True)
+    names = []
+    for i in range(args.n):
+        doc = docs[i % len(docs)]
+        names.append(folder / f"{i:06d}_{doc.name}")
+        names[-1].write_bytes(doc.data)
+    print(f"generated {len(docs)} distinct pages for {args.n:,} documents in {time.perf_counter() - start:.1f}s "
+          f"({sum(len(d.data) for d in docs) / len(docs) / 1024:.0f} KB average)", flush=True)
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--n", type=int, default=1000, help="documents to load")
@@ -106,34 +121,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--again", action="store_true", help="then a refresh with nothing changed")
     parser.add_argument("--changed-share", type=float, default=0.0, help="then a refresh with this share changed")
     parser.add_argument("--keep", default=None, help="a folder to work in and keep (default: a temporary one)")
+    parser.add_argument("--reuse", action="store_true", help="the --keep folder holds an earlier run's documents and "
+                        "warehouse: no refresh from empty, only --again and --changed-share on them")
     args = parser.parse_args(argv)
+    if args.reuse and not args.keep:
+        parser.error("--reuse needs --keep DIR (an earlier run's folder)")
     os.environ["DISCLOSURE_PARSE_WORKERS"] = str(args.workers)
 
-    start = time.perf_counter()
-    docs = generate(min(args.n, args.unique), seed=args.seed, inconsistent_share=args.failure_share)
     with tempfile.TemporaryDirectory(prefix="warehouse_bench_") as tmp:
         root = Path(args.keep or tmp)
         folder = root / "documents"
-        folder.mkdir(parents=True)
-        names = []
-        for i in range(args.n):
-            doc = docs[i % len(docs)]
-            names.append(folder / f"{i:06d}_{doc.name}")
-            names[-1].write_bytes(doc.data)
-        print(f"generated {len(docs)} distinct pages for {args.n:,} documents in {time.perf_counter() - start:.1f}s "
-              f"({sum(len(d.data) for d in docs) / len(docs) / 1024:.0f} KB average)", flush=True)
         warehouse, home = root / "warehouse" / "disclosure.duckdb", root / "dagster_home"
-        results = [("from empty", run_refresh(folder, warehouse, home, root / "refresh-1.log"))]
-        report(*results[-1][:1], args.n, results[-1][1])
+        results = []
+        if args.reuse:
+            names = sorted(folder.iterdir())
+            args.n = len(names)
+            print(f"reusing {args.n:,} documents and the warehouse in {root}", flush=True)
+        else:
+            names = generate_documents(folder, args)
+            results.append(("from empty", run_refresh(folder, warehouse, home, root / "refresh-1.log")))
+            report(*results[-1][:1], args.n, results[-1][1])
         if args.again:
-            results.append(("nothing changed", run_refresh(folder, warehouse, home, root / "refresh-2.log")))
+            results.append(("nothing changed", run_refresh(folder, warehouse, home, root / f"refresh-2{'r' * args.reuse}.log")))
             report(results[-1][0], args.n, results[-1][1])
         if args.changed_share:
             step = max(1, round(1 / args.changed_share))
             for path in names[::step]:
                 path.write_bytes(path.read_bytes() + b"\n<!-- changed -->\n")
             label = f"{len(names[::step]):,} changed ({args.changed_share:.1%})"
-            results.append((label, run_refresh(folder, warehouse, home, root / "refresh-3.log")))
+            results.append((label, run_refresh(folder, warehouse, home, root / f"refresh-3{'r' * args.reuse}.log")))
             report(label, args.n, results[-1][1])
     return 0 if all(r["code"] == 0 for _, r in results) else 1
 
