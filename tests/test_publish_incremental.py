@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from orchestration.warehouse.publish import copy_database, publish
 
@@ -178,4 +179,20 @@ def test_a_state_cut_short_by_a_crash_means_a_whole_copy(tmp_path):
     state.write_text(state.read_text()[:20])  # killed while writing it
     publish(work, published, storage_version=STORAGE)
     assert last_publish(work) == "copied"
+    assert_equals_a_whole_copy(work, published, tmp_path)
+
+
+def test_the_publish_copies_within_its_memory_limit(tmp_path):
+    """The copy runs under DISCLOSURE_DUCKDB_MEMORY's limit (unlimited, DuckDB took 4.7 GB publishing 100k
+    reports): a limit far too small fails the publish, the published file stays as it was, and a modest one
+    is enough, spilling beside the work DB."""
+    work, published = make_work_db(tmp_path / "work" / "w.duckdb", reports=200_000), tmp_path / "wh" / "disclosure.duckdb"
+    publish(work, published, storage_version=STORAGE, memory_limit="64MB")
+    before = tables(published)
+    change_a_few_reports(work)
+    (work.parent / "publish.state.json").unlink()  # a whole copy again
+    with pytest.raises(duckdb.OutOfMemoryException):
+        publish(work, published, storage_version=STORAGE, memory_limit="1MB")
+    assert tables(published) == before
+    publish(work, published, storage_version=STORAGE, memory_limit="64MB")
     assert_equals_a_whole_copy(work, published, tmp_path)

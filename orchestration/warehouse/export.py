@@ -163,14 +163,14 @@ def export_tables(db: Path, out_dir: Path, formats: Iterable[str], selection: Ex
     return written
 
 
-def export_parquet(db: Path, parquet_dir: Path) -> list[Path]:
+def export_parquet(db: Path, parquet_dir: Path, memory_limit: str | None = None) -> list[Path]:
     """Every table and view of schemas marts and quality: ``<schema>.<name>.parquet``, or, for a relation
     with a ``year`` column, a folder ``<schema>.<name>/`` partitioned hive-style (``year=2021/…``), where
     only the years whose rows changed since the last export are written again (``_export_years``).
     Each is written beside and swapped in whole, so a reader never sees half an export."""
     parquet_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    with connect(db, read_only=True) as conn:
+    with connect(db, read_only=True, memory_limit=memory_limit) as conn:
         names = conn.execute(
             "select table_schema, table_name, bool_or(column_name = 'year') from information_schema.columns "
             "where table_schema in ('marts', 'quality') group by 1, 2 order by 1, 2").fetchall()

@@ -21,6 +21,7 @@ DEFAULT_MAX_FAILED_SHARE = 0.5
 # The published file's storage format: v1.0.0 opens in every DuckDB from 0.10 on (the 1.x CLI, the JDBC
 # driver of DBeaver and Metabase, Python notebooks) and holds all the marts use (lists, decimals, comments).
 DEFAULT_STORAGE_VERSION = "v1.0.0"
+PUBLISH_MEMORY = "1GB"  # DuckDB's memory limit while publishing when DISCLOSURE_DUCKDB_MEMORY is unset, as dbt's
 # an updated published file past this many times its size when last copied whole (plus the slack: DuckDB
 # writes whole blocks, so a small file doubles on a small change) is copied whole again, compacted
 MAX_GROWTH, GROWTH_SLACK = 1.5, 64 * 2**20
@@ -81,7 +82,8 @@ class PublishError(RuntimeError):
 
 
 def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
-            log: Callable[[str], None] | None = None, storage_version: str = DEFAULT_STORAGE_VERSION) -> Path:
+            log: Callable[[str], None] | None = None, storage_version: str = DEFAULT_STORAGE_VERSION,
+            memory_limit: str = PUBLISH_MEMORY) -> Path:
     """Copy the work DB to ``published`` atomically: temp file in the same folder, fsync, os.replace.
 
     The copy is written in DuckDB's ``storage_version`` format (env DISCLOSURE_STORAGE_VERSION), so
@@ -93,6 +95,7 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
     would make DuckDB refuse the new one, so it is moved aside (never deleted) and ``log`` says so.
     Success is declared only once the published file opens read-only. ``parquet_dir``: the marts
     and quality relations also exported as Parquet (one file per relation, replaced whole).
+    ``memory_limit``: DuckDB's while copying and exporting (DISCLOSURE_DUCKDB_MEMORY); it spills beyond it.
 
     The temp file is a copy of the previous published file with only the changed rows replaced when
     it can be (``update_previous``: the cost follows the change, not the warehouse), else a whole copy.
@@ -106,14 +109,14 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
         stale.unlink(missing_ok=True)
     temp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
     try:
-        state = update_previous(work_db, published, temp, storage_version, say)
+        state = update_previous(work_db, published, temp, storage_version, say, memory_limit)
         if state is None:
-            catalogs = copy_database(work_db, temp, storage_version)
+            catalogs = copy_database(work_db, temp, storage_version, memory_limit)
             state = {"storage_version": storage_version, "copied_size": temp.stat().st_size, **catalogs, "last": "copied"}
         _fsync(temp)
         _check_opens(temp)  # a copy that does not open is never published
         if parquet_dir is not None:
-            export_parquet(temp, Path(parquet_dir))
+            export_parquet(temp, Path(parquet_dir), memory_limit)
             say(f"exported the marts and quality relations as Parquet to {parquet_dir}")
         _move_stale_wal(published, say)
         os.replace(temp, published)
@@ -126,7 +129,7 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
 
 
 def update_previous(work_db: Path, published: Path, temp: Path, storage_version: str,
-                    say: Callable[[str], None]) -> dict | None:
+                    say: Callable[[str], None], memory_limit: str = PUBLISH_MEMORY) -> dict | None:
     """``temp``: a copy of the previous published file brought to the work DB's rows (``publish_changes``),
     and the state to record for the next publish; None (``temp`` gone) when the last whole copy is not what the published file and the work DB still
     are (a storage version, a relation's definition: ``catalog_digests``), or the file has grown past ``MAX_GROWTH``
@@ -146,7 +149,7 @@ def update_previous(work_db: Path, published: Path, temp: Path, storage_version:
             f"{copied / 2**20:,.0f} MiB when last copied whole)")
         return None
     shutil.copyfile(published, temp)
-    conn = duckdb.connect()
+    conn = _copier(memory_limit, work_db)
     changes = None
     try:
         conn.execute(f"attach {sql_string(work_db)} as {SOURCE} (read_only)")
@@ -188,12 +191,13 @@ def _publish_state(work_db: Path) -> Path:
     return Path(work_db).parent / "publish.state.json"
 
 
-def copy_database(source: Path, target: Path, storage_version: str) -> dict[str, dict[str, str]]:
+def copy_database(source: Path, target: Path, storage_version: str,
+                  memory_limit: str = PUBLISH_MEMORY) -> dict[str, dict[str, str]]:
     """Every schema, table, view and comment of ``source`` into a new file ``target`` in DuckDB's
     ``storage_version`` format (COPY FROM DATABASE; the source is only read); returns both catalogs'
     digests (``update_previous`` compares them)."""
     target.unlink(missing_ok=True)
-    conn = duckdb.connect()
+    conn = _copier(memory_limit, source)
     try:
         conn.execute(f"attach {sql_string(source)} as {SOURCE} (read_only)")
         conn.execute(f"attach {sql_string(target)} as {TARGET} (storage_version {sql_string(storage_version)})")
@@ -204,6 +208,12 @@ def copy_database(source: Path, target: Path, storage_version: str) -> dict[str,
         return {"source": catalog_digests(conn, SOURCE), "target": catalog_digests(conn, TARGET)}
     finally:
         conn.close()
+
+
+def _copier(memory_limit: str, work_db: Path) -> duckdb.DuckDBPyConnection:
+    """The in-memory connection that attaches the work DB and the copy: within ``memory_limit``,
+    spilling beside the work DB (not into the readers' folder)."""
+    return duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(Path(work_db).with_name("publish.spill"))})
 
 
 def wal_path(db: Path) -> Path:
