@@ -216,3 +216,19 @@ def test_an_attachment_that_never_names_its_agency_takes_it_from_the_title_its_p
     assert {k: c.value for k, c in linked.cells.items() if k in truth["cells"]} == truth["cells"]
     other = parse_document(data, "report.txt", title_hint=f"{truth['agency']}{truth['year'] - 1}年政府信息公开工作年度报告")
     assert "year_conflict" in [i.code for i in other.issues]  # a link that names another year is not believed
+
+
+def test_an_attachment_two_pages_link_is_the_first_pages_whichever_thread_takes_it(tmp_path):
+    """The first page in manifest order holds the attachment (and so the report), even when a later page's
+    job reaches the link first: here the first page is long to read, the others short."""
+    docs = tmp_path / "pages"
+    docs.mkdir()
+    link = f'<p>附件：<a href="files/z_report.pdf">{TITLE}.pdf</a></p>'
+    (docs / "a_first.html").write_bytes(article("<p>说明</p>" * 3_000 + link))
+    for n in range(6):
+        (docs / f"b_copy{n}.html").write_bytes(article(link))
+    (docs / "files").mkdir()
+    (docs / "files" / "z_report.pdf").write_bytes(PDF)
+    results = fetch_sources(manifest_for(docs), RawStore(tmp_path / "raw"), FAST)
+    (pdf,) = [r for r in results if r.source_uri.endswith("z_report.pdf")]
+    assert pdf.status == "fetched" and pdf.page == str(docs / "a_first.html")

@@ -113,9 +113,7 @@ def fetch_sources(
                 detail = f": {result.error}" if result.error else (" (changed)" if result.changed else "")
                 what = f"attachment of {result.page}: " if result.page else ""
                 say(f"[{number}/{len(jobs)}] {what}{result.status} {result.source_uri}{detail}")
-    for result in results:  # a linked file the manifest (or a listing) also names: fetched once, still the page's attachment
-        if result.page is None and run.linked.get(result.source_uri, result.source_uri) != result.source_uri:
-            result.page = run.linked[result.source_uri]
+    run.settle_pages(results)
     return results
 
 
@@ -129,7 +127,7 @@ class _Run:
         self.full = full
         self.roots = roots  # the folders local sources may lie in
         self.claimed: set[str] = set()  # documents and attachments taken by a job this run (each fetched once)
-        self.linked: dict[str, str] = {}  # attachment -> the first page linking it, when another job had taken it
+        self.linked: dict[str, list[str]] = {}  # attachment -> the pages linking it whose job found it taken
         self._claim_lock = threading.Lock()
 
     def claim(self, location: str) -> bool:
@@ -140,6 +138,16 @@ class _Run:
                 return False
             self.claimed.add(location)
             return True
+
+    def settle_pages(self, results: list[FetchResult]) -> None:
+        """Each attachment is the first linking page's in manifest order, whichever job's thread took it first
+        (two pages linking one file: which page holds the report must not depend on timing); a linked file
+        the manifest (or a listing) also names is fetched once and is still the page's attachment."""
+        order = {r.source_uri: n for n, r in enumerate(results) if r.page is None}
+        for result in results:
+            linkers = [p for p in self.linked.get(result.source_uri, []) if p != result.source_uri]
+            if linkers:
+                result.page = min(linkers + ([result.page] if result.page else []), key=lambda p: order.get(p, len(order)))
 
     def fetch_page(self, spec: SourceSpec, listing: str | None) -> list[FetchResult]:
         """A document and, when it is a page, its attachments (on the same site, at most ``attachment_max_links``)."""
@@ -169,7 +177,7 @@ class _Run:
             location = url2pathname(urlsplit(link.url).path) if local else link.url
             if not self.claim(location):
                 with self._claim_lock:
-                    self.linked.setdefault(location, spec.location)
+                    self.linked.setdefault(location, []).append(spec.location)
                 continue
             if taken >= cap:
                 results.append(self._attachment_failed(location, page, f"attachment cap: more than {cap} attachment link(s) on {spec.location}; "
