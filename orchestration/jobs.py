@@ -21,11 +21,11 @@ from dagster._core.definitions.executor_definition import (
 from dagster._core.execution.retries import RetryMode
 from dagster_celery.executor import CELERY_CONFIG
 
-from orchestration.resources import WRITER_TAG
+from orchestration.resources import CELERY_PICKUP_TIMEOUT_S, WRITER_TAG
 
 # dagster-celery's settings, and how long a run waits for a worker to take a queued step (orchestration/celery_pickup.py)
 REFRESH_CELERY_CONFIG = {**CELERY_CONFIG, "pickup_timeout": Field(
-    float, is_required=False, default_value=600.0,
+    float, is_required=False, default_value=CELERY_PICKUP_TIMEOUT_S,
     description="Seconds a run waits, with steps queued and none of its steps on a worker, before it fails naming "
                 "the step and the queue (no worker running, or none on that queue).")}
 

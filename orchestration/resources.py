@@ -314,6 +314,9 @@ class ParseResource(ConfigurableResource):
         return self.worker_memory_mb * 1024 * 1024 if self.worker_memory_mb > 0 else None
 
 
+CELERY_PICKUP_TIMEOUT_S = 600.0  # the default here and in the refresh executor's Launchpad config (jobs.py)
+
+
 class ExecutionResource(ConfigurableResource):
     """Where the refresh job's steps run: in one process (default), in processes here, or on Celery workers.
     ``disclosure refresh`` turns these into the run's ``execution`` config (``run_config``)."""
@@ -322,7 +325,7 @@ class ExecutionResource(ConfigurableResource):
     max_concurrent: int = setting(0, "DISCLOSURE_MAX_CONCURRENT", "multiprocess: steps at once; 0: the cores", ge=0)
     celery_broker: Optional[str] = setting(None, "DISCLOSURE_CELERY_BROKER", "celery: the broker's URL, e.g. redis://127.0.0.1:6379/0 (the workers' too)")
     celery_backend: Optional[str] = setting(None, "DISCLOSURE_CELERY_BACKEND", "celery: the result backend's URL; default the broker's")
-    celery_pickup_timeout_s: float = setting(600.0, "DISCLOSURE_CELERY_PICKUP_TIMEOUT", "celery: seconds a run waits with steps queued and none on a worker, then fails naming the step and the queue", gt=0)
+    celery_pickup_timeout_s: float = setting(CELERY_PICKUP_TIMEOUT_S, "DISCLOSURE_CELERY_PICKUP_TIMEOUT", "celery: seconds a run waits with steps queued and none on a worker, then fails naming the step and the queue", gt=0)
 
     @model_validator(mode="after")
     def _a_broker_for_celery(self):
