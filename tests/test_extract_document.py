@@ -37,16 +37,18 @@ def test_html_title_without_agency_does_not_hide_the_h1() -> None:
 def test_only_lines_that_can_be_a_title_are_folded(monkeypatch: pytest.MonkeyPatch) -> None:
     """Folding full-width text costs a callback per run of it: the page's prose and table text (every line of a
     page whose title names no agency is read) is not folded, only lines that say 政府信息公开 or 政务公开 with
-    no clause break before it (as every title shape does)."""
+    no clause break before it and name a report or 政务公开工作 (as every title shape does)."""
     import extract.document as document
 
     folded: list[str] = []
     fold = document._nfkc
     monkeypatch.setattr(document, "_nfkc", lambda s: folded.append(s) or fold(s))
-    body = ["一、总体情况", "（一）主动公开", "规章", "（三）不予公开", "１２", "二、主动公开政府信息情况",
+    body = ["一、总体情况", "（一）主动公开", "规章", "（三）不予公开", "１２", "二、主动公开政府信息情况", "一、本年新收政府信息公开申请数量",
+            "二、上年结转政府信息公开申请数量", "（二）政务公开平台建设",
             "2021年，全年未因政府信息公开工作被申请行政复议。", "严格落实“五公开”要求，依托政务服务中心设立政务公开专区。"]
     assert find_title(["2021年政府信息公开工作年度报告", *body * 50], None) == ("2021年政府信息公开工作年度报告", None, 2021)
     assert set(folded) == {"2021年政府信息公开工作年度报告"}
+    assert find_title(["首页", "某某县财政局2021年度政务公开工作"], None) == ("某某县财政局2021年度政务公开工作", "某某县财政局", 2021)
 
 
 def test_agency_from_the_opening_paragraph_when_there_is_no_title() -> None:
