@@ -128,7 +128,7 @@ def _cell(info: KeyInfo, value: int | float, raw: str, blank: bool, tok: Token, 
     """A cell with its provenance: ``tok``'s place, the raw row label and the raw header of its column."""
     row_label = run.label.text if run.label is not None else info.row_label
     return Cell(info.key, value, raw, blank, tok.table, tok.row, tok.col, row_label, run.header_text.get(info.column, info.col_label), filled,
-                tok.page, tok.bbox)
+                page=tok.page, bbox=tok.bbox)
 
 
 def fit(keys: Sequence[str], run: Run) -> list[Token] | None:
