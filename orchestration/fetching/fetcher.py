@@ -30,7 +30,7 @@ from .config import DOCUMENT_TYPES, FetchConfig
 from .listing import LISTING_TYPES, find_links
 from .manifest import Manifest, SourceSpec, local_roots, outside_roots
 from .store import RawStore, StoredFetch, sha256_hex, utc_now
-from .unchanged import cached_links, file_stat, remember_links, settled
+from .unchanged import UnlinkedPages, cached_links, file_stat, remember_links, settled
 
 __all__ = ["FetchConfig", "FetchResult", "fetch_sources", "known_unchanged"]
 
@@ -156,6 +156,9 @@ class _Run:
         self.roots = roots  # the folders local sources may lie in
         self.claimed: set[str] = set()  # documents and attachments taken by a job this run (each fetched once)
         self.linked: dict[str, list[str]] = {}  # attachment -> the pages linking it whose job found it taken
+        self.unlinked = UnlinkedPages(store.root)  # pages whose remembered scan found no link
+        self._folders: dict[Path, bool] = {}  # a local folder -> whether its real path lies in a root (once a run)
+        self._blobs: set[str] = set()  # content hashes seen in the store this run (a blob is never deleted)
         self._claim_lock = threading.Lock()
 
     def claim(self, location: str) -> bool:
@@ -182,18 +185,34 @@ class _Run:
         attachment (its remembered scan), found without reading either; None: it must be fetched."""
         path = Path(spec.location)
         try:
-            if outside_roots(path, self.roots):
+            if self._refused(path):
                 return None
             same = self._same_file(spec.location, os.stat(path), self.config.max_bytes)
         except OSError:
             return None
         if same is None:
             return None
-        if self.config.attachment_max_links:
-            found = cached_links(self.store.root, same.content_hash, path.as_uri(), _content_type(same.headers))
+        page = (same.content_hash, path.as_uri(), _content_type(same.headers))
+        if self.config.attachment_max_links and page not in self.unlinked:
+            found = cached_links(self.store.root, *page)  # an entry from before the markers: kept as one if it found nothing
             if found is None or found.links or found.off_site:
                 return None
+            remember_links(self.store.root, *page, found)
         return self._unchanged_file(spec, None, same)
+
+    def _refused(self, path: Path) -> str | None:
+        """``outside_roots`` with the file's folder resolved once a run (a refresh reads 100,000 files from a few
+        folders; a file that is no symlink lies in its folder's real path)."""
+        if os.path.islink(path) or path.name in ("", ".", ".."):
+            return outside_roots(path, self.roots)
+        if path.parent not in self._folders:  # its files lie in a root when it does
+            self._folders[path.parent] = outside_roots(path.parent, self.roots) is None
+        return None if self._folders[path.parent] else outside_roots(path, self.roots, path.parent.resolve() / path.name)
+
+    def _has(self, content_hash: str) -> bool:
+        if content_hash not in self._blobs and self.store.has(content_hash):
+            self._blobs.add(content_hash)
+        return content_hash in self._blobs
 
     def fetch_page(self, spec: SourceSpec, listing: str | None) -> list[FetchResult]:
         """A document and, when it is a page, its attachments (on the same site, at most ``attachment_max_links``)."""
@@ -268,7 +287,7 @@ class _Run:
         path = Path(spec.location)
         limit = min(self.config.max_bytes, self.config.attachment_max_bytes) if link else self.config.max_bytes
         try:
-            refused = outside_roots(path, self.roots)
+            refused = self._refused(path)
             if refused:
                 raise UnreadableDocument(refused)
             status = os.stat(path)
@@ -294,7 +313,7 @@ class _Run:
         previous = None if self.full else self.store.latest(location)
         if previous is None or previous.file_stat != file_stat(status) or not stat.S_ISREG(status.st_mode):
             return None
-        return previous if previous.size <= limit and self.store.has(previous.content_hash) else None
+        return previous if previous.size <= limit and self._has(previous.content_hash) else None
 
     def _remote(self, url: str, agency: str | None, listing: str | None, accept_types: tuple[str, ...] | None = DOCUMENT_TYPES,
                 max_bytes: int | None = None, link: AttachmentLink | None = None) -> FetchResult:

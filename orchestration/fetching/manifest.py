@@ -72,9 +72,10 @@ def local_roots(root: Path | None, allowed_roots: str) -> list[Path]:
     return [p.resolve() for p in ([root] if root else []) + extra]
 
 
-def outside_roots(path: Path, roots: list[Path]) -> str | None:
-    """Why ``path`` (symlinks resolved) may not be read as a local source, or None when it lies in a root."""
-    real = path.resolve()
+def outside_roots(path: Path, roots: list[Path], real: Path | None = None) -> str | None:
+    """Why ``path`` (symlinks resolved: ``real``, else resolved here) may not be read as a local source, or None
+    when it lies in a root."""
+    real = real or path.resolve()
     if any(real.is_relative_to(root) for root in roots):
         return None
     where = ", ".join(str(r) for r in roots) or "no folder (the manifest has none)"
