@@ -349,23 +349,24 @@ def _tables(write: dict[str, tuple[ParsedReport, int]], now: datetime) -> tuple[
 
 # what a fetch found, beside when: a fetch that found what its source's last landed fetch found is no news
 FETCH_OUTCOME = ("source_uri", "status", "content_hash", "http_status", "final_url", "error")
-NEWS_SQL = """
-with last as (
-    select * from raw.fetches where source_uri in (select source_uri from incoming_outcomes)
-    qualify row_number() over (partition by source_uri order by landed_at desc, fetched_at desc) = 1
-)
+NEWS_SQL = f"""
+with latest as (
+    select source_uri, max(landed_at) as landed_at from raw.fetches
+    where source_uri in (select source_uri from incoming_outcomes) group by source_uri
+),
+last as (select f.* from raw.fetches f semi join latest using (source_uri, landed_at))
 select n.i from incoming_outcomes n
 where not exists (
     select 1 from last l where l.source_uri = n.source_uri
-    """ + "".join(f" and l.{c} is not distinct from n.{c}" for c in FETCH_OUTCOME[1:]) + """
+    {''.join(f" and l.{c} is not distinct from n.{c}" for c in FETCH_OUTCOME[1:])}
 )
 order by n.i
 """
 
 
 def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], now: datetime) -> int:
-    """Land the fetch records that are news: a fetch whose outcome (``FETCH_OUTCOME``) is the one its source's
-    last landed fetch had adds no row (a refresh with nothing changed lands none; the raw store's fetch log
+    """Land the fetch records that are news: a fetch whose outcome (``FETCH_OUTCOME``) is one its source's
+    last landing of a fetch had adds no row (a refresh with nothing changed lands none; the raw store's fetch log
     keeps every arrival), so ``raw.fetches`` grows with what happened, not with how often it was checked."""
     fetches = list(fetches)
     if not fetches:
