@@ -16,9 +16,9 @@ import pickle
 import shutil
 import socket
 from collections import Counter
-from itertools import chain
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
