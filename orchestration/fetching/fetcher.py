@@ -157,7 +157,7 @@ class _Run:
         self.claimed: set[str] = set()  # documents and attachments taken by a job this run (each fetched once)
         self.linked: dict[str, list[str]] = {}  # attachment -> the pages linking it whose job found it taken
         self.unlinked = UnlinkedPages(store.root)  # pages whose remembered scan found no link
-        self._folders: dict[Path, bool] = {}  # a local folder -> whether its real path lies in a root (once a run)
+        self._folders: dict[str, bool] = {}  # a local folder -> whether its real path lies in a root (once a run)
         self._blobs: set[str] = set()  # content hashes seen in the store this run (a blob is never deleted)
         self._claim_lock = threading.Lock()
 
@@ -187,7 +187,7 @@ class _Run:
         try:
             if self._refused(path):
                 return None
-            same = self._same_file(spec.location, os.stat(path), self.config.max_bytes)
+            same = self._same_file(spec.location, os.stat(spec.location), self.config.max_bytes)
         except OSError:
             return None
         if same is None:
@@ -203,11 +203,12 @@ class _Run:
     def _refused(self, path: Path) -> str | None:
         """``outside_roots`` with the file's folder resolved once a run (a refresh reads 100,000 files from a few
         folders; a file that is no symlink lies in its folder's real path)."""
-        if os.path.islink(path) or path.name in ("", ".", ".."):
+        folder, name = os.path.split(str(path))
+        if os.path.islink(path) or name in ("", ".", ".."):
             return outside_roots(path, self.roots)
-        if path.parent not in self._folders:  # its files lie in a root when it does
-            self._folders[path.parent] = outside_roots(path.parent, self.roots) is None
-        return None if self._folders[path.parent] else outside_roots(path, self.roots, path.parent.resolve() / path.name)
+        if folder not in self._folders:  # its files lie in a root when it does
+            self._folders[folder] = outside_roots(Path(folder), self.roots) is None
+        return None if self._folders[folder] else outside_roots(path, self.roots, Path(folder).resolve() / name)
 
     def _has(self, content_hash: str) -> bool:
         if content_hash not in self._blobs and self.store.has(content_hash):
