@@ -81,3 +81,20 @@ def test_a_refresh_with_nothing_changed_runs_no_fetch_step_for_unchanged_local_p
     landed = query(paths.work_db, "select source_uri from raw.fetches")
     assert len(landed) == len(raw_before["fetches"]) + 1 and list(landed.source_uri).count(str(page)) == 3, \
         "one new fetch row: the edited page's (fetched, unchanged, fetched again)"
+
+
+def test_with_every_page_known_unchanged_the_run_has_no_fetch_step_and_still_gathers(tmp_path, settled_now):
+    """Dagster's dynamic output with no chunk at all: the collecting step still runs (with no chunk) and the
+    writer still sees every source (nothing retired, nothing changed)."""
+    docs = tmp_path / "corpus"
+    docs.mkdir()
+    for name in PAGES[:2]:
+        shutil.copyfile(BUNDLED / name, docs / name)
+    paths = warehouse_paths(tmp_path / "wh")
+    refresh(paths, docs)
+    again, chunk_steps, messages, steps = refresh(paths, docs)
+    assert chunk_steps == [] and "source_documents.gather_fetches" in steps and "raw_landing" in steps
+    assert any("2 sources, 2 of them local files unchanged and parsed" in m for m in messages), messages
+    assert any("nothing changed since the last publish" in m for m in messages), messages
+    assert again.asset_materializations_for_node("raw_landing") == []
+    assert len(query(paths.published, "select * from marts.dim_report where gate_status = 'passed'")) == 2
