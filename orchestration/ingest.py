@@ -18,6 +18,7 @@ import socket
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ class Chunk:
     """One chunk step's work: its share of the manifest, and where everything lives (shared storage)."""
 
     index: int
+    of: int  # the run's number of chunk steps
     manifest: Any  # orchestration.fetching.manifest.Manifest with this chunk's sources only
     config: Any  # orchestration.fetching.config.FetchConfig, resolved once for the run
     full: bool
@@ -87,7 +89,11 @@ def progress_bar(context: OpExecutionContext | AssetExecutionContext):
 @op(out={"chunks": DynamicOut(Chunk), "batch": Out(FetchBatch)})
 def plan_chunks(context: OpExecutionContext, config: RefreshConfig, sources: SourcesResource, warehouse: WarehouseResource,
                 fetch: FetchResource, parse: ParseResource):
-    """Split the manifest's sources into chunks of ``sources_per_step`` (every listing in the first one)."""
+    """Split the manifest's sources into chunks of ``sources_per_step`` (every listing in the first one).
+
+    The local pages already known to be unchanged and parsed (``known_unchanged``: their stat, no attachment
+    links; their content landed by this parser) get no step: their fetch results go to the writer as they are.
+    With nothing to fetch there is no chunk step at all (``gather_fetches`` then collects an empty list)."""
     from orchestration.fetching.config import FetchConfig
 
     manifest = sources.manifest(fetch)
@@ -95,20 +101,42 @@ def plan_chunks(context: OpExecutionContext, config: RefreshConfig, sources: Sou
     folder = chunk_folder(work_db)
     shutil.rmtree(folder, ignore_errors=True)  # an earlier run's leftovers (writers never overlap)
     (folder / context.run_id).mkdir(parents=True, exist_ok=True)
-    listings = [s for s in manifest.sources if s.kind == "listing"]
-    documents = [s for s in manifest.sources if s.kind != "listing"]
-    step = parse.sources_per_step
-    groups = [listings + documents[:step]] + [documents[i:i + step] for i in range(step, len(documents), step)]
     fetch_config = FetchConfig.resolve(manifest.settings, fetch.overrides())
     store_root = str(raw_store_root(warehouse))
-    context.log.info(f"fetch and parse: {len(manifest.sources)} sources in {len(groups)} step(s) "
-                     f"of at most {step} documents (DISCLOSURE_SOURCES_PER_STEP)")
+    known, todo = ([], manifest.sources) if config.full else known_and_parsed(manifest, fetch_config, store_root, work_db)
+    listings = [s for s in todo if s.kind == "listing"]
+    documents = [s for s in todo if s.kind != "listing"]
+    step = parse.sources_per_step
+    groups = [g for g in [listings + documents[:step]] + [documents[i:i + step] for i in range(step, len(documents), step)] if g]
+    context.log.info(f"fetch and parse: {len(manifest.sources)} sources, {len(known):,} of them local files unchanged "
+                     f"and parsed (not read again), the rest in {len(groups)} step(s) of at most {step} documents "
+                     "(DISCLOSURE_SOURCES_PER_STEP)")
     for index, group in enumerate(groups):
         out_file = str(folder / context.run_id / f"{index:05d}.pickle")
-        chunk = Chunk(index, replace(manifest, sources=group), fetch_config, config.full, store_root, str(work_db), out_file)
+        chunk = Chunk(index, len(groups), replace(manifest, sources=group), fetch_config, config.full, store_root,
+                      str(work_db), out_file)
         yield DynamicOutput(chunk, mapping_key=f"c{index:05d}", output_name="chunks")
-    yield Output(FetchBatch(results=[], full=config.full, store_root=store_root,
+    yield Output(FetchBatch(results=known, full=config.full, store_root=store_root,
                             root=str(manifest.root) if manifest.root else None), output_name="batch")
+
+
+def known_and_parsed(manifest: Any, fetch_config: Any, store_root: str, work_db: Path) -> tuple[list[Any], list[Any]]:
+    """(the fetch results of the local pages known unchanged whose content this parser has landed, the sources
+    a step must fetch): a known page whose content still needs parsing (a new parser, a failed parse) is fetched
+    and parsed by a step as any other."""
+    from extract import PARSER_VERSION
+    from orchestration.fetching.fetcher import known_unchanged
+    from orchestration.fetching.store import RawStore
+    from orchestration.warehouse.landing import parsed_reports
+
+    known, rest = known_unchanged(manifest, RawStore(Path(store_root)), fetch_config)
+    done = parsed_reports(work_db, PARSER_VERSION) if known else set()  # all: cheaper than naming 100,000 sources
+    parsed = [r for r in known if (r.source_uri, r.content_hash) in done]
+    if len(parsed) < len(known):
+        again = {r.source_uri for r in known if (r.source_uri, r.content_hash) not in done}
+        fetched = {id(s) for s in rest}
+        rest = [s for s in manifest.sources if id(s) in fetched or s.location in again]
+    return parsed, rest
 
 
 @dataclass
@@ -134,15 +162,16 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
 
     store = RawStore(Path(chunk.store_root))
     documents = sum(1 for s in chunk.manifest.sources if s.kind != "listing")  # listings add theirs as they are read
-    fetching = Progress("fetch", documents, context.log.info, progress_bar(context))
+    # the summaries within a step go to the event log only (debug): the terminal gets the step's one line below
+    fetching = Progress("fetch", documents, context.log.debug, progress_bar(context))
     results = fetch_sources(chunk.manifest, store, chunk.config, full=chunk.full, progress=context.log.info,
                             on_result=lambda r: fetching.advance(failed=r.status == "failed"))
-    fetching.close()
+    fetched = fetching.close()
     work_db = Path(chunk.work_db)
     load = current_load(work_db, [r.to_record() for r in results])
     done = set() if chunk.full else parsed_reports(work_db, PARSER_VERSION, [s["source_uri"] for s in load])
     todo = [s for s in load if s["content_hash"] and (s["source_uri"], s["content_hash"]) not in done]
-    parsing = Progress("parse", len(todo), context.log.info, progress_bar(context))
+    parsing = Progress("parse", len(todo), context.log.debug, progress_bar(context))
     parsed: list[tuple[str, str]] = []
     tmp = Path(chunk.out_file + ".tmp")
     with tmp.open("wb") as out:
@@ -152,9 +181,9 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
             parsed.append((outcome.source, outcome.content_hash))
             parsing.advance(failed=outcome.report is None)
     tmp.replace(chunk.out_file)
-    parsing.close()
+    parsed_line = parsing.close()
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    context.log.info(f"chunk {chunk.index}: {len(results)} fetched, {len(parsed)} parsed (in {worker})")
+    context.log.info(f"chunk {chunk.index + 1}/{chunk.of}: {fetched}; {parsed_line} (in {worker})")
     return ChunkResult(chunk.index, results, chunk.out_file, parsed, worker)
 
 
@@ -164,7 +193,7 @@ def gather_fetches(context: OpExecutionContext, batch: FetchBatch, chunks: list[
     fetch: the first, still an attachment of the page that linked it), and the chunk files for the writer."""
     chunks = sorted(chunks, key=lambda c: c.index)
     merged: dict[str, Any] = {}
-    for result in (r for c in chunks for r in c.results):
+    for result in chain((r for c in chunks for r in c.results), batch.results):  # then the pages known unchanged
         first = merged.setdefault(result.source_uri, result)
         if first is not result and first.page is None and result.page is not None:
             first.page = result.page

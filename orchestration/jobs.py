@@ -92,8 +92,8 @@ class _ProgressFormatter(logging.Formatter):
                 return ""
             return f"  {message.strip()}"
         kind = event.event_type_value
-        if kind == "STEP_START":
-            return f"▶ {event.step_key}"
+        if kind == "STEP_START":  # a mapped step (a chunk of sources, ``key[c00001]``) ends with its own one line instead
+            return "" if "[" in (event.step_key or "") else f"▶ {event.step_key}"
         if kind in ("STEP_FAILURE", "RUN_FAILURE"):
             return f"✗ {event.step_key or 'run'}: {message}"
         if kind == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:

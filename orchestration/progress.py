@@ -49,9 +49,12 @@ class Progress:
             self.last_summary = now
             self._say(self.line(now))
 
-    def close(self) -> None:
+    def close(self) -> str:
+        """Log the closing line and return it (a chunk step puts its stages' closing lines on one line)."""
         now = self.clock()
-        self._say(self.line(now) + f" in {now - self.started:.1f}s")
+        text = self.line(now) + f" in {now - self.started:.1f}s"
+        self._say(text)
+        return text
 
     def _say(self, message: str) -> None:
         if self.bar is not None:

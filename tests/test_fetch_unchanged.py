@@ -116,3 +116,30 @@ def test_remembered_links_are_used_only_for_the_same_content_at_the_same_address
     assert calls["scan"] == 3 and calls["read"] == 1
     # the same results (listed in the order the jobs' threads took the PDF, so compared as sets)
     assert sorted((r.source_uri, r.status, r.page) for r in again) == sorted((r.source_uri, "unchanged", r.page) for r in results)
+
+
+def test_known_unchanged_gives_the_fetchers_result_for_unchanged_pages_without_attachments(tmp_path, calls, settled_now):
+    """What ``plan_chunks`` hands to the writer without a fetch step: exactly what ``fetch_sources`` answers for
+    an unchanged page that links nothing, found by stat and remembered scan alone; a page with attachment
+    links, a changed page (same size, old mtime) and a new page are left to the fetch."""
+    docs, store = site(tmp_path), tmp_path / "raw"
+    fetch_sources(manifest_for(docs), RawStore(store), FAST)
+    again = {r.source_uri: r for r in fetch_sources(manifest_for(docs), RawStore(store), FAST)}
+    calls.update(read=0, get=0, scan=0)
+    known, rest = fetcher.known_unchanged(manifest_for(docs), RawStore(store), FAST)
+    assert calls == {"read": 0, "get": 0, "scan": 0}
+    assert [r.source_uri for r in known] == [str(docs / "b_page.html")]
+    (page,) = known
+    twin = again[page.source_uri]
+    assert (page.status, page.content_hash, page.headers, page.size, page.changed, page.page) == \
+        (twin.status, twin.content_hash, twin.headers, twin.size, twin.changed, twin.page) == \
+        ("unchanged", twin.content_hash, twin.headers, twin.size, False, None)
+    assert [s.location for s in rest] == [str(docs / "a_article.html")], "its attachment must be fetched to be known"
+
+    path = docs / "b_page.html"
+    before = os.stat(path)
+    path.write_bytes(path.read_bytes().replace("第二页".encode(), "第三页".encode()))  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the old mtime put back
+    (docs / "c_new.html").write_bytes(article("<p>新页</p>"))
+    known, rest = fetcher.known_unchanged(manifest_for(docs), RawStore(store), FAST)
+    assert known == [] and sorted(Path(s.location).name for s in rest) == ["a_article.html", "b_page.html", "c_new.html"]

@@ -98,6 +98,9 @@ def test_refresh_lands_in_chunks_and_logs_progress_summaries_not_a_line_per_docu
     # (the generated article pages link attachments outside the folder: refused, counted as failed fetches)
     assert re.search(r"fetch (\d+)/\1 100%", out) and "parse 60/60 100%" in out, out
     assert "parse 1/60" not in out and "[1/60]" not in out, "a line per document"
+    chunk_lines = [line for line in out.splitlines() if "source_documents.fetch_and_parse" in line or "chunk 1/1:" in line]
+    assert len(chunk_lines) == 1 and "fetch " in chunk_lines[0] and "parse 60/60" in chunk_lines[0], \
+        f"one line per chunk step (its fetch and parse), no step-start line: {chunk_lines}"
 
     from dagster import DagsterInstance
 

@@ -65,3 +65,29 @@ def test_a_store_opened_again_reads_only_what_was_appended_to_the_fetch_log(tmp_
     assert again.latest("w") == fresh and again.latest("u") is None
     os.truncate(again.log_path, 0)
     assert RawStore(tmp_path).latest("w") is None
+
+
+def test_a_fetch_that_found_what_the_last_one_found_lands_no_row_and_rewrites_no_source(work_db, tmp_path):
+    """A refresh with nothing changed checks 100,000 sources: the time of a check alone is no news, so
+    ``raw.fetches`` and ``raw.sources`` change only with what a fetch found (its status, content, error)."""
+    import duckdb
+
+    db, hashes = work_db
+    none = tmp_path / "none.csv"
+
+    def again(status: str, when: str, error: str | None = None) -> int:
+        records = [{"source_uri": s, "content_hash": hashes[s], "status": status, "fetched_at": when, "error": error,
+                    "listing": "L" if s != "c" else None} for s in "abc"]
+        return land(db, [], records, corrections=none, waivers=none, sources=current_load(db, records)).fetches
+
+    def rows() -> tuple[int, list]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return (con.execute("select count(*) from raw.fetches").fetchone()[0],
+                    con.execute("select source_uri, fetch_status, recorded_at from raw.sources order by all").fetchall())
+
+    assert again("unchanged", "2026-01-01T00:00:00+00:00") == 3, "fetched, then unchanged: news"
+    before = rows()
+    assert again("unchanged", "2026-01-02T00:00:00+00:00") == 0 and rows() == before, "the same again, a day later"
+    assert again("failed", "2026-01-03T00:00:00+00:00", "HTTP 503") == 3
+    assert again("unchanged", "2026-01-04T00:00:00+00:00") == 3, "unchanged after a failure is news again"
+    assert rows()[0] == before[0] + 6

@@ -15,7 +15,7 @@ import os
 import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Callable
@@ -30,9 +30,9 @@ from .config import DOCUMENT_TYPES, FetchConfig
 from .listing import LISTING_TYPES, find_links
 from .manifest import Manifest, SourceSpec, local_roots, outside_roots
 from .store import RawStore, StoredFetch, sha256_hex, utc_now
-from .unchanged import cached_links, file_stat, remember_links, settled
+from .unchanged import UnlinkedPages, cached_links, file_stat, remember_links, settled
 
-__all__ = ["FetchConfig", "FetchResult", "fetch_sources"]
+__all__ = ["FetchConfig", "FetchResult", "fetch_sources", "known_unchanged"]
 
 FETCHED, UNCHANGED, FAILED = "fetched", "unchanged", "failed"
 
@@ -55,8 +55,12 @@ class FetchResult:
     title_hint: str | None = None  # an attachment's link text when it reads as the report's title
 
     def to_record(self) -> dict[str, Any]:
-        """The row for ``raw.fetches`` (headers stay a mapping: the landing serialises them)."""
-        return asdict(self)
+        """The row for ``raw.fetches`` (headers stay a mapping: the landing serialises them). Shallow, not
+        ``asdict``'s deep copy: a refresh makes one per source, 100,000 at national scale."""
+        return {f.name: getattr(self, f.name) for f in RECORD_FIELDS} | {"headers": dict(self.headers)}
+
+
+RECORD_FIELDS = fields(FetchResult)
 
 
 def fetch_sources(
@@ -117,10 +121,34 @@ def fetch_sources(
     return results
 
 
+def known_unchanged(manifest: Manifest, store: RawStore, config: FetchConfig) -> tuple[list[FetchResult], list[SourceSpec]]:
+    """(the results of the local pages whose fetch is known without reading anything, the other sources).
+
+    Known: the file's stat is the one recorded with the store's copy (``_same_file``, the check ``fetch_sources``
+    makes) and the page's remembered scan found no attachment link, so ``fetch_sources`` would answer
+    ``unchanged`` with the same result. At 100,000 local pages a refresh with nothing changed needs no fetch
+    step for these; every other source (HTTP, listings, pages with attachments, anything changed) is fetched."""
+    run = _Run(None, store, config, False, local_roots(manifest.root, config.allowed_roots))
+    known: list[FetchResult] = []
+    rest: list[SourceSpec] = []
+    is_known: dict[str, bool] = {}  # location -> known (a document listed twice is fetched once, with its first hint)
+    for spec in manifest.sources:
+        if spec.location not in is_known:
+            result = run.known_page(spec) if spec.kind == "file" else None
+            is_known[spec.location] = result is not None
+            if result is not None:
+                known.append(result)
+                continue
+        elif is_known[spec.location]:
+            continue
+        rest.append(spec)
+    return known, rest
+
+
 class _Run:
     """The state of one fetch run, shared by its worker threads."""
 
-    def __init__(self, client: HttpClient, store: RawStore, config: FetchConfig, full: bool, roots: list[Path]):
+    def __init__(self, client: HttpClient | None, store: RawStore, config: FetchConfig, full: bool, roots: list[Path]):
         self.client = client
         self.store = store
         self.config = config
@@ -128,6 +156,9 @@ class _Run:
         self.roots = roots  # the folders local sources may lie in
         self.claimed: set[str] = set()  # documents and attachments taken by a job this run (each fetched once)
         self.linked: dict[str, list[str]] = {}  # attachment -> the pages linking it whose job found it taken
+        self.unlinked = UnlinkedPages(store.root)  # pages whose remembered scan found no link
+        self._folders: dict[str, bool] = {}  # a local folder -> whether its real path lies in a root (once a run)
+        self._blobs: set[str] = set()  # content hashes seen in the store this run (a blob is never deleted)
         self._claim_lock = threading.Lock()
 
     def claim(self, location: str) -> bool:
@@ -148,6 +179,41 @@ class _Run:
             linkers = [p for p in self.linked.get(result.source_uri, []) if p != result.source_uri]
             if linkers:
                 result.page = min(linkers + ([result.page] if result.page else []), key=lambda p: order.get(p, len(order)))
+
+    def known_page(self, spec: SourceSpec) -> FetchResult | None:
+        """``fetch_page``'s result for a local page whose file is the store's copy (its stat) and that links no
+        attachment (its remembered scan), found without reading either; None: it must be fetched."""
+        path = Path(spec.location)
+        try:
+            if self._refused(path):
+                return None
+            same = self._same_file(spec.location, os.stat(spec.location), self.config.max_bytes)
+        except OSError:
+            return None
+        if same is None:
+            return None
+        page = (same.content_hash, path.as_uri(), _content_type(same.headers))
+        if self.config.attachment_max_links and page not in self.unlinked:
+            found = cached_links(self.store.root, *page)  # an entry from before the markers: kept as one if it found nothing
+            if found is None or found.links or found.off_site:
+                return None
+            remember_links(self.store.root, *page, found)
+        return self._unchanged_file(spec, None, same)
+
+    def _refused(self, path: Path) -> str | None:
+        """``outside_roots`` with the file's folder resolved once a run (a refresh reads 100,000 files from a few
+        folders; a file that is no symlink lies in its folder's real path)."""
+        folder, name = os.path.split(str(path))
+        if os.path.islink(path) or name in ("", ".", ".."):
+            return outside_roots(path, self.roots)
+        if folder not in self._folders:  # its files lie in a root when it does
+            self._folders[folder] = outside_roots(Path(folder), self.roots) is None
+        return None if self._folders[folder] else outside_roots(path, self.roots, Path(folder).resolve() / name)
+
+    def _has(self, content_hash: str) -> bool:
+        if content_hash not in self._blobs and self.store.has(content_hash):
+            self._blobs.add(content_hash)
+        return content_hash in self._blobs
 
     def fetch_page(self, spec: SourceSpec, listing: str | None) -> list[FetchResult]:
         """A document and, when it is a page, its attachments (on the same site, at most ``attachment_max_links``)."""
@@ -193,7 +259,7 @@ class _Run:
     def _page_links(self, content_hash: str, base: str, headers: dict[str, str] | None) -> PageAttachments:
         """The attachment links of the page with this content at ``base``: remembered from its last scan, else
         read from the store and scanned (a PDF or Word file links nothing)."""
-        content_type = next((v for k, v in (headers or {}).items() if k.lower() == "content-type"), None)
+        content_type = _content_type(headers)
         found = cached_links(self.store.root, content_hash, base, content_type)
         if found is None:
             data = self.store.get(content_hash)
@@ -222,14 +288,13 @@ class _Run:
         path = Path(spec.location)
         limit = min(self.config.max_bytes, self.config.attachment_max_bytes) if link else self.config.max_bytes
         try:
-            refused = outside_roots(path, self.roots)
+            refused = self._refused(path)
             if refused:
                 raise UnreadableDocument(refused)
             status = os.stat(path)
             same = None if link is not None and link.binary_name else self._same_file(spec.location, status, limit)
             if same is not None:  # not read again: the file the store holds, by its stat
-                return FetchResult(spec.location, spec.location, UNCHANGED, None, same.content_hash, dict(same.headers),
-                                   agency_hint=spec.agency_hint, listing=listing, size=same.size)
+                return self._unchanged_file(spec, listing, same)
             data = read_document(path, limit)
         except (OSError, UnreadableDocument) as exc:
             reason = str(exc) if isinstance(exc, UnreadableDocument) else f"cannot read file: {exc.strerror or exc}"
@@ -238,13 +303,18 @@ class _Run:
         return self._arrived(spec.location, spec.location, None, headers, data, spec.agency_hint, listing, link,
                              file_stat(status) if settled(status) else None)
 
+    @staticmethod
+    def _unchanged_file(spec: SourceSpec, listing: str | None, same: StoredFetch) -> FetchResult:
+        return FetchResult(spec.location, spec.location, UNCHANGED, None, same.content_hash, dict(same.headers),
+                           agency_hint=spec.agency_hint, listing=listing, size=same.size)
+
     def _same_file(self, location: str, status: os.stat_result, limit: int) -> StoredFetch | None:
         """The store's last copy of a local file when the file's stat is the one recorded with it (and the copy is
         still there, within the size cap); None: read it."""
         previous = None if self.full else self.store.latest(location)
         if previous is None or previous.file_stat != file_stat(status) or not stat.S_ISREG(status.st_mode):
             return None
-        return previous if previous.size <= limit and self.store.has(previous.content_hash) else None
+        return previous if previous.size <= limit and self._has(previous.content_hash) else None
 
     def _remote(self, url: str, agency: str | None, listing: str | None, accept_types: tuple[str, ...] | None = DOCUMENT_TYPES,
                 max_bytes: int | None = None, link: AttachmentLink | None = None) -> FetchResult:
@@ -342,6 +412,10 @@ class _Run:
                 FetchResult(spec.location, spec.location, FAILED, None, None, error=f"no links matching {spec.link_text!r} on {pages} listing page(s)" + "".join(f"; not followed: {u}" for u in unfollowed), agency_hint=spec.agency_hint, listing=spec.location)
             )
         return documents, failures, note, left
+
+
+def _content_type(headers: dict[str, str] | None) -> str | None:
+    return next((v for k, v in (headers or {}).items() if k.lower() == "content-type"), None)
 
 
 def _links_left(spec: SourceSpec, by_listing: int, by_run: int, config: FetchConfig) -> FetchResult:

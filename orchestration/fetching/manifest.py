@@ -6,7 +6,9 @@ The format is documented in ``orchestration/fetching/README.md``.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -72,9 +74,10 @@ def local_roots(root: Path | None, allowed_roots: str) -> list[Path]:
     return [p.resolve() for p in ([root] if root else []) + extra]
 
 
-def outside_roots(path: Path, roots: list[Path]) -> str | None:
-    """Why ``path`` (symlinks resolved) may not be read as a local source, or None when it lies in a root."""
-    real = path.resolve()
+def outside_roots(path: Path, roots: list[Path], real: Path | None = None) -> str | None:
+    """Why ``path`` (symlinks resolved: ``real``, else resolved here) may not be read as a local source, or None
+    when it lies in a root."""
+    real = real or path.resolve()
     if any(real.is_relative_to(root) for root in roots):
         return None
     where = ", ".join(str(r) for r in roots) or "no folder (the manifest has none)"
@@ -130,16 +133,23 @@ def local_documents(path: Path, where: str, agency: str | None = None, line: int
     elif not path.is_dir():
         raise ManifestError(f"{where}: {path} is neither a regular file nor a folder (a FIFO or a device is no document)")
     else:
-        files = sorted(
-            p
-            for p in path.rglob("*")
-            if p.is_file()
-            and p.suffix.lower() in DOCUMENT_SUFFIXES
-            and not any(part.startswith(".") for part in p.relative_to(path).parts)
-        )
+        files = [os.path.join(path, *parts) for parts in sorted(_document_files(str(path)))]  # no Path per file
         if not files:
             raise ManifestError(f"{where}: folder {path} holds no documents ({', '.join(DOCUMENT_SUFFIXES)})")
     return [SourceSpec(kind="file", location=str(f), agency_hint=agency, line=line) for f in files]
+
+
+def _document_files(folder: str, parts: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The document files under ``folder`` as path parts relative to it (hidden files and folders skipped,
+    symlinked folders not entered, as ``Path.rglob``), from its listings: 100,000 files cost no stat each."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                yield from _document_files(entry.path, (*parts, entry.name))
+            elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in DOCUMENT_SUFFIXES:
+                yield (*parts, entry.name)
 
 
 class _Reader:

@@ -194,15 +194,7 @@ class Landing:
         except BaseException:
             self._connection.__exit__(None, None, None)
             raise
-        self.known = {
-            rid: (source, version, parser)
-            for rid, source, version, parser in self.conn.execute(
-                "select report_id, source_uri, source_version, parser_version from raw.documents").fetchall()
-        }
-        self.latest: dict[str, tuple[int, str]] = {}  # source -> (highest version, its report id)
-        for rid, (source, version, _) in self.known.items():
-            if source not in self.latest or version > self.latest[source][0]:
-                self.latest[source] = (version, rid)
+        self._landed: tuple[dict, dict] | None = None  # read when the first report lands (none: not read at all)
 
     def __enter__(self) -> Landing:
         return self
@@ -240,10 +232,24 @@ class Landing:
         self.landed += [{"source_uri": r.source, "content_hash": r.content_hash} for r in by_id.values()]
         self.stats.received += len(by_id)
         reparsed = self.stats.reparsed
-        _land_reports(self.conn, by_id, self.stats, self.now, self.known, self.latest)
+        if by_id:
+            _land_reports(self.conn, by_id, self.stats, self.now, *self._landed_reports())
         if self.stats.reparsed > reparsed:
             forget_dbt_build(self.work_db)
         self.stats.parse_failures += _land_failures(self.conn, failures, self.now)
+
+    def _landed_reports(self) -> tuple[dict[str, tuple[str, int, str]], dict[str, tuple[int, str]]]:
+        """(report_id -> (source, version, parser version) of every landed report, source -> (its highest
+        version, that report's id)), read once and kept up to date by ``_land_reports``."""
+        if self._landed is None:
+            known = {rid: (source, version, parser) for rid, source, version, parser in self.conn.execute(
+                "select report_id, source_uri, source_version, parser_version from raw.documents").fetchall()}
+            latest: dict[str, tuple[int, str]] = {}
+            for rid, (source, version, _) in known.items():
+                if source not in latest or version > latest[source][0]:
+                    latest[source] = (version, rid)
+            self._landed = known, latest
+        return self._landed
 
     def _transaction(self, work) -> None:
         self.conn.execute("begin transaction")
@@ -341,12 +347,40 @@ def _tables(write: dict[str, tuple[ParsedReport, int]], now: datetime) -> tuple[
     return table(doc_cols, docs), table(cell_cols, cells), table(issue_cols, issues), table(claim_cols, claims)
 
 
+# what a fetch found, beside when: a fetch that found what its source's last landed fetch found is no news
+FETCH_OUTCOME = ("source_uri", "status", "content_hash", "http_status", "final_url", "error")
+NEWS_SQL = f"""
+with latest as (
+    select source_uri, max(landed_at) as landed_at from raw.fetches
+    where source_uri in (select source_uri from incoming_outcomes) group by source_uri
+),
+last as (select f.* from raw.fetches f semi join latest using (source_uri, landed_at))
+select n.i from incoming_outcomes n
+where not exists (
+    select 1 from last l where l.source_uri = n.source_uri
+    {''.join(f" and l.{c} is not distinct from n.{c}" for c in FETCH_OUTCOME[1:])}
+)
+order by n.i
+"""
+
+
 def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], now: datetime) -> int:
+    """Land the fetch records that are news: a fetch whose outcome (``FETCH_OUTCOME``) is one its source's
+    last landing of a fetch had adds no row (a refresh with nothing changed lands none; the raw store's fetch log
+    keeps every arrival), so ``raw.fetches`` grows with what happened, not with how often it was checked."""
+    fetches = list(fetches)
+    if not fetches:
+        return 0
+    outcomes = {c: [f.get(c) for f in fetches] for c in FETCH_OUTCOME}
+    conn.register("incoming_outcomes", pa.table({"i": pa.array(range(len(fetches)), type=pa.int64())} | {
+        c: pa.array(v, type=pa.int32() if c == "http_status" else pa.string()) for c, v in outcomes.items()}))
+    news = [fetches[i] for (i,) in conn.execute(NEWS_SQL).fetchall()]
+    conn.unregister("incoming_outcomes")
     cols = ("fetch_id", "source_uri", "final_url", "fetched_at", "status", "http_status", "content_hash",
             "headers", "error")
     rows: dict[str, list] = {c: [] for c in cols}
     seen: set[str] = set()
-    for f in fetches:
+    for f in news:
         record = dict(f)
         fetched_at = record.get("fetched_at")
         fetched_at = fetched_at.isoformat() if isinstance(fetched_at, datetime) else fetched_at
@@ -374,7 +408,8 @@ def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], n
 
 
 def _land_sources(conn: duckdb.DuckDBPyConnection, sources: Iterable[Mapping], retire: bool, now: datetime) -> int:
-    """Record each source's current content (listed again if it had left); with ``retire``, every
+    """Record each source's current content (listed again if it had left; a row that is as it was keeps its
+    ``recorded_at``: only changes are written); with ``retire``, every
     other listed source leaves the current load. Returns how many of those had content (a report or
     a parse failure; a fetch that never succeeded retires nothing worth counting)."""
     rows = {str(s["source_uri"]): tuple(s.get(c) for c in SOURCE_COLUMNS[1:]) for s in sources}  # last row of a source wins
@@ -387,8 +422,10 @@ def _land_sources(conn: duckdb.DuckDBPyConnection, sources: Iterable[Mapping], r
                                "and source_uri not in (select source_uri from incoming_sources)")
         conn.execute("update raw.sources set listed = false, recorded_at = ? where listed "
                      "and source_uri not in (select source_uri from incoming_sources)", [now])
-    conn.execute("insert or replace into raw.sources by name "
-                 "select *, true as listed, ? as recorded_at from incoming_sources", [now])
+    same = " and ".join(f"s.{c} is not distinct from i.{c}" for c in SOURCE_COLUMNS[1:])
+    conn.execute("insert or replace into raw.sources by name select i.*, true as listed, ? as recorded_at "
+                 "from incoming_sources i where not exists (select 1 from raw.sources s where s.listed "
+                 f"and s.source_uri = i.source_uri and {same})", [now])  # rows as they were are not written again
     conn.unregister("incoming_sources")
     return retired
 
