@@ -474,7 +474,22 @@ def _manifest_stale(project: DbtProject) -> bool:
 class WarehouseDbtCli(DbtCliResource):
     """dagster-dbt's resource without two start-up costs of each step's first ``dbt`` command (issue #11):
     a ``dbt --version`` process (the version is this environment's dbt-core) and an in-process dbt adapter,
-    which only its ``fetch_row_counts()`` / ``fetch_column_metadata()`` use (not ours: dbt_metadata.py)."""
+    which only its ``fetch_row_counts()`` / ``fetch_column_metadata()`` use (not ours: dbt_metadata.py).
+    dbt runs as ``disclosure-dbt`` (orchestration/dbt_process.py), which dies with the process that started
+    it, so a killed refresh leaves no dbt holding the work DB."""
+
+    def cli(self, args, **kwargs):
+        from orchestration.dbt_process import PARENT_PID_ENV
+
+        before = os.environ.get(PARENT_PID_ENV)
+        os.environ[PARENT_PID_ENV] = str(os.getpid())  # dagster-dbt passes the environment as it is to dbt
+        try:
+            return super().cli(args, **kwargs)
+        finally:
+            if before is None:
+                os.environ.pop(PARENT_PID_ENV, None)
+            else:
+                os.environ[PARENT_PID_ENV] = before
 
     @cached_property
     def _cli_version(self):
@@ -488,4 +503,6 @@ class WarehouseDbtCli(DbtCliResource):
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
-    return WarehouseDbtCli(project_dir=project, dbt_executable=dbt_executable())
+    dbt = dbt_executable()
+    launcher = Path(dbt).with_name("disclosure-dbt")  # this project's console script beside dbt's
+    return WarehouseDbtCli(project_dir=project, dbt_executable=str(launcher) if os.access(launcher, os.X_OK) else dbt)
