@@ -480,7 +480,9 @@ class WarehouseDbtCli(DbtCliResource):
 
     def cli(self, args, **kwargs):
         from orchestration.dbt_process import PARENT_PID_ENV
+        from orchestration.warehouse.db import return_freed_memory
 
+        return_freed_memory()  # dbt's DuckDB takes up to its memory limit beside this process
         before = os.environ.get(PARENT_PID_ENV)
         os.environ[PARENT_PID_ENV] = str(os.getpid())  # dagster-dbt passes the environment as it is to dbt
         try:
