@@ -160,7 +160,7 @@ class WarehouseResource(ConfigurableResource):
     lock_timeout_s: float = setting(3600.0, "DISCLOSURE_LOCK_TIMEOUT", "seconds a run waits for another run holding the warehouse", ge=0)
     max_quarantine_share: float = setting(0.5, "DISCLOSURE_MAX_QUARANTINE_SHARE", "batch gate: largest share of quarantined documents")
     max_failed_share: float = setting(0.5, "DISCLOSURE_MAX_FAILED_SHARE", "batch gate: largest share of sources failed to fetch or parse")
-    duckdb_memory: Optional[str] = setting(None, "DISCLOSURE_DUCKDB_MEMORY", "DuckDB's memory limit for dbt's builds, the GX gate and the publish (each spills to disk beyond it), e.g. 768MB, 2GB; default 1GB for dbt (dbt_project/profiles.yml) and the publish, 512MB for the gate (expectations/gate.py)")
+    duckdb_memory: Optional[str] = setting(None, "DISCLOSURE_DUCKDB_MEMORY", "DuckDB's memory limit for dbt's builds, the GX gate and the publish (each spills to disk beyond it), e.g. 768MB, 2GB; default 768MB for dbt (dbt_project/profiles.yml), 1GB for the publish (warehouse/publish.py), 512MB for the gate (expectations/gate.py)")
     gate_chunk_rows: Optional[int] = setting(None, "DISCLOSURE_GATE_CHUNK_ROWS", "rule rows GX validates at once (the gate's memory grows with it); default 200000 (expectations/gate.py)", ge=1)
 
     @field_validator("warehouse", "work_db", "corrections", "waivers", "agency_overrides", mode="before")

@@ -29,24 +29,15 @@ def connect(path: Path, read_only: bool = False, memory_limit: str | None = None
 
 
 def return_freed_memory() -> None:
-    """Give back to the OS the memory this process freed (issue #11: at 100k documents the refresh process
-    keeps hundreds of MB of freed heap after fetching and landing, while dbt's DuckDB, in its own process,
-    and the publish's take up to their memory limit). glibc only; elsewhere nothing."""
-    import os
-    before = int(open('/proc/self/statm').read().split()[1]) * 4096 >> 20  # TEMP-MEASURE
+    """Give back to the OS what glibc keeps of the memory this process freed, before a DuckDB that takes up
+    to its memory limit starts beside it (dbt's process) or in it (the publish): issue #11's peak is their
+    sum. At 100k documents this gave back ~30 MB before dbt's first phase. glibc only; elsewhere nothing."""
     gc.collect()
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
         except (OSError, AttributeError):  # not glibc (musl)
             pass
-    after = int(open('/proc/self/statm').read().split()[1]) * 4096 >> 20  # TEMP-MEASURE
-    print(f"TEMP-MEASURE return_freed_memory pid {os.getpid()}: {before} -> {after} MiB", file=sys.__stderr__, flush=True)  # TEMP-MEASURE
-    from collections import Counter  # TEMP-MEASURE
-    counts, sizes = Counter(), Counter()  # TEMP-MEASURE
-    for o in gc.get_objects():  # TEMP-MEASURE
-        counts[type(o).__qualname__] += 1; sizes[type(o).__qualname__] += sys.getsizeof(o)  # TEMP-MEASURE
-    print("TEMP-MEASURE objects", len(gc.get_objects()), [(k, counts[k], v >> 20) for k, v in sizes.most_common(12)], file=sys.__stderr__, flush=True)  # TEMP-MEASURE
 
 
 def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
