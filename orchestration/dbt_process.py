@@ -6,6 +6,8 @@ hold DuckDB's lock on it while the next refresh starts. Here (Linux) the child a
 SIGKILL it when its parent dies (``prctl(PR_SET_PDEATHSIG)``), then runs dbt in this same process. The
 parent names itself in ``PARENT_PID_ENV``: a parent that died before that request took effect is
 seen here, and dbt does not start. ``WarehouseDbtCli`` (orchestration/resources.py) runs dbt this way.
+(To the kernel the parent is the thread that started dbt: dagster-dbt starts it in the step's own thread,
+which waits for it.)
 """
 
 from __future__ import annotations
