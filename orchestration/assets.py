@@ -262,9 +262,11 @@ def quality_gate(context: AssetExecutionContext, warehouse: WarehouseResource) -
 @asset(deps=[QUALITY_GATE, *dbt_post_gate.keys], group_name="publish", kinds={"duckdb"})
 def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseResource, dbt: DbtCliResource) -> MaterializeResult:
     """Publish the work DB atomically (the batch gate check has already allowed it), then dbt's docs site."""
+    from orchestration.warehouse.db import return_freed_memory
     from orchestration.warehouse.publish import PUBLISH_MEMORY, publish
 
     paths = warehouse.paths()
+    return_freed_memory()  # the publish's DuckDB takes up to its memory limit in this process
     publish(paths.work_db, paths.published, parquet_dir=paths.parquet_dir, log=context.log.info,
             storage_version=warehouse.storage_version, memory_limit=warehouse.duckdb_memory or PUBLISH_MEMORY)
     pending = _fingerprint_file(paths, "pending")

@@ -191,6 +191,9 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
 def gather_fetches(context: OpExecutionContext, batch: FetchBatch, chunks: list[ChunkResult], sources: SourcesResource) -> FetchBatch:
     """Every chunk's fetch results as one batch (a source two chunks reached counts once, as within one
     fetch: the first, still an attachment of the page that linked it), and the chunk files for the writer."""
+    from orchestration.fetching.store import forget_log_indexes
+
+    forget_log_indexes()  # every chunk step has fetched: this process needs the fetch log's index no more
     chunks = sorted(chunks, key=lambda c: c.index)
     merged: dict[str, Any] = {}
     for result in chain((r for c in chunks for r in c.results), batch.results):  # then the pages known unchanged

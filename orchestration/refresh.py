@@ -93,15 +93,15 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
     configured = resources_from_env()  # the same resources the run gets (checked just above)
     # --sources, env DISCLOSURE_SOURCES, or bundled
     location = Path(sources).expanduser().resolve() if sources else configured["sources"].location()
-    try:
-        manifest = manifest_for(location, configured["fetch"].overrides())
+    try:  # checked and counted, not kept: the run reads it again (100k sources held here all run: ~60 MB)
+        sources_count = len(manifest_for(location, configured["fetch"].overrides()).sources)
     except ManifestError as exc:
         print(f"disclosure refresh: sources refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     paths = configured["warehouse"].paths(warehouse)
     home = ensure_dagster_home()
     mode = "full" if full else "incremental"
-    print(f"refresh ({mode}): {len(manifest.sources)} sources from {location}", flush=True)
+    print(f"refresh ({mode}): {sources_count} sources from {location}", flush=True)
     print(f"  warehouse {paths.published}; Dagster home {home}", flush=True)
 
     from dagster import execute_job, reconstructable

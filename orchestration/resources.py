@@ -160,7 +160,7 @@ class WarehouseResource(ConfigurableResource):
     lock_timeout_s: float = setting(3600.0, "DISCLOSURE_LOCK_TIMEOUT", "seconds a run waits for another run holding the warehouse", ge=0)
     max_quarantine_share: float = setting(0.5, "DISCLOSURE_MAX_QUARANTINE_SHARE", "batch gate: largest share of quarantined documents")
     max_failed_share: float = setting(0.5, "DISCLOSURE_MAX_FAILED_SHARE", "batch gate: largest share of sources failed to fetch or parse")
-    duckdb_memory: Optional[str] = setting(None, "DISCLOSURE_DUCKDB_MEMORY", "DuckDB's memory limit for dbt's builds, the GX gate and the publish (each spills to disk beyond it), e.g. 768MB, 2GB; default 1GB for dbt (dbt_project/profiles.yml) and the publish, 512MB for the gate (expectations/gate.py)")
+    duckdb_memory: Optional[str] = setting(None, "DISCLOSURE_DUCKDB_MEMORY", "DuckDB's memory limit for dbt's builds, the GX gate and the publish (each spills to disk beyond it), e.g. 768MB, 2GB; default 768MB for dbt (dbt_project/profiles.yml), 1GB for the publish (warehouse/publish.py), 512MB for the gate (expectations/gate.py)")
     gate_chunk_rows: Optional[int] = setting(None, "DISCLOSURE_GATE_CHUNK_ROWS", "rule rows GX validates at once (the gate's memory grows with it); default 200000 (expectations/gate.py)", ge=1)
 
     @field_validator("warehouse", "work_db", "corrections", "waivers", "agency_overrides", mode="before")
@@ -474,7 +474,24 @@ def _manifest_stale(project: DbtProject) -> bool:
 class WarehouseDbtCli(DbtCliResource):
     """dagster-dbt's resource without two start-up costs of each step's first ``dbt`` command (issue #11):
     a ``dbt --version`` process (the version is this environment's dbt-core) and an in-process dbt adapter,
-    which only its ``fetch_row_counts()`` / ``fetch_column_metadata()`` use (not ours: dbt_metadata.py)."""
+    which only its ``fetch_row_counts()`` / ``fetch_column_metadata()`` use (not ours: dbt_metadata.py).
+    dbt runs as ``disclosure-dbt`` (orchestration/dbt_process.py), which dies with the process that started
+    it, so a killed refresh leaves no dbt holding the work DB."""
+
+    def cli(self, args, **kwargs):
+        from orchestration.dbt_process import PARENT_PID_ENV
+        from orchestration.warehouse.db import return_freed_memory
+
+        return_freed_memory()  # dbt's DuckDB takes up to its memory limit beside this process
+        before = os.environ.get(PARENT_PID_ENV)
+        os.environ[PARENT_PID_ENV] = str(os.getpid())  # dagster-dbt passes the environment as it is to dbt
+        try:
+            return super().cli(args, **kwargs)
+        finally:
+            if before is None:
+                os.environ.pop(PARENT_PID_ENV, None)
+            else:
+                os.environ[PARENT_PID_ENV] = before
 
     @cached_property
     def _cli_version(self):
@@ -488,4 +505,6 @@ class WarehouseDbtCli(DbtCliResource):
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
-    return WarehouseDbtCli(project_dir=project, dbt_executable=dbt_executable())
+    dbt = dbt_executable()
+    launcher = Path(dbt).with_name("disclosure-dbt")  # this project's console script beside dbt's
+    return WarehouseDbtCli(project_dir=project, dbt_executable=str(launcher) if os.access(launcher, os.X_OK) else dbt)

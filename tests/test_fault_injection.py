@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -70,6 +71,20 @@ def assert_lock_free(paths: WarehousePaths) -> None:
         pass
 
 
+def gone_within(pid: int, seconds: float) -> bool:
+    """Whether process ``pid`` has ended (or is a zombie nobody reaped yet) within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def add_document(site: dict, name: str) -> None:
     shutil.copyfile(BUNDLED / name, site["corpus"] / name)
 
@@ -107,6 +122,9 @@ def test_a_refresh_killed_at_each_stage_leaves_the_published_warehouse_whole(sit
     add_document(site, STAGES[stage])
     code, out = refresh(site, fault=stage)
     assert code == -signal.SIGKILL and f"FAULT_AT={stage}: SIGKILL" in out, out[-4000:]
+    if stage == "dbt":  # before: the orphaned dbt built on, holding DuckDB's lock on the work DB
+        dbt = int(re.search(r"dbt pid (\d+)", out).group(1))
+        assert gone_within(dbt, seconds=5), f"dbt (pid {dbt}) outlived the killed refresh"
     assert_lock_free(site["paths"])
     if stage == "publish_after_swap":  # the new build is in place, whole
         assert sha(published) != before

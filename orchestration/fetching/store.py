@@ -92,6 +92,14 @@ _INDEXES: dict[Path, _LogIndex] = {}  # per fetch log path, for this process
 _INDEXES_LOCK = threading.Lock()
 
 
+def forget_log_indexes() -> None:
+    """Drop this process's fetch-log indexes (a line per source: ~150 MB at 100k sources) once the run's
+    fetching is done, so the writer's process does not carry them through dbt and the publish; a later
+    RawStore reads its log again."""
+    with _INDEXES_LOCK:
+        _INDEXES.clear()
+
+
 class RawStore:
     def __init__(self, root: Path):
         self.root = Path(root)

@@ -21,7 +21,7 @@ DEFAULT_MAX_FAILED_SHARE = 0.5
 # The published file's storage format: v1.0.0 opens in every DuckDB from 0.10 on (the 1.x CLI, the JDBC
 # driver of DBeaver and Metabase, Python notebooks) and holds all the marts use (lists, decimals, comments).
 DEFAULT_STORAGE_VERSION = "v1.0.0"
-PUBLISH_MEMORY = "1GB"  # DuckDB's memory limit while publishing when DISCLOSURE_DUCKDB_MEMORY is unset, as dbt's
+PUBLISH_MEMORY = "1GB"  # DuckDB's memory limit while publishing when DISCLOSURE_DUCKDB_MEMORY is unset (dbt's: profiles.yml)
 # an updated published file past this many times its size when last copied whole (plus the slack: DuckDB
 # writes whole blocks, so a small file doubles on a small change) is copied whole again, compacted
 MAX_GROWTH, GROWTH_SLACK = 1.5, 64 * 2**20

@@ -28,8 +28,8 @@ from tests.corpus import generate
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants now (from /proc)."""
+def tree_rss(root: int) -> tuple[int, int]:
+    """Resident bytes of ``root`` and all its descendants now, and of ``root`` alone (from /proc)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):
@@ -48,15 +48,16 @@ def tree_rss(root: int) -> int:
         pid = todo.pop()
         total += rss.get(pid, 0)
         todo.extend(children.get(pid, []))
-    return total
+    return total, rss.get(root, 0)
 
 
 def run_refresh(sources: Path, warehouse: Path, home: Path, log: Path) -> dict:
     """One ``disclosure refresh`` in a child process: exit code, wall seconds, peak tree RSS, and per step
-    (from the run's step stats) its seconds and the peak tree RSS while it ran."""
+    (from the run's step stats) its seconds, the peak tree RSS while it ran and that of the refresh process
+    alone (the rest: parse workers, dbt)."""
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     command = [sys.executable, "-m", "orchestration.cli", "refresh", "--sources", str(sources), "--warehouse", str(warehouse)]
-    samples: list[tuple[float, int]] = []  # (epoch seconds, tree RSS)
+    samples: list[tuple[float, int, int]] = []  # (epoch seconds, tree RSS, the refresh process's RSS)
     start = time.perf_counter()
     with log.open("w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -64,7 +65,7 @@ def run_refresh(sources: Path, warehouse: Path, home: Path, log: Path) -> dict:
 
         def sample() -> None:
             while not done.wait(0.1):
-                samples.append((time.time(), tree_rss(process.pid)))
+                samples.append((time.time(), *tree_rss(process.pid)))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -78,9 +79,13 @@ def run_refresh(sources: Path, warehouse: Path, home: Path, log: Path) -> dict:
     with DagsterInstance.get() as instance:
         run = instance.get_runs(limit=1)[0]
         stats = [s for s in instance.get_run_step_stats(run.run_id) if s.start_time and s.end_time]
-    steps = {s.step_key: (s.end_time - s.start_time, max((r for t, r in samples if s.start_time <= t <= s.end_time), default=0))
+    def peaks(start: float, end: float) -> tuple[int, int]:
+        during = [(tree, own) for t, tree, own in samples if start <= t <= end]
+        return max((tree for tree, _ in during), default=0), max((own for _, own in during), default=0)
+
+    steps = {s.step_key: (s.end_time - s.start_time, *peaks(s.start_time, s.end_time))
              for s in sorted(stats, key=lambda s: s.start_time)}
-    peak = max((r for _, r in samples), default=0)
+    peak = max((r for _, r, _ in samples), default=0)
     return {"code": code, "wall": wall, "peak_rss": peak, "steps": steps, "log": log, "load": os.getloadavg()}
 
 
@@ -90,8 +95,8 @@ def report(label: str, n: int, result: dict) -> None:
           f"{result['peak_rss'] / 2**20:,.0f} MiB, {result['wall'] / n * 1000:.2f} ms/doc, "
           f"{len(lines):,} lines printed ({result['log']}); load average after "
           + "/".join(f"{x:.1f}" for x in result["load"]) + f" on {os.cpu_count()} cores (1/5/15 min)")
-    for step, (s, rss) in result["steps"].items():
-        print(f"   {step:<46}{s:>8.2f} s {rss / 2**20:>8,.0f} MiB peak")
+    for step, (s, rss, own) in result["steps"].items():
+        print(f"   {step:<46}{s:>8.2f} s {rss / 2**20:>8,.0f} MiB peak (refresh process {own / 2**20:,.0f})")
     if result["code"] != 0:
         print("\n".join(lines[-15:]))
 

@@ -21,12 +21,13 @@ def _die(where: str) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _after(fn, where: str, wait: float = 0.0):
-    """``fn`` runs, then the process dies (``wait``: after letting what it started run a little)."""
+def _after(fn, where: str, wait: float = 0.0, detail=lambda out: ""):
+    """``fn`` runs, then the process dies (``wait``: after letting what it started run a little; ``detail``:
+    what to say about ``fn``'s result)."""
     def wrapper(*args, **kwargs):
         out = fn(*args, **kwargs)
         time.sleep(wait)
-        _die(f"after {where}")
+        _die(f"after {where}{detail(out)}")
         return out
     return wrapper
 
@@ -65,8 +66,9 @@ PATCHES = {
               lambda m: setattr(m, "_parse_one", _after(m._parse_one, "parsing a document"))),
     "land": ("orchestration.warehouse.landing",  # reports written inside the landing transaction, not committed
              lambda m: setattr(m, "_land_fetches", _after(m._land_fetches, "landing reports and fetches (uncommitted)"))),
-    "dbt": ("dagster_dbt.core.dbt_cli_invocation",  # the dbt build running (its process outlives ours)
-            lambda m: _patch_class_method(m.DbtCliInvocation, "run", lambda fn: _after(fn, "starting dbt", wait=3.0))),
+    "dbt": ("dagster_dbt.core.dbt_cli_invocation",  # the dbt build running (its process must die with ours)
+            lambda m: _patch_class_method(m.DbtCliInvocation, "run", lambda fn: _after(
+                fn, "starting dbt", wait=3.0, detail=lambda invocation: f" (dbt pid {invocation.process.pid})"))),
     "gate": ("expectations.gate",  # rule results written, Data Docs built aside, not swapped in
              lambda m: setattr(m, "_swap_in", _before(m._swap_in, "swapping in the Data Docs"))),
 }
