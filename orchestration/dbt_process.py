@@ -17,7 +17,9 @@ import os
 import signal
 import sys
 
-PARENT_PID_ENV = "DISCLOSURE_DBT_PARENT_PID"  # the pid of the process that starts dbt (set by WarehouseDbtCli)
+# the pid of the process that starts dbt (set by WarehouseDbtCli); lower case: a handshake between two of our
+# processes, not a setting (settings are the upper-case DISCLOSURE_* names of orchestration/settings.py)
+PARENT_PID_ENV = "disclosure_dbt_parent_pid"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
