@@ -168,27 +168,25 @@ STALL = threading.Event()  # while set, the test server holds every request open
 @pytest.mark.slow
 def test_sigterm_stops_a_refresh_stalled_on_a_server_promptly(site, http_server, tmp_path):
     STALL.set()
-    base = http_server(page_handler(f"/{LATE}", (BUNDLED / LATE).read_bytes(), stall=STALL))
+    arrived: list = []  # the requests the stalling server has received
+    base = http_server(page_handler(f"/{LATE}", (BUNDLED / LATE).read_bytes(), stall=STALL, requests=arrived))
     manifest = site["corpus"].parent / "sources.yml"  # local paths resolve inside the manifest's folder
     manifest.write_text(f"sources:\n  - path: {site['corpus'].name}\n  - url: {base}/{LATE}\n", encoding="utf-8")
     site["env"] |= {"DISCLOSURE_FETCH_TIMEOUT_SECONDS": "600", "DISCLOSURE_FETCH_TOTAL_TIMEOUT_SECONDS": "600",
                     "DISCLOSURE_FETCH_ALLOWED_HOSTS": "127.0.0.1"}  # the stalling site is on loopback
     published, before = site["paths"].published, sha(site["paths"].published)
     proc = start_refresh(site, sources=manifest)
-    lines = []
     try:
-        for line in proc.stdout:  # until the fetch step runs (bounded by the pytest timeout)
-            lines.append(line)
-            if line.startswith("▶ source_documents.fetch_and_parse"):
-                break
-        time.sleep(2)  # the request to the stalling server is in flight
+        deadline = time.monotonic() + 300
+        while not arrived and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)  # until the request to the stalling server is in flight (the server has it)
+        assert arrived, "the refresh never reached the stalling server"
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=120)  # generous: it stops within seconds (before: it kept waiting)
     finally:
         STALL.clear()
         if proc.poll() is None:
             proc.kill()
-    out = "".join(lines) + out
     assert proc.returncode == 128 + signal.SIGTERM, out
     assert "interrupted by SIGTERM" in out
     assert_lock_free(site["paths"])
