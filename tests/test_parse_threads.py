@@ -44,13 +44,15 @@ def test_the_collector_gets_back_the_state_it_had(collector_on, data: bytes) -> 
 @pytest.mark.timeout(120)
 def test_one_parse_ending_does_not_restart_the_collector_under_another(collector_on) -> None:
     """The first parse to begin used to re-enable the collector when it ended, while a second still ran."""
-    short, long = _slow_page(2), _slow_page(20)
+    # sized so the second is inside its parse long before the first ends: a warm parse of 2 MB took 15 ms,
+    # hardly longer than the second's start (hashing 20 MB), and the check found the second not yet begun
+    short, long = _slow_page(12), _slow_page(40)
     first = threading.Thread(target=parse_document, args=(short, "short.html"))
     second = threading.Thread(target=parse_document, args=(long, "long.html"))
     first.start()
     while gc.isenabled() and first.is_alive():
         time.sleep(0.0005)
-    second.start()  # begins while the first parse runs (it takes ~0.1 s, the second ~1 s)
+    second.start()  # begins while the first parse runs (warm, it takes ~0.1 s, the second ~0.4 s)
     first.join()
     checked = second.is_alive()
     paused = not gc.isenabled()
