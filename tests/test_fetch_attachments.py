@@ -232,3 +232,22 @@ def test_an_attachment_two_pages_link_is_the_first_pages_whichever_thread_takes_
     results = fetch_sources(manifest_for(docs), RawStore(tmp_path / "raw"), FAST)
     (pdf,) = [r for r in results if r.source_uri.endswith("z_report.pdf")]
     assert pdf.status == "fetched" and pdf.page == str(docs / "a_first.html")
+
+
+def test_an_attachment_two_pages_link_takes_its_hints_from_the_page_that_holds_it(tmp_path):
+    """The agency hint and the link's title that the attachment's parse reads come from the page holding it
+    (the first in manifest order), not from whichever page's job reached the link first: the report's agency
+    must not depend on timing. (They came from the fetching page while the page itself was settled.)"""
+    docs = tmp_path / "pages"
+    (docs / "files").mkdir(parents=True)
+    (docs / "files" / "z_report.pdf").write_bytes(PDF)
+    first = docs / "a_first.html"
+    first.write_bytes(article("<p>说明</p>" * 3_000 + f'<p>附件：<a href="files/z_report.pdf">{TITLE}.pdf</a></p>'))
+    sources = [SourceSpec(kind="file", location=str(first), agency_hint="厦门市集美区科技局")]
+    for n in range(6):
+        copy = docs / f"b_copy{n}.html"
+        copy.write_bytes(article('<p>附件：<a href="files/z_report.pdf">厦门市集美区教育局2023年政府信息公开工作年度报告.pdf</a></p>'))
+        sources.append(SourceSpec(kind="file", location=str(copy), agency_hint="厦门市集美区教育局"))
+    results = fetch_sources(Manifest(sources=sources, root=docs.resolve()), RawStore(tmp_path / "raw"), FAST)
+    (pdf,) = [r for r in results if r.source_uri.endswith("z_report.pdf")]
+    assert (pdf.page, pdf.agency_hint, pdf.title_hint) == (str(first), "厦门市集美区科技局", TITLE)

@@ -155,7 +155,8 @@ class _Run:
         self.full = full
         self.roots = roots  # the folders local sources may lie in
         self.claimed: set[str] = set()  # documents and attachments taken by a job this run (each fetched once)
-        self.linked: dict[str, list[str]] = {}  # attachment -> the pages linking it whose job found it taken
+        # attachment -> (page, the page's agency hint, the link's title) for each page whose job found it taken
+        self.linked: dict[str, list[tuple[str, str | None, str | None]]] = {}
         self.unlinked = UnlinkedPages(store.root)  # pages whose remembered scan found no link
         self._folders: dict[str, bool] = {}  # a local folder -> whether its real path lies in a root (once a run)
         self._blobs: set[str] = set()  # content hashes seen in the store this run (a blob is never deleted)
@@ -172,13 +173,20 @@ class _Run:
 
     def settle_pages(self, results: list[FetchResult]) -> None:
         """Each attachment is the first linking page's in manifest order, whichever job's thread took it first
-        (two pages linking one file: which page holds the report must not depend on timing); a linked file
+        (two pages linking one file: which page holds the report, and so the agency and title hints it gives the
+        report, must not depend on timing); a linked file
         the manifest (or a listing) also names is fetched once and is still the page's attachment."""
         order = {r.source_uri: n for n, r in enumerate(results) if r.page is None}
         for result in results:
-            linkers = [p for p in self.linked.get(result.source_uri, []) if p != result.source_uri]
-            if linkers:
-                result.page = min(linkers + ([result.page] if result.page else []), key=lambda p: order.get(p, len(order)))
+            linkers = [link for link in self.linked.get(result.source_uri, []) if link[0] != result.source_uri]
+            if not linkers:
+                continue
+            if result.page is None:  # the manifest (or a listing) names it too: its own agency hint stays
+                result.page = min((page for page, _, _ in linkers), key=lambda p: order.get(p, len(order)))
+                continue
+            # fetched as an attachment: the page, its agency hint and its link's title all come from the one holding page
+            linkers.append((result.page, result.agency_hint, result.title_hint))
+            result.page, result.agency_hint, result.title_hint = min(linkers, key=lambda link: order.get(link[0], len(order)))
 
     def known_page(self, spec: SourceSpec) -> FetchResult | None:
         """``fetch_page``'s result for a local page whose file is the store's copy (its stat) and that links no
@@ -243,7 +251,7 @@ class _Run:
             location = url2pathname(urlsplit(link.url).path) if local else link.url
             if not self.claim(location):
                 with self._claim_lock:
-                    self.linked.setdefault(location, []).append(spec.location)
+                    self.linked.setdefault(location, []).append((spec.location, page.agency_hint, link.title))
                 continue
             if taken >= cap:
                 results.append(self._attachment_failed(location, page, f"attachment cap: more than {cap} attachment link(s) on {spec.location}; "
