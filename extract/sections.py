@@ -19,34 +19,44 @@ WRAP_MAX = 10  # the pieces of a header a narrow column wrapped are short
 def join_wrapped(tokens: list[Token]) -> list[Token]:
     """Text header cells a narrow column wrapped over two or three lines (商业 / 企业, 未经复议直 / 接起诉) joined
     back, when the joined text is a label and the later pieces are none on their own: 其他 / 结果 is 其他结果
-    (table 四), not 其他 (table 三) followed by noise."""
+    (table 四), not 其他 (table 三) followed by noise. ``tokens`` itself when nothing was wrapped (most pages):
+    only the short text lines are looked at, and the list is copied only around a join."""
     out: list[Token] = []
-    i, n = 0, len(tokens)
-    while i < n:
-        tok = tokens[i]
-        text = tok.text
-        k = 0
-        if tok.table is None and 0 < len(text) <= WRAP_MAX and not text.isascii():
-            for more in (1, 2):
-                parts = tokens[i + 1:i + 1 + more]
-                if len(parts) < more or not _fragments(parts):
-                    break
-                if classify_all(text + "".join(p.text for p in parts)):
-                    k = more
-                    break
+    done = 0  # the tokens before this index are in ``out`` (or joined into it)
+    for i in [i for i, tok in enumerate(tokens) if _is_piece(tok)]:
+        if i < done:  # (a later piece of the join just made)
+            continue
+        k = _wrapped_pieces(tokens, i)
         if k:
-            out.append(Token(text + "".join(t.text for t in tokens[i + 1:i + 1 + k]), None, tok.row))
-            i += 1 + k
-        else:
-            out.append(tok)
-            i += 1
+            out.extend(tokens[done:i])
+            out.append(Token("".join(t.text for t in tokens[i:i + 1 + k]), None, tokens[i].row))
+            done = i + 1 + k
+    if not done:
+        return tokens
+    out.extend(tokens[done:])
     return out
+
+
+def _is_piece(tok: Token) -> bool:
+    """Whether a token can be a piece of a wrapped header: a short text line, not ASCII."""
+    return tok.table is None and 0 < len(tok.text) <= WRAP_MAX and not tok.text.isascii()
+
+
+def _wrapped_pieces(tokens: list[Token], i: int) -> int:
+    """How many tokens after ``tokens[i]`` are the later pieces of its wrapped header (0: none)."""
+    text = tokens[i].text
+    for more in (1, 2):
+        parts = tokens[i + 1:i + 1 + more]
+        if len(parts) < more or not _fragments(parts):
+            return 0
+        if classify_all(text + "".join(p.text for p in parts)):
+            return more
+    return 0
 
 
 def _fragments(parts: list[Token]) -> bool:
     """Whether ``parts`` can be the later pieces of a wrapped header: short text lines that are no label."""
-    return bool(parts) and all(p.table is None and 0 < len(p.text) <= WRAP_MAX and not p.text.isascii() and not classify_all(p.text)
-                               for p in parts)
+    return bool(parts) and all(_is_piece(p) and not classify_all(p.text) for p in parts)
 
 
 Section = tuple[str, list[Token]]  # (template table, its tokens)

@@ -86,6 +86,17 @@ def test_scraped_text_layouts_parse_back_exactly(seed: int, layout: str, version
     assert not field_mismatches(doc.truth, got) + cell_mismatches(doc.truth, got)
 
 
+def test_join_wrapped_copies_nothing_unless_a_header_was_wrapped() -> None:
+    """A page without wrapped headers (most) gets its own token list back; around a join every other token keeps its place."""
+    plain = [Token("一、总体情况", None, 0), Token("规章", 1, 2, 0), Token("3", 1, 2, 1), Token("商业企业", None, 5)]
+    assert join_wrapped(plain) is plain
+    toks = [Token("规章", 1, 2, 0), Token("3", 1, 2, 1), Token("商业", None, 7), Token("企业", None, 8), Token("0", None, 9)]
+    joined = join_wrapped(toks)
+    assert joined is not toks and [(t.text, t.table, t.row, t.col) for t in joined] == [
+        ("规章", 1, 2, 0), ("3", 1, 2, 1), ("商业企业", None, 7, None), ("0", None, 9, None)]
+    assert [t.text for t in toks] == ["规章", "3", "商业", "企业", "0"]  # (the caller's list is left as it was)
+
+
 def test_wrapped_headers_are_joined_and_a_fragment_never_moves_the_reader() -> None:
     toks = [Token(t, None, i) for i, t in enumerate(["其他", "结果", "未经复议直", "接起诉", "本年新", "制作数量", "商业", "企业", "0"])]
     assert [t.text for t in join_wrapped(toks)] == ["其他结果", "未经复议直接起诉", "本年新", "制作数量", "商业企业", "0"]
