@@ -116,3 +116,22 @@ def test_a_snapshot_that_is_not_of_the_log_is_ignored(tmp_path, monkeypatch, how
     for n in range(5):
         found = fresh.latest(f"https://example.org/{n}.html")
         assert (found.content_hash if found else None) == (hashlib.sha256(expected[n].encode()).hexdigest() if n in expected else None), n
+
+
+def test_a_snapshot_written_by_other_code_is_not_used(tmp_path, monkeypatch):
+    """Entries pickled with other fields (another version of ``StoredFetch``) would lack what this code reads."""
+    from orchestration.fetching import store as store_module
+
+    monkeypatch.setattr(store_module, "SNAPSHOT_AFTER", 0)
+    store = RawStore(tmp_path)
+    for n in range(3):
+        store.put(f"https://example.org/{n}.html", f"page {n}".encode())
+    store_module.forget_log_indexes()
+    RawStore(tmp_path).latest("https://example.org/0.html")  # writes the snapshot
+    parsed: list[int] = []
+    real = store_module._parse_lines
+    monkeypatch.setattr(store_module, "_parse_lines", lambda path, text, first=0: parsed.append(len(text.splitlines())) or real(path, text, first))
+    monkeypatch.setattr(store_module, "_layout", lambda: ("source_uri", "a field of other code"))
+    store_module.forget_log_indexes()
+    assert RawStore(tmp_path).latest("https://example.org/2.html").content_hash == hashlib.sha256(b"page 2").hexdigest()
+    assert parsed == [3], "the whole log read"

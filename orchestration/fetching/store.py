@@ -20,7 +20,7 @@ import pickle
 import tempfile
 import threading
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -105,10 +105,10 @@ class _LogIndex:
         before its offset (their last ``TAIL`` bytes: lines name sources, hashes and times, so no other log has them)."""
         try:
             with open(snapshot, "rb") as f:
-                identity, offset, lines, tail, latest = pickle.load(f)
+                layout, identity, offset, lines, tail, latest = pickle.load(f)
         except Exception:  # none, damaged or of another version: the log is read whole (and the snapshot replaced)
             return
-        if identity != self.identity or offset > size or _tail(log, offset) != tail:
+        if layout != _layout() or identity != self.identity or offset > size or _tail(log, offset) != tail:
             return
         self.latest, self.offset, self.lines, self.snapshot_offset = latest, offset, lines, offset
 
@@ -119,7 +119,7 @@ class _LogIndex:
             return
         try:
             with os.fdopen(fd, "wb") as out:
-                pickle.dump((self.identity, self.offset, self.lines, _tail(log, self.offset), self.latest), out,
+                pickle.dump((_layout(), self.identity, self.offset, self.lines, _tail(log, self.offset), self.latest), out,
                             protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, snapshot)
             self.snapshot_offset = self.offset
@@ -128,6 +128,11 @@ class _LogIndex:
 
 
 TAIL = 1 << 16
+
+
+def _layout() -> tuple[str, ...]:
+    """What a snapshot's entries hold (``StoredFetch``'s fields): one written by other code is not used."""
+    return tuple(f.name for f in fields(StoredFetch))
 
 
 def _tail(log, offset: int) -> bytes:
