@@ -82,18 +82,25 @@ def test_a_fresh_process_reads_the_log_index_from_its_snapshot_and_only_the_line
     assert parsed == [2], "only the two lines after the snapshot"
 
 
+def snapshot_of(root, pages: int, monkeypatch) -> None:
+    """A store of ``pages`` pages ("page N") whose log index snapshot a fresh process has just written."""
+    from orchestration.fetching import store as store_module
+
+    monkeypatch.setattr(store_module, "SNAPSHOT_AFTER", 0)  # a snapshot after any read (else after 1 MB)
+    store = RawStore(root)
+    for n in range(pages):
+        store.put(f"https://example.org/{n}.html", f"page {n}".encode())
+    store_module.forget_log_indexes()
+    RawStore(root).latest("https://example.org/0.html")  # writes the snapshot
+
+
 @pytest.mark.parametrize("how", ["rewritten in place", "shortened", "damaged snapshot"])
 def test_a_snapshot_that_is_not_of_the_log_is_ignored(tmp_path, monkeypatch, how):
     """The snapshot is a cache: a log rewritten in place (same file, other lines), a shorter log or an
     unreadable snapshot means the log is read whole."""
     from orchestration.fetching import store as store_module
 
-    monkeypatch.setattr(store_module, "SNAPSHOT_AFTER", 0)
-    store = RawStore(tmp_path)
-    for n in range(5):
-        store.put(f"https://example.org/{n}.html", f"page {n}".encode())
-    store_module.forget_log_indexes()
-    RawStore(tmp_path).latest("https://example.org/0.html")  # writes the snapshot
+    snapshot_of(tmp_path, 5, monkeypatch)
     log = tmp_path / "fetch_log.jsonl"
     other = RawStore(tmp_path / "other")
     for n in range(5):
@@ -122,12 +129,7 @@ def test_a_snapshot_written_by_other_code_is_not_used(tmp_path, monkeypatch):
     """Entries pickled with other fields (another version of ``StoredFetch``) would lack what this code reads."""
     from orchestration.fetching import store as store_module
 
-    monkeypatch.setattr(store_module, "SNAPSHOT_AFTER", 0)
-    store = RawStore(tmp_path)
-    for n in range(3):
-        store.put(f"https://example.org/{n}.html", f"page {n}".encode())
-    store_module.forget_log_indexes()
-    RawStore(tmp_path).latest("https://example.org/0.html")  # writes the snapshot
+    snapshot_of(tmp_path, 3, monkeypatch)
     parsed: list[int] = []
     real = store_module._parse_lines
     monkeypatch.setattr(store_module, "_parse_lines", lambda path, text, first=0: parsed.append(len(text.splitlines())) or real(path, text, first))
