@@ -53,16 +53,22 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     dbt, the gate and the publish are skipped: the published warehouse is already this state."""
     from expectations.gate import data_docs_index
     from extract import PARSER_VERSION
+    from orchestration.fetching.known_pages import known_records
     from orchestration.warehouse.landing import Landing, current_load, parsed_reports
 
     paths = warehouse.paths()
     work_db = Path(paths.work_db)
     batch = source_documents
     records = [r.to_record() for r in batch.results]
-    load = current_load(work_db, records)  # each listed source's current content decides its report
-    done = set() if batch.full else parsed_reports(work_db, PARSER_VERSION)
+    # the pages the plan knew unchanged and parsed: as it read them (not asked again), but for any a chunk step reached
+    known = known_records(Path(batch.known_file) if batch.known_file else None, (r["source_uri"] for r in records))
+    load = current_load(work_db, records + known)  # each listed source's current content decides its report
     current = [s for s in load if s["content_hash"]]
-    todo = [s for s in current if (s["source_uri"], s["content_hash"]) not in done]
+    planned = {r["source_uri"] for r in known}
+    asked = [s for s in current if s["source_uri"] not in planned]
+    done = set() if batch.full else parsed_reports(work_db, PARSER_VERSION, [s["source_uri"] for s in asked])
+    todo = [s for s in asked if (s["source_uri"], s["content_hash"]) not in done]
+    records += known
     context.log.info(f"parse: {len(todo)} documents to parse, {len(current) - len(todo)} already parsed by {PARSER_VERSION}")
 
     kinds: Counter[str] = Counter()

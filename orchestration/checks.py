@@ -14,7 +14,7 @@ from orchestration.alert_memory import failing_reports
 from orchestration.assets import QUALITY_GATE
 from orchestration.run_metadata import md_table
 from orchestration.resources import AlertsResource, WarehouseResource
-from orchestration.verdicts import failures, failures_table, status_summary
+from orchestration.verdicts import failure_counts, failures, failures_table, status_summary
 
 SAMPLE_ROWS = 50
 DIM_REPORT = AssetKey(["marts", "dim_report"])  # each report's verdict (the one model that derives it)
@@ -27,38 +27,42 @@ def rule_names(severity: str) -> str:
     return ", ".join(rule.name for rule in RULES if rule.severity == severity)
 
 
-def rule_verdict(warehouse: WarehouseResource, hard: bool) -> tuple[list, dict[str, dict], dict, dict | None]:
+def rule_verdict(warehouse: WarehouseResource, hard: bool) -> tuple[int, dict, dict | None]:
     """The failures of one severity as dbt's verdicts hold them (hard: why each quarantined report is held
-    back, quality.quarantine; soft: the warnings), the reports they name, the check's metadata, and (hard)
-    the status summary `disclosure refresh` prints."""
+    back, quality.quarantine; soft: the warnings): how many failed instances, the check's metadata (counts
+    and the first ``SAMPLE_ROWS``, from SQL: a standing verdict reads no row per failure), and (hard) the
+    status summary `disclosure refresh` prints."""
     with warehouse.connect(read_only=True) as con:
-        rows = failures(con, hard)
+        counts = failure_counts(con, hard)
+        sample = failures(con, hard, limit=SAMPLE_ROWS)
         summary = status_summary(con) if hard else None
-    reports = failing_reports(rows)
-    header, table = failures_table(rows[:SAMPLE_ROWS])
+    header, table = failures_table(sample)
     metadata = {
-        "failed_instances": len(rows),
-        "reports": len(reports),
-        "rules_failed": MetadataValue.json(sorted({f.what for f in rows})),
+        "failed_instances": counts.instances,
+        "reports": counts.reports,
+        "rules_failed": MetadataValue.json(counts.what),
         "failures": MetadataValue.md(md_table(header, table)),  # named as a person knows them
         "data_docs": MetadataValue.path(str(Path(warehouse.paths().data_docs_dir) / "index.html")),
     }
     if summary is not None:
         metadata["verdicts"] = MetadataValue.json(summary)  # what `disclosure refresh` prints
-    return rows, reports, metadata, summary
+    return counts.instances, metadata, summary
 
 
 def _rule_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource, hard: bool) -> AssetCheckResult:
-    """Hard: the quarantined reports; soft: the warnings. Both read dbt's verdicts; what is new is alerted."""
+    """Hard: the quarantined reports; soft: the warnings. Both read dbt's verdicts; what is new is alerted
+    (the alerts need every failing report: read here, not for a standing verdict)."""
     what = f"hard rules ({rule_names(HARD)})" if hard else f"soft rules ({rule_names(SOFT)})"
-    rows, reports, metadata, summary = rule_verdict(warehouse, hard)
+    failed, metadata, summary = rule_verdict(warehouse, hard)
     if summary is not None:  # the gate asset runs before dbt derives the verdicts: they are shown on it from here
         context.op_execution_context.log_event(AssetObservation(asset_key=QUALITY_GATE, metadata={
             **summary["by_status"], "quarantine": metadata["failures"]}))
-    if rows:
-        context.log.warning(f"{what}: {len(rows)} failed rule instances in {len(reports)} report(s)")
+    if failed:
+        context.log.warning(f"{what}: {failed} failed rule instances in {metadata['reports']} report(s)")
+    with warehouse.connect(read_only=True) as con:
+        reports = failing_reports(failures(con, hard))
     alert_changes(context, warehouse, alerts, "hard" if hard else "soft", reports)
-    return AssetCheckResult(passed=not rows, severity=AssetCheckSeverity.WARN, metadata=metadata)
+    return AssetCheckResult(passed=not failed, severity=AssetCheckSeverity.WARN, metadata=metadata)
 
 
 def alert_changes(context: AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource,
@@ -120,9 +124,9 @@ def standing_verdicts(warehouse: WarehouseResource, note: str) -> list[AssetChec
     UI's check pages instead of "Skipped". No alert: nothing is new."""
     evaluations = []
     for check, hard in ((hard_rules_hold, True), (soft_rules_hold, False)):
-        rows, _reports, metadata, _summary = rule_verdict(warehouse, hard)
+        failed, metadata, _summary = rule_verdict(warehouse, hard)
         evaluations.append(AssetCheckEvaluation(
-            asset_key=check.check_key.asset_key, check_name=check.check_key.name, passed=not rows,
+            asset_key=check.check_key.asset_key, check_name=check.check_key.name, passed=not failed,
             severity=AssetCheckSeverity.WARN, metadata={**metadata, "unchanged": note}))
     passed, metadata = batch_verdict(warehouse)
     key = batch_gate_allows_publish.check_key

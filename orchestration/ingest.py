@@ -18,7 +18,6 @@ import socket
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +48,13 @@ class RefreshConfig(Config):
 class FetchBatch:
     """What ``source_documents`` hands to parsing: every source's fetch result, and the mode."""
 
-    results: list[Any]  # orchestration.fetching.fetcher.FetchResult
+    results: list[Any]  # orchestration.fetching.fetcher.FetchResult, of the chunk steps
     full: bool
     store_root: str
     root: str | None = None  # the manifest's folder: local sources' report_ids are relative to it
     chunk_files: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)  # (file, its (source, content)s): the chunk steps' parse outcomes
+    known_file: str | None = None  # the results of the pages known unchanged and parsed (``known_pages``), kept out of Dagster's pickles
+    known: int = 0  # how many
 
 
 @dataclass
@@ -95,6 +96,7 @@ def plan_chunks(context: OpExecutionContext, config: RefreshConfig, sources: Sou
     links; their content landed by this parser) get no step: their fetch results go to the writer as they are.
     With nothing to fetch there is no chunk step at all (``gather_fetches`` then collects an empty list)."""
     from orchestration.fetching.config import FetchConfig
+    from orchestration.fetching.known_pages import write_known
 
     manifest = sources.manifest(fetch)
     work_db = Path(warehouse.paths().work_db)
@@ -104,6 +106,9 @@ def plan_chunks(context: OpExecutionContext, config: RefreshConfig, sources: Sou
     fetch_config = FetchConfig.resolve(manifest.settings, fetch.overrides())
     store_root = str(raw_store_root(warehouse))
     known, todo = ([], manifest.sources) if config.full else known_and_parsed(manifest, fetch_config, store_root, work_db)
+    known_file = str(folder / context.run_id / "known.arrow") if known else None
+    if known_file:
+        write_known(Path(known_file), known)
     listings = [s for s in todo if s.kind == "listing"]
     documents = [s for s in todo if s.kind != "listing"]
     step = parse.sources_per_step
@@ -116,8 +121,9 @@ def plan_chunks(context: OpExecutionContext, config: RefreshConfig, sources: Sou
         chunk = Chunk(index, len(groups), replace(manifest, sources=group), fetch_config, config.full, store_root,
                       str(work_db), out_file)
         yield DynamicOutput(chunk, mapping_key=f"c{index:05d}", output_name="chunks")
-    yield Output(FetchBatch(results=known, full=config.full, store_root=store_root,
-                            root=str(manifest.root) if manifest.root else None), output_name="batch")
+    yield Output(FetchBatch(results=[], full=config.full, store_root=store_root,
+                            root=str(manifest.root) if manifest.root else None, known_file=known_file, known=len(known)),
+                 output_name="batch")
 
 
 def known_and_parsed(manifest: Any, fetch_config: Any, store_root: str, work_db: Path) -> tuple[list[Any], list[Any]]:
@@ -191,22 +197,25 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
 def gather_fetches(context: OpExecutionContext, batch: FetchBatch, chunks: list[ChunkResult], sources: SourcesResource) -> FetchBatch:
     """Every chunk's fetch results as one batch (a source two chunks reached counts once, as within one
     fetch: the first, still an attachment of the page that linked it), and the chunk files for the writer."""
+    from orchestration.fetching.known_pages import overlap
     from orchestration.fetching.store import forget_log_indexes
 
     forget_log_indexes()  # every chunk step has fetched: this process needs the fetch log's index no more
     chunks = sorted(chunks, key=lambda c: c.index)
     merged: dict[str, Any] = {}
-    for result in chain((r for c in chunks for r in c.results), batch.results):  # then the pages known unchanged
+    for result in (r for c in chunks for r in c.results):
         first = merged.setdefault(result.source_uri, result)
         if first is not result and first.page is None and result.page is not None:
             first.page = result.page
     results = list(merged.values())
-    counts = Counter(r.status for r in results)
+    # the pages known unchanged (all ``unchanged``, in the known file), but for those a chunk step reached too
+    known = batch.known - overlap(Path(batch.known_file) if batch.known_file else None, merged)
+    counts = Counter(r.status for r in results) + Counter({"unchanged": known})
     failed = [r for r in results if r.status == "failed"]
     context.log.info(f"fetched {counts.get('fetched', 0)}, unchanged {counts.get('unchanged', 0)}, "
-                     f"failed {len(failed)} of {len(results)} sources")
+                     f"failed {len(failed)} of {len(results) + known} sources")
     context.add_output_metadata({
-        "sources": len(results),
+        "sources": len(results) + known,
         "fetched": counts.get("fetched", 0),
         "unchanged": counts.get("unchanged", 0),
         "failed": len(failed),
@@ -259,8 +268,8 @@ def _read(path: Path) -> Iterator[ParseOutcome]:
 
 
 def discard_chunk_files(batch: FetchBatch) -> None:
-    """The chunk files once landed (their run's folder)."""
-    for folder in {Path(f).parent for f, _ in batch.chunk_files}:
+    """The chunk files and the known file once landed (their run's folder)."""
+    for folder in {Path(f).parent for f in [f for f, _ in batch.chunk_files] + [batch.known_file] if f}:
         shutil.rmtree(folder, ignore_errors=True)
 
 

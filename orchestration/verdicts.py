@@ -11,24 +11,28 @@ from typing import Any, NamedTuple
 
 TOP_FAILURES = 10  # the most frequent failures a summary lists
 
-QUARANTINED_SQL = """
+QUARANTINED = """
 select report_id, source_uri, agency_name, year, rule, instance, lhs, rhs
 from quality.quarantine
-order by agency_name nulls last, year nulls last, source_uri, rule, instance
 """
 
-WARNINGS_SQL = """
+WARNINGS = """
 select r.report_id, d.source_uri, d.agency_name, d.year, r.rule, r.instance, r.lhs, r.rhs
 from quality.rule_results r join marts.dim_report d using (report_id)
 where r.severity = 'soft' and not r.passed and not r.waived and d.gate_status <> 'retired'
-order by d.agency_name nulls last, d.year nulls last, d.source_uri, r.rule, r.instance
 """
+
+# as a person reads them: by agency, year, source, then the failing rule instance
+ORDER = "order by agency_name nulls last, year nulls last, source_uri, rule, instance"
+QUARANTINED_SQL = f"{QUARANTINED} {ORDER}"
+WARNINGS_SQL = f"{WARNINGS} {ORDER}"
+WHAT = "rule || coalesce(':' || nullif(instance, ''), '')"  # Failure.what in SQL
 
 # every failure that counts against a report: its quarantine reasons and its soft warnings
 FAILURES_SQL = f"""
-select report_id, rule, instance from ({QUARANTINED_SQL})
+select report_id, rule, instance from ({QUARANTINED})
 union all
-select report_id, rule, instance from ({WARNINGS_SQL})
+select report_id, rule, instance from ({WARNINGS})
 """
 
 
@@ -51,9 +55,27 @@ class Failure(NamedTuple):
         return f"{self.rule}:{self.instance}" if self.instance else self.rule
 
 
-def failures(con, hard: bool) -> list[Failure]:
-    """Why each quarantined report is held back (``hard``), or the unwaived soft-rule warnings."""
-    return [Failure(*row) for row in con.execute(QUARANTINED_SQL if hard else WARNINGS_SQL).fetchall()]
+def failures(con, hard: bool, limit: int | None = None) -> list[Failure]:
+    """Why each quarantined report is held back (``hard``), or the unwaived soft-rule warnings; the first
+    ``limit`` of them when given."""
+    sql = QUARANTINED_SQL if hard else WARNINGS_SQL
+    return [Failure(*row) for row in con.execute(sql + (f" limit {int(limit)}" if limit is not None else "")).fetchall()]
+
+
+class FailureCounts(NamedTuple):
+    """What a check shows of one severity's failures, counted in SQL (never a row per failure in Python)."""
+
+    instances: int  # failed rule instances
+    reports: int  # reports failing at least one
+    what: list[str]  # the distinct ``rule:instance``s, sorted
+
+
+def failure_counts(con, hard: bool) -> FailureCounts:
+    """The failures of one severity counted: instances, reports, the distinct ``rule:instance``s."""
+    instances, reports, what = con.execute(
+        f"select count(*), count(distinct report_id), coalesce(list(distinct what order by what), []) "
+        f"from (select report_id, {WHAT} as what from ({QUARANTINED if hard else WARNINGS}))").fetchone()
+    return FailureCounts(instances, reports, list(what))
 
 
 def status_summary(con) -> dict[str, Any]:
@@ -66,11 +88,15 @@ def status_summary(con) -> dict[str, Any]:
             "select coalesce(input_format, 'unknown'), gate_status, count(*) from marts.dim_report "
             "where gate_status <> 'retired' group by all order by 1, 2").fetchall():
         by_format.setdefault(fmt, {})[status] = n
-    by_rule = {rule: {"reports": reports, "instances": instances} for rule, reports, instances in con.execute(
-        f"select rule, count(distinct report_id), count(*) from ({FAILURES_SQL}) group by 1 order by 1").fetchall()}
-    top = [{"failure": what, "reports": n} for what, n in con.execute(
-        f"select rule || coalesce(':' || instance, '') as what, count(distinct report_id) as n "
-        f"from ({FAILURES_SQL}) group by 1 order by n desc, what limit {TOP_FAILURES}").fetchall()]
+    # one pass over the failures: per rule (reports, instances) and per rule:instance (reports)
+    grouped = con.execute(
+        f"select grouping(what) = 1 as per_rule, rule, what, count(distinct report_id), count(*) from "
+        f"(select report_id, rule, {WHAT} as what from ({FAILURES_SQL})) "
+        f"group by grouping sets ((rule), (what))").fetchall()
+    by_rule = {rule: {"reports": reports, "instances": instances}
+               for per_rule, rule, _, reports, instances in sorted(grouped, key=lambda g: str(g[1])) if per_rule}
+    tops = sorted(((what, reports) for per_rule, _, what, reports, _ in grouped if not per_rule), key=lambda t: (-t[1], t[0]))
+    top = [{"failure": what, "reports": n} for what, n in tops[:TOP_FAILURES]]
     return {"by_status": by_status, "by_format": by_format, "by_rule": by_rule, "top_failures": top}
 
 

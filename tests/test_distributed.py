@@ -90,6 +90,11 @@ def test_multiprocess_executor_gives_the_same_marts(corpus, in_process):
     assert len(pids) == 2, pids  # the sources were split into two steps...
     assert len(set(pids.values())) == 2, pids  # ...each in a process of its own
     assert contract_rows(warehouse) == contract_rows(in_process)
+    # nothing changed: the pages the plan (a process of its own) knew unchanged reach the writer (another) in its file
+    again = refresh({**base_env(corpus, home), "DISCLOSURE_EXECUTOR": "multiprocess"}, warehouse)
+    assert again.returncode == 0 and "nothing changed since the last publish" in again.stdout, again.stdout + again.stderr
+    assert "of them local files unchanged and parsed" in again.stdout and " 0 of them local files" not in again.stdout
+    assert "retired 0" in again.stdout and contract_rows(warehouse) == contract_rows(in_process)
 
 
 def free_port() -> int:

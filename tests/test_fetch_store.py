@@ -54,3 +54,86 @@ def test_a_torn_log_line_is_skipped_with_a_warning_and_later_arrivals_still_coun
     last = later.put("u", b"two")
     with pytest.warns(UserWarning, match="torn fetch log line"):
         assert RawStore(tmp_path).latest("u") == last
+
+
+def test_a_fresh_process_reads_the_log_index_from_its_snapshot_and_only_the_lines_after_it(tmp_path, monkeypatch):
+    """At 100,000 sources parsing the whole fetch log was seconds of every refresh: a process starting afresh
+    takes each source's last arrival from the snapshot beside the log and parses only what came after."""
+    from orchestration.fetching import store as store_module
+
+    monkeypatch.setattr(store_module, "SNAPSHOT_AFTER", 0)  # a snapshot after any read (else after 1 MB)
+    store = RawStore(tmp_path)
+    for n in range(20):
+        store.put(f"https://example.org/{n}.html", f"page {n}".encode())
+    store_module.forget_log_indexes()
+    assert RawStore(tmp_path).latest("https://example.org/3.html").content_hash == hashlib.sha256(b"page 3").hexdigest()
+    assert (tmp_path / store_module.INDEX_NAME).is_file()
+    store.put("https://example.org/3.html", b"page 3, changed")
+    store.put("https://example.org/new.html", b"a new page")
+
+    parsed: list[int] = []
+    real = store_module._parse_lines
+    monkeypatch.setattr(store_module, "_parse_lines", lambda path, text, first=0: parsed.append(len(text.splitlines())) or real(path, text, first))
+    store_module.forget_log_indexes()  # a new process
+    fresh = RawStore(tmp_path)
+    assert fresh.latest("https://example.org/3.html").content_hash == hashlib.sha256(b"page 3, changed").hexdigest()
+    assert fresh.latest("https://example.org/new.html").content_hash == hashlib.sha256(b"a new page").hexdigest()
+    assert fresh.latest("https://example.org/7.html").content_hash == hashlib.sha256(b"page 7").hexdigest()
+    assert parsed == [2], "only the two lines after the snapshot"
+
+
+def snapshot_of(root, pages: int, monkeypatch) -> None:
+    """A store of ``pages`` pages ("page N") whose log index snapshot a fresh process has just written."""
+    from orchestration.fetching import store as store_module
+
+    monkeypatch.setattr(store_module, "SNAPSHOT_AFTER", 0)  # a snapshot after any read (else after 1 MB)
+    store = RawStore(root)
+    for n in range(pages):
+        store.put(f"https://example.org/{n}.html", f"page {n}".encode())
+    store_module.forget_log_indexes()
+    RawStore(root).latest("https://example.org/0.html")  # writes the snapshot
+
+
+@pytest.mark.parametrize("how", ["rewritten in place", "shortened", "damaged snapshot"])
+def test_a_snapshot_that_is_not_of_the_log_is_ignored(tmp_path, monkeypatch, how):
+    """The snapshot is a cache: a log rewritten in place (same file, other lines), a shorter log or an
+    unreadable snapshot means the log is read whole."""
+    from orchestration.fetching import store as store_module
+
+    snapshot_of(tmp_path, 5, monkeypatch)
+    log = tmp_path / "fetch_log.jsonl"
+    other = RawStore(tmp_path / "other")
+    for n in range(5):
+        other.put(f"https://example.org/{n}.html", f"other {n}".encode())
+    lines = (tmp_path / "other" / "fetch_log.jsonl").read_bytes()
+    if how == "rewritten in place":
+        with open(log, "r+b") as f:  # the same file (inode), other lines
+            f.write(lines)
+            f.truncate()
+        expected = {n: f"other {n}" for n in range(5)}
+    elif how == "shortened":
+        with open(log, "r+b") as f:
+            f.truncate(len(b"".join(log.read_bytes().splitlines(keepends=True)[:2])))
+        expected = {0: "page 0", 1: "page 1"}
+    else:
+        (tmp_path / store_module.INDEX_NAME).write_bytes(b"not a pickle")
+        expected = {n: f"page {n}" for n in range(5)}
+    store_module.forget_log_indexes()
+    fresh = RawStore(tmp_path)
+    for n in range(5):
+        found = fresh.latest(f"https://example.org/{n}.html")
+        assert (found.content_hash if found else None) == (hashlib.sha256(expected[n].encode()).hexdigest() if n in expected else None), n
+
+
+def test_a_snapshot_written_by_other_code_is_not_used(tmp_path, monkeypatch):
+    """Entries pickled with other fields (another version of ``StoredFetch``) would lack what this code reads."""
+    from orchestration.fetching import store as store_module
+
+    snapshot_of(tmp_path, 3, monkeypatch)
+    parsed: list[int] = []
+    real = store_module._parse_lines
+    monkeypatch.setattr(store_module, "_parse_lines", lambda path, text, first=0: parsed.append(len(text.splitlines())) or real(path, text, first))
+    monkeypatch.setattr(store_module, "_layout", lambda: ("source_uri", "a field of other code"))
+    store_module.forget_log_indexes()
+    assert RawStore(tmp_path).latest("https://example.org/2.html").content_hash == hashlib.sha256(b"page 2").hexdigest()
+    assert parsed == [3], "the whole log read"

@@ -143,3 +143,20 @@ def test_known_unchanged_gives_the_fetchers_result_for_unchanged_pages_without_a
     (docs / "c_new.html").write_bytes(article("<p>新页</p>"))
     known, rest = fetcher.known_unchanged(manifest_for(docs), RawStore(store), FAST)
     assert known == [] and sorted(Path(s.location).name for s in rest) == ["a_article.html", "b_page.html", "c_new.html"]
+
+
+def test_a_known_page_has_the_remembered_scan_of_its_own_address_whatever_its_name(tmp_path, calls, settled_now):
+    """The plan writes a page's file URI from its folder's (no ``Path`` per page): it must be ``Path.as_uri()``
+    exactly, or no remembered scan is found and every page is read again, for names with spaces, ``%``, ``#``
+    and Chinese too."""
+    docs, store = tmp_path / "pages", tmp_path / "raw"  # (the folder the test manifest names)
+    docs.mkdir()
+    names = ["报告 2021.html", "100%#a.html", "plain.html", "站点 报告.txt"]
+    for name in names:
+        (docs / name).write_bytes(article("<p>无附件</p>"))
+    fetch_sources(manifest_for(docs), RawStore(store), FAST)
+    run = fetcher._Run(None, RawStore(store), FAST, False, [tmp_path])
+    assert [run._file_uri(str(docs / n)) for n in names] == [(docs / n).as_uri() for n in names]
+    assert run._file_uri("/") == Path("/").as_uri() and run._file_uri("/a//b.html") == Path("/a//b.html").as_uri()
+    known, rest = fetcher.known_unchanged(manifest_for(docs), RawStore(store), FAST)
+    assert sorted(Path(r.source_uri).name for r in known) == sorted(names) and rest == []

@@ -83,17 +83,32 @@ def test_a_refresh_with_nothing_changed_runs_no_fetch_step_for_unchanged_local_p
         "one new fetch row: the edited page's (fetched, unchanged, fetched again)"
 
 
-def test_with_every_page_known_unchanged_the_run_has_no_fetch_step_and_still_gathers(tmp_path, settled_now):
+def test_with_every_page_known_unchanged_the_run_has_no_fetch_step_and_still_gathers(tmp_path, settled_now, monkeypatch):
     """Dagster's dynamic output with no chunk at all: the collecting step still runs (with no chunk) and the
-    writer still sees every source (nothing retired, nothing changed)."""
+    writer still sees every source (nothing retired, nothing changed). The pages known unchanged reach the
+    writer in the plan's file, not in the steps' outputs (Dagster pickles those), and the writer asks the
+    work DB again neither which of them are parsed nor their earlier rows (the plan knew)."""
+    from orchestration.warehouse import landing
+
     docs = tmp_path / "corpus"
     docs.mkdir()
     for name in PAGES[:2]:
         shutil.copyfile(BUNDLED / name, docs / name)
     paths = warehouse_paths(tmp_path / "wh")
     refresh(paths, docs)
+    asked: dict[str, list] = {"parsed_reports": [], "listed_sources": []}  # the sources each call names (None: all)
+    for name, position in (("parsed_reports", 2), ("listed_sources", 1)):
+        real, calls = getattr(landing, name), asked[name]
+        monkeypatch.setattr(landing, name, lambda *args, real=real, calls=calls, at=position:
+                            calls.append(list(args[at]) if len(args) > at else None) or real(*args))
     again, chunk_steps, messages, steps = refresh(paths, docs)
     assert chunk_steps == [] and "source_documents.gather_fetches" in steps and "raw_landing" in steps
+    planned = again.output_for_node("source_documents.plan_chunks", "batch")
+    assert planned.results == [] and planned.known == 2, "the known pages are not in the pickled output"
+    assert again.output_for_node("source_documents.gather_fetches").results == []
+    assert asked["listed_sources"] == [[]], "no failed fetch, no listing: no earlier row needed"
+    assert asked["parsed_reports"] == [None, []], "the plan asks once; the writer for none of the pages it knew parsed"
+    assert not (paths.work_db.parent / "chunks" / again.run_id).exists(), "the plan's file is removed once landed"
     assert any("2 sources, 2 of them local files unchanged and parsed" in m for m in messages), messages
     assert any("nothing changed since the last publish" in m for m in messages), messages
     assert again.asset_materializations_for_node("raw_landing") == []

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlsplit
+from urllib.parse import quote_from_bytes, urlsplit
 from urllib.request import url2pathname
 
 from extract.loading import UnreadableDocument, decode, read_document, sniff_binary
@@ -159,6 +159,8 @@ class _Run:
         self.linked: dict[str, list[tuple[str, str | None, str | None]]] = {}
         self.unlinked = UnlinkedPages(store.root)  # pages whose remembered scan found no link
         self._folders: dict[str, bool] = {}  # a local folder -> whether its real path lies in a root (once a run)
+        self._folder_uris: dict[str, str | None] = {}  # a local folder -> its file URI (``_file_uri``)
+        self.started = utc_now()  # when a plan found its pages known (one time for all: seconds, as every fetch's)
         self._blobs: set[str] = set()  # content hashes seen in the store this run (a blob is never deleted)
         self._claim_lock = threading.Lock()
 
@@ -190,33 +192,44 @@ class _Run:
 
     def known_page(self, spec: SourceSpec) -> FetchResult | None:
         """``fetch_page``'s result for a local page whose file is the store's copy (its stat) and that links no
-        attachment (its remembered scan), found without reading either; None: it must be fetched."""
-        path = Path(spec.location)
+        attachment (its remembered scan), found without reading either; None: it must be fetched. A plan asks
+        this of 100,000 pages: no ``Path`` per page (its folder's, once)."""
+        location = spec.location
         try:
-            if self._refused(path):
+            if self._refused(location):
                 return None
-            same = self._same_file(spec.location, os.stat(spec.location), self.config.max_bytes)
+            same = self._same_file(location, os.stat(location), self.config.max_bytes)
         except OSError:
             return None
         if same is None:
             return None
-        page = (same.content_hash, path.as_uri(), _content_type(same.headers))
+        page = (same.content_hash, self._file_uri(location), _content_type(same.headers))
         if self.config.attachment_max_links and page not in self.unlinked:
             found = cached_links(self.store.root, *page)  # an entry from before the markers: kept as one if it found nothing
             if found is None or found.links or found.off_site:
                 return None
             remember_links(self.store.root, *page, found)
-        return self._unchanged_file(spec, None, same)
+        return self._unchanged_file(spec, None, same, self.started)
 
-    def _refused(self, path: Path) -> str | None:
+    def _file_uri(self, location: str) -> str:
+        """``Path(location).as_uri()``, from its folder's URI (worked out once a run) and its quoted name:
+        ``as_uri`` quotes byte by byte, so the parts quote as the whole does (the folder's, when it is written
+        as ``Path`` writes it; else the whole path's)."""
+        folder, name = os.path.split(location)
+        if folder not in self._folder_uris:
+            self._folder_uris[folder] = Path(folder).as_uri().rstrip("/") if str(Path(folder)) == folder else None
+        base = self._folder_uris[folder]
+        return f"{base}/{quote_from_bytes(os.fsencode(name))}" if base is not None and name else Path(location).as_uri()
+
+    def _refused(self, location: str) -> str | None:
         """``outside_roots`` with the file's folder resolved once a run (a refresh reads 100,000 files from a few
         folders; a file that is no symlink lies in its folder's real path)."""
-        folder, name = os.path.split(str(path))
-        if os.path.islink(path) or name in ("", ".", ".."):
-            return outside_roots(path, self.roots)
+        folder, name = os.path.split(location)
+        if os.path.islink(location) or name in ("", ".", ".."):
+            return outside_roots(Path(location), self.roots)
         if folder not in self._folders:  # its files lie in a root when it does
             self._folders[folder] = outside_roots(Path(folder), self.roots) is None
-        return None if self._folders[folder] else outside_roots(path, self.roots, Path(folder).resolve() / name)
+        return None if self._folders[folder] else outside_roots(Path(location), self.roots, Path(folder).resolve() / name)
 
     def _has(self, content_hash: str) -> bool:
         if content_hash not in self._blobs and self.store.has(content_hash):
@@ -296,7 +309,7 @@ class _Run:
         path = Path(spec.location)
         limit = min(self.config.max_bytes, self.config.attachment_max_bytes) if link else self.config.max_bytes
         try:
-            refused = self._refused(path)
+            refused = self._refused(str(path))
             if refused:
                 raise UnreadableDocument(refused)
             status = os.stat(path)
@@ -312,9 +325,9 @@ class _Run:
                              file_stat(status) if settled(status) else None)
 
     @staticmethod
-    def _unchanged_file(spec: SourceSpec, listing: str | None, same: StoredFetch) -> FetchResult:
+    def _unchanged_file(spec: SourceSpec, listing: str | None, same: StoredFetch, at: str | None = None) -> FetchResult:
         return FetchResult(spec.location, spec.location, UNCHANGED, None, same.content_hash, dict(same.headers),
-                           agency_hint=spec.agency_hint, listing=listing, size=same.size)
+                           at or utc_now(), agency_hint=spec.agency_hint, listing=listing, size=same.size)
 
     def _same_file(self, location: str, status: os.stat_result, limit: int) -> StoredFetch | None:
         """The store's last copy of a local file when the file's stat is the one recorded with it (and the copy is

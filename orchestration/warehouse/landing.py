@@ -364,10 +364,16 @@ order by n.i
 """
 
 
+def headers_json(headers: Mapping | None) -> str | None:
+    """A fetch's headers as ``raw.fetches.headers`` holds them (None: none)."""
+    return json.dumps(dict(headers), ensure_ascii=False) if headers else None
+
+
 def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], now: datetime) -> int:
     """Land the fetch records that are news: a fetch whose outcome (``FETCH_OUTCOME``) is one its source's
     last landing of a fetch had adds no row (a refresh with nothing changed lands none; the raw store's fetch log
-    keeps every arrival), so ``raw.fetches`` grows with what happened, not with how often it was checked."""
+    keeps every arrival), so ``raw.fetches`` grows with what happened, not with how often it was checked.
+    A record's headers may come as their JSON already (``headers_json``)."""
     fetches = list(fetches)
     if not fetches:
         return 0
@@ -392,7 +398,7 @@ def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], n
         headers = record.get("headers")
         values = (fid, record.get("source_uri"), record.get("final_url"), fetched_at, record.get("status"),
                   record.get("http_status"), record.get("content_hash"),
-                  json.dumps(dict(headers), ensure_ascii=False) if headers else None, record.get("error"))
+                  headers if isinstance(headers, str) else headers_json(headers), record.get("error"))
         for col, value in zip(cols, values):
             rows[col].append(value)
     if not seen:
@@ -441,7 +447,8 @@ def current_load(work_db: Path, fetches: Iterable[Mapping]) -> list[dict]:
     Reads only what these fetches need (their sources' and their listings' rows), so a chunk of the
     run pays for its own sources, not for the whole warehouse."""
     fetches = list(fetches)
-    previous = listed_sources(work_db, [str(f["source_uri"]) for f in fetches],
+    # the rows before are needed only for the fetches that failed and for listings (a nothing-changed run asks for none)
+    previous = listed_sources(work_db, [str(f["source_uri"]) for f in fetches if f.get("status") == "failed"],
                               {str(f["listing"]) for f in fetches if f.get("listing")})
     rows: dict[str, dict] = {}
     for f in fetches:
