@@ -111,7 +111,7 @@ def test_a_refresh_with_a_few_sources_changed_added_removed_equals_a_build_from_
     assert_no_scan_of_held_rows_per_row(incremental)
     assert "OK created sql incremental model marts.fct_metric" in last_tool_log(incremental)  # every phase ran
     assert docs_page.stat().st_mtime_ns == docs_generated  # same dbt project and relations: the docs site stands
-    compiled_fct = next((incremental / "wh" / "work" / "dbt_target" / "compiled").rglob("fct_metric.sql")).read_text()
+    compiled_fct = next((incremental / "wh" / "work" / "dbt_target" / "compiled").rglob("fct_metric_build_reports.sql")).read_text()
     assert "except" in compiled_fct  # fct_metric took only the reports it did not hold as they are
 
     # the publish updated the previous file (only the changed reports' rows), which equals a whole copy of the work DB

@@ -10,7 +10,7 @@
     only those, as a model that holds few (narrative claims) would keep the others in every build's set -#}
 {% macro by_report(current, strategy='append', every_report=true) -%}
 {{ config(materialized='incremental', unique_key='report_id', incremental_strategy=strategy,
-          on_schema_change='fail', meta={'by_report': true, 'every_report': every_report},
+          on_schema_change='fail', meta={'tested_reports': 'int_build_reports', 'every_report': every_report},
           post_hook="{{ delete_reports_not_in('" ~ current ~ "') }}") }}
 -- depends_on: {{ ref('int_build_reports') }}
 {%- endmacro %}
@@ -40,20 +40,22 @@
 {%- endmacro %}
 
 {#- dbt's hook for a data test's `where` (dbt/include/global_project/.../where_subquery.sql), here also: a test of a
-    model kept incremental by report checks, on an incremental build, only the reports this build added
-    (int_build_reports), as their rows are all this build wrote there (a report's rows never change under its
-    id; the post-hook only deletes). Every data test of these models is per report: a row's own columns, a key
-    that includes report_id, or a row's reference to another model. (A cross-report test of such a model would
-    need the whole table: give it `meta: {whole_table: true}`.) An incremental build after one that did not
+    model kept incremental by report checks, on an incremental build, only the reports this build wrote there,
+    listed by the model its meta `tested_reports` names (int_build_reports; marts.fct_metric's
+    fct_metric_build_reports), as the rows of other reports are as the last complete build left them (a
+    report's rows never change under its id; the post-hooks only delete). Every data test of these models is
+    per report: a row's own columns, a key that includes report_id, or a row's reference to another model
+    whose own tests are whole (fct_metric's agency_id is dim_report's, which is tested whole). (A cross-report
+    test of such a model would need the whole table: give it `meta: {whole_table: true}`.) An incremental build after one that did not
     complete (a failing test) is not run: orchestration/dbt_builds.py rebuilds everything then, so no failure
     is forgotten. `--full-refresh` tests every row. -#}
 {% macro get_where_subquery(relation) -%}
 {%- set where = config.get('where', '') -%}
 {%- set built = namespace(filter=none) -%}  {#- a namespace: a plain set in a loop stays in the loop #}
 {%- if execute and not flags.FULL_REFRESH and not (config.get('meta') or {}).get('whole_table') -%}
-{%- for node in graph.nodes.values() if node.resource_type == 'model' and node.config.meta.get('by_report')
+{%- for node in graph.nodes.values() if node.resource_type == 'model' and node.config.meta.get('tested_reports')
         and node.alias == relation.identifier and node.schema == relation.schema -%}
-{%- for build in graph.nodes.values() if build.resource_type == 'model' and build.name == 'int_build_reports' -%}
+{%- for build in graph.nodes.values() if build.resource_type == 'model' and build.name == node.config.meta.tested_reports -%}
 {%- set built.filter = 'report_id in (select report_id from ' ~ api.Relation.create(database=build.database, schema=build.schema, identifier=build.alias) ~ ')' -%}
 {%- endfor -%}
 {%- endfor -%}
