@@ -40,9 +40,9 @@
 {%- endmacro %}
 
 {#- dbt's hook for a data test's `where` (dbt/include/global_project/.../where_subquery.sql), here also: a test of a
-    model kept incremental by report checks, on an incremental build, only the reports this build wrote there,
-    listed by the model its meta `tested_reports` names (int_build_reports; marts.fct_metric's
-    fct_metric_build_reports), as the rows of other reports are as the last complete build left them (a
+    model kept incremental by report (or of int_metric_domain, a view of one) checks, on an incremental build, only
+    the reports this build wrote there, listed by the model its meta `tested_reports` names (int_build_reports;
+    marts.fct_metric's fct_metric_build_reports), as the rows of other reports are as the last complete build left them (a
     report's rows never change under its id; the post-hooks only delete). Every data test of these models is
     per report: a row's own columns, a key that includes report_id, or a row's reference to another model
     whose own tests are whole (fct_metric's agency_id is dim_report's, which is tested whole). (A cross-report
