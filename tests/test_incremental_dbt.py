@@ -176,7 +176,7 @@ def test_an_incremental_build_tests_the_reports_it_adds_and_a_failure_there_fail
         bad, unchanged = [r for (r,) in con.execute("select distinct report_id from intermediate.int_metric_values "
                                                     "order by 1 limit 2").fetchall()]
         # a duplicate cell in a report this build adds (one model lacks it) and in one it leaves as it is
-        con.execute("delete from intermediate.int_corrected_cells where report_id = ?", [bad])
+        con.execute("delete from intermediate.int_report_completeness where report_id = ?", [bad])
         for report_id in (bad, unchanged):
             con.execute("insert into intermediate.int_metric_values select * from intermediate.int_metric_values "
                         "where report_id = ? limit 1", [report_id])

@@ -6,11 +6,13 @@
     everything: `dbt build --full-refresh` (orchestration/dbt_builds.py decides). -#}
 
 {#- config for a model kept incremental by report: rows of reports that left `current` (a model) are deleted -#}
-{#- every_report: whether the model holds rows of (nearly) every current annual report; int_build_reports reads
-    only those, as a model that holds few (narrative claims) would keep the others in every build's set -#}
-{% macro by_report(current, strategy='append', every_report=true) -%}
+{#- lists_reports: whether int_build_reports reads this model to find the reports a build adds: a model with a
+    few rows for every current annual report. Not one with many (the cell-level models: 3.4 s at 100k reports
+    to read all) or with rows for some reports only (narrative claims: the others would be in every build's
+    list); those are in step with the listing ones, as every build completes or is followed by a full one. -#}
+{% macro by_report(current, strategy='append', lists_reports=true) -%}
 {{ config(materialized='incremental', unique_key='report_id', incremental_strategy=strategy,
-          on_schema_change='fail', meta={'tested_reports': 'int_build_reports', 'every_report': every_report},
+          on_schema_change='fail', meta={'tested_reports': 'int_build_reports', 'lists_reports': lists_reports},
           post_hook="{{ delete_reports_not_in('" ~ current ~ "') }}") }}
 -- depends_on: {{ ref('int_build_reports') }}
 {%- endmacro %}
@@ -25,12 +27,12 @@
     where not exists (select 1 from {{ this }} as held where held.report_id = build_.report_id)) {% else %} true {% endif -%}
 {%- endmacro %}
 
-{#- The models kept incremental by report (`by_report` above) that hold every report, as relations of the work
-    DB; none when one of them is not built yet (int_build_reports then lists every current report). -#}
+{#- The models kept incremental by report (`by_report` above) that list the reports a build adds, as relations of
+    the work DB; none when one of them is not built yet (int_build_reports then lists every current report). -#}
 {% macro by_report_relations() -%}
 {%- set relations = [] -%}
 {%- if execute -%}
-{%- for node in graph.nodes.values() if node.resource_type == 'model' and node.config.meta.get('every_report') -%}
+{%- for node in graph.nodes.values() if node.resource_type == 'model' and node.config.meta.get('lists_reports') -%}
 {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
 {%- if relation is none -%}{{ return([]) }}{%- endif -%}
 {%- do relations.append(relation) -%}

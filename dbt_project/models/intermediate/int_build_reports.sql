@@ -1,7 +1,8 @@
 -- The current annual reports this build adds to the models kept incremental by report (macros/incremental.sql):
--- those one of them that holds every report does not hold yet; every current report when it rebuilds everything
--- or one is not built yet. (A model holding only some reports, int_narrative_claims, is in step with them:
--- every build either completes or is followed by a full one, orchestration/dbt_builds.py.)
+-- those one of the models that list them (a few rows for every report: `lists_reports`) does not hold yet;
+-- every current report when it rebuilds everything or one is not built yet. (The others, the cell-level models
+-- and int_narrative_claims, are in step with them: every build either completes or is followed by a full
+-- one, orchestration/dbt_builds.py.)
 -- They add only these, and their data tests check only these (get_where_subquery), so a 1 %-changed build
 -- tests 1 % of their rows. The models are named by relation, not ref(): they read this model. (A union of
 -- anti joins: one `not exists ... or not exists ...` filter took 5x as long.)
