@@ -5,9 +5,11 @@ report's landed rows never change under its ``report_id``. What changes the rows
 built is everything else they are made from: the dbt project (models, macros, seeds), the parser
 version, and the maintainers' corrections, waivers and agency overrides. When any of these differs
 from the last complete build (both phases), or the run is ``--full``, both phases run with
-``--full-refresh``; a build that did not complete leaves the record as it was, so the next one is full
-again if this one was. Landing forgets the record when it replaces a report's rows under the same id
-(re-parsed by another parser version, re-keyed), so that build is full too."""
+``--full-refresh``. A build that did not complete (a failing data test, a gate that failed between the
+phases) makes the next one full: an incremental build tests only the reports it adds
+(``get_where_subquery`` in dbt_project/macros/incremental.sql), so a failure in reports an incomplete build
+already added would otherwise pass unseen. Landing forgets the record when it replaces a report's rows under
+the same id (re-parsed by another parser version, re-keyed), so that build is full too."""
 
 from __future__ import annotations
 
@@ -45,6 +47,8 @@ def needs_full_refresh(paths, parser_version: str, full: bool, first_phase: bool
     """True when this phase must rebuild every model (``--full-refresh``), see the module's docstring. The
     first phase notes the fingerprint it started from, so both phases of a run decide alike."""
     pending = _state(paths, "pending")
+    if first_phase and pending.exists():  # the last build started did not complete (record_complete_build)
+        _state(paths, "built").unlink(missing_ok=True)
     if first_phase or not pending.exists():
         pending.write_text(model_inputs_fingerprint(paths, parser_version))
     built = _state(paths, "built")

@@ -65,8 +65,9 @@ def assert_no_scan_of_held_rows_per_row(root: Path) -> None:
     """No incremental model asks ``x not in (select report_id from <a big table>)``: DuckDB runs it as a mark
     join over every row that table holds, with null semantics (45 s of a 1 %-changed refresh at 100k
     reports for int_metric_values alone); an anti join (``not exists``) takes 0.3 s."""
-    executed = [json.loads(line)["data"].get("sql") or "" for line in
-                (root / "wh" / "work" / "dbt_target" / "dbt.log").read_text().splitlines() if '"SQLQuery"' in line]
+    logs = (root / "wh" / "work" / "dbt_target").glob("dbt.log*")  # dbt starts a new file every 10 MB
+    executed = [json.loads(line)["data"].get("sql") or "" for log in logs for line in log.read_text().splitlines()
+                if '"SQLQuery"' in line]
     assert any("not exists (select 1 from" in sql for sql in executed)  # the log holds the statements, hooks too
     for sql in executed:
         assert "not in (select report_id from" not in " ".join(sql.split()), sql
@@ -111,7 +112,7 @@ def test_a_refresh_with_a_few_sources_changed_added_removed_equals_a_build_from_
     assert_no_scan_of_held_rows_per_row(incremental)
     assert "OK created sql incremental model marts.fct_metric" in last_tool_log(incremental)  # every phase ran
     assert docs_page.stat().st_mtime_ns == docs_generated  # same dbt project and relations: the docs site stands
-    compiled_fct = next((incremental / "wh" / "work" / "dbt_target" / "compiled").rglob("fct_metric.sql")).read_text()
+    compiled_fct = next((incremental / "wh" / "work" / "dbt_target" / "compiled").rglob("fct_metric_build_reports.sql")).read_text()
     assert "except" in compiled_fct  # fct_metric took only the reports it did not hold as they are
 
     # the publish updated the previous file (only the changed reports' rows), which equals a whole copy of the work DB
@@ -161,3 +162,38 @@ def test_a_report_re_parsed_under_the_same_id_is_rebuilt(tmp_path, seeds_dir):
     build_warehouse([report_from_truth(changed, content=b"one page", parser_version="truth-2")], paths, publish_=False)
     values = query(paths.work_db, "select value from intermediate.int_metric_values where metric_key = ?", [key])
     assert values["value"].tolist() == [truth["cells"][key] + 1]
+
+
+def test_an_incremental_build_tests_the_reports_it_adds_and_a_failure_there_fails_it(tmp_path, pages):
+    """The data tests of the models kept incremental by report check only the reports the build adds
+    (intermediate.int_build_reports), not every row the models hold; a bad row in such a report still fails
+    the step, and the build after one that did not complete rebuilds and tests everything."""
+    folder = documents(tmp_path, pages[:8])
+    site = tmp_path / "site"
+    run(folder, site)
+    work_db = site / "wh" / "work" / "disclosure.duckdb"
+    with duckdb.connect(str(work_db)) as con:
+        bad, unchanged = [r for (r,) in con.execute("select distinct report_id from intermediate.int_metric_values "
+                                                    "order by 1 limit 2").fetchall()]
+        # a duplicate cell in a report this build adds (one model lacks it) and in one it leaves as it is
+        con.execute("delete from intermediate.int_report_completeness where report_id = ?", [bad])
+        for report_id in (bad, unchanged):
+            con.execute("insert into intermediate.int_metric_values select * from intermediate.int_metric_values "
+                        "where report_id = ? limit 1", [report_id])
+    (folder / "zz_new.html").write_bytes(pages[9].data)
+    out = run(folder, site, expect=1)
+    assert built_incrementally(site)
+    tool_log = last_tool_log(site)
+    assert "FAIL 1 unique_combination_int_metric_values_report_id__metric_key" in tool_log, out + tool_log
+    compiled = next((site / "wh" / "work" / "dbt_target" / "compiled").rglob(
+        "unique_combination_int_metric_values_report_id__metric_key.sql")).read_text()
+    assert "int_build_reports" in compiled  # only the added reports were tested: the other duplicate is not seen
+    with duckdb.connect(str(work_db), read_only=True) as con:
+        assert sorted(r for (r,) in con.execute("select report_id from intermediate.int_build_reports").fetchall()
+                      if r in (bad, unchanged)) == [bad]
+
+    run(folder, site)  # after a build that did not complete, every model is rebuilt and every row tested
+    assert not built_incrementally(site)
+    compiled = next((site / "wh" / "work" / "dbt_target" / "compiled").rglob(
+        "unique_combination_int_metric_values_report_id__metric_key.sql")).read_text()
+    assert "int_build_reports" not in compiled

@@ -14,7 +14,8 @@ import duckdb
 
 from .db import connect, relation_exists, sql_string
 from .export import export_parquet
-from .publish_changes import SOURCE, TARGET, apply_changes, catalog_digests, create_tables, differing
+from .publish_changes import (RECORDED, RECORDING, SOURCE, TARGET, apply_changes, catalog_digests, create_tables,
+                              differing, file_identity)
 
 DEFAULT_MAX_QUARANTINE_SHARE = 0.5
 DEFAULT_MAX_FAILED_SHARE = 0.5
@@ -122,6 +123,12 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
         os.replace(temp, published)
     finally:
         temp.unlink(missing_ok=True)
+    digests = _row_digests(work_db)
+    if state["last"] == "updated":  # the digests of the rows just published, valid while the file is as written
+        state["published_identity"] = file_identity(published)
+        digests.with_name(digests.name + ".new").replace(digests)
+    else:
+        digests.unlink(missing_ok=True)
     _publish_state(work_db).write_text(json.dumps(state))  # what the next publish may update, how this one was made
     _fsync(published.parent)
     _verify_published(published, say)
@@ -148,12 +155,19 @@ def update_previous(work_db: Path, published: Path, temp: Path, storage_version:
         say(f"publish: copying the whole database to compact it ({size / 2**20:,.0f} MiB; "
             f"{copied / 2**20:,.0f} MiB when last copied whole)")
         return None
+    # the rows' digests the last publish recorded hold for the file only while it is the one that publish wrote
+    digests, recording = _row_digests(work_db), _row_digests(work_db).with_name(_row_digests(work_db).name + ".new")
+    recorded_rows = digests.exists() and recorded.get("published_identity") == file_identity(published)
+    recording.unlink(missing_ok=True)
     shutil.copyfile(published, temp)
     conn = _copier(memory_limit, work_db)
     changes = None
     try:
         conn.execute(f"attach {sql_string(work_db)} as {SOURCE} (read_only)")
         conn.execute(f"attach {sql_string(temp)} as {TARGET}")
+        conn.execute(f"attach {sql_string(recording)} as {RECORDING}")
+        if recorded_rows:
+            conn.execute(f"attach {sql_string(digests)} as {RECORDED} (read_only)")
         source = catalog_digests(conn, SOURCE)
         tables = {f"{s}.{n}" for s, n in conn.execute("select schema_name, table_name from duckdb_tables() "
                                                        "where database_name = ?", [SOURCE]).fetchall()}
@@ -164,7 +178,7 @@ def update_previous(work_db: Path, published: Path, temp: Path, storage_version:
                          | set(differing(recorded.get("target"), catalog_digests(conn, TARGET))) - set(new))
         if not changed:
             create_tables(conn, new)
-            changes = apply_changes(conn)
+            changes = apply_changes(conn, recorded=recorded_rows)
             conn.execute(f"checkpoint {TARGET}")
             conn.execute(f"detach {TARGET}")  # its catalog as read from the file, for the next publish
             conn.execute(f"attach {sql_string(temp)} as {TARGET} (read_only)")
@@ -179,11 +193,17 @@ def update_previous(work_db: Path, published: Path, temp: Path, storage_version:
         conn.close()
     if changes is None:
         temp.unlink(missing_ok=True)
+        recording.unlink(missing_ok=True)
         say("publish: copying the whole database")
         return None
-    say(f"publish: updated a copy of the previous file: {changes.summary()}"
+    say(f"publish: updated a copy of the previous file ({'its rows as the last publish recorded them' if recorded_rows else 'its rows hashed'}): {changes.summary()}"
         + (f"; new tables: {', '.join(new)}" if new else ""))
     return {**recorded, **changes.catalogs, "last": "updated"}
+
+
+def _row_digests(work_db: Path) -> Path:
+    """The digests of the rows the last publish that updated a copy published (publish_changes.py)."""
+    return Path(work_db).parent / "publish.digests.duckdb"
 
 
 def _publish_state(work_db: Path) -> Path:

@@ -1,6 +1,6 @@
 -- Template cells of current annual reports with the maintainers' corrections applied
 -- (a correction may also supply a cell extraction missed). Incremental by report (macros/incremental.sql).
-{{ by_report('int_annual_reports') }}
+{{ by_report('int_annual_reports', lists_reports=false) }}
 with reports as (
     select report_id, template_version
     from {{ ref('int_annual_reports') }}

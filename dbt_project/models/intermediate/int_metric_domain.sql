@@ -1,4 +1,4 @@
-{{ config(materialized="view") }}
+{{ config(materialized="view", meta={"tested_reports": "int_build_reports"}) }}  {#- its rows: int_metric_values' #}
 -- R5_domain input: each extracted (or corrected) cell beside the nearest value its domain allows
 -- (a view: a 1:1 projection of int_metric_values, read once by the gate):
 -- counts non-negative integers, amounts non-negative, `change` any integer, and every value within

@@ -2,7 +2,7 @@
 -- applications.other.* of 2021 reports (sum of the three other_* rows, only when all three exist).
 -- (Two models, not one: DuckDB 2.0's statistics propagation fails binding the union when the
 -- corrected cells are known to be empty.) Incremental by report (macros/incremental.sql).
-{{ by_report('int_annual_reports') }}
+{{ by_report('int_annual_reports', lists_reports=false) }}
 with reports as (
     select report_id, template_version
     from {{ ref('int_annual_reports') }}

@@ -2,7 +2,7 @@
 -- stated number furthest from the table's value (so any claim that disagrees fails), beside that
 -- value after corrections (NULL when the table lacks the cell: the rule then fails, as R6 does).
 -- Incremental by report (macros/incremental.sql).
-{{ by_report('int_annual_reports') }}
+{{ by_report('int_annual_reports', lists_reports=false) }}
 with reports as (
     select report_id
     from {{ ref('int_annual_reports') }}

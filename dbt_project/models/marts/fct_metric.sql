@@ -1,20 +1,13 @@
 -- Report x metric for gate-passed reports only, each value with its provenance.
 -- Incremental by report (macros/incremental.sql): an incremental run (re)writes the passed reports it does
--- not hold with the same report-level columns (new, newly passed, or re-resolved to another agency or year)
--- and deletes the reports that are no longer passed (an anti join: see macros/incremental.sql's new_reports).
+-- not hold with the same report-level columns (fct_metric_build_reports: new, newly passed, or re-resolved to
+-- another agency or year; its data tests check only these) and deletes the reports that are no longer passed.
 {{ config(materialized='incremental', unique_key='report_id', incremental_strategy='delete+insert',
-          on_schema_change='fail',
+          on_schema_change='fail', meta={'tested_reports': 'fct_metric_build_reports'},
           post_hook="delete from {{ this }} as held where not exists (select 1 from {{ ref('dim_report') }} as report
                      where report.report_id = held.report_id and report.gate_status = 'passed')") }}
-{%- set report_columns = "report_id, agency_id, year, template_version, source_uri, content_hash, parser_version" %}
 with passed_reports as (
-    select {{ report_columns }}
-    from {{ ref('dim_report') }}
-    where gate_status = 'passed'
-    {%- if is_incremental() %}
-    except
-    select distinct {{ report_columns }} from {{ this }}  {#- distinct first: 20x faster than DuckDB's except over every row #}
-    {%- endif %}
+    select * from {{ ref('fct_metric_build_reports') }}
 ),
 
 metric_values as (
