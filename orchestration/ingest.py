@@ -176,7 +176,7 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
     tmp = Path(chunk.out_file + ".tmp")
     with tmp.open("wb") as out:
         for _, outcome in parse_stream(parse_items(results, chunk.store_root, todo), chunk.store_root, log=context.log.info,
-                                       workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes()):
+                                       workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes(), as_rows=True):
             pickle.dump(outcome, out, protocol=pickle.HIGHEST_PROTOCOL)
             parsed.append((outcome.source, outcome.content_hash))
             parsing.advance(failed=outcome.report is None)

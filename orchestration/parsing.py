@@ -30,7 +30,7 @@ HELD_PER_WORKER = 2  # documents sent ahead to a worker (one parsing, one waitin
 class ParseOutcome:
     source: str
     content_hash: str
-    report: Any = None  # extract.model.ParsedReport
+    report: Any = None  # extract.model.ParsedReport, or its rows (orchestration.warehouse.report_rows.ReportRows)
     error: str | None = None  # why there is no report (unreadable from the store, or its parse worker died twice)
 
 
@@ -47,14 +47,16 @@ def parse_all(items: Sequence[tuple], store_root: str, log=print, workers: int =
 
 
 def parse_stream(items: Sequence[tuple], store_root: str, log=print, workers: int = 1,
-                 memory_bytes: int | None = None) -> Iterator[tuple[int, ParseOutcome]]:
+                 memory_bytes: int | None = None, as_rows: bool = False) -> Iterator[tuple[int, ParseOutcome]]:
     """``(index, outcome)`` for each item as it is parsed (not in order): the caller lands them in chunks,
-    so no more than a chunk of parsed reports is ever held. ``log`` gets only worker deaths."""
+    so no more than a chunk of parsed reports is ever held. ``log`` gets only worker deaths. ``as_rows``:
+    each report as the rows landing writes (``report_rows``, built in the worker), not as its object graph."""
     padded = [(*item, None, None)[:5] for item in items]  # (the hints are optional)
     jobs = [(source, content_hash, headers, store_root, agency, title) for source, content_hash, headers, agency, title in padded]
+    fn = _parse_rows if as_rows else _parse_one
     if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
-        return enumerate(map(_parse_one, jobs))
-    return survive_map(_parse_one, jobs, workers, memory_bytes, _worker_died, log)
+        return enumerate(map(fn, jobs))
+    return survive_map(fn, jobs, workers, memory_bytes, _worker_died, log)
 
 
 def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:
@@ -76,6 +78,16 @@ def _parse_one(job: tuple[str, str, dict, str, str | None, str | None]) -> Parse
         return ParseOutcome(source, content_hash, report=parse_document(data, source, headers, agency_hint, title_hint))
     except Exception as exc:  # noqa: BLE001 - any parser failure is recorded against the document
         return ParseOutcome(source, content_hash, error=f"{type(exc).__name__}: {exc}")
+
+
+def _parse_rows(job: tuple[str, str, dict, str, str | None, str | None]) -> ParseOutcome:
+    """``_parse_one``, its report as the rows landing writes."""
+    from orchestration.warehouse.report_rows import report_rows
+
+    outcome = _parse_one(job)
+    if outcome.report is not None:
+        outcome.report = report_rows(outcome.report)
+    return outcome
 
 
 def _worker_died(job: tuple[str, str, dict, str, str | None], reason: str) -> ParseOutcome:
