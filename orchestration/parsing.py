@@ -47,16 +47,17 @@ def parse_all(items: Sequence[tuple], store_root: str, log=print, workers: int =
 
 
 def parse_stream(items: Sequence[tuple], store_root: str, log=print, workers: int = 1,
-                 memory_bytes: int | None = None, as_rows: bool = False) -> Iterator[tuple[int, ParseOutcome]]:
+                 memory_bytes: int | None = None, as_rows: bool = False, keep: bool = False) -> Iterator[tuple[int, ParseOutcome]]:
     """``(index, outcome)`` for each item as it is parsed (not in order): the caller lands them in chunks,
     so no more than a chunk of parsed reports is ever held. ``log`` gets only worker deaths. ``as_rows``:
-    each report as the rows landing writes (``report_rows``, built in the worker), not as its object graph."""
+    each report as the rows landing writes (``report_rows``, built in the worker), not as its object graph.
+    ``keep``: the pool's workers stay for the next call (``survive_map``)."""
     padded = [(*item, None, None)[:5] for item in items]  # (the hints are optional)
     jobs = [(source, content_hash, headers, store_root, agency, title) for source, content_hash, headers, agency, title in padded]
     fn = _parse_rows if as_rows else _parse_one
     if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
         return enumerate(map(fn, jobs))
-    return survive_map(fn, jobs, workers, memory_bytes, _worker_died, log)
+    return survive_map(fn, jobs, workers, memory_bytes, _worker_died, log, keep)
 
 
 def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:
@@ -98,14 +99,35 @@ def _worker_died(job: tuple[str, str, dict, str, str | None], reason: str) -> Pa
 # --- the pool ----------------------------------------------------------------------------------
 
 
+# Workers a run keeps between its calls (``keep``): the in-process executor runs every chunk step of a
+# refresh in one process, and a fresh pool per step cost each step its workers' start (the imports, ~1 s
+# of CPU each under load) and a tail where one worker idled. By (fn, memory ceiling): a worker serves one.
+_KEPT: dict[tuple[Callable[[Any], Any], int | None], list[_Worker]] = {}
+
+
+def end_kept_workers() -> None:
+    """End the workers kept for later calls (after a run's last parse: idle, they would hold their memory)."""
+    for kept in _KEPT.values():
+        for w in kept:
+            w.finish()
+            w.process.join(timeout=5)
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join()
+            w.conn.close()
+    _KEPT.clear()
+
+
 def survive_map(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int, memory_bytes: int | None,
-                died: Callable[[Any, str], Any], log=print) -> Iterator[tuple[int, Any]]:
-    """``(index, fn(job))`` for every job, as they finish, from ``workers`` spawned processes.
+                died: Callable[[Any, str], Any], log=print, keep: bool = False) -> Iterator[tuple[int, Any]]:
+    """``(index, fn(job))`` for every job, as they finish, from ``workers`` spawned processes (or
+    those an earlier call kept; ``keep``: keep them, idle, for the next call, until ``end_kept_workers``).
 
     A job whose process dies is run again alone in a fresh process; if that dies too, ``died(job,
     reason)`` stands for its result. ``fn`` must be importable by name (it is sent to the workers).
     """
     ctx = get_context("spawn")
+    kept = _KEPT.setdefault((fn, memory_bytes), [])
     pending = deque(range(len(jobs)))  # first attempts, fed to long-lived workers
     retries: deque[int] = deque()  # second attempts, each in a process of its own
     first_death: dict[int, str] = {}
@@ -116,13 +138,19 @@ def survive_map(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int, mem
                 index = retries.popleft()
                 live.append(_Worker(ctx, fn, memory_bytes, [(index, jobs[index])], last=True))
             while pending and len(live) < workers:
-                live.append(_Worker(ctx, fn, memory_bytes, [], last=False))
-            for w in live:
+                live.append(_kept_worker(kept) or _Worker(ctx, fn, memory_bytes, [], last=False))
+            for w in list(live):
                 while not w.last and len(w.held) < HELD_PER_WORKER and pending:
                     index = pending.popleft()
                     w.send(index, jobs[index])
                 if not w.last and not w.held and not pending:
-                    w.finish()  # nothing left for it: it exits once the pipe is read
+                    if keep and len(kept) < workers:
+                        live.remove(w)  # idle until the next call
+                        kept.append(w)
+                    else:
+                        w.finish()  # nothing left for it: it exits once the pipe is read
+            if not live:
+                continue
             ready = wait([w.conn for w in live] + [w.process.sentinel for w in live])
             for w in [w for w in live if w.conn in ready or w.process.sentinel in ready]:
                 results, ended = w.receive()
@@ -145,6 +173,17 @@ def survive_map(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int, mem
         for w in live:
             w.process.kill()
             w.process.join()
+
+
+def _kept_worker(kept: list[_Worker]) -> _Worker | None:
+    """A kept worker still alive (one that died idle, e.g. killed, held nothing: it is let go)."""
+    while kept:
+        w = kept.pop()
+        if not wait([w.process.sentinel], timeout=0):  # (its end closes the sentinel at once; is_alive waits to reap it)
+            return w
+        w.process.join()
+        w.conn.close()
+    return None
 
 
 def _twice(first: str, second: str) -> str:
