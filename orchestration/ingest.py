@@ -182,12 +182,12 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
     parsed: list[tuple[str, str]] = []
     tmp = Path(chunk.out_file + ".tmp")
     with tmp.open("wb") as out:
-        for _, outcome in parse_stream(parse_items(results, chunk.store_root, todo), chunk.store_root, log=context.log.info,
-                                       workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes(), as_rows=True,
-                                       keep=steps_share_this_process(context)):
-            pickle.dump(outcome, out, protocol=pickle.HIGHEST_PROTOCOL)
-            parsed.append((outcome.source, outcome.content_hash))
-            parsing.advance(failed=outcome.report is None)
+        for _, packed in parse_stream(parse_items(results, chunk.store_root, todo), chunk.store_root, log=context.log.info,
+                                      workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes(), form="packed",
+                                      keep=steps_share_this_process(context)):
+            out.write(packed.data)  # pickled by the worker (a ParseOutcome, its report as rows), read by the writer
+            parsed.append((packed.source, packed.content_hash))
+            parsing.advance(failed=packed.failed)
     tmp.replace(chunk.out_file)
     parsed_line = parsing.close()
     worker = f"{socket.gethostname()}:{os.getpid()}"

@@ -13,6 +13,7 @@ process to kill. Kept free of Dagster so a fresh worker starts in a fraction of 
 from __future__ import annotations
 
 import os
+import pickle
 import resource
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -46,18 +47,19 @@ def parse_all(items: Sequence[tuple], store_root: str, log=print, workers: int =
     return outcomes  # type: ignore[return-value]  (every index is filled)
 
 
-def parse_stream(items: Sequence[tuple], store_root: str, log=print, workers: int = 1,
-                 memory_bytes: int | None = None, as_rows: bool = False, keep: bool = False) -> Iterator[tuple[int, ParseOutcome]]:
+def parse_stream(items: Sequence[tuple], store_root: str, log=print, workers: int = 1, memory_bytes: int | None = None,
+                 form: str = "report", keep: bool = False) -> Iterator[tuple[int, Any]]:
     """``(index, outcome)`` for each item as it is parsed (not in order): the caller lands them in chunks,
-    so no more than a chunk of parsed reports is ever held. ``log`` gets only worker deaths. ``as_rows``:
-    each report as the rows landing writes (``report_rows``, built in the worker), not as its object graph.
+    so no more than a chunk of parsed reports is ever held. ``log`` gets only worker deaths. ``form``:
+    ``report``, a ``ParseOutcome`` with the parsed report; ``rows``, with the rows landing writes instead
+    (``report_rows``, built in the worker); ``packed``, that one already pickled (``Packed``, for a chunk file).
     ``keep``: the pool's workers stay for the next call (``survive_map``)."""
     padded = [(*item, None, None)[:5] for item in items]  # (the hints are optional)
     jobs = [(source, content_hash, headers, store_root, agency, title) for source, content_hash, headers, agency, title in padded]
-    fn = _parse_rows if as_rows else _parse_one
+    fn, died = FORMS[form]
     if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
         return enumerate(map(fn, jobs))
-    return survive_map(fn, jobs, workers, memory_bytes, _worker_died, log, keep)
+    return survive_map(fn, jobs, workers, memory_bytes, died, log, keep)
 
 
 def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:
@@ -94,6 +96,33 @@ def _parse_rows(job: tuple[str, str, dict, str, str | None, str | None]) -> Pars
 def _worker_died(job: tuple[str, str, dict, str, str | None], reason: str) -> ParseOutcome:
     source, content_hash = job[:2]
     return ParseOutcome(source, content_hash, error=reason)
+
+
+@dataclass
+class Packed:
+    """A ``ParseOutcome`` (its report as rows) pickled where it was made: the chunk step writes ``data`` to
+    its chunk file as it is, so only the writer unpickles it (once, not on the way through)."""
+
+    source: str
+    content_hash: str
+    failed: bool
+    data: bytes
+
+
+def pack(outcome: ParseOutcome) -> Packed:
+    return Packed(outcome.source, outcome.content_hash, outcome.report is None,
+                  pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _parse_packed(job: tuple[str, str, dict, str, str | None, str | None]) -> Packed:
+    return pack(_parse_rows(job))
+
+
+def _packed_death(job: tuple[str, str, dict, str, str | None], reason: str) -> Packed:
+    return pack(_worker_died(job, reason))
+
+
+FORMS = {"report": (_parse_one, _worker_died), "rows": (_parse_rows, _worker_died), "packed": (_parse_packed, _packed_death)}
 
 
 # --- the pool ----------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def test_a_report_lands_from_its_worker_rows_as_from_the_report(tmp_path):
         path = files[i % len(files)]
         entry = store.put(f"{path}#{i}", path.read_bytes())
         items.append((entry.source_uri, entry.content_hash, {}))
-    as_rows = [o for _, o in parse_stream(items, str(tmp_path / "raw"), log=print, workers=2, as_rows=True)]
+    as_rows = [o for _, o in parse_stream(items, str(tmp_path / "raw"), log=print, workers=2, form="rows")]
     as_reports = [o for _, o in parse_stream(items, str(tmp_path / "raw"), log=print, workers=1)]
     assert all(isinstance(o.report, ReportRows) for o in as_rows)
     tables = []
@@ -98,3 +98,34 @@ def test_a_report_lands_from_its_worker_rows_as_from_the_report(tmp_path):
                            for table in ("documents", "cells", "issues", "claims")})
     assert tables[0] == tables[1]
     assert len(tables[0]["documents"]) == len(items) and len(tables[0]["cells"]) > 1000
+
+
+@pytest.mark.timeout(300)
+def test_a_chunk_file_holds_what_the_workers_pickled_as_the_writer_reads_it(tmp_path):
+    """``packed``: the worker pickles each outcome (its report as rows) and the chunk step writes the bytes as
+    they are (no unpickling and pickling again in between); the writer reads them back as ``rows`` gives them."""
+    from orchestration.ingest import FetchBatch, prepared_outcomes
+
+    store = RawStore(tmp_path / "raw")
+    files = sorted(DOCUMENTS.iterdir())
+    items = []
+    for i in range(PARSE_POOL_THRESHOLD + 2):
+        path = files[i % len(files)]
+        entry = store.put(f"{path}#{i}", path.read_bytes())
+        items.append((entry.source_uri, entry.content_hash, {}))
+    items.append(("gone.html", "0" * 64, {}))  # not in the store: a failure, packed like the rest
+    chunk_file = tmp_path / "00000.pickle"
+    with chunk_file.open("wb") as out:
+        packed = [p for _, p in parse_stream(items, str(tmp_path / "raw"), log=print, workers=2, form="packed")]
+        for p in packed:
+            out.write(p.data)
+    assert [p.failed for p in packed].count(True) == 1
+    todo = [{"source_uri": s, "content_hash": h} for s, h, _ in items]
+    batch = FetchBatch(results=[], full=False, store_root=str(tmp_path / "raw"),
+                       chunk_files=[(str(chunk_file), [(p.source, p.content_hash) for p in packed])])
+    outcomes, rest = prepared_outcomes(batch, todo)
+    read = {o.source: o for o in outcomes}
+    assert rest == [] and set(read) == {s for s, _, _ in items}
+    assert read["gone.html"].report is None and read["gone.html"].error
+    rows = {o.source: o for _, o in parse_stream(items, str(tmp_path / "raw"), log=print, workers=1, form="rows")}
+    assert read == rows
