@@ -10,12 +10,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.fetching.store import RawStore
 from orchestration.parsing import PARSE_POOL_THRESHOLD, end_kept_workers, parse_stream, survive_map
 from orchestration.warehouse.landing import Landing
 from orchestration.warehouse.report_rows import ReportRows
-
-DOCUMENTS = Path(__file__).resolve().parent.parent / "orchestration" / "sample_corpus" / "documents"
+from tests.test_orchestration_parse import _stored
 
 
 def worker_pid(job: int) -> tuple[int, int]:
@@ -76,13 +74,7 @@ def test_a_kept_worker_that_died_idle_costs_nothing():
 def test_a_report_lands_from_its_worker_rows_as_from_the_report(tmp_path):
     """Workers hand landing each report's rows column by column (``as_rows``): the raw tables hold exactly
     what landing the parsed report itself writes, provenance included."""
-    store = RawStore(tmp_path / "raw")
-    files = sorted(DOCUMENTS.iterdir())
-    items = []
-    for i in range(PARSE_POOL_THRESHOLD + 2):  # through the pool
-        path = files[i % len(files)]
-        entry = store.put(f"{path}#{i}", path.read_bytes())
-        items.append((entry.source_uri, entry.content_hash, {}))
+    items = _stored(tmp_path, PARSE_POOL_THRESHOLD + 2)  # through the pool
     as_rows = [o for _, o in parse_stream(items, str(tmp_path / "raw"), log=print, workers=2, form="rows")]
     as_reports = [o for _, o in parse_stream(items, str(tmp_path / "raw"), log=print, workers=1)]
     assert all(isinstance(o.report, ReportRows) for o in as_rows)
@@ -106,13 +98,7 @@ def test_a_chunk_file_holds_what_the_workers_pickled_as_the_writer_reads_it(tmp_
     they are (no unpickling and pickling again in between); the writer reads them back as ``rows`` gives them."""
     from orchestration.ingest import FetchBatch, prepared_outcomes
 
-    store = RawStore(tmp_path / "raw")
-    files = sorted(DOCUMENTS.iterdir())
-    items = []
-    for i in range(PARSE_POOL_THRESHOLD + 2):
-        path = files[i % len(files)]
-        entry = store.put(f"{path}#{i}", path.read_bytes())
-        items.append((entry.source_uri, entry.content_hash, {}))
+    items = _stored(tmp_path, PARSE_POOL_THRESHOLD + 2)
     items.append(("gone.html", "0" * 64, {}))  # not in the store: a failure, packed like the rest
     chunk_file = tmp_path / "00000.pickle"
     with chunk_file.open("wb") as out:
