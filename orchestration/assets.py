@@ -77,7 +77,7 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     progress = Progress("land", len(todo), context.log.info, progress_bar(context))
     prepared, rest = prepared_outcomes(batch, todo)  # parsed by source_documents' steps; the rest (none, normally) here
     parsed_here = parse_stream(parse_items(batch.results, batch.store_root, rest), batch.store_root, log=context.log.info,
-                               workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes())
+                               workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes(), form="rows")
     with Landing(work_db, paths.corrections_csv, paths.waivers_csv, Path(batch.root) if batch.root else None) as landing:
         reports: list[Any] = []
         failures: list[dict] = []  # kept with their reason in raw.parse_failures; the batch gate counts them

@@ -35,7 +35,7 @@ from dagster import (
     op,
 )
 
-from orchestration.parsing import ParseOutcome, parse_stream
+from orchestration.parsing import ParseOutcome, end_kept_workers, parse_stream
 from orchestration.progress import Progress, terminal
 from orchestration.resources import FetchResource, ParseResource, SourcesResource, WarehouseResource
 from orchestration.run_metadata import METADATA_ROWS, md_table
@@ -85,6 +85,13 @@ def progress_bar(context: OpExecutionContext | AssetExecutionContext):
     """The terminal to draw a progress bar on: only for runs that print progress (``disclosure refresh``'s
     ``progress`` logger), never for runs of the UI or the daemon."""
     return terminal() if "progress" in (context.run_config.get("loggers") or {}) else None
+
+
+def steps_share_this_process(context: OpExecutionContext) -> bool:
+    """Whether this run's chunk steps all run in this process (the in-process executor, the default): then
+    the parse workers are kept from one step to the next (``end_kept_workers`` once all have run)."""
+    config = (context.run.run_config.get("execution") or {}).get("config") or {"in_process": {}}
+    return "in_process" in config
 
 
 @op(out={"chunks": DynamicOut(Chunk), "batch": Out(FetchBatch)})
@@ -181,11 +188,12 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
     parsed: list[tuple[str, str]] = []
     tmp = Path(chunk.out_file + ".tmp")
     with tmp.open("wb") as out:
-        for _, outcome in parse_stream(parse_items(results, chunk.store_root, todo), chunk.store_root, log=context.log.info,
-                                       workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes()):
-            pickle.dump(outcome, out, protocol=pickle.HIGHEST_PROTOCOL)
-            parsed.append((outcome.source, outcome.content_hash))
-            parsing.advance(failed=outcome.report is None)
+        for _, packed in parse_stream(parse_items(results, chunk.store_root, todo), chunk.store_root, log=context.log.info,
+                                      workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes(), form="packed",
+                                      keep=steps_share_this_process(context)):
+            out.write(packed.data)  # pickled by the worker (a ParseOutcome, its report as rows), read by the writer
+            parsed.append((packed.source, packed.content_hash))
+            parsing.advance(failed=packed.failed)
     tmp.replace(chunk.out_file)
     parsed_line = parsing.close()
     worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -201,6 +209,7 @@ def gather_fetches(context: OpExecutionContext, batch: FetchBatch, chunks: list[
     from orchestration.fetching.store import forget_log_indexes
 
     forget_log_indexes()  # every chunk step has fetched: this process needs the fetch log's index no more
+    end_kept_workers()  # nor the parse workers its chunk steps kept
     chunks = sorted(chunks, key=lambda c: c.index)
     merged: dict[str, Any] = {}
     for result in (r for c in chunks for r in c.results):

@@ -13,6 +13,7 @@ process to kill. Kept free of Dagster so a fresh worker starts in a fraction of 
 from __future__ import annotations
 
 import os
+import pickle
 import resource
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -30,7 +31,7 @@ HELD_PER_WORKER = 2  # documents sent ahead to a worker (one parsing, one waitin
 class ParseOutcome:
     source: str
     content_hash: str
-    report: Any = None  # extract.model.ParsedReport
+    report: Any = None  # extract.model.ParsedReport, or its rows (orchestration.warehouse.report_rows.ReportRows)
     error: str | None = None  # why there is no report (unreadable from the store, or its parse worker died twice)
 
 
@@ -46,15 +47,19 @@ def parse_all(items: Sequence[tuple], store_root: str, log=print, workers: int =
     return outcomes  # type: ignore[return-value]  (every index is filled)
 
 
-def parse_stream(items: Sequence[tuple], store_root: str, log=print, workers: int = 1,
-                 memory_bytes: int | None = None) -> Iterator[tuple[int, ParseOutcome]]:
+def parse_stream(items: Sequence[tuple], store_root: str, log=print, workers: int = 1, memory_bytes: int | None = None,
+                 form: str = "report", keep: bool = False) -> Iterator[tuple[int, Any]]:
     """``(index, outcome)`` for each item as it is parsed (not in order): the caller lands them in chunks,
-    so no more than a chunk of parsed reports is ever held. ``log`` gets only worker deaths."""
+    so no more than a chunk of parsed reports is ever held. ``log`` gets only worker deaths. ``form``:
+    ``report``, a ``ParseOutcome`` with the parsed report; ``rows``, with the rows landing writes instead
+    (``report_rows``, built in the worker); ``packed``, that one already pickled (``Packed``, for a chunk file).
+    ``keep``: the pool's workers stay for the next call (``survive_map``)."""
     padded = [(*item, None, None)[:5] for item in items]  # (the hints are optional)
     jobs = [(source, content_hash, headers, store_root, agency, title) for source, content_hash, headers, agency, title in padded]
+    fn, died = FORMS[form]
     if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
-        return enumerate(map(_parse_one, jobs))
-    return survive_map(_parse_one, jobs, workers, memory_bytes, _worker_died, log)
+        return enumerate(map(fn, jobs))
+    return survive_map(fn, jobs, workers, memory_bytes, died, log, keep)
 
 
 def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:
@@ -78,22 +83,80 @@ def _parse_one(job: tuple[str, str, dict, str, str | None, str | None]) -> Parse
         return ParseOutcome(source, content_hash, error=f"{type(exc).__name__}: {exc}")
 
 
+def _parse_rows(job: tuple[str, str, dict, str, str | None, str | None]) -> ParseOutcome:
+    """``_parse_one``, its report as the rows landing writes."""
+    from orchestration.warehouse.report_rows import report_rows
+
+    outcome = _parse_one(job)
+    if outcome.report is not None:
+        outcome.report = report_rows(outcome.report)
+    return outcome
+
+
 def _worker_died(job: tuple[str, str, dict, str, str | None], reason: str) -> ParseOutcome:
     source, content_hash = job[:2]
     return ParseOutcome(source, content_hash, error=reason)
 
 
+@dataclass
+class Packed:
+    """A ``ParseOutcome`` (its report as rows) pickled where it was made: the chunk step writes ``data`` to
+    its chunk file as it is, so only the writer unpickles it (once, not on the way through)."""
+
+    source: str
+    content_hash: str
+    failed: bool
+    data: bytes
+
+
+def pack(outcome: ParseOutcome) -> Packed:
+    return Packed(outcome.source, outcome.content_hash, outcome.report is None,
+                  pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _parse_packed(job: tuple[str, str, dict, str, str | None, str | None]) -> Packed:
+    return pack(_parse_rows(job))
+
+
+def _packed_death(job: tuple[str, str, dict, str, str | None], reason: str) -> Packed:
+    return pack(_worker_died(job, reason))
+
+
+FORMS = {"report": (_parse_one, _worker_died), "rows": (_parse_rows, _worker_died), "packed": (_parse_packed, _packed_death)}
+
+
 # --- the pool ----------------------------------------------------------------------------------
 
 
+# Workers a run keeps between its calls (``keep``): the in-process executor runs every chunk step of a
+# refresh in one process, and a fresh pool per step cost each step its workers' start (the imports, ~1 s
+# of CPU each under load) and a tail where one worker idled. By (fn, memory ceiling): a worker serves one.
+_KEPT: dict[tuple[Callable[[Any], Any], int | None], list[_Worker]] = {}
+
+
+def end_kept_workers() -> None:
+    """End the workers kept for later calls (after a run's last parse: idle, they would hold their memory)."""
+    for kept in _KEPT.values():
+        for w in kept:
+            w.finish()
+            w.process.join(timeout=5)
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join()
+            w.conn.close()
+    _KEPT.clear()
+
+
 def survive_map(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int, memory_bytes: int | None,
-                died: Callable[[Any, str], Any], log=print) -> Iterator[tuple[int, Any]]:
-    """``(index, fn(job))`` for every job, as they finish, from ``workers`` spawned processes.
+                died: Callable[[Any, str], Any], log=print, keep: bool = False) -> Iterator[tuple[int, Any]]:
+    """``(index, fn(job))`` for every job, as they finish, from ``workers`` spawned processes (or
+    those an earlier call kept; ``keep``: keep them, idle, for the next call, until ``end_kept_workers``).
 
     A job whose process dies is run again alone in a fresh process; if that dies too, ``died(job,
     reason)`` stands for its result. ``fn`` must be importable by name (it is sent to the workers).
     """
     ctx = get_context("spawn")
+    kept = _KEPT.setdefault((fn, memory_bytes), [])
     pending = deque(range(len(jobs)))  # first attempts, fed to long-lived workers
     retries: deque[int] = deque()  # second attempts, each in a process of its own
     first_death: dict[int, str] = {}
@@ -104,13 +167,19 @@ def survive_map(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int, mem
                 index = retries.popleft()
                 live.append(_Worker(ctx, fn, memory_bytes, [(index, jobs[index])], last=True))
             while pending and len(live) < workers:
-                live.append(_Worker(ctx, fn, memory_bytes, [], last=False))
-            for w in live:
+                live.append(_kept_worker(kept) or _Worker(ctx, fn, memory_bytes, [], last=False))
+            for w in list(live):
                 while not w.last and len(w.held) < HELD_PER_WORKER and pending:
                     index = pending.popleft()
                     w.send(index, jobs[index])
                 if not w.last and not w.held and not pending:
-                    w.finish()  # nothing left for it: it exits once the pipe is read
+                    if keep and len(kept) < workers:
+                        live.remove(w)  # idle until the next call
+                        kept.append(w)
+                    else:
+                        w.finish()  # nothing left for it: it exits once the pipe is read
+            if not live:
+                continue
             ready = wait([w.conn for w in live] + [w.process.sentinel for w in live])
             for w in [w for w in live if w.conn in ready or w.process.sentinel in ready]:
                 results, ended = w.receive()
@@ -133,6 +202,17 @@ def survive_map(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int, mem
         for w in live:
             w.process.kill()
             w.process.join()
+
+
+def _kept_worker(kept: list[_Worker]) -> _Worker | None:
+    """A kept worker still alive (one that died idle, e.g. killed, held nothing: it is let go)."""
+    while kept:
+        w = kept.pop()
+        if not wait([w.process.sentinel], timeout=0):  # (its end closes the sentinel at once; is_alive waits to reap it)
+            return w
+        w.process.join()
+        w.conn.close()
+    return None
 
 
 def _twice(first: str, second: str) -> str:

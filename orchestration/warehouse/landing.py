@@ -20,6 +20,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import chain, repeat
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from extract.template import metric_by_key
 
 from .db import connect, relation_exists, scalar
 from .report_ids import migrate, report_id, resolve_aliases
+from .report_rows import CELL_COLUMNS, CLAIM_COLUMNS, DOCUMENT_COLUMNS, ISSUE_COLUMNS, ReportRows, report_rows
 
 SCHEMA_SQL = """
 create schema if not exists raw;
@@ -202,12 +204,12 @@ class Landing:
     def __exit__(self, *exc) -> None:
         self._connection.__exit__(None, None, None)  # closes the connection (an open transaction is rolled back)
 
-    def chunk(self, reports: Iterable[ParsedReport], failures: Iterable[Mapping] = ()) -> None:
-        """Land parsed reports and parse failures, committed together."""
+    def chunk(self, reports: Iterable[ParsedReport | ReportRows], failures: Iterable[Mapping] = ()) -> None:
+        """Land parsed reports (as parsed, or as their rows: ``report_rows``) and parse failures, committed together."""
         self._transaction(lambda: self._chunk(reports, failures))
 
     def finish(self, fetches: Iterable[Mapping] = (), sources: Iterable[Mapping] | None = None,
-               reports: Iterable[ParsedReport] = (), failures: Iterable[Mapping] = ()) -> LandingStats:
+               reports: Iterable[ParsedReport | ReportRows] = (), failures: Iterable[Mapping] = ()) -> LandingStats:
         """Land a last chunk, the fetch records, the current load (``sources``, see ``land``) and the overrides."""
 
         def work() -> None:
@@ -223,10 +225,11 @@ class Landing:
         self._transaction(work)
         return self.stats
 
-    def _chunk(self, reports: Iterable[ParsedReport], failures: Iterable[Mapping]) -> None:
-        by_id: dict[str, ParsedReport] = {}
+    def _chunk(self, reports: Iterable[ParsedReport | ReportRows], failures: Iterable[Mapping]) -> None:
+        by_id: dict[str, ReportRows] = {}
         for report in reports:  # the last report of a source wins within one batch
-            by_id[report_id(report.source, report.content_hash, self.root)] = report
+            rows = report if isinstance(report, ReportRows) else report_rows(report)
+            by_id[report_id(rows.source, rows.content_hash, self.root)] = rows
         failures = list(failures)
         self.landed += [{"source_uri": r["source_uri"], "content_hash": r["content_hash"]} for r in failures]
         self.landed += [{"source_uri": r.source, "content_hash": r.content_hash} for r in by_id.values()]
@@ -273,11 +276,11 @@ def forget_dbt_build(work_db: Path) -> None:
     dbt_build_record(work_db).unlink(missing_ok=True)
 
 
-def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport], stats: LandingStats,
+def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ReportRows], stats: LandingStats,
                   now: datetime, known: dict[str, tuple[str, int, str]], latest: dict[str, tuple[int, str]]) -> None:
     """Write the reports that are new or re-parsed; ``known`` and ``latest`` (the landed reports, each
     source's highest version) are kept up to date for the next chunk."""
-    write: dict[str, tuple[ParsedReport, int]] = {}
+    write: dict[str, tuple[ReportRows, int]] = {}
     replaced: list[str] = []  # landed before (by another parser version): their rows are deleted first
     for rid, report in by_id.items():
         previous = known.get(rid)
@@ -313,38 +316,35 @@ def _land_reports(conn: duckdb.DuckDBPyConnection, by_id: dict[str, ParsedReport
     stats.issues += issues.num_rows
 
 
-def _tables(write: dict[str, tuple[ParsedReport, int]], now: datetime) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
-    """Rows gathered in one pass, turned into Arrow tables column by column (no row-by-row inserts)."""
-    doc_cols = ("report_id", "source_uri", "content_hash", "source_version", "parser_version", "document_kind",
-                "template_version", "agency", "year", "published", "index_no", "doc_no", "title", "encoding",
-                "input_format", "n_cells", "n_issues", "n_errors", "landed_at")
-    cell_cols = ("report_id", "metric_key", "value", "raw_text", "blank", "filled", "table_index", "row_index",
-                 "col_index", "row_label", "col_label", "page", "bbox")
-    issue_cols = ("report_id", "issue_seq", "code", "severity", "table_key", "metric_key", "message")
-    claim_cols = ("report_id", "claim_seq", "metric_key", "stated_value", "raw_text", "line")
-    docs: list[tuple] = []  # rows, in the order of the columns above
-    cells: list[tuple] = []
-    issues: list[tuple] = []
-    claims: list[tuple] = []
-    for rid, (r, version) in write.items():
-        docs.append((rid, r.source, r.content_hash, version, r.parser_version, r.document_kind, r.template_version,
-                     r.agency, r.year, r.published, r.index_no, r.doc_no, r.title, r.encoding, r.input_format,
-                     len(r.cells), len(r.issues), sum(i.severity == "error" for i in r.issues), now))
-        cells.extend((rid, c.key, float(c.value), c.raw_text, bool(c.blank), bool(c.filled), c.table_index, c.row_index,
-                      c.col_index, c.row_label, c.col_label, c.page, c.bbox) for c in r.cells.values())
-        issues.extend((rid, seq, i.code, i.severity, i.table, i.key, i.message) for seq, i in enumerate(r.issues))
-        claims.extend((rid, seq, c.key, float(c.value), c.text, c.line) for seq, c in enumerate(r.claims))
-    types = {"source_version": pa.int32(), "year": pa.int32(), "n_cells": pa.int32(), "n_issues": pa.int32(),
-             "n_errors": pa.int32(), "landed_at": pa.timestamp("us"), "value": pa.float64(),
-             "blank": pa.bool_(), "filled": pa.bool_(), "table_index": pa.int32(), "row_index": pa.int32(),
-             "col_index": pa.int32(), "issue_seq": pa.int32(), "claim_seq": pa.int32(), "stated_value": pa.float64(),
-             "line": pa.int32(), "page": pa.int32(), "bbox": pa.list_(pa.float64())}
+def _tables(write: dict[str, tuple[ReportRows, int]], now: datetime) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
+    """The chunk's reports as one Arrow table per raw table: their columns (built by the parse workers,
+    ``report_rows``) joined, each report's rows given its ``report_id``."""
+    ids = list(write)
+    rows = [r for r, _ in write.values()]
+    documents = {"report_id": ids} | {c: [r.document[c] for r in rows] for c in DOCUMENT_COLUMNS}
+    documents["source_version"] = [version for _, version in write.values()]
+    documents["landed_at"] = [now] * len(ids)
 
-    def table(columns: tuple[str, ...], rows: list[tuple]) -> pa.Table:
-        values = list(zip(*rows)) if rows else [() for _ in columns]
-        return pa.table({c: pa.array(list(v), type=types.get(c, pa.string())) for c, v in zip(columns, values)})
+    def joined(columns: tuple[str, ...], part: str) -> dict[str, list]:
+        parts = [getattr(r, part) for r in rows]
+        out: dict[str, list] = {"report_id": list(chain.from_iterable(
+            repeat(rid, len(p[columns[0]])) for rid, p in zip(ids, parts)))}
+        for c in columns:
+            out[c] = list(chain.from_iterable(p[c] for p in parts))
+        return out
 
-    return table(doc_cols, docs), table(cell_cols, cells), table(issue_cols, issues), table(claim_cols, claims)
+    def table(columns: dict[str, list]) -> pa.Table:
+        return pa.table({c: pa.array(v, type=COLUMN_TYPES.get(c, pa.string())) for c, v in columns.items()})
+
+    return (table(documents), table(joined(CELL_COLUMNS, "cells")), table(joined(ISSUE_COLUMNS, "issues")),
+            table(joined(CLAIM_COLUMNS, "claims")))
+
+
+COLUMN_TYPES = {"source_version": pa.int32(), "year": pa.int32(), "n_cells": pa.int32(), "n_issues": pa.int32(),
+                "n_errors": pa.int32(), "landed_at": pa.timestamp("us"), "value": pa.float64(),
+                "blank": pa.bool_(), "filled": pa.bool_(), "table_index": pa.int32(), "row_index": pa.int32(),
+                "col_index": pa.int32(), "issue_seq": pa.int32(), "claim_seq": pa.int32(), "stated_value": pa.float64(),
+                "line": pa.int32(), "page": pa.int32(), "bbox": pa.list_(pa.float64())}
 
 
 # what a fetch found, beside when: a fetch that found what its source's last landed fetch found is no news
