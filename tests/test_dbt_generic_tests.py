@@ -34,3 +34,51 @@ def test_unique_combination_reports_exactly_the_repeated_combinations():
 
     con.execute("delete from cells where value in (1.0, 2.0) and (report_id is null or report_id in ('r1', 'r7'))")
     assert con.execute(sql).fetchall() == []
+
+
+class _Nodes(dict):
+    """dbt's graph.nodes, refusing a scan: the macro must look up the nodes it needs by their unique id."""
+
+    def values(self):
+        raise AssertionError("get_where_subquery scanned every node of the graph")
+
+    items = values
+
+
+def where_subquery(relation, full_refresh: bool = False, meta: dict | None = None) -> str:
+    """``get_where_subquery`` (dbt_project/macros/incremental.sql) as dbt calls it for a data test of ``relation``."""
+    from types import SimpleNamespace
+
+    def model(name, schema, **meta):
+        return {"resource_type": "model", "name": name, "alias": name, "database": "disclosure", "schema": schema,
+                "config": {"meta": meta}}
+
+    nodes = _Nodes({f"model.disclosure_warehouse.m{i}": model(f"m{i}", "intermediate") for i in range(3000)})
+    nodes.update({f"model.disclosure_warehouse.{n['name']}": n for n in (
+        model("int_metric_values", "intermediate", tested_reports="int_build_reports", lists_reports=False),
+        model("int_build_reports", "intermediate"))})
+    relation_type = SimpleNamespace(create=lambda database, schema, identifier: f'"{database}"."{schema}"."{identifier}"')
+    environment = jinja2.Environment(extensions=["jinja2.ext.do"])
+    module = environment.from_string((MACROS / "incremental.sql").read_text()).make_module({
+        "execute": True, "flags": SimpleNamespace(FULL_REFRESH=full_refresh), "graph": {"nodes": nodes},
+        "project_name": "disclosure_warehouse", "api": SimpleNamespace(Relation=relation_type),
+        "config": {"meta": meta or {}, "where": ""}})
+    return str(module.get_where_subquery(relation)).strip()
+
+
+def test_get_where_subquery_looks_up_the_tested_model_without_scanning_the_graph():
+    from types import SimpleNamespace
+
+    class Relation(SimpleNamespace):
+        def __str__(self):
+            return f'"disclosure"."{self.schema}"."{self.identifier}"'
+
+    tested = Relation(schema="intermediate", identifier="int_metric_values")
+    assert where_subquery(tested) == ('(select * from "disclosure"."intermediate"."int_metric_values" where (true) and '
+                                      'report_id in (select report_id from "disclosure"."intermediate"."int_build_reports")) dbt_subquery')
+    assert where_subquery(tested, full_refresh=True) == str(tested)  # a full build tests every row
+    assert where_subquery(tested, meta={"whole_table": True}) == str(tested)
+    for other in (Relation(schema="intermediate", identifier="int_build_reports"),  # no tested_reports
+                  Relation(schema="marts", identifier="int_metric_values"),  # another schema's relation
+                  Relation(schema="raw", identifier="cells")):  # not a model
+        assert where_subquery(other) == str(other)

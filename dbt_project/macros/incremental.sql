@@ -53,17 +53,19 @@
     is forgotten. `--full-refresh` tests every row. -#}
 {% macro get_where_subquery(relation) -%}
 {%- set where = config.get('where', '') -%}
-{%- set built = namespace(filter=none) -%}  {#- a namespace: a plain set in a loop stays in the loop #}
+{%- set filter = none -%}
 {%- if execute and not flags.FULL_REFRESH and not (config.get('meta') or {}).get('whole_table') -%}
-{%- for node in graph.nodes.values() if node.resource_type == 'model' and node.config.meta.get('tested_reports')
-        and node.alias == relation.identifier and node.schema == relation.schema -%}
-{%- for build in graph.nodes.values() if build.resource_type == 'model' and build.name == node.config.meta.tested_reports -%}
-{%- set built.filter = 'report_id in (select report_id from ' ~ api.Relation.create(database=build.database, schema=build.schema, identifier=build.alias) ~ ')' -%}
-{%- endfor -%}
-{%- endfor -%}
+{#- looked up by unique id, not by a loop over the graph for every test: our models' relations are named as the
+    models (no alias); a relation that is not a model of this project is tested whole -#}
+{%- set node = graph.nodes.get('model.' ~ project_name ~ '.' ~ relation.identifier) -%}
+{%- set listing = node.config.meta.get('tested_reports') if node and node.schema == relation.schema else none -%}
+{%- set build = graph.nodes.get('model.' ~ project_name ~ '.' ~ listing) if listing else none -%}
+{%- if build -%}
+{%- set filter = 'report_id in (select report_id from ' ~ api.Relation.create(database=build.database, schema=build.schema, identifier=build.alias) ~ ')' -%}
 {%- endif -%}
-{%- if where or built.filter -%}
-(select * from {{ relation }} where ({{ where or 'true' }}) and {{ built.filter or 'true' }}) dbt_subquery
+{%- endif -%}
+{%- if where or filter -%}
+(select * from {{ relation }} where ({{ where or 'true' }}) and {{ filter or 'true' }}) dbt_subquery
 {%- else -%}
 {{ relation }}
 {%- endif -%}
