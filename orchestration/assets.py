@@ -25,7 +25,7 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.dbt_builds import model_inputs_fingerprint
-from orchestration.dbt_metadata import generate_docs, with_table_metadata
+from orchestration.dbt_metadata import docs_due, generate_docs, with_table_metadata
 from orchestration.ingest import (  # noqa: F401 - the ingest asset and its helpers, as the rest of the code knows them
     FetchBatch,
     RefreshConfig,
@@ -201,8 +201,11 @@ def _dbt_phase(tag: str):
         # instead of a new folder per invocation in dbt_project/target; one folder for both phases,
         # so post_gate reuses the project parse pre_gate left there (partial parsing).
         # The seeds are built each time (cheap): left out, Dagster would skip every step downstream of them.
+        # After the last phase, the same dbt process writes the docs page when it is due (dbt_metadata.docs_due):
+        # the publish then copies it, instead of starting dbt once more.
+        docs = tag == "post_gate" and docs_due(dbt_docs_dir(paths), model_inputs_fingerprint(paths, PARSER_VERSION))
         invocation = dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_vars(paths, warehouse.duckdb_memory)], context=context,
-                             target_path=dbt_target(paths))
+                             target_path=dbt_target(paths), docs_after_build=docs)
         yield from with_table_metadata(invocation.stream(), invocation.manifest, paths.work_db)  # row counts, columns
         if tag == "post_gate":
             record_complete_build(paths)
@@ -222,6 +225,11 @@ dbt_post_gate = _dbt_phase("post_gate")
 
 def dbt_target(paths) -> Path:
     return Path(paths.work_db).parent / "dbt_target"
+
+
+def dbt_docs_dir(paths) -> Path:
+    """dbt's docs page beside the published file."""
+    return Path(paths.published).parent / "dbt_docs"
 
 
 def dbt_vars(paths, duckdb_memory: str | None = None) -> list[str]:
@@ -283,7 +291,7 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
     try:
         from extract import PARSER_VERSION
 
-        dbt_docs = str(generate_docs(dbt, dbt_vars(paths, warehouse.duckdb_memory), dbt_target(paths), Path(paths.published).parent / "dbt_docs",
+        dbt_docs = str(generate_docs(dbt, dbt_vars(paths, warehouse.duckdb_memory), dbt_target(paths), dbt_docs_dir(paths),
                                      paths.work_db, model_inputs_fingerprint(paths, PARSER_VERSION), log=context.log.info))
     except Exception as exc:  # noqa: BLE001 - the warehouse is published; the docs site is a view of it
         context.log.warning(f"dbt docs not generated: {exc}")

@@ -445,11 +445,12 @@ def dbt_executable() -> str:
 
 
 def dbt_project() -> DbtProject:
-    """The dbt project, with its manifest generated (``dbt parse``) when missing or older than its sources."""
+    """The dbt project, with its manifest generated (``dbt parse``) when missing or older than its sources;
+    parsed by ``disclosure-dbt`` (when installed), so a warehouse's first build reuses this parse (dbt_process.py)."""
     dbt_executable()
     project = DbtProject(project_dir=DBT_PROJECT_DIR)
-    if _manifest_stale(project):
-        project.preparer.prepare(project)  # parsing needs no database (profiles.yml has a default path)
+    if _manifest_stale(project):  # parsing needs no database (profiles.yml has a default path)
+        dbt_resource(project).cli(["parse", "--quiet"], target_path=Path(project.target_path)).wait()
     return project
 
 
@@ -478,20 +479,19 @@ class WarehouseDbtCli(DbtCliResource):
     dbt runs as ``disclosure-dbt`` (orchestration/dbt_process.py), which dies with the process that started
     it, so a killed refresh leaves no dbt holding the work DB."""
 
-    def cli(self, args, **kwargs):
-        from orchestration.dbt_process import PARENT_PID_ENV
+    def cli(self, args, *, docs_after_build: bool = False, **kwargs):
+        """dagster-dbt's, telling ``disclosure-dbt`` its parent and whether to write the docs page after a build."""
+        from orchestration.dbt_process import DOCS_AFTER_BUILD_ENV, PARENT_PID_ENV
         from orchestration.warehouse.db import return_freed_memory
 
         return_freed_memory()  # dbt's DuckDB takes up to its memory limit beside this process
-        before = os.environ.get(PARENT_PID_ENV)
-        os.environ[PARENT_PID_ENV] = str(os.getpid())  # dagster-dbt passes the environment as it is to dbt
+        handshake = {PARENT_PID_ENV: str(os.getpid()), DOCS_AFTER_BUILD_ENV: "1" if docs_after_build else None}
+        before = {name: os.environ.get(name) for name in handshake}
+        _set_environ(handshake)  # dagster-dbt passes the environment as it is to dbt
         try:
             return super().cli(args, **kwargs)
         finally:
-            if before is None:
-                os.environ.pop(PARENT_PID_ENV, None)
-            else:
-                os.environ[PARENT_PID_ENV] = before
+            _set_environ(before)
 
     @cached_property
     def _cli_version(self):
@@ -502,6 +502,14 @@ class WarehouseDbtCli(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args):
         return None
+
+
+def _set_environ(values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
