@@ -207,6 +207,29 @@ def test_dbt_models_show_row_counts_and_columns_and_the_docs_site_is_linked(firs
     assert "dim_report" in docs.read_text(encoding="utf-8"), "the static docs page holds the project"
 
 
+def dbt_invocations(target: Path) -> list[dict]:
+    """Each dbt command run in ``target`` (oldest first): its process, command, and events' names."""
+    events = [json.loads(line) for log in target.glob("dbt.log*") for line in log.read_text(encoding="utf-8").splitlines()]
+    invocations: dict[str, dict] = {}
+    for event in sorted(events, key=lambda e: e["info"]["ts"]):
+        info = invocations.setdefault(event["info"]["invocation_id"], {"pid": event["info"]["pid"], "events": []})
+        info["events"].append(event["info"]["name"])
+        if event["info"]["name"] == "MainReportArgs":
+            info["command"] = event["data"]["args"]["invocation_command"]
+    return list(invocations.values())
+
+
+def test_a_new_warehouse_reuses_the_project_parse_and_its_docs_come_from_the_post_gate_dbt_process(first):
+    """dbt parses the project once for every warehouse (orchestration/dbt_process.py): the first build of a new
+    warehouse loads the project's parse instead of parsing again for its --vars and work DB path; and the docs page
+    is written by the post_gate dbt process after its build, not by a third dbt process at publish (#11)."""
+    pre_gate, post_gate, docs = dbt_invocations(first["warehouse"].parent / "work" / "dbt_target")[:3]
+    assert "tag:pre_gate" in pre_gate["command"] and "tag:post_gate" in post_gate["command"]
+    assert "UnableToPartialParse" not in pre_gate["events"] and "PartialParsingEnabled" in pre_gate["events"]
+    assert "CatalogWritten" in docs["events"] and docs["pid"] == post_gate["pid"]
+    assert "Unable to do partial parsing" not in sorted((first["warehouse"].parent / "logs").glob("refresh-*.log"))[0].read_text()
+
+
 def test_nothing_changed_means_no_fetch_or_parse_work(first):
     proc = refresh(first["env"], "--warehouse", str(first["warehouse"]))
     assert proc.returncode == 0, proc.stdout + proc.stderr
