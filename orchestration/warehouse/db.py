@@ -28,11 +28,13 @@ def connect(path: Path, read_only: bool = False, memory_limit: str | None = None
         conn.close()
 
 
-def return_freed_memory() -> None:
+def return_freed_memory(collect: bool = True) -> None:
     """Give back to the OS what glibc keeps of the memory this process freed, before a DuckDB that takes up
     to its memory limit starts beside it (dbt's process) or in it (the publish): issue #11's peak is their
-    sum. At 100k documents this gave back ~30 MB before dbt's first phase. glibc only; elsewhere nothing."""
-    gc.collect()
+    sum. At 100k documents this gave back ~30 MB before dbt's first phase. glibc only; elsewhere nothing.
+    ``collect``: a full garbage collection first (0.2-0.5 CPU-s in a refresh process: every object it holds)."""
+    if collect:
+        gc.collect()
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
