@@ -93,6 +93,9 @@ def test_a_few_changed_reports_update_the_previous_file_to_equal_a_whole_copy(tm
     assert last_publish(work) == "updated", said
     assert any("new tables: quality.alert_log" in m for m in said), said
     assert any("updated a copy of the previous file" in m and "reference.metric_dictionary" in m for m in said), said
+    # each report counted once however many tables hold its rows (r1, r2, r5, new1, new2 and the alerted r3, r4)
+    assert any("7 reports' rows replaced in 4 tables (most: marts.dim_report 4, marts.fct_metric 3, quality.alert_log 2, "
+               "raw.cells 2)" in m for m in said), said
     assert_equals_a_whole_copy(work, published, tmp_path)
     with duckdb.connect(str(published), read_only=True) as conn:
         assert conn.execute("select tags['storage_version'] from duckdb_databases() "
