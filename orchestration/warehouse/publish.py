@@ -217,7 +217,7 @@ def copy_database(source: Path, target: Path, storage_version: str, memory_limit
     ``storage_version`` format (the source is only read); returns both catalogs' digests (``update_previous``
     compares them). A source already in that format and compact (``_bytes_will_do``) is copied byte for byte
     (the work DB is made in the published format for this: ``db.create_database``); else COPY FROM DATABASE
-    re-encodes every table (~10 CPU-s at 10k documents, the most of a publish from empty)."""
+    re-encodes every table (10–15 CPU-s at 10k documents: nearly all of a publish from empty)."""
     say = say or (lambda _message: None)
     target.unlink(missing_ok=True)
     conn = _copier(memory_limit, source)
