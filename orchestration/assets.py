@@ -55,6 +55,7 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     from extract import PARSER_VERSION
     from orchestration.fetching.known_pages import known_records
     from orchestration.warehouse.landing import Landing, current_load, parsed_reports
+    from orchestration.warehouse.db import create_database
 
     paths = warehouse.paths()
     work_db = Path(paths.work_db)
@@ -78,6 +79,7 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     prepared, rest = prepared_outcomes(batch, todo)  # parsed by source_documents' steps; the rest (none, normally) here
     parsed_here = parse_stream(parse_items(batch.results, batch.store_root, rest), batch.store_root, log=context.log.info,
                                workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes(), form="rows")
+    create_database(work_db, warehouse.storage_version)  # in the published format: a whole publish copies its bytes
     with Landing(work_db, paths.corrections_csv, paths.waivers_csv, Path(batch.root) if batch.root else None) as landing:
         reports: list[Any] = []
         failures: list[dict] = []  # kept with their reason in raw.parse_failures; the batch gate counts them

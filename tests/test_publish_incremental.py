@@ -93,6 +93,9 @@ def test_a_few_changed_reports_update_the_previous_file_to_equal_a_whole_copy(tm
     assert last_publish(work) == "updated", said
     assert any("new tables: quality.alert_log" in m for m in said), said
     assert any("updated a copy of the previous file" in m and "reference.metric_dictionary" in m for m in said), said
+    # each report counted once however many tables hold its rows (r1, r2, r5, new1, new2 and the alerted r3, r4)
+    assert any("7 reports' rows replaced in 4 tables (most: marts.dim_report 4, marts.fct_metric 3, quality.alert_log 2, "
+               "raw.cells 2)" in m for m in said), said
     assert_equals_a_whole_copy(work, published, tmp_path)
     with duckdb.connect(str(published), read_only=True) as conn:
         assert conn.execute("select tags['storage_version'] from duckdb_databases() "
@@ -168,6 +171,47 @@ def test_a_changed_definition_or_storage_version_is_copied_whole(tmp_path):
     with duckdb.connect(str(published), read_only=True) as conn:
         assert conn.execute("select tags['storage_version'] from duckdb_databases() "
                             "where database_name = current_database()").fetchall()[0][0].startswith("v1.2.0")
+
+
+def test_a_work_db_made_in_the_published_format_is_published_as_its_bytes(tmp_path):
+    """From empty there is nothing to update: a work DB already in the published storage format (the refresh
+    makes it so: ``create_database``) is copied byte for byte, not re-encoded table by table; one in another
+    format, or mostly free blocks, is still copied relation by relation (re-encoded, compacted)."""
+    from orchestration.warehouse.db import create_database
+
+    work, published = tmp_path / "work" / "w.duckdb", tmp_path / "wh" / "disclosure.duckdb"
+    create_database(work, STORAGE)
+    make_work_db(work)
+    said: list[str] = []
+    publish(work, published, log=said.append, storage_version=STORAGE)
+    assert any("copied the work DB's file whole" in m for m in said), said
+    assert published.read_bytes() == work.read_bytes()
+    assert last_publish(work) == "copied"
+    assert_equals_a_whole_copy(work, published, tmp_path)
+    with duckdb.connect(str(published), read_only=True) as conn:
+        assert conn.execute("select tags['storage_version'] from duckdb_databases() "
+                            "where database_name = current_database()").fetchall()[0][0].startswith(STORAGE)
+    change_a_few_reports(work)  # the next publish updates that copy as it updates any other
+    publish(work, published, storage_version=STORAGE)
+    assert last_publish(work) == "updated"
+    assert_equals_a_whole_copy(work, published, tmp_path)
+
+    said.clear()
+    published.unlink()
+    publish(work, published, log=said.append, storage_version="v1.2.0")  # not the work DB's format
+    assert any("copied the work DB's relations whole into storage version v1.2.0" in m for m in said), said
+
+    with duckdb.connect(str(work)) as conn:  # space a dropped table left: compacted, not copied
+        conn.execute("create table raw.scratch as select range as i, md5(range::varchar) as s from range(300000)")
+        conn.execute("checkpoint")
+        conn.execute("drop table raw.scratch")
+        conn.execute("checkpoint")
+    said.clear()
+    published.unlink()
+    publish(work, published, log=said.append, storage_version=STORAGE)
+    assert any("copied the work DB's relations whole into storage version" in m for m in said), said
+    assert published.stat().st_size < work.stat().st_size
+    assert_equals_a_whole_copy(work, published, tmp_path)
 
 
 def test_the_parquet_export_rewrites_only_the_years_that_changed(tmp_path):

@@ -123,6 +123,16 @@ def test_fresh_refresh_publishes(first):
     assert (first["home"] / "dagster.yaml").is_file(), "DAGSTER_HOME gets the instance settings"
 
 
+def test_the_work_db_is_made_in_the_published_format_so_a_publish_from_empty_copies_its_file(first):
+    import duckdb
+
+    work = first["warehouse"].parent / "work" / "disclosure.duckdb"
+    with duckdb.connect(str(work), read_only=True) as conn:
+        assert conn.execute("select tags['storage_version'] from duckdb_databases() "
+                            "where database_name = current_database()").fetchall()[0][0] == "v1.0.0+"
+    assert "publish: copied the work DB's file whole (already in storage version v1.0.0)" in first["proc"].stdout
+
+
 def test_summary_counts_verdicts_instead_of_listing_reports(first):
     """The summary a person reads: counts per gate status, per input format and per rule, the most frequent
     failures and where to look; no line per quarantined report (a national refresh would print thousands)."""

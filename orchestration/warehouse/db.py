@@ -28,6 +28,15 @@ def connect(path: Path, read_only: bool = False, memory_limit: str | None = None
         conn.close()
 
 
+def create_database(path: Path, storage_version: str) -> None:
+    """Create the DuckDB file ``path`` in ``storage_version``'s format unless it exists (a file keeps its format):
+    the work DB in the published file's, so a whole publish copies its bytes instead of re-encoding every table."""
+    if Path(path).exists():
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    duckdb.connect(str(path), config={"storage_compatibility_version": storage_version}).close()
+
+
 def return_freed_memory(collect: bool = True) -> None:
     """Give back to the OS what glibc keeps of the memory this process freed, before a DuckDB that takes up
     to its memory limit starts beside it (dbt's process) or in it (the publish): issue #11's peak is their

@@ -51,11 +51,13 @@ class Changes:
     reports: dict[str, int] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)
     catalogs: dict[str, dict[str, str]] = field(default_factory=dict)  # both files' catalog_digests after it
+    distinct_reports: int = 0  # report_ids whose rows were replaced in any table (a changed page: its old and new id)
 
     def summary(self) -> str:
-        changed = sum(self.reports.values())
-        return (f"{changed} reports' rows replaced in {len(self.reports)} tables, "
-                f"{len(self.tables)} tables replaced whole" + (f" ({', '.join(self.tables)})" if self.tables else ""))
+        largest = sorted(self.reports.items(), key=lambda item: (-item[1], item[0]))[:5]
+        return (f"{self.distinct_reports} reports' rows replaced in {len(self.reports)} tables"
+                + (f" (most: {', '.join(f'{t} {n}' for t, n in largest)})" if largest else "")
+                + f", {len(self.tables)} tables replaced whole" + (f" ({', '.join(self.tables)})" if self.tables else ""))
 
 
 def catalog_digests(conn: duckdb.DuckDBPyConnection, database: str) -> dict[str, str]:
@@ -119,6 +121,7 @@ def apply_changes(conn: duckdb.DuckDBPyConnection, recorded: bool = False) -> Ch
     changes = Changes()
     # noted in a temp table first: one transaction writes one attached file (the copy) besides temp
     conn.execute("create or replace temp table digests (relation varchar, report_id varchar, n bigint, h hugeint)")
+    conn.execute("create or replace temp table replaced_reports (report_id varchar)")
     conn.execute("begin")
     try:
         for schema, name, by_report in tables:
@@ -138,6 +141,7 @@ def apply_changes(conn: duckdb.DuckDBPyConnection, recorded: bool = False) -> Ch
         conn.execute("rollback")
         raise
     conn.execute(f"create table {RECORDING}.{DIGESTS_TABLE} as select * from digests")
+    (changes.distinct_reports,) = conn.execute("select count(distinct report_id) from replaced_reports").fetchall()[0]
     return changes
 
 
@@ -173,4 +177,5 @@ def _replace_changed_reports(conn: duckdb.DuckDBPyConnection, relation: str, cha
         conn.execute(f"insert into {TARGET}.{relation} select * from {SOURCE}.{relation} "
                      "where report_id in (select report_id from changed_reports)")
         changes.reports[relation.replace('"', "")] = changed
+        conn.execute("insert into replaced_reports select report_id from changed_reports")
     return True
