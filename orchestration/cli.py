@@ -31,7 +31,8 @@ class _VersionAction(argparse.Action):
         super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        parser.exit(message=package_version() + "\n")
+        print(package_version())  # on stdout, as argparse's own version action
+        parser.exit()
 
 
 def _parser(*args, **kwargs) -> argparse.ArgumentParser:
