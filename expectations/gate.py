@@ -24,9 +24,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from . import gate_rows as rows
@@ -34,6 +34,9 @@ from .gate_docs import expectation, summarise_for_docs
 from .gate_rows import rule_of
 from .offline_docs import make_offline
 from .override_warnings import write_override_warnings
+
+if TYPE_CHECKING:  # pandas only names a type here: a refresh with nothing changed never loads it (issue #11)
+    import pandas as pd
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 

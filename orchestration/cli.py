@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 
 def package_version() -> str:
     """The installed distribution's version and the parser's (each landed record carries the latter)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     from extract import PARSER_VERSION
 
     try:
@@ -22,6 +23,18 @@ def package_version() -> str:
     return f"disclosure {installed} (parser {PARSER_VERSION})"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: looked up only when asked, so every other command starts without importlib.metadata
+    and the parser (issue #11: the start-up of every command)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, help="show the installed version and the parser's and exit"):
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(package_version())  # on stdout, as argparse's own version action
+        parser.exit()
+
+
 def _parser(*args, **kwargs) -> argparse.ArgumentParser:
     """An argparse parser that refuses abbreviations: ``--ful`` is an error, never ``--full``."""
     return argparse.ArgumentParser(*args, allow_abbrev=False, **kwargs)
@@ -29,7 +42,7 @@ def _parser(*args, **kwargs) -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _parser(prog="disclosure", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=package_version())
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_parser)
 
     parse = sub.add_parser("parse", help="parse report documents into canonical cells (JSON lines)")

@@ -41,14 +41,20 @@ def refresh_instance(home: Path):
     dagster.yaml sets ``python_logs: python_log_level``. Off the in-process executor each step's process (a
     subprocess, a Celery worker's task) logs its start with that logger, before the run's own loggers take
     over: at Dagster's default, DEBUG, that is a line per step on the terminal that in-process runs never print.
-    The steps' processes get the instance from this one's ref, so they log at that level too."""
+    The steps' processes get the instance from this one's ref, so they log at that level too.
+    Its event log writes a batch of events (a run's ~50 planned events) in one transaction
+    (``orchestration.event_log``), unless dagster.yaml configures a storage."""
     import yaml
     from dagster import DagsterInstance
     from dagster._core.instance.ref import InstanceRef  # the public constructors take no settings over dagster.yaml's
 
+    from orchestration.event_log import EVENT_BATCH_SIZE, batched_event_log
+
     settings = yaml.safe_load((home / "dagster.yaml").read_text(encoding="utf-8")) or {}
     python_logs = {"python_log_level": "INFO", **(settings.get("python_logs") or {})}
-    return DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides={"python_logs": python_logs}))
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)  # Dagster's own switch for batched writes
+    overrides = {"python_logs": python_logs, **batched_event_log(str(home), settings)}
+    return DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides))
 
 
 def refresh_job_def():
