@@ -10,6 +10,7 @@ One bad source never fails the run: it becomes a ``failed`` result with its reas
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 import stat
@@ -18,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from email.utils import formatdate
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Callable
 from urllib.parse import quote_from_bytes, urlsplit
 from urllib.request import url2pathname
@@ -55,12 +57,17 @@ class FetchResult:
     title_hint: str | None = None  # an attachment's link text when it reads as the report's title
 
     def to_record(self) -> dict[str, Any]:
-        """The row for ``raw.fetches`` (headers stay a mapping: the landing serialises them). Shallow, not
+        """The row for ``raw.fetches``, its headers as that table holds them (``headers_json``). Shallow, not
         ``asdict``'s deep copy: a refresh makes one per source, 100,000 at national scale."""
-        return {f.name: getattr(self, f.name) for f in RECORD_FIELDS} | {"headers": dict(self.headers)}
+        return {f.name: getattr(self, f.name) for f in RECORD_FIELDS} | {"headers": headers_json(self.headers)}
 
 
 RECORD_FIELDS = fields(FetchResult)
+
+
+def headers_json(headers: Mapping[str, str] | None) -> str | None:
+    """A fetch's headers as a fetch record (``raw.fetches.headers``, the known-pages file) holds them (None: none)."""
+    return json.dumps(dict(headers), ensure_ascii=False) if headers else None
 
 
 def fetch_sources(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -364,16 +363,11 @@ order by n.i
 """
 
 
-def headers_json(headers: Mapping | None) -> str | None:
-    """A fetch's headers as ``raw.fetches.headers`` holds them (None: none)."""
-    return json.dumps(dict(headers), ensure_ascii=False) if headers else None
-
-
 def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], now: datetime) -> int:
     """Land the fetch records that are news: a fetch whose outcome (``FETCH_OUTCOME``) is one its source's
     last landing of a fetch had adds no row (a refresh with nothing changed lands none; the raw store's fetch log
     keeps every arrival), so ``raw.fetches`` grows with what happened, not with how often it was checked.
-    A record's headers may come as their JSON already (``headers_json``)."""
+    The records are ``FetchResult.to_record()``'s: their headers as the table holds them (JSON text)."""
     fetches = list(fetches)
     if not fetches:
         return 0
@@ -395,10 +389,8 @@ def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], n
         if fid in seen:
             continue
         seen.add(fid)
-        headers = record.get("headers")
         values = (fid, record.get("source_uri"), record.get("final_url"), fetched_at, record.get("status"),
-                  record.get("http_status"), record.get("content_hash"),
-                  headers if isinstance(headers, str) else headers_json(headers), record.get("error"))
+                  record.get("http_status"), record.get("content_hash"), record.get("headers"), record.get("error"))
         for col, value in zip(cols, values):
             rows[col].append(value)
     if not seen:
