@@ -169,6 +169,7 @@ class _Run:
         self._folder_uris: dict[str, str | None] = {}  # a local folder -> its file URI (``_file_uri``)
         self.started = utc_now()  # when a plan found its pages known (one time for all: seconds, as every fetch's)
         self._blobs: set[str] = set()  # content hashes seen in the store this run (a blob is never deleted)
+        self._arrival = threading.local()  # (content hash, bytes) this thread has just fetched: its page's scan reads them
         self._claim_lock = threading.Lock()
 
     def claim(self, location: str) -> bool:
@@ -290,7 +291,8 @@ class _Run:
         content_type = _content_type(headers)
         found = cached_links(self.store.root, content_hash, base, content_type)
         if found is None:
-            data = self.store.get(content_hash)
+            arrived, self._arrival.data = getattr(self._arrival, "data", None), None
+            data = arrived[1] if arrived is not None and arrived[0] == content_hash else self.store.get(content_hash)
             found = PageAttachments() if sniff_binary(data) is not None else find_attachments(decode(data, headers)[0], base)
             remember_links(self.store.root, content_hash, base, content_type, found)
         return found
@@ -385,6 +387,7 @@ class _Run:
                 or (stat_read is not None and stat_read != previous.file_stat) \
                 or not self.store.has(content_hash):  # unchanged, but its blob was lost: store it again
             self.store.put(uri, data, headers, final_url=final, http_status=http_status, file_stat=stat_read)
+        self._arrival.data = (content_hash, data)  # not read back from the store to scan the page for attachments
         status = FETCHED if changed else UNCHANGED
         return FetchResult(uri, final, status, http_status, content_hash, headers, changed=changed, agency_hint=agency, listing=listing, size=len(data))
 
