@@ -1,20 +1,20 @@
 """A chunk step parses while it fetches (issue #11): each document the manifest names goes to the parse
 workers as soon as it is in the raw store, so the workers do not sit idle while the rest is fetched.
 
-Shown without timing: the chunk's last source is a page on a local HTTP server that answers only once a
-parse worker of this process exists (or after a bounded wait). Before, the pool started after the whole
+Shown without timing: the chunk's last source is a page on a local HTTP server that holds it until a
+parse worker of this process exists (or a bounded wait ends). Before, the pool started after the whole
 fetch, so the server waited in vain."""
 
 import multiprocessing
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from dagster import AssetKey
 
 from orchestration.parsing import PARSE_POOL_THRESHOLD, end_kept_workers
+from tests.conftest import page_handler
 from tests.warehouse_support import query, run_refresh_job, warehouse_paths
 
 BUNDLED = Path(__file__).resolve().parent.parent / "orchestration" / "sample_corpus" / "documents"
@@ -22,28 +22,23 @@ PAGE = (BUNDLED / "g01_2021_html_template.html").read_bytes()
 WAIT_SECONDS = 30  # the most the held page waits for a parse worker
 
 
-def held_page(seen_workers: list[bool]):
-    """A handler serving ``PAGE`` once a parse worker process of this process is alive (or after WAIT_SECONDS)."""
+def release_once_a_worker_parses(stall: threading.Event, requests: list, seen_workers: list[bool]) -> threading.Thread:
+    """Hold the page (``stall``) from its request until a parse worker process of this process exists (or
+    WAIT_SECONDS pass), noting whether one did."""
 
-    class Held(BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path != "/last.html":  # robots.txt: none
-                self.send_error(404)
-                return
-            deadline = time.monotonic() + WAIT_SECONDS
-            while not multiprocessing.active_children() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            seen_workers.append(bool(multiprocessing.active_children()))
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(PAGE)))
-            self.end_headers()
-            self.wfile.write(PAGE)
+    def release() -> None:
+        deadline = time.monotonic() + 300  # the run's start
+        while not requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not multiprocessing.active_children() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        seen_workers.append(bool(requests) and bool(multiprocessing.active_children()))
+        stall.clear()
 
-        def log_message(self, *args):
-            pass
-
-    return Held
+    thread = threading.Thread(target=release, daemon=True)
+    thread.start()
+    return thread
 
 
 @pytest.mark.timeout(600)
@@ -51,7 +46,10 @@ def test_a_chunk_step_parses_the_documents_it_has_fetched_while_it_fetches_the_r
     end_kept_workers()  # (none from an earlier test: the workers the server waits for are this run's)
     monkeypatch.setenv("DISCLOSURE_PARSE_WORKERS", "2")
     seen_workers: list[bool] = []
-    base = http_server(held_page(seen_workers))
+    stall, requests = threading.Event(), []
+    stall.set()
+    base = http_server(page_handler("/last.html", PAGE, stall=stall, requests=requests))
+    release_once_a_worker_parses(stall, requests, seen_workers)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     local = PARSE_POOL_THRESHOLD + 6
