@@ -178,6 +178,7 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
     store = RawStore(Path(chunk.store_root))
     work_db = Path(chunk.work_db)
     named = [s.location for s in chunk.manifest.sources if s.kind != "listing"]  # listings add theirs as they are read
+    listed = set(named)  # what ``done`` covers: only these are parsed as they arrive
     done = set() if chunk.full else parsed_reports(work_db, PARSER_VERSION, named)
     # the summaries within a step go to the event log only (debug): the terminal gets the step's one line below
     fetching = Progress("fetch", len(named), context.log.debug, progress_bar(context))
@@ -198,7 +199,8 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
         def fetched(result: Any) -> None:
             fetching.advance(failed=result.status == "failed")
             key = (result.source_uri, result.content_hash)
-            if result.page is None and result.status != "failed" and result.content_hash and key not in done and key not in sent:
+            if result.page is None and result.source_uri in listed and result.status != "failed" and result.content_hash \
+                    and key not in done and key not in sent:
                 sent.add(key)
                 parsing.total += 1
                 parser.add(parse_item(store, result.source_uri, result.content_hash, result))
@@ -208,7 +210,6 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
                                 on_result=fetched)
         fetched_line = fetching.close()
         load = current_load(work_db, [r.to_record() for r in results])
-        listed = set(named)
         others = [] if chunk.full else [s["source_uri"] for s in load if s["source_uri"] not in listed]
         done |= parsed_reports(work_db, PARSER_VERSION, others) if others else set()
         todo = [s for s in load if s["content_hash"] and (key := (s["source_uri"], s["content_hash"])) not in done
