@@ -157,7 +157,7 @@ def land(
     reports a work DB keyed by their absolute path are re-keyed first.
     """
     with Landing(work_db, corrections, waivers, root) as landing:
-        return landing.finish(fetches, sources, reports, failures)
+        return landing.finish(fetches, sources, map(report_rows, reports), failures)
 
 
 class Landing:
@@ -203,12 +203,13 @@ class Landing:
     def __exit__(self, *exc) -> None:
         self._connection.__exit__(None, None, None)  # closes the connection (an open transaction is rolled back)
 
-    def chunk(self, reports: Iterable[ParsedReport | ReportRows], failures: Iterable[Mapping] = ()) -> None:
-        """Land parsed reports (as parsed, or as their rows: ``report_rows``) and parse failures, committed together."""
+    def chunk(self, reports: Iterable[ReportRows], failures: Iterable[Mapping] = ()) -> None:
+        """Land parsed reports (as their rows: ``report_rows``, built by the parse workers) and parse failures,
+        committed together."""
         self._transaction(lambda: self._chunk(reports, failures))
 
     def finish(self, fetches: Iterable[Mapping] = (), sources: Iterable[Mapping] | None = None,
-               reports: Iterable[ParsedReport | ReportRows] = (), failures: Iterable[Mapping] = ()) -> LandingStats:
+               reports: Iterable[ReportRows] = (), failures: Iterable[Mapping] = ()) -> LandingStats:
         """Land a last chunk, the fetch records, the current load (``sources``, see ``land``) and the overrides."""
 
         def work() -> None:
@@ -224,10 +225,9 @@ class Landing:
         self._transaction(work)
         return self.stats
 
-    def _chunk(self, reports: Iterable[ParsedReport | ReportRows], failures: Iterable[Mapping]) -> None:
+    def _chunk(self, reports: Iterable[ReportRows], failures: Iterable[Mapping]) -> None:
         by_id: dict[str, ReportRows] = {}
-        for report in reports:  # the last report of a source wins within one batch
-            rows = report if isinstance(report, ReportRows) else report_rows(report)
+        for rows in reports:  # the last report of a source wins within one batch
             by_id[report_id(rows.source, rows.content_hash, self.root)] = rows
         failures = list(failures)
         self.landed += [{"source_uri": r["source_uri"], "content_hash": r["content_hash"]} for r in failures]
