@@ -15,6 +15,7 @@ from dagster import AssetKey
 
 from orchestration.parsing import PARSE_POOL_THRESHOLD, end_kept_workers
 from tests.conftest import page_handler
+from tests.test_fetch import html, page, start_site
 from tests.warehouse_support import query, run_refresh_job, warehouse_paths
 
 BUNDLED = Path(__file__).resolve().parent.parent / "orchestration" / "sample_corpus" / "documents"
@@ -68,43 +69,13 @@ def test_a_chunk_step_parses_the_documents_it_has_fetched_while_it_fetches_the_r
     assert landed == local + 1  # every document parsed and landed, the held page too
 
 
-def site_handler(pages: dict[str, bytes]):
-    """A handler serving each of ``pages`` (path -> UTF-8 HTML), with a Last-Modified a conditional request matches."""
-    from http.server import BaseHTTPRequestHandler
-
-    class Site(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = pages.get(self.path)
-            if body is None:
-                self.send_error(404)
-                return
-            if self.headers.get("If-Modified-Since") == LAST_MODIFIED:
-                self.send_response(304)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Last-Modified", LAST_MODIFIED)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    return Site
-
-
-LAST_MODIFIED = "Wed, 01 Jan 2025 00:00:00 GMT"
-
-
 @pytest.mark.timeout(600)
 def test_a_listings_documents_already_parsed_are_not_parsed_again(tmp_path, http_server):
     """Only what the manifest names is parsed as it arrives (the parser's record covers those); a listing's
     documents are checked against it once fetched, so an unchanged one is not parsed again."""
-    pages = {f"/r{n}.html": PAGE.replace(b"</body>", f"<p>{n}</p></body>".encode()) for n in range(3)}
-    pages["/list.html"] = "".join(f'<a href="/r{n}.html">2021年政府信息公开工作年度报告{n}</a>' for n in range(3)).encode()
-    base = http_server(site_handler(pages))
+    pages = {f"/r{n}.html": page(PAGE.replace(b"</body>", f"<p>{n}</p></body>".encode())) for n in range(3)}
+    pages["/list.html"] = page(html("".join(f'<a href="/r{n}.html">2021年政府信息公开工作年度报告{n}</a>' for n in range(3))))
+    base, _ = start_site(http_server, pages)
     manifest = tmp_path / "sources.yml"
     manifest.write_text("settings:\n  allowed_hosts: 127.0.0.1\n  min_interval_seconds: 0\n"
                         f"sources:\n  - listing: {base}/list.html\n", encoding="utf-8")
