@@ -35,7 +35,7 @@ from dagster import (
     op,
 )
 
-from orchestration.parsing import ParseOutcome, end_kept_workers, parse_stream
+from orchestration.parsing import ParseOutcome, StreamParser, end_kept_workers
 from orchestration.progress import Progress, terminal
 from orchestration.resources import FetchResource, ParseResource, SourcesResource, WarehouseResource
 from orchestration.run_metadata import METADATA_ROWS, md_table
@@ -167,37 +167,62 @@ class ChunkResult:
 def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResource) -> ChunkResult:
     """Fetch this chunk's sources into the raw store; parse the content they now show that this parser
     has not parsed yet (read from the work DB, read-only, for this chunk's sources only) into the chunk file,
-    one outcome at a time."""
+    one outcome at a time. A document the manifest names goes to the parse workers as soon as it is fetched
+    (the workers parse while the rest is fetched); what its fetch alone cannot settle (attachments, whose page
+    and hints are settled once all are fetched; failures, whose earlier content stays current) once all are."""
     from extract import PARSER_VERSION
     from orchestration.fetching.fetcher import fetch_sources
     from orchestration.fetching.store import RawStore
     from orchestration.warehouse.landing import current_load, parsed_reports
 
     store = RawStore(Path(chunk.store_root))
-    documents = sum(1 for s in chunk.manifest.sources if s.kind != "listing")  # listings add theirs as they are read
-    # the summaries within a step go to the event log only (debug): the terminal gets the step's one line below
-    fetching = Progress("fetch", documents, context.log.debug, progress_bar(context))
-    results = fetch_sources(chunk.manifest, store, chunk.config, full=chunk.full, progress=context.log.info,
-                            on_result=lambda r: fetching.advance(failed=r.status == "failed"))
-    fetched = fetching.close()
     work_db = Path(chunk.work_db)
-    load = current_load(work_db, [r.to_record() for r in results])
-    done = set() if chunk.full else parsed_reports(work_db, PARSER_VERSION, [s["source_uri"] for s in load])
-    todo = [s for s in load if s["content_hash"] and (s["source_uri"], s["content_hash"]) not in done]
-    parsing = Progress("parse", len(todo), context.log.debug, progress_bar(context))
+    named = [s.location for s in chunk.manifest.sources if s.kind != "listing"]  # listings add theirs as they are read
+    listed = set(named)  # what ``done`` covers: only these are parsed as they arrive
+    done = set() if chunk.full else parsed_reports(work_db, PARSER_VERSION, named)
+    # the summaries within a step go to the event log only (debug): the terminal gets the step's one line below
+    fetching = Progress("fetch", len(named), context.log.debug, progress_bar(context))
+    parsing = Progress("parse", 0, context.log.debug)  # its bar once the fetch's is done
     parsed: list[tuple[str, str]] = []
+    sent: set[tuple[str, str]] = set()
     tmp = Path(chunk.out_file + ".tmp")
-    with tmp.open("wb") as out:
-        for _, packed in parse_stream(parse_items(results, chunk.store_root, todo), chunk.store_root, log=context.log.info,
-                                      workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes(), form="packed",
-                                      keep=steps_share_this_process(context)):
-            out.write(packed.data)  # pickled by the worker (a ParseOutcome, its report as rows), read by the writer
-            parsed.append((packed.source, packed.content_hash))
-            parsing.advance(failed=packed.failed)
+    with tmp.open("wb") as out, StreamParser(chunk.store_root, log=context.log.info, workers=parse.worker_count(),
+                                             memory_bytes=parse.worker_memory_bytes(), form="packed",
+                                             keep=steps_share_this_process(context)) as parser:
+
+        def write(outcomes: Iterator[tuple[int, Any]]) -> None:
+            for _, packed in outcomes:
+                out.write(packed.data)  # pickled by the worker (a ParseOutcome, its report as rows), read by the writer
+                parsed.append((packed.source, packed.content_hash))
+                parsing.advance(failed=packed.failed)
+
+        def fetched(result: Any) -> None:
+            fetching.advance(failed=result.status == "failed")
+            key = (result.source_uri, result.content_hash)
+            if result.page is None and result.source_uri in listed and result.status != "failed" and result.content_hash \
+                    and key not in done and key not in sent:
+                sent.add(key)
+                parsing.total += 1
+                parser.add(parse_item(store, result.source_uri, result.content_hash, result))
+            write(parser.ready())
+
+        results = fetch_sources(chunk.manifest, store, chunk.config, full=chunk.full, progress=context.log.info,
+                                on_result=fetched)
+        fetched_line = fetching.close()
+        load = current_load(work_db, [r.to_record() for r in results])
+        others = [] if chunk.full else [s["source_uri"] for s in load if s["source_uri"] not in listed]
+        done |= parsed_reports(work_db, PARSER_VERSION, others) if others else set()
+        todo = [s for s in load if s["content_hash"] and (key := (s["source_uri"], s["content_hash"])) not in done
+                and key not in sent]
+        parsing.total += len(todo)
+        parsing.bar = progress_bar(context)
+        for item in parse_items(results, chunk.store_root, todo):
+            parser.add(item)
+        write(parser.rest())
     tmp.replace(chunk.out_file)
     parsed_line = parsing.close()
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    context.log.info(f"chunk {chunk.index + 1}/{chunk.of}: {fetched}; {parsed_line} (in {worker})")
+    context.log.info(f"chunk {chunk.index + 1}/{chunk.of}: {fetched_line}; {parsed_line} (in {worker})")
     return ChunkResult(chunk.index, results, chunk.out_file, parsed, worker)
 
 
@@ -283,22 +308,23 @@ def discard_chunk_files(batch: FetchBatch) -> None:
 
 
 def parse_items(results: Sequence[Any], store_root: str, todo: Sequence[Mapping]) -> list[tuple[str, str, dict, str | None, str | None]]:
-    """``(source, content_hash, headers, agency hint, title hint)`` for ``parse_stream``, with the headers the content
-    arrived with (its charset) from the raw store's log: this run's answer may be a bare 304, or a
-    failure that left the previous content current; the hint is the manifest's ``agency``, the title an
-    attachment's link text on its page."""
+    """``parse_item`` for each source of ``todo`` (rows of the current load), with its fetch result."""
     from orchestration.fetching.store import RawStore
 
     store = RawStore(Path(store_root))
-    answered = {r.source_uri: dict(r.headers or {}) for r in results}
-    hints = {r.source_uri: r.agency_hint for r in results}
-    titles = {r.source_uri: getattr(r, "title_hint", None) for r in results}
-    items = []
-    for s in todo:
-        source, content_hash = s["source_uri"], s["content_hash"]
-        stored = store.latest(source)
-        same = stored is not None and stored.content_hash == content_hash
-        items.append((source, content_hash, dict(stored.headers) if same else answered.get(source, {}), hints.get(source),
-                      titles.get(source)))
-    return items
+    by_source = {r.source_uri: r for r in results}
+    return [parse_item(store, s["source_uri"], s["content_hash"], by_source.get(s["source_uri"])) for s in todo]
 
+
+def parse_item(store: Any, source: str, content_hash: str, result: Any) -> tuple[str, str, dict, str | None, str | None]:
+    """``(source, content_hash, headers, agency hint, title hint)`` for ``StreamParser``, with the headers the content
+    arrived with (its charset) from the raw store's (``RawStore``) log: this run's answer may be a bare 304, or a
+    failure that left the previous content current; the hint is the manifest's ``agency``, the title an
+    attachment's link text on its page (both from the source's fetch ``result``, if any)."""
+    stored = store.latest(source)
+    if stored is not None and stored.content_hash == content_hash:
+        headers = dict(stored.headers)
+    else:
+        headers = dict(result.headers or {}) if result is not None else {}
+    return (source, content_hash, headers, result.agency_hint if result is not None else None,
+            getattr(result, "title_hint", None))

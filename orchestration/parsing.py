@@ -16,7 +16,7 @@ import os
 import pickle
 import resource
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
@@ -54,12 +54,52 @@ def parse_stream(items: Sequence[tuple], store_root: str, log=print, workers: in
     ``report``, a ``ParseOutcome`` with the parsed report; ``rows``, with the rows landing writes instead
     (``report_rows``, built in the worker); ``packed``, that one already pickled (``Packed``, for a chunk file).
     ``keep``: the pool's workers stay for the next call (``survive_map``)."""
-    padded = [(*item, None, None)[:5] for item in items]  # (the hints are optional)
-    jobs = [(source, content_hash, headers, store_root, agency, title) for source, content_hash, headers, agency, title in padded]
-    fn, died = FORMS[form]
-    if len(jobs) < PARSE_POOL_THRESHOLD or workers < 2:
-        return enumerate(map(fn, jobs))
-    return survive_map(fn, jobs, workers, memory_bytes, died, log, keep)
+    with StreamParser(store_root, log, workers, memory_bytes, form, keep) as parser:
+        for item in items:
+            parser.add(item)
+        yield from parser.rest()
+
+
+class StreamParser:
+    """``parse_stream`` fed one item at a time, as each document reaches the raw store (``add``). From the
+    ``PARSE_POOL_THRESHOLD``-th item on (with ``workers`` at least 2) a pool's workers start on each at once and
+    ``ready()`` hands over what they finished meanwhile; ``rest()``, the others once all are added. Fewer items
+    are parsed here, in ``rest()`` (a pool would cost more than it saves). Indices are the order of adding."""
+
+    def __init__(self, store_root: str, log=print, workers: int = 1, memory_bytes: int | None = None,
+                 form: str = "report", keep: bool = False) -> None:
+        self.store_root = store_root
+        self.fn, self.died = FORMS[form]
+        self.log, self.workers, self.memory_bytes, self.keep = log, workers, memory_bytes, keep
+        self.pool: SurvivingPool | None = None  # started by the PARSE_POOL_THRESHOLD-th item
+        self.waiting: list[tuple] = []  # the jobs before it (without one, parsed here)
+
+    def __enter__(self) -> StreamParser:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.__exit__(*exc)
+
+    def add(self, item: tuple) -> None:
+        """``(source, content_hash, headers[, manifest agency hint[, attachment title hint]])``."""
+        source, content_hash, headers, agency, title = (*item, None, None)[:5]  # (the hints are optional)
+        job = (source, content_hash, headers, self.store_root, agency, title)
+        if self.pool is not None:
+            self.pool.add(job)
+            return
+        self.waiting.append(job)
+        if len(self.waiting) >= PARSE_POOL_THRESHOLD and self.workers >= 2:
+            self.pool = SurvivingPool(self.fn, self.workers, self.memory_bytes, self.died, self.log, self.keep)
+            for waiting in self.waiting:
+                self.pool.add(waiting)
+            self.waiting = []
+
+    def ready(self) -> Iterator[tuple[int, Any]]:
+        return self.pool.ready() if self.pool is not None else iter(())
+
+    def rest(self) -> Iterator[tuple[int, Any]]:
+        return self.pool.rest() if self.pool is not None else enumerate(map(self.fn, self.waiting))
 
 
 def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:
@@ -147,7 +187,7 @@ def end_kept_workers() -> None:
     _KEPT.clear()
 
 
-def survive_map(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int, memory_bytes: int | None,
+def survive_map(fn: Callable[[Any], Any], jobs: Iterable[Any], workers: int, memory_bytes: int | None,
                 died: Callable[[Any, str], Any], log=print, keep: bool = False) -> Iterator[tuple[int, Any]]:
     """``(index, fn(job))`` for every job, as they finish, from ``workers`` spawned processes (or
     those an earlier call kept; ``keep``: keep them, idle, for the next call, until ``end_kept_workers``).
@@ -155,53 +195,96 @@ def survive_map(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int, mem
     A job whose process dies is run again alone in a fresh process; if that dies too, ``died(job,
     reason)`` stands for its result. ``fn`` must be importable by name (it is sent to the workers).
     """
-    ctx = get_context("spawn")
-    kept = _KEPT.setdefault((fn, memory_bytes), [])
-    pending = deque(range(len(jobs)))  # first attempts, fed to long-lived workers
-    retries: deque[int] = deque()  # second attempts, each in a process of its own
-    first_death: dict[int, str] = {}
-    live: list[_Worker] = []
-    try:
-        while pending or retries or live:
-            while retries and len(live) < workers:
-                index = retries.popleft()
-                live.append(_Worker(ctx, fn, memory_bytes, [(index, jobs[index])], last=True))
-            while pending and len(live) < workers:
-                live.append(_kept_worker(kept) or _Worker(ctx, fn, memory_bytes, [], last=False))
-            for w in list(live):
-                while not w.last and len(w.held) < HELD_PER_WORKER and pending:
-                    index = pending.popleft()
-                    w.send(index, jobs[index])
-                if not w.last and not w.held and not pending:
-                    if keep and len(kept) < workers:
-                        live.remove(w)  # idle until the next call
-                        kept.append(w)
-                    else:
-                        w.finish()  # nothing left for it: it exits once the pipe is read
-            if not live:
-                continue
-            ready = wait([w.conn for w in live] + [w.process.sentinel for w in live])
-            for w in [w for w in live if w.conn in ready or w.process.sentinel in ready]:
-                results, ended = w.receive()
-                yield from results
-                if not ended:
-                    continue
-                live.remove(w)
-                if not w.held:
-                    continue
-                reason = w.death()
-                if any(index not in first_death for index in w.held):
-                    log(f"parse worker died ({reason}) holding {len(w.held)} documents: each is retried once, alone in a fresh process")
-                for index in w.held:
-                    if index in first_death:
-                        yield index, died(jobs[index], _twice(first_death[index], reason))
-                    else:
-                        first_death[index] = reason
-                        retries.append(index)
-    finally:
-        for w in live:
+    with SurvivingPool(fn, workers, memory_bytes, died, log, keep) as pool:
+        for job in jobs:
+            pool.add(job)
+        yield from pool.rest()
+
+
+class SurvivingPool:
+    """``survive_map`` fed as jobs arrive: ``add`` a job (its index is the order of adding), ``ready()`` the
+    results finished so far without waiting, ``rest()`` every other result once no job is to come (a chunk
+    step parses each document as soon as it is fetched, so the workers do not idle while the parent fetches)."""
+
+    def __init__(self, fn: Callable[[Any], Any], workers: int, memory_bytes: int | None,
+                 died: Callable[[Any, str], Any], log=print, keep: bool = False) -> None:
+        self.ctx = get_context("spawn")
+        self.fn, self.workers, self.memory_bytes, self.died, self.log, self.keep = fn, workers, memory_bytes, died, log, keep
+        self.kept = _KEPT.setdefault((fn, memory_bytes), [])
+        self.jobs: list[Any] = []
+        self.pending: deque[int] = deque()  # first attempts, fed to long-lived workers
+        self.retries: deque[int] = deque()  # second attempts, each in a process of its own
+        self.first_death: dict[int, str] = {}
+        self.live: list[_Worker] = []
+        self.closed = False  # no more jobs: idle workers are let go (or kept)
+
+    def __enter__(self) -> SurvivingPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for w in self.live:
             w.process.kill()
             w.process.join()
+        self.live = []
+
+    def add(self, job: Any) -> None:
+        self.jobs.append(job)
+        self.pending.append(len(self.jobs) - 1)
+        self._feed()
+
+    def ready(self) -> Iterator[tuple[int, Any]]:
+        """The results finished by now (no waiting)."""
+        return self._results(block=False)
+
+    def rest(self) -> Iterator[tuple[int, Any]]:
+        """Every result not yet taken, waiting for them (no job may be added after)."""
+        self.closed = True
+        return self._results(block=True)
+
+    def _feed(self) -> None:
+        while self.retries and len(self.live) < self.workers:
+            index = self.retries.popleft()
+            self.live.append(_Worker(self.ctx, self.fn, self.memory_bytes, [(index, self.jobs[index])], last=True))
+        while self.pending and len(self.live) < self.workers:
+            self.live.append(_kept_worker(self.kept) or _Worker(self.ctx, self.fn, self.memory_bytes, [], last=False))
+        for w in list(self.live):
+            while not w.last and len(w.held) < HELD_PER_WORKER and self.pending:
+                index = self.pending.popleft()
+                w.send(index, self.jobs[index])
+            if self.closed and not w.last and not w.held and not self.pending:
+                if self.keep and len(self.kept) < self.workers:
+                    self.live.remove(w)  # idle until the next call
+                    self.kept.append(w)
+                else:
+                    w.finish()  # nothing left for it: it exits once the pipe is read
+
+    def _results(self, block: bool) -> Iterator[tuple[int, Any]]:
+        while self.pending or self.retries or self.live:
+            self._feed()
+            if not self.live:
+                continue
+            ready = wait([w.conn for w in self.live] + [w.process.sentinel for w in self.live], timeout=None if block else 0)
+            if not ready:
+                return  # (only without blocking: nothing finished yet)
+            for w in [w for w in self.live if w.conn in ready or w.process.sentinel in ready]:
+                results, ended = w.receive()
+                yield from results
+                if ended:
+                    yield from self._ended(w)
+
+    def _ended(self, w: _Worker) -> Iterator[tuple[int, Any]]:
+        self.live.remove(w)
+        if not w.held:
+            return
+        reason = w.death()
+        if any(index not in self.first_death for index in w.held):
+            self.log(f"parse worker died ({reason}) holding {len(w.held)} documents: each is retried once, alone in a fresh process")
+        for index in w.held:
+            if index in self.first_death:
+                yield index, self.died(self.jobs[index], _twice(self.first_death[index], reason))
+            else:
+                self.first_death[index] = reason
+                self.retries.append(index)
 
 
 def _kept_worker(kept: list[_Worker]) -> _Worker | None:

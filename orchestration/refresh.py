@@ -86,7 +86,7 @@ def refresh_run_config(configured: dict, sources: Path, warehouse: Path, full: b
 
 def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
     """Fetch, parse, land, build, gate and publish; print progress and a summary; return the exit code."""
-    from orchestration.fetching.manifest import ManifestError, manifest_for
+    from orchestration.fetching.manifest import ManifestError, drop_handed_over, manifest_for
     from orchestration.settings import check_settings, resources_from_env, unknown_settings
 
     for name in unknown_settings():
@@ -99,8 +99,11 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
     configured = resources_from_env()  # the same resources the run gets (checked just above)
     # --sources, env DISCLOSURE_SOURCES, or bundled
     location = Path(sources).expanduser().resolve() if sources else configured["sources"].location()
-    try:  # checked and counted, not kept: the run reads it again (100k sources held here all run: ~60 MB)
-        sources_count = len(manifest_for(location, configured["fetch"].overrides()).sources)
+    # checked and counted; handed over to the run's plan when it runs in this process (else not kept: 100k sources
+    # held here all run are ~60 MB), so a folder is listed once
+    in_process = "execution" not in configured or not configured["execution"].run_config()
+    try:
+        sources_count = len(manifest_for(location, configured["fetch"].overrides(), hand_over=in_process).sources)
     except ManifestError as exc:
         print(f"disclosure refresh: sources refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -129,6 +132,7 @@ def run_refresh(sources: str | None, warehouse: str | None, full: bool) -> int:
             raise_on_error=False,
             tags={ALERTED_BY_TAG: "disclosure refresh"},
         )
+        drop_handed_over()  # (taken by the plan, unless the run stopped before it)
         summary = run_summary(instance, result.run_id)
     print_summary(summary, paths, success=result.success, ui=configured["alerts"].run_link(result.run_id))
     print(f"  tool log    {tool_log}" + (f" (incomplete: {type(log.error).__name__}: {log.error})" if log.error else ""))

@@ -12,7 +12,7 @@ import pytest
 
 from orchestration.parsing import PARSE_POOL_THRESHOLD, end_kept_workers, parse_stream, survive_map
 from orchestration.warehouse.landing import Landing
-from orchestration.warehouse.report_rows import ReportRows
+from orchestration.warehouse.report_rows import ReportRows, report_rows
 from tests.test_orchestration_parse import _stored
 
 
@@ -83,7 +83,7 @@ def test_a_report_lands_from_its_worker_rows_as_from_the_report(tmp_path):
         work_db = tmp_path / name / "disclosure.duckdb"
         work_db.parent.mkdir()
         with Landing(work_db) as landing:
-            landing.chunk([o.report for o in outcomes])
+            landing.chunk([o.report if name == "rows" else report_rows(o.report) for o in outcomes])
         with duckdb.connect(str(work_db), read_only=True) as con:
             tables.append({table: con.execute(f"select * exclude (landed_at) from raw.{table} order by all").fetchall()
                            if table == "documents" else con.execute(f"select * from raw.{table} order by all").fetchall()

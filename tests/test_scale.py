@@ -12,6 +12,7 @@ import pytest
 
 from orchestration.progress import Progress
 from orchestration.warehouse.landing import Landing, land
+from orchestration.warehouse.report_rows import report_rows
 from tests.corpus import generate
 from tests.test_refresh import refresh, runs_summaries
 from tests.warehouse_support import report_from_truth, warehouse_paths
@@ -73,8 +74,8 @@ def test_landing_in_chunks_lands_what_one_landing_does(tmp_path):
                  corrections=one.corrections_csv, waivers=one.waivers_csv)
     with Landing(chunked.work_db, chunked.corrections_csv, chunked.waivers_csv) as landing:
         for start in range(0, 20, 5):
-            landing.chunk(reports[start:start + 5], failures if start == 10 else [])
-        stats = landing.finish(sources=sources, reports=reports[20:])
+            landing.chunk(map(report_rows, reports[start:start + 5]), failures if start == 10 else [])
+        stats = landing.finish(sources=sources, reports=map(report_rows, reports[20:]))
     assert _raw(one.work_db) == _raw(chunked.work_db)
     assert (stats.new, stats.cells, stats.parse_failures) == (whole.new, whole.cells, whole.parse_failures) == \
         (23, whole.cells, 1)

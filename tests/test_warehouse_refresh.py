@@ -27,7 +27,7 @@ MARTS_SQL = {
 
 FETCHES = [
     {"source_uri": f"site/{n}.txt", "final_url": f"http://127.0.0.1/site/{n}.txt", "fetched_at": "2026-01-01T00:00:00+00:00",
-     "status": "fetched", "http_status": 200, "content_hash": None, "headers": {"content-type": "text/plain"}, "error": None}
+     "status": "fetched", "http_status": 200, "content_hash": None, "headers": '{"content-type": "text/plain"}', "error": None}
     for n in ("000", "001", "002", "003", "004")
 ]
 

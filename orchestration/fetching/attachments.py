@@ -30,8 +30,9 @@ REPORT_LIKE = re.compile(r"年报|年度报告|政府信息公开.{0,12}报告")
 ATTACHMENT_MARK = re.compile(r"^\s*附\s*件")
 ATTACHMENT_MARK_TEXT = re.compile(r"^\s*附\s*件\s*\d{0,2}\s*[:：]?\s*")
 # A page without 附件 and without an href to a file has no attachment link: most report pages, passed over
-# without building a tree (a fraction of a millisecond).
-FILE_HREF = re.compile(r"""href\s*=\s*["']?[^"'\s>]*(?:\.(?:pdf|docx?|wps|xlsx?|et|rtf|ofd|txt)\b|download|downfile|filedown|getfile|attachment)""", re.I)
+# without building a tree (a fraction of a millisecond). Matched in the lower-cased page: a pattern without
+# re.I searches for its literal start ("href"), twice as fast at every page of a refresh.
+FILE_HREF = re.compile(r"""href\s*=\s*["']?[^"'\s>]*(?:\.(?:pdf|docx?|wps|xlsx?|et|rtf|ofd|txt)\b|download|downfile|filedown|getfile|attachment)""")
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", no_network=True)
 MARK_BEFORE = re.compile(r"附\s*件\s*\d{0,2}\s*[:：]?\s*$")  # "附件：<a …>": the mark stands just before the link
 
@@ -73,7 +74,7 @@ def find_attachments(html: str, page_url: str) -> PageAttachments:
     page = urlsplit(page_url)
     local = page.scheme == "file"
     found = PageAttachments()
-    if "附件" not in html and not FILE_HREF.search(html):
+    if "附件" not in html and not FILE_HREF.search(html.lower()):
         return found
     try:
         tree = lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=_PARSER)

@@ -10,6 +10,7 @@ One bad source never fails the run: it becomes a ``failed`` result with its reas
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 import stat
@@ -18,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from email.utils import formatdate
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Callable
 from urllib.parse import quote_from_bytes, urlsplit
 from urllib.request import url2pathname
@@ -55,12 +57,17 @@ class FetchResult:
     title_hint: str | None = None  # an attachment's link text when it reads as the report's title
 
     def to_record(self) -> dict[str, Any]:
-        """The row for ``raw.fetches`` (headers stay a mapping: the landing serialises them). Shallow, not
+        """The row for ``raw.fetches``, its headers as that table holds them (``headers_json``). Shallow, not
         ``asdict``'s deep copy: a refresh makes one per source, 100,000 at national scale."""
-        return {f.name: getattr(self, f.name) for f in RECORD_FIELDS} | {"headers": dict(self.headers)}
+        return {f.name: getattr(self, f.name) for f in RECORD_FIELDS} | {"headers": headers_json(self.headers)}
 
 
 RECORD_FIELDS = fields(FetchResult)
+
+
+def headers_json(headers: Mapping[str, str] | None) -> str | None:
+    """A fetch's headers as a fetch record (``raw.fetches.headers``, the known-pages file) holds them (None: none)."""
+    return json.dumps(dict(headers), ensure_ascii=False) if headers else None
 
 
 def fetch_sources(
@@ -162,6 +169,7 @@ class _Run:
         self._folder_uris: dict[str, str | None] = {}  # a local folder -> its file URI (``_file_uri``)
         self.started = utc_now()  # when a plan found its pages known (one time for all: seconds, as every fetch's)
         self._blobs: set[str] = set()  # content hashes seen in the store this run (a blob is never deleted)
+        self._arrival = threading.local()  # (content hash, bytes) this thread has just fetched: its page's scan reads them
         self._claim_lock = threading.Lock()
 
     def claim(self, location: str) -> bool:
@@ -283,7 +291,8 @@ class _Run:
         content_type = _content_type(headers)
         found = cached_links(self.store.root, content_hash, base, content_type)
         if found is None:
-            data = self.store.get(content_hash)
+            arrived, self._arrival.data = getattr(self._arrival, "data", None), None
+            data = arrived[1] if arrived is not None and arrived[0] == content_hash else self.store.get(content_hash)
             found = PageAttachments() if sniff_binary(data) is not None else find_attachments(decode(data, headers)[0], base)
             remember_links(self.store.root, content_hash, base, content_type, found)
         return found
@@ -378,6 +387,7 @@ class _Run:
                 or (stat_read is not None and stat_read != previous.file_stat) \
                 or not self.store.has(content_hash):  # unchanged, but its blob was lost: store it again
             self.store.put(uri, data, headers, final_url=final, http_status=http_status, file_stat=stat_read)
+        self._arrival.data = (content_hash, data)  # not read back from the store to scan the page for attachments
         status = FETCHED if changed else UNCHANGED
         return FetchResult(uri, final, status, http_status, content_hash, headers, changed=changed, agency_hint=agency, listing=listing, size=len(data))
 

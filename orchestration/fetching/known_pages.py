@@ -3,8 +3,8 @@ beside the chunk files: the writer reads them as records, column by column.
 
 At 100,000 pages these results went through Dagster's IO manager as objects, pickled and unpickled twice
 (plan → gather → writer: seconds of a refresh with nothing changed); the file is written once and read
-once, and a step that only counts them reads one column. Their headers are kept as the JSON ``raw.fetches``
-stores, since only a fetch that is news is landed with them.
+once, and a step that only counts them reads one column. Their headers are kept as a fetch record holds them
+(``to_record``: the JSON ``raw.fetches`` stores).
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestration.warehouse.landing import headers_json
-
-from .fetcher import RECORD_FIELDS, FetchResult
+from .fetcher import RECORD_FIELDS, FetchResult, headers_json
 
 COLUMNS = tuple(f.name for f in RECORD_FIELDS)
 TYPES = {"http_status": pa.int32(), "size": pa.int64(), "changed": pa.bool_()}
@@ -25,8 +23,8 @@ TYPES = {"http_status": pa.int32(), "size": pa.int64(), "changed": pa.bool_()}
 
 def write_known(path: Path, results: Sequence[FetchResult]) -> None:
     """Write ``results`` to ``path`` (Arrow IPC, written whole: a temp file, then renamed)."""
-    columns = {c: [getattr(r, c) for r in results] for c in COLUMNS}
-    columns["headers"] = [headers_json(h) for h in columns["headers"]]
+    columns = {c: [getattr(r, c) for r in results] for c in COLUMNS if c != "headers"}
+    columns["headers"] = [headers_json(r.headers) for r in results]
     table = pa.table({c: pa.array(v, type=TYPES.get(c, pa.string())) for c, v in columns.items()})
     tmp = Path(f"{path}.tmp")
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:

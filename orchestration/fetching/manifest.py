@@ -97,9 +97,32 @@ def default_manifest_path() -> Path:
     return DEFAULT_MANIFEST
 
 
-def manifest_for(path_or_folder: str | Path, overrides: Mapping[str, Any] | None = None) -> Manifest:
+# A manifest read by ``manifest_for(..., hand_over=True)`` for the next reading of the same one in this process:
+# ``disclosure refresh`` checks and counts the manifest before its run, and the run's plan (in the same process,
+# on the in-process executor) takes it instead of listing a folder of 100,000 documents again.
+_HANDED_OVER: dict[tuple[Path, tuple], Manifest] = {}
+
+
+def manifest_for(path_or_folder: str | Path, overrides: Mapping[str, Any] | None = None, hand_over: bool = False) -> Manifest:
     """A manifest file (.yml/.yaml) as written; a folder or a single document as an implicit manifest.
-    ``overrides``: the operator's fetch settings (FetchConfig.resolve), e.g. ``allowed_roots``."""
+    ``overrides``: the operator's fetch settings (FetchConfig.resolve), e.g. ``allowed_roots``.
+    ``hand_over``: keep it for the next call for the same manifest (which takes it: read once; ``drop_handed_over``)."""
+    key = (Path(path_or_folder).expanduser().absolute(), tuple(sorted((overrides or {}).items())))
+    handed = _HANDED_OVER.pop(key, None)
+    if handed is not None:
+        return handed
+    manifest = _read_manifest(path_or_folder, overrides)
+    if hand_over:
+        _HANDED_OVER[key] = manifest
+    return manifest
+
+
+def drop_handed_over() -> None:
+    """Forget a manifest handed over but not taken (its run never planned)."""
+    _HANDED_OVER.clear()
+
+
+def _read_manifest(path_or_folder: str | Path, overrides: Mapping[str, Any] | None) -> Manifest:
     path = Path(path_or_folder).expanduser()
     if not path.exists():
         raise ManifestError(f"{path}: no such manifest, folder or document")

@@ -20,7 +20,7 @@ import pickle
 import tempfile
 import threading
 import warnings
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -59,6 +59,9 @@ class StoredFetch:
     @property
     def last_modified(self) -> str | None:
         return self.headers.get("last-modified")
+
+
+ENTRY_FIELDS = tuple(f.name for f in fields(StoredFetch))
 
 
 class _LogIndex:
@@ -217,7 +220,7 @@ class RawStore:
                     Path(tmp).unlink(missing_ok=True)
                     raise
             self.root.mkdir(parents=True, exist_ok=True)
-            line = json.dumps(asdict(entry), ensure_ascii=False) + "\n"
+            line = json.dumps({f: getattr(entry, f) for f in ENTRY_FIELDS}, ensure_ascii=False) + "\n"  # (not asdict's deep copy)
             with open(self.log_path, "ab+") as log:
                 if log.seek(0, os.SEEK_END) > 0:
                     log.seek(-1, os.SEEK_END)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -158,7 +157,7 @@ def land(
     reports a work DB keyed by their absolute path are re-keyed first.
     """
     with Landing(work_db, corrections, waivers, root) as landing:
-        return landing.finish(fetches, sources, reports, failures)
+        return landing.finish(fetches, sources, map(report_rows, reports), failures)
 
 
 class Landing:
@@ -204,12 +203,13 @@ class Landing:
     def __exit__(self, *exc) -> None:
         self._connection.__exit__(None, None, None)  # closes the connection (an open transaction is rolled back)
 
-    def chunk(self, reports: Iterable[ParsedReport | ReportRows], failures: Iterable[Mapping] = ()) -> None:
-        """Land parsed reports (as parsed, or as their rows: ``report_rows``) and parse failures, committed together."""
+    def chunk(self, reports: Iterable[ReportRows], failures: Iterable[Mapping] = ()) -> None:
+        """Land parsed reports (as their rows: ``report_rows``, built by the parse workers) and parse failures,
+        committed together."""
         self._transaction(lambda: self._chunk(reports, failures))
 
     def finish(self, fetches: Iterable[Mapping] = (), sources: Iterable[Mapping] | None = None,
-               reports: Iterable[ParsedReport | ReportRows] = (), failures: Iterable[Mapping] = ()) -> LandingStats:
+               reports: Iterable[ReportRows] = (), failures: Iterable[Mapping] = ()) -> LandingStats:
         """Land a last chunk, the fetch records, the current load (``sources``, see ``land``) and the overrides."""
 
         def work() -> None:
@@ -225,10 +225,9 @@ class Landing:
         self._transaction(work)
         return self.stats
 
-    def _chunk(self, reports: Iterable[ParsedReport | ReportRows], failures: Iterable[Mapping]) -> None:
+    def _chunk(self, reports: Iterable[ReportRows], failures: Iterable[Mapping]) -> None:
         by_id: dict[str, ReportRows] = {}
-        for report in reports:  # the last report of a source wins within one batch
-            rows = report if isinstance(report, ReportRows) else report_rows(report)
+        for rows in reports:  # the last report of a source wins within one batch
             by_id[report_id(rows.source, rows.content_hash, self.root)] = rows
         failures = list(failures)
         self.landed += [{"source_uri": r["source_uri"], "content_hash": r["content_hash"]} for r in failures]
@@ -364,16 +363,11 @@ order by n.i
 """
 
 
-def headers_json(headers: Mapping | None) -> str | None:
-    """A fetch's headers as ``raw.fetches.headers`` holds them (None: none)."""
-    return json.dumps(dict(headers), ensure_ascii=False) if headers else None
-
-
 def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], now: datetime) -> int:
     """Land the fetch records that are news: a fetch whose outcome (``FETCH_OUTCOME``) is one its source's
     last landing of a fetch had adds no row (a refresh with nothing changed lands none; the raw store's fetch log
     keeps every arrival), so ``raw.fetches`` grows with what happened, not with how often it was checked.
-    A record's headers may come as their JSON already (``headers_json``)."""
+    The records are ``FetchResult.to_record()``'s: their headers as the table holds them (JSON text)."""
     fetches = list(fetches)
     if not fetches:
         return 0
@@ -395,10 +389,8 @@ def _land_fetches(conn: duckdb.DuckDBPyConnection, fetches: Iterable[Mapping], n
         if fid in seen:
             continue
         seen.add(fid)
-        headers = record.get("headers")
         values = (fid, record.get("source_uri"), record.get("final_url"), fetched_at, record.get("status"),
-                  record.get("http_status"), record.get("content_hash"),
-                  headers if isinstance(headers, str) else headers_json(headers), record.get("error"))
+                  record.get("http_status"), record.get("content_hash"), record.get("headers"), record.get("error"))
         for col, value in zip(cols, values):
             rows[col].append(value)
     if not seen:
