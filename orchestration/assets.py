@@ -280,11 +280,13 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
     """Publish the work DB atomically (the batch gate check has already allowed it), then dbt's docs site."""
     from orchestration.warehouse.db import return_freed_memory
     from orchestration.warehouse.publish import PUBLISH_MEMORY, publish
+    from orchestration.warehouse.report_ids import REPORT_TABLES
 
     paths = warehouse.paths()
     return_freed_memory()  # the publish's DuckDB takes up to its memory limit in this process
     publish(paths.work_db, paths.published, parquet_dir=paths.parquet_dir, log=context.log.info,
-            storage_version=warehouse.storage_version, memory_limit=warehouse.duckdb_memory or PUBLISH_MEMORY)
+            storage_version=warehouse.storage_version, memory_limit=warehouse.duckdb_memory or PUBLISH_MEMORY,
+            by_report=[*REPORT_TABLES, *by_report_models(DBT_PROJECT.manifest_path)])
     pending = _fingerprint_file(paths, "pending")
     if pending.exists():
         pending.replace(_fingerprint_file(paths, "published"))
@@ -307,6 +309,14 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
             **{f"rows.{k}": v for k, v in rows.items()},
         }
     )
+
+
+def by_report_models(manifest_path: Path) -> list[str]:
+    """The dbt models kept incremental by report (``by_report`` in dbt_project/macros/incremental.sql: they
+    add and delete whole reports, never change a report's rows), as ``schema.name``."""
+    nodes = json.loads(Path(manifest_path).read_text()).get("nodes", {}).values()
+    return [f"{n['schema']}.{n.get('alias') or n['name']}" for n in nodes if n.get("resource_type") == "model"
+            and (n.get("config", {}).get("meta") or {}).get("tested_reports") == "int_build_reports"]
 
 
 CONTRACT_RELATIONS = ("marts.dim_report", "marts.fct_metric", "marts.dim_agency", "marts.dim_metric", "quality.rule_results")

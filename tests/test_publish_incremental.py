@@ -268,3 +268,33 @@ def test_the_publish_copies_within_its_memory_limit(tmp_path):
     assert tables(published) == before
     publish(work, published, storage_version=STORAGE, memory_limit="64MB")
     assert_equals_a_whole_copy(work, published, tmp_path)
+
+
+def test_tables_kept_by_report_hash_only_the_reports_added_while_the_build_inputs_hold(tmp_path):
+    """A 1 % publish costs 1 % (issue #11): in a table whose rows under a report_id never change (landed
+    reports, dbt's models kept incremental by report) only the reports added since the last publish are
+    hashed, while the inputs of the last complete dbt build are those of the last publish; other inputs
+    (a correction, a new parser) compare every report again."""
+    work, published = make_work_db(tmp_path / "work" / "w.duckdb"), tmp_path / "wh" / "disclosure.duckdb"
+    record = work.parent / "dbt_built.inputs.sha256"  # landing.dbt_build_record: the last complete build's inputs
+    record.write_text("inputs-1")
+    publish(work, published, storage_version=STORAGE, by_report=["raw.cells"])
+    publish(work, published, storage_version=STORAGE, by_report=["raw.cells"])  # records the rows' digests
+    change_a_few_reports(work)  # raw.cells: r1 removed, new1 added (2 rows)
+    said: list[str] = []
+    publish(work, published, log=said.append, storage_version=STORAGE, by_report=["raw.cells"])
+    with duckdb.connect(str(work), read_only=True) as conn:
+        others = conn.execute("select (select count(*) from marts.dim_report) + (select count(*) from marts.fct_metric) "
+                              "+ (select count(*) from reference.metric_dictionary)").fetchall()[0][0]
+    assert any(f"; {others + 2:,} rows hashed" in m and "raw.cells 2" in m for m in said), said
+    assert_equals_a_whole_copy(work, published, tmp_path)
+
+    with duckdb.connect(str(work)) as conn:  # a new correction: rows change under their report_id
+        conn.execute("update raw.cells set raw_text = 'corrected' where report_id = 'r3'")
+    record.write_text("inputs-2")
+    said.clear()
+    publish(work, published, log=said.append, storage_version=STORAGE, by_report=["raw.cells"])
+    with duckdb.connect(str(work), read_only=True) as conn:
+        cells = conn.execute("select count(*) from raw.cells").fetchall()[0][0]
+    assert any(f"; {others + cells:,} rows hashed" in m and "raw.cells 1" in m for m in said), said
+    assert_equals_a_whole_copy(work, published, tmp_path)

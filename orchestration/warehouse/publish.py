@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,6 +14,7 @@ import duckdb
 
 from .db import connect, relation_exists, sql_string
 from .export import export_parquet
+from .landing import dbt_build_record
 from .publish_changes import (RECORDED, RECORDING, SOURCE, TARGET, apply_changes, catalog_digests, create_tables,
                               differing, file_identity)
 
@@ -84,7 +85,7 @@ class PublishError(RuntimeError):
 
 def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
             log: Callable[[str], None] | None = None, storage_version: str = DEFAULT_STORAGE_VERSION,
-            memory_limit: str = PUBLISH_MEMORY) -> Path:
+            memory_limit: str = PUBLISH_MEMORY, by_report: Collection[str] = ()) -> Path:
     """Copy the work DB to ``published`` atomically: temp file in the same folder, fsync, os.replace.
 
     The copy is written in DuckDB's ``storage_version`` format (env DISCLOSURE_STORAGE_VERSION), so
@@ -100,6 +101,9 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
 
     The temp file is a copy of the previous published file with only the changed rows replaced when
     it can be (``update_previous``: the cost follows the change, not the warehouse), else a whole copy.
+    ``by_report``: the tables (``schema.name``) whose rows under a report_id never change while the inputs of
+    the last complete dbt build hold (``report_ids.REPORT_TABLES`` and dbt's models kept incremental by report):
+    while those inputs are the last publish's, only the reports added to or removed from them are compared.
     """
     say = log or (lambda _message: None)
     work_db, published = Path(work_db).resolve(), Path(published).resolve()
@@ -110,10 +114,11 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
         stale.unlink(missing_ok=True)
     temp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
     try:
-        state = update_previous(work_db, published, temp, storage_version, say, memory_limit)
+        state = update_previous(work_db, published, temp, storage_version, say, memory_limit, by_report)
         if state is None:
             catalogs = copy_database(work_db, temp, storage_version, memory_limit, say)
             state = {"storage_version": storage_version, "copied_size": temp.stat().st_size, **catalogs, "last": "copied"}
+        state["model_inputs"] = _model_inputs(work_db)
         _fsync(temp)
         _check_opens(temp)  # a copy that does not open is never published
         if parquet_dir is not None:
@@ -136,7 +141,8 @@ def publish(work_db: Path, published: Path, parquet_dir: Path | None = None,
 
 
 def update_previous(work_db: Path, published: Path, temp: Path, storage_version: str,
-                    say: Callable[[str], None], memory_limit: str = PUBLISH_MEMORY) -> dict | None:
+                    say: Callable[[str], None], memory_limit: str = PUBLISH_MEMORY,
+                    by_report: Collection[str] = ()) -> dict | None:
     """``temp``: a copy of the previous published file brought to the work DB's rows (``publish_changes``),
     and the state to record for the next publish; None (``temp`` gone) when the last whole copy is not what the published file and the work DB still
     are (a storage version, a relation's definition: ``catalog_digests``), or the file has grown past ``MAX_GROWTH``
@@ -158,6 +164,9 @@ def update_previous(work_db: Path, published: Path, temp: Path, storage_version:
     # the rows' digests the last publish recorded hold for the file only while it is the one that publish wrote
     digests, recording = _row_digests(work_db), _row_digests(work_db).with_name(_row_digests(work_db).name + ".new")
     recorded_rows = digests.exists() and recorded.get("published_identity") == file_identity(published)
+    # rows under a report_id change only with the inputs of a build (dbt project, parser, overrides: dbt_builds.py)
+    model_inputs = _model_inputs(work_db)
+    stable = set(by_report) if recorded_rows and model_inputs and recorded.get("model_inputs") == model_inputs else set()
     recording.unlink(missing_ok=True)
     shutil.copyfile(published, temp)
     conn = _copier(memory_limit, work_db)
@@ -178,7 +187,7 @@ def update_previous(work_db: Path, published: Path, temp: Path, storage_version:
                          | set(differing(recorded.get("target"), catalog_digests(conn, TARGET))) - set(new))
         if not changed:
             create_tables(conn, new)
-            changes = apply_changes(conn, recorded=recorded_rows)
+            changes = apply_changes(conn, recorded=recorded_rows, stable=stable)
             conn.execute(f"checkpoint {TARGET}")
             conn.execute(f"detach {TARGET}")  # its catalog as read from the file, for the next publish
             conn.execute(f"attach {sql_string(temp)} as {TARGET} (read_only)")
@@ -199,6 +208,14 @@ def update_previous(work_db: Path, published: Path, temp: Path, storage_version:
     say(f"publish: updated a copy of the previous file ({'its rows as the last publish recorded them' if recorded_rows else 'its rows hashed'}): {changes.summary()}"
         + (f"; new tables: {', '.join(new)}" if new else ""))
     return {**recorded, **changes.catalogs, "last": "updated"}
+
+
+def _model_inputs(work_db: Path) -> str | None:
+    """The fingerprint of the inputs of the last complete dbt build (``dbt_builds``; none: it did not complete)."""
+    try:
+        return dbt_build_record(work_db).read_text().strip() or None
+    except OSError:
+        return None
 
 
 def _row_digests(work_db: Path) -> Path:

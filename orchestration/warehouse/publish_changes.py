@@ -21,6 +21,7 @@ the cost of a publish where few reports changed. Otherwise both sides are hashed
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,12 +53,14 @@ class Changes:
     tables: list[str] = field(default_factory=list)
     catalogs: dict[str, dict[str, str]] = field(default_factory=dict)  # both files' catalog_digests after it
     distinct_reports: int = 0  # report_ids whose rows were replaced in any table (a changed page: its old and new id)
+    hashed_rows: int = 0  # rows of the work DB hashed to find them (the rest: digests the last publish recorded)
 
     def summary(self) -> str:
         largest = sorted(self.reports.items(), key=lambda item: (-item[1], item[0]))[:5]
         return (f"{self.distinct_reports} reports' rows replaced in {len(self.reports)} tables"
                 + (f" (most: {', '.join(f'{t} {n}' for t, n in largest)})" if largest else "")
-                + f", {len(self.tables)} tables replaced whole" + (f" ({', '.join(self.tables)})" if self.tables else ""))
+                + f", {len(self.tables)} tables replaced whole" + (f" ({', '.join(self.tables)})" if self.tables else "")
+                + f"; {self.hashed_rows:,} rows hashed")
 
 
 def catalog_digests(conn: duckdb.DuckDBPyConnection, database: str) -> dict[str, str]:
@@ -110,10 +113,11 @@ def create_tables(conn: duckdb.DuckDBPyConnection, relations: list[str]) -> None
     conn.execute("use memory")
 
 
-def apply_changes(conn: duckdb.DuckDBPyConnection, recorded: bool = False) -> Changes:
+def apply_changes(conn: duckdb.DuckDBPyConnection, recorded: bool = False, stable: Collection[str] = ()) -> Changes:
     """Make ``build_target`` hold ``build_source``'s rows, table by table (their catalogs agree, see above),
     noting the digests of the rows it holds then in ``publish_digests``. ``recorded``: ``published_digests``
-    holds those of ``build_target``'s rows (see above), so they are read, not computed."""
+    holds those of ``build_target``'s rows (see above), so they are read, not computed. ``stable``: the tables
+    (``schema.name``) whose rows under a report_id have not changed since then (``_added_or_removed``)."""
     tables = conn.execute(  # base tables only: a view's rows follow from them
         "select schema_name, table_name, bool_or(column_name = 'report_id') from duckdb_columns() "
         "join duckdb_tables() using (database_name, schema_name, table_name) "
@@ -126,11 +130,12 @@ def apply_changes(conn: duckdb.DuckDBPyConnection, recorded: bool = False) -> Ch
     try:
         for schema, name, by_report in tables:
             relation = f'"{schema}"."{name}"'
-            if by_report and _replace_changed_reports(conn, relation, changes, recorded):
+            if by_report and _replace_changed_reports(conn, relation, changes, recorded, f"{schema}.{name}" in stable):
                 continue
             conn.execute("delete from digests where relation = ?", [relation])  # its rows per report, if it fell through
             conn.execute(f"insert into digests select ?, null, count(*), sum(hash(t)::hugeint)::hugeint "
                          f"from {SOURCE}.{relation} t", [relation])
+            changes.hashed_rows += _digests(conn, "temp", relation)[0][0]
             if _digests(conn, "temp", relation) != (_digests(conn, RECORDED, relation) if recorded else
                                                         _digest(conn, relation, TARGET)):
                 conn.execute(f"delete from {TARGET}.{relation}")
@@ -156,19 +161,23 @@ def _digests(conn: duckdb.DuckDBPyConnection, database: str, relation: str) -> l
                         [relation]).fetchall()
 
 
-def _replace_changed_reports(conn: duckdb.DuckDBPyConnection, relation: str, changes: Changes, recorded: bool) -> bool:
+def _replace_changed_reports(conn: duckdb.DuckDBPyConnection, relation: str, changes: Changes, recorded: bool,
+                             stable: bool = False) -> bool:
     """Replace the rows of the reports whose rows differ; False (nothing done) when rows without a
-    report_id differ, which only a whole-table replace handles."""
-    per_report = "select report_id, count(*) as n, sum(hash(t)::hugeint)::hugeint as h from {db}.{rel} t group by report_id"
-    conn.execute(f"insert into digests select ?, * from ({per_report.format(db=SOURCE, rel=relation)})", [relation])
-    target = (f"select report_id, n, h from {RECORDED}.{DIGESTS_TABLE} where relation = $relation" if recorded
-              else per_report.format(db=TARGET, rel=relation))
-    conn.execute(f"""
-        create or replace temp table changed_reports as
-        select coalesce(s.report_id, t.report_id) as report_id
-        from (select report_id, n, h from digests where relation = $relation) s
-        full join ({target}) t on s.report_id is not distinct from t.report_id
-        where s.n is distinct from t.n or s.h is distinct from t.h""", {"relation": relation})
+    report_id differ, which only a whole-table replace handles. ``stable``: see ``_added_or_removed``."""
+    if not (stable and recorded and _added_or_removed(conn, relation, changes)):
+        per_report = ("select report_id, count(*) as n, sum(hash(t)::hugeint)::hugeint as h from {db}.{rel} t "
+                      "group by report_id")
+        conn.execute(f"insert into digests select ?, * from ({per_report.format(db=SOURCE, rel=relation)})", [relation])
+        changes.hashed_rows += conn.execute(f"select count(*) from {SOURCE}.{relation}").fetchall()[0][0]
+        target = (f"select report_id, n, h from {RECORDED}.{DIGESTS_TABLE} where relation = $relation" if recorded
+                  else per_report.format(db=TARGET, rel=relation))
+        conn.execute(f"""
+            create or replace temp table changed_reports as
+            select coalesce(s.report_id, t.report_id) as report_id
+            from (select report_id, n, h from digests where relation = $relation) s
+            full join ({target}) t on s.report_id is not distinct from t.report_id
+            where s.n is distinct from t.n or s.h is distinct from t.h""", {"relation": relation})
     changed, with_null = conn.execute("select count(*), count(*) - count(report_id) from changed_reports").fetchall()[0]
     if with_null:
         return False
@@ -178,4 +187,29 @@ def _replace_changed_reports(conn: duckdb.DuckDBPyConnection, relation: str, cha
                      "where report_id in (select report_id from changed_reports)")
         changes.reports[relation.replace('"', "")] = changed
         conn.execute("insert into replaced_reports select report_id from changed_reports")
+    return True
+
+
+def _added_or_removed(conn: duckdb.DuckDBPyConnection, relation: str, changes: Changes) -> bool:
+    """For a table whose rows under a ``report_id`` never change (``stable``: landed reports, dbt's models
+    kept incremental by report, while the inputs of their last complete build are those of the last publish),
+    the reports whose rows differ are those added or removed since the rows the last publish recorded: only
+    the added reports' rows are hashed (the cost follows the change), the others' digests carried over. False
+    (nothing done) when a side has rows without a report_id: the caller compares every report."""
+    recorded = f"(select report_id, n, h from {RECORDED}.{DIGESTS_TABLE} where relation = $relation)"
+    conn.execute(f"create or replace temp table held as select distinct report_id from {SOURCE}.{relation}")
+    if conn.execute(f"select (select count(*) - count(report_id) from held) + (select count(*) - count(report_id) "
+                    f"from {recorded})", {"relation": relation}).fetchall()[0][0]:
+        return False
+    conn.execute(f"""
+        create or replace temp table changed_reports as
+        (select report_id from held except select report_id from {recorded})
+        union all (select report_id from {recorded} except select report_id from held)""", {"relation": relation})
+    conn.execute(f"insert into digests select $relation, report_id, n, h from {recorded} "
+                 "where report_id in (select report_id from held)", {"relation": relation})
+    conn.execute(f"insert into digests select $relation, report_id, count(*), sum(hash(t)::hugeint)::hugeint "
+                 f"from {SOURCE}.{relation} t where report_id in (select report_id from changed_reports) group by report_id",
+                 {"relation": relation})
+    changes.hashed_rows += conn.execute("select coalesce(sum(n), 0) from digests where relation = $relation and report_id "
+                                        "in (select report_id from changed_reports)", {"relation": relation}).fetchall()[0][0]
     return True
