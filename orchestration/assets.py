@@ -25,7 +25,7 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.dbt_builds import model_inputs_fingerprint
-from orchestration.dbt_metadata import docs_due, generate_docs, with_table_metadata
+from orchestration.dbt_metadata import docs_due, generate_docs, note_docs_inputs, with_table_metadata
 from orchestration.ingest import (  # noqa: F401 - the ingest asset and its helpers, as the rest of the code knows them
     FetchBatch,
     RefreshConfig,
@@ -205,10 +205,13 @@ def _dbt_phase(tag: str):
         # The seeds are built each time (cheap): left out, Dagster would skip every step downstream of them.
         # After the last phase, the same dbt process writes the docs page when it is due (dbt_metadata.docs_due):
         # the publish then copies it, instead of starting dbt once more.
-        docs = tag == "post_gate" and docs_due(dbt_docs_dir(paths), model_inputs_fingerprint(paths, PARSER_VERSION))
+        project_key = model_inputs_fingerprint(paths, PARSER_VERSION) if tag == "post_gate" else None
+        docs = project_key is not None and docs_due(dbt_docs_dir(paths), project_key, dbt_target(paths))
         invocation = dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_vars(paths, warehouse.duckdb_memory)], context=context,
                              target_path=dbt_target(paths), docs_after_build=docs)
         yield from with_table_metadata(invocation.stream(), invocation.manifest, paths.work_db)  # row counts, columns
+        if docs:
+            note_docs_inputs(dbt_target(paths), project_key, paths.work_db)
         if tag == "post_gate":
             record_complete_build(paths)
 

@@ -14,7 +14,6 @@ import duckdb
 
 from .db import connect, relation_exists, sql_string
 from .export import export_parquet
-from .landing import dbt_build_record
 from .publish_changes import (RECORDED, RECORDING, SOURCE, TARGET, apply_changes, catalog_digests, create_tables,
                               differing, file_identity)
 
@@ -212,6 +211,8 @@ def update_previous(work_db: Path, published: Path, temp: Path, storage_version:
 
 def _model_inputs(work_db: Path) -> str | None:
     """The fingerprint of the inputs of the last complete dbt build (``dbt_builds``; none: it did not complete)."""
+    from .landing import dbt_build_record  # (pyarrow: not at import, which every command's start-up pays)
+
     try:
         return dbt_build_record(work_db).read_text().strip() or None
     except OSError:
