@@ -41,7 +41,7 @@ def test_a_page_of_other_relations_is_not_published_however_new_its_file(built):
     from orchestration.assets import dbt_docs_dir, dbt_target
 
     target, docs = dbt_target(built), dbt_docs_dir(built)
-    assert (docs / "static_index.html").exists() and (target / ".docs_inputs").exists(), "the build noted its page"
+    assert (docs / "static_index.html").exists()
     (target / "static_index.html").write_text("<html>a page of other relations</html>")
     (target / ".docs_inputs").write_text("another project\nanother catalog")
     later_than(target / "static_index.html", target / "run_results.json")  # newer than the last build's results
