@@ -35,7 +35,7 @@ from dagster import (
     op,
 )
 
-from orchestration.parsing import ParseOutcome, StreamParser, end_kept_workers
+from orchestration.parsing import FORMS, ParseOutcome, SurvivingPool, end_kept_workers, parse_job
 from orchestration.progress import Progress, terminal
 from orchestration.resources import FetchResource, ParseResource, SourcesResource, WarehouseResource
 from orchestration.run_metadata import METADATA_ROWS, md_table
@@ -186,9 +186,9 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
     parsed: list[tuple[str, str]] = []
     sent: set[tuple[str, str]] = set()
     tmp = Path(chunk.out_file + ".tmp")
-    with tmp.open("wb") as out, StreamParser(chunk.store_root, log=context.log.info, workers=parse.worker_count(),
-                                             memory_bytes=parse.worker_memory_bytes(), form="packed",
-                                             keep=steps_share_this_process(context)) as parser:
+    parse_packed, packed_death = FORMS["packed"]
+    with tmp.open("wb") as out, SurvivingPool(parse_packed, parse.worker_count(), parse.worker_memory_bytes(), packed_death,
+                                              context.log.info, keep=steps_share_this_process(context)) as parser:
 
         def write(outcomes: Iterator[tuple[int, Any]]) -> None:
             for _, packed in outcomes:
@@ -203,7 +203,7 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
                     and key not in done and key not in sent:
                 sent.add(key)
                 parsing.total += 1
-                parser.add(parse_item(store, result.source_uri, result.content_hash, result))
+                parser.add(parse_job(parse_item(store, result.source_uri, result.content_hash, result), chunk.store_root))
             write(parser.ready())
 
         results = fetch_sources(chunk.manifest, store, chunk.config, full=chunk.full, progress=context.log.info,
@@ -217,7 +217,7 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
         parsing.total += len(todo)
         parsing.bar = progress_bar(context)
         for item in parse_items(results, chunk.store_root, todo):
-            parser.add(item)
+            parser.add(parse_job(item, chunk.store_root))
         write(parser.rest())
     tmp.replace(chunk.out_file)
     parsed_line = parsing.close()
@@ -317,7 +317,7 @@ def parse_items(results: Sequence[Any], store_root: str, todo: Sequence[Mapping]
 
 
 def parse_item(store: Any, source: str, content_hash: str, result: Any) -> tuple[str, str, dict, str | None, str | None]:
-    """``(source, content_hash, headers, agency hint, title hint)`` for ``StreamParser``, with the headers the content
+    """``(source, content_hash, headers, agency hint, title hint)`` for ``parse_job``, with the headers the content
     arrived with (its charset) from the raw store's (``RawStore``) log: this run's answer may be a bare 304, or a
     failure that left the previous content current; the hint is the manifest's ``agency``, the title an
     attachment's link text on its page (both from the source's fetch ``result``, if any)."""
