@@ -35,7 +35,7 @@ from dagster import (
     op,
 )
 
-from orchestration.parsing import FORMS, ParseOutcome, SurvivingPool, end_kept_workers, parse_job
+from orchestration.parsing import ParseOutcome, end_kept_workers, packed_pool, parse_job
 from orchestration.progress import Progress, terminal
 from orchestration.resources import FetchResource, ParseResource, SourcesResource, WarehouseResource
 from orchestration.run_metadata import METADATA_ROWS, md_table
@@ -186,9 +186,8 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
     parsed: list[tuple[str, str]] = []
     sent: set[tuple[str, str]] = set()
     tmp = Path(chunk.out_file + ".tmp")
-    parse_packed, packed_death = FORMS["packed"]
-    with tmp.open("wb") as out, SurvivingPool(parse_packed, parse.worker_count(), parse.worker_memory_bytes(), packed_death,
-                                              context.log.info, keep=steps_share_this_process(context)) as parser:
+    with tmp.open("wb") as out, packed_pool(parse.worker_count(), parse.worker_memory_bytes(), context.log.info,
+                                            keep=steps_share_this_process(context)) as parser:
 
         def write(outcomes: Iterator[tuple[int, Any]]) -> None:
             for _, packed in outcomes:

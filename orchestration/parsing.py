@@ -31,7 +31,7 @@ HELD_PER_WORKER = 2  # documents sent ahead to a worker (one parsing, one waitin
 class ParseOutcome:
     source: str
     content_hash: str
-    report: Any = None  # extract.model.ParsedReport, or its rows (orchestration.warehouse.report_rows.ReportRows)
+    report: Any = None  # extract.model.ParsedReport (parse_all), or its rows (orchestration.warehouse.report_rows.ReportRows)
     error: str | None = None  # why there is no report (unreadable from the store, or its parse worker died twice)
 
 
@@ -39,23 +39,30 @@ def parse_all(items: Sequence[tuple], store_root: str, log=print, workers: int =
               memory_bytes: int | None = None) -> list[ParseOutcome]:
     """Parse ``(source, content_hash, headers[, manifest agency hint[, attachment title hint]])`` items from the raw store, in order; a pool
     of ``workers`` processes (ParseResource), each under ``memory_bytes`` of address space, when there are many.
-    One log line per document: for small batches (the refresh streams with ``parse_stream``)."""
+    Each outcome holds the parsed report itself; one log line per document: for small batches (the refresh
+    streams with ``parse_stream``)."""
     outcomes: list[ParseOutcome | None] = [None] * len(items)
-    for done, (index, outcome) in enumerate(parse_stream(items, store_root, log, workers, memory_bytes), 1):
+    jobs = [parse_job(item, store_root) for item in items]
+    for done, (index, outcome) in enumerate(survive_map(_parse_one, jobs, workers, memory_bytes, _worker_died, log), 1):
         outcomes[index] = outcome
         _log_parsed(log, done, len(items), outcome)
     return outcomes  # type: ignore[return-value]  (every index is filled)
 
 
 def parse_stream(items: Sequence[tuple], store_root: str, log=print, workers: int = 1, memory_bytes: int | None = None,
-                 form: str = "report", keep: bool = False) -> Iterator[tuple[int, Any]]:
-    """``(index, outcome)`` for each item as it is parsed (not in order): the caller lands them in chunks,
-    so no more than a chunk of parsed reports is ever held. ``log`` gets only worker deaths. ``form``:
-    ``report``, a ``ParseOutcome`` with the parsed report; ``rows``, with the rows landing writes instead
-    (``report_rows``, built in the worker); ``packed``, that one already pickled (``Packed``, for a chunk file).
-    ``keep``: the pool's workers stay for the next call (``end_kept_workers``)."""
-    fn, died = FORMS[form]
-    return survive_map(fn, [parse_job(item, store_root) for item in items], workers, memory_bytes, died, log, keep)
+                 keep: bool = False) -> Iterator[tuple[int, Packed]]:
+    """``(index, packed outcome)`` for each item as it is parsed (not in order): the caller lands them in chunks,
+    so no more than a chunk of parsed reports is ever held (``unpack`` gives the ``ParseOutcome``, its report as
+    the rows landing writes). ``log`` gets only worker deaths. ``keep``: the workers stay for the next call."""
+    with packed_pool(workers, memory_bytes, log, keep) as pool:
+        for item in items:
+            pool.add(parse_job(item, store_root))
+        yield from pool.rest()
+
+
+def packed_pool(workers: int, memory_bytes: int | None, log=print, keep: bool = False) -> SurvivingPool:
+    """A pool whose jobs (``parse_job``) come back as ``Packed`` outcomes, ready for a chunk file."""
+    return SurvivingPool(parse_packed, workers, memory_bytes, packed_death, log, keep)
 
 
 def parse_job(item: tuple, store_root: str) -> tuple:
@@ -85,16 +92,6 @@ def _parse_one(job: tuple[str, str, dict, str, str | None, str | None]) -> Parse
         return ParseOutcome(source, content_hash, error=f"{type(exc).__name__}: {exc}")
 
 
-def _parse_rows(job: tuple[str, str, dict, str, str | None, str | None]) -> ParseOutcome:
-    """``_parse_one``, its report as the rows landing writes."""
-    from orchestration.warehouse.report_rows import report_rows
-
-    outcome = _parse_one(job)
-    if outcome.report is not None:
-        outcome.report = report_rows(outcome.report)
-    return outcome
-
-
 def _worker_died(job: tuple[str, str, dict, str, str | None], reason: str) -> ParseOutcome:
     source, content_hash = job[:2]
     return ParseOutcome(source, content_hash, error=reason)
@@ -116,15 +113,22 @@ def pack(outcome: ParseOutcome) -> Packed:
                   pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _parse_packed(job: tuple[str, str, dict, str, str | None, str | None]) -> Packed:
-    return pack(_parse_rows(job))
+def unpack(packed: Packed) -> ParseOutcome:
+    return pickle.loads(packed.data)
 
 
-def _packed_death(job: tuple[str, str, dict, str, str | None], reason: str) -> Packed:
+def parse_packed(job: tuple[str, str, dict, str, str | None, str | None]) -> Packed:
+    """``_parse_one``, its report as the rows landing writes (``report_rows``, built here in the worker), pickled."""
+    from orchestration.warehouse.report_rows import report_rows
+
+    outcome = _parse_one(job)
+    if outcome.report is not None:
+        outcome.report = report_rows(outcome.report)
+    return pack(outcome)
+
+
+def packed_death(job: tuple[str, str, dict, str, str | None], reason: str) -> Packed:
     return pack(_worker_died(job, reason))
-
-
-FORMS = {"report": (_parse_one, _worker_died), "rows": (_parse_rows, _worker_died), "packed": (_parse_packed, _packed_death)}
 
 
 # --- the pool ----------------------------------------------------------------------------------
