@@ -36,7 +36,7 @@ from orchestration.ingest import (  # noqa: F401 - the ingest asset and its help
     raw_store_root,
     source_documents,
 )
-from orchestration.parsing import parse_stream
+from orchestration.parsing import parse_stream, unpack
 from orchestration.progress import Progress
 from orchestration.resources import ParseResource, WarehouseResource, dbt_project
 from orchestration.run_metadata import METADATA_ROWS, md_table
@@ -78,12 +78,12 @@ def raw_landing(context: AssetExecutionContext, source_documents: FetchBatch, wa
     progress = Progress("land", len(todo), context.log.info, progress_bar(context))
     prepared, rest = prepared_outcomes(batch, todo)  # parsed by source_documents' steps; the rest (none, normally) here
     parsed_here = parse_stream(parse_items(batch.results, batch.store_root, rest), batch.store_root, log=context.log.info,
-                               workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes(), form="rows")
+                               workers=parse.worker_count(), memory_bytes=parse.worker_memory_bytes())
     create_database(work_db, warehouse.storage_version)  # in the published format: a whole publish copies its bytes
     with Landing(work_db, paths.corrections_csv, paths.waivers_csv, Path(batch.root) if batch.root else None) as landing:
         reports: list[Any] = []
         failures: list[dict] = []  # kept with their reason in raw.parse_failures; the batch gate counts them
-        for outcome in chain(prepared, (outcome for _, outcome in parsed_here)):
+        for outcome in chain(prepared, (unpack(packed) for _, packed in parsed_here)):
             if outcome.report is not None:
                 reports.append(outcome.report)
                 kinds[outcome.report.document_kind] += 1

@@ -35,7 +35,7 @@ from dagster import (
     op,
 )
 
-from orchestration.parsing import ParseOutcome, StreamParser, end_kept_workers
+from orchestration.parsing import ParseOutcome, end_kept_workers, packed_pool, parse_job
 from orchestration.progress import Progress, terminal
 from orchestration.resources import FetchResource, ParseResource, SourcesResource, WarehouseResource
 from orchestration.run_metadata import METADATA_ROWS, md_table
@@ -177,18 +177,22 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
 
     store = RawStore(Path(chunk.store_root))
     work_db = Path(chunk.work_db)
-    named = [s.location for s in chunk.manifest.sources if s.kind != "listing"]  # listings add theirs as they are read
-    listed = set(named)  # what ``done`` covers: only these are parsed as they arrive
-    done = set() if chunk.full else parsed_reports(work_db, PARSER_VERSION, named)
+    named = {s.location for s in chunk.manifest.sources if s.kind != "listing"}  # (listings add theirs as they are read)
+    # (source, content) not to parse: what this parser landed (asked now for the named sources, after the fetch
+    # for the rest) and what is already with the parse workers
+    skip = set() if chunk.full else parsed_reports(work_db, PARSER_VERSION, sorted(named))
     # the summaries within a step go to the event log only (debug): the terminal gets the step's one line below
     fetching = Progress("fetch", len(named), context.log.debug, progress_bar(context))
     parsing = Progress("parse", 0, context.log.debug)  # its bar once the fetch's is done
     parsed: list[tuple[str, str]] = []
-    sent: set[tuple[str, str]] = set()
     tmp = Path(chunk.out_file + ".tmp")
-    with tmp.open("wb") as out, StreamParser(chunk.store_root, log=context.log.info, workers=parse.worker_count(),
-                                             memory_bytes=parse.worker_memory_bytes(), form="packed",
-                                             keep=steps_share_this_process(context)) as parser:
+    with tmp.open("wb") as out, packed_pool(parse.worker_count(), parse.worker_memory_bytes(), context.log.info,
+                                            keep=steps_share_this_process(context)) as parser:
+
+        def queue(source: str, content_hash: str, result: Any) -> None:
+            skip.add((source, content_hash))
+            parsing.total += 1
+            parser.add(parse_job(parse_item(store, source, content_hash, result), chunk.store_root))
 
         def write(outcomes: Iterator[tuple[int, Any]]) -> None:
             for _, packed in outcomes:
@@ -198,26 +202,22 @@ def fetch_and_parse(context: OpExecutionContext, chunk: Chunk, parse: ParseResou
 
         def fetched(result: Any) -> None:
             fetching.advance(failed=result.status == "failed")
-            key = (result.source_uri, result.content_hash)
-            if result.page is None and result.source_uri in listed and result.status != "failed" and result.content_hash \
-                    and key not in done and key not in sent:
-                sent.add(key)
-                parsing.total += 1
-                parser.add(parse_item(store, result.source_uri, result.content_hash, result))
+            if result.page is None and result.source_uri in named and result.status != "failed" and result.content_hash \
+                    and (result.source_uri, result.content_hash) not in skip:
+                queue(result.source_uri, result.content_hash, result)  # its own fetch settles a named document's content
             write(parser.ready())
 
         results = fetch_sources(chunk.manifest, store, chunk.config, full=chunk.full, progress=context.log.info,
                                 on_result=fetched)
         fetched_line = fetching.close()
         load = current_load(work_db, [r.to_record() for r in results])
-        others = [] if chunk.full else [s["source_uri"] for s in load if s["source_uri"] not in listed]
-        done |= parsed_reports(work_db, PARSER_VERSION, others) if others else set()
-        todo = [s for s in load if s["content_hash"] and (key := (s["source_uri"], s["content_hash"])) not in done
-                and key not in sent]
-        parsing.total += len(todo)
+        others = [] if chunk.full else [s["source_uri"] for s in load if s["source_uri"] not in named]
+        skip |= parsed_reports(work_db, PARSER_VERSION, others) if others else set()
+        by_source = {r.source_uri: r for r in results}
         parsing.bar = progress_bar(context)
-        for item in parse_items(results, chunk.store_root, todo):
-            parser.add(item)
+        for s in load:  # the rest: attachments, failures (their earlier content stays current), listings' documents
+            if s["content_hash"] and (s["source_uri"], s["content_hash"]) not in skip:
+                queue(s["source_uri"], s["content_hash"], by_source.get(s["source_uri"]))
         write(parser.rest())
     tmp.replace(chunk.out_file)
     parsed_line = parsing.close()
@@ -317,7 +317,7 @@ def parse_items(results: Sequence[Any], store_root: str, todo: Sequence[Mapping]
 
 
 def parse_item(store: Any, source: str, content_hash: str, result: Any) -> tuple[str, str, dict, str | None, str | None]:
-    """``(source, content_hash, headers, agency hint, title hint)`` for ``StreamParser``, with the headers the content
+    """``(source, content_hash, headers, agency hint, title hint)`` for ``parse_job``, with the headers the content
     arrived with (its charset) from the raw store's (``RawStore``) log: this run's answer may be a bare 304, or a
     failure that left the previous content current; the hint is the manifest's ``agency``, the title an
     attachment's link text on its page (both from the source's fetch ``result``, if any)."""

@@ -31,7 +31,7 @@ HELD_PER_WORKER = 2  # documents sent ahead to a worker (one parsing, one waitin
 class ParseOutcome:
     source: str
     content_hash: str
-    report: Any = None  # extract.model.ParsedReport, or its rows (orchestration.warehouse.report_rows.ReportRows)
+    report: Any = None  # extract.model.ParsedReport (parse_all), or its rows (orchestration.warehouse.report_rows.ReportRows)
     error: str | None = None  # why there is no report (unreadable from the store, or its parse worker died twice)
 
 
@@ -39,67 +39,36 @@ def parse_all(items: Sequence[tuple], store_root: str, log=print, workers: int =
               memory_bytes: int | None = None) -> list[ParseOutcome]:
     """Parse ``(source, content_hash, headers[, manifest agency hint[, attachment title hint]])`` items from the raw store, in order; a pool
     of ``workers`` processes (ParseResource), each under ``memory_bytes`` of address space, when there are many.
-    One log line per document: for small batches (the refresh streams with ``parse_stream``)."""
+    Each outcome holds the parsed report itself; one log line per document: for small batches (the refresh
+    streams with ``parse_stream``)."""
     outcomes: list[ParseOutcome | None] = [None] * len(items)
-    for done, (index, outcome) in enumerate(parse_stream(items, store_root, log, workers, memory_bytes), 1):
+    jobs = [parse_job(item, store_root) for item in items]
+    for done, (index, outcome) in enumerate(survive_map(_parse_one, jobs, workers, memory_bytes, _worker_died, log), 1):
         outcomes[index] = outcome
         _log_parsed(log, done, len(items), outcome)
     return outcomes  # type: ignore[return-value]  (every index is filled)
 
 
 def parse_stream(items: Sequence[tuple], store_root: str, log=print, workers: int = 1, memory_bytes: int | None = None,
-                 form: str = "report", keep: bool = False) -> Iterator[tuple[int, Any]]:
-    """``(index, outcome)`` for each item as it is parsed (not in order): the caller lands them in chunks,
-    so no more than a chunk of parsed reports is ever held. ``log`` gets only worker deaths. ``form``:
-    ``report``, a ``ParseOutcome`` with the parsed report; ``rows``, with the rows landing writes instead
-    (``report_rows``, built in the worker); ``packed``, that one already pickled (``Packed``, for a chunk file).
-    ``keep``: the pool's workers stay for the next call (``survive_map``)."""
-    with StreamParser(store_root, log, workers, memory_bytes, form, keep) as parser:
+                 keep: bool = False) -> Iterator[tuple[int, Packed]]:
+    """``(index, packed outcome)`` for each item as it is parsed (not in order): the caller lands them in chunks,
+    so no more than a chunk of parsed reports is ever held (``unpack`` gives the ``ParseOutcome``, its report as
+    the rows landing writes). ``log`` gets only worker deaths. ``keep``: the workers stay for the next call."""
+    with packed_pool(workers, memory_bytes, log, keep) as pool:
         for item in items:
-            parser.add(item)
-        yield from parser.rest()
+            pool.add(parse_job(item, store_root))
+        yield from pool.rest()
 
 
-class StreamParser:
-    """``parse_stream`` fed one item at a time, as each document reaches the raw store (``add``). From the
-    ``PARSE_POOL_THRESHOLD``-th item on (with ``workers`` at least 2) a pool's workers start on each at once and
-    ``ready()`` hands over what they finished meanwhile; ``rest()``, the others once all are added. Fewer items
-    are parsed here, in ``rest()`` (a pool would cost more than it saves). Indices are the order of adding."""
+def packed_pool(workers: int, memory_bytes: int | None, log=print, keep: bool = False) -> SurvivingPool:
+    """A pool whose jobs (``parse_job``) come back as ``Packed`` outcomes, ready for a chunk file."""
+    return SurvivingPool(parse_packed, workers, memory_bytes, packed_death, log, keep)
 
-    def __init__(self, store_root: str, log=print, workers: int = 1, memory_bytes: int | None = None,
-                 form: str = "report", keep: bool = False) -> None:
-        self.store_root = store_root
-        self.fn, self.died = FORMS[form]
-        self.log, self.workers, self.memory_bytes, self.keep = log, workers, memory_bytes, keep
-        self.pool: SurvivingPool | None = None  # started by the PARSE_POOL_THRESHOLD-th item
-        self.waiting: list[tuple] = []  # the jobs before it (without one, parsed here)
 
-    def __enter__(self) -> StreamParser:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.pool is not None:
-            self.pool.__exit__(*exc)
-
-    def add(self, item: tuple) -> None:
-        """``(source, content_hash, headers[, manifest agency hint[, attachment title hint]])``."""
-        source, content_hash, headers, agency, title = (*item, None, None)[:5]  # (the hints are optional)
-        job = (source, content_hash, headers, self.store_root, agency, title)
-        if self.pool is not None:
-            self.pool.add(job)
-            return
-        self.waiting.append(job)
-        if len(self.waiting) >= PARSE_POOL_THRESHOLD and self.workers >= 2:
-            self.pool = SurvivingPool(self.fn, self.workers, self.memory_bytes, self.died, self.log, self.keep)
-            for waiting in self.waiting:
-                self.pool.add(waiting)
-            self.waiting = []
-
-    def ready(self) -> Iterator[tuple[int, Any]]:
-        return self.pool.ready() if self.pool is not None else iter(())
-
-    def rest(self) -> Iterator[tuple[int, Any]]:
-        return self.pool.rest() if self.pool is not None else enumerate(map(self.fn, self.waiting))
+def parse_job(item: tuple, store_root: str) -> tuple:
+    """A parse worker's job for ``(source, content_hash, headers[, manifest agency hint[, attachment title hint]])``."""
+    source, content_hash, headers, agency, title = (*item, None, None)[:5]  # (the hints are optional)
+    return (source, content_hash, headers, store_root, agency, title)
 
 
 def _log_parsed(log, done: int, total: int, outcome: ParseOutcome) -> None:
@@ -123,16 +92,6 @@ def _parse_one(job: tuple[str, str, dict, str, str | None, str | None]) -> Parse
         return ParseOutcome(source, content_hash, error=f"{type(exc).__name__}: {exc}")
 
 
-def _parse_rows(job: tuple[str, str, dict, str, str | None, str | None]) -> ParseOutcome:
-    """``_parse_one``, its report as the rows landing writes."""
-    from orchestration.warehouse.report_rows import report_rows
-
-    outcome = _parse_one(job)
-    if outcome.report is not None:
-        outcome.report = report_rows(outcome.report)
-    return outcome
-
-
 def _worker_died(job: tuple[str, str, dict, str, str | None], reason: str) -> ParseOutcome:
     source, content_hash = job[:2]
     return ParseOutcome(source, content_hash, error=reason)
@@ -154,15 +113,22 @@ def pack(outcome: ParseOutcome) -> Packed:
                   pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _parse_packed(job: tuple[str, str, dict, str, str | None, str | None]) -> Packed:
-    return pack(_parse_rows(job))
+def unpack(packed: Packed) -> ParseOutcome:
+    return pickle.loads(packed.data)
 
 
-def _packed_death(job: tuple[str, str, dict, str, str | None], reason: str) -> Packed:
+def parse_packed(job: tuple[str, str, dict, str, str | None, str | None]) -> Packed:
+    """``_parse_one``, its report as the rows landing writes (``report_rows``, built here in the worker), pickled."""
+    from orchestration.warehouse.report_rows import report_rows
+
+    outcome = _parse_one(job)
+    if outcome.report is not None:
+        outcome.report = report_rows(outcome.report)
+    return pack(outcome)
+
+
+def packed_death(job: tuple[str, str, dict, str, str | None], reason: str) -> Packed:
     return pack(_worker_died(job, reason))
-
-
-FORMS = {"report": (_parse_one, _worker_died), "rows": (_parse_rows, _worker_died), "packed": (_parse_packed, _packed_death)}
 
 
 # --- the pool ----------------------------------------------------------------------------------
@@ -189,12 +155,7 @@ def end_kept_workers() -> None:
 
 def survive_map(fn: Callable[[Any], Any], jobs: Iterable[Any], workers: int, memory_bytes: int | None,
                 died: Callable[[Any, str], Any], log=print, keep: bool = False) -> Iterator[tuple[int, Any]]:
-    """``(index, fn(job))`` for every job, as they finish, from ``workers`` spawned processes (or
-    those an earlier call kept; ``keep``: keep them, idle, for the next call, until ``end_kept_workers``).
-
-    A job whose process dies is run again alone in a fresh process; if that dies too, ``died(job,
-    reason)`` stands for its result. ``fn`` must be importable by name (it is sent to the workers).
-    """
+    """``(index, fn(job))`` for every job, as they finish: a ``SurvivingPool`` given them all at once."""
     with SurvivingPool(fn, workers, memory_bytes, died, log, keep) as pool:
         for job in jobs:
             pool.add(job)
@@ -202,9 +163,15 @@ def survive_map(fn: Callable[[Any], Any], jobs: Iterable[Any], workers: int, mem
 
 
 class SurvivingPool:
-    """``survive_map`` fed as jobs arrive: ``add`` a job (its index is the order of adding), ``ready()`` the
-    results finished so far without waiting, ``rest()`` every other result once no job is to come (a chunk
-    step parses each document as soon as it is fetched, so the workers do not idle while the parent fetches)."""
+    """``fn`` over jobs as they arrive: ``add`` a job (its index is the order of adding), ``ready()`` the results
+    finished so far without waiting, ``rest()`` every other result once no job is to come (a chunk step parses
+    each document as soon as it is fetched, so the workers do not idle while the parent fetches).
+
+    The ``workers`` processes (spawned, or those an earlier pool kept; ``keep``: kept, idle, for the next pool,
+    until ``end_kept_workers``) start with the ``PARSE_POOL_THRESHOLD``-th job, and only with ``workers`` at least
+    2: fewer jobs are run here, in ``rest()`` (a pool would cost more than it saves). A job whose process dies is
+    run again alone in a fresh process; if that dies too, ``died(job, reason)`` stands for its result. ``fn``
+    must be importable by name (it is sent to the workers)."""
 
     def __init__(self, fn: Callable[[Any], Any], workers: int, memory_bytes: int | None,
                  died: Callable[[Any, str], Any], log=print, keep: bool = False) -> None:
@@ -217,6 +184,7 @@ class SurvivingPool:
         self.first_death: dict[int, str] = {}
         self.live: list[_Worker] = []
         self.closed = False  # no more jobs: idle workers are let go (or kept)
+        self.started = False  # the workers: from the PARSE_POOL_THRESHOLD-th job on (before, jobs only wait)
 
     def __enter__(self) -> SurvivingPool:
         return self
@@ -230,15 +198,19 @@ class SurvivingPool:
     def add(self, job: Any) -> None:
         self.jobs.append(job)
         self.pending.append(len(self.jobs) - 1)
-        self._feed()
+        self.started = self.started or (len(self.jobs) >= PARSE_POOL_THRESHOLD and self.workers >= 2)
+        if self.started:
+            self._feed()
 
     def ready(self) -> Iterator[tuple[int, Any]]:
         """The results finished by now (no waiting)."""
-        return self._results(block=False)
+        return self._results(block=False) if self.started else iter(())
 
     def rest(self) -> Iterator[tuple[int, Any]]:
         """Every result not yet taken, waiting for them (no job may be added after)."""
         self.closed = True
+        if not self.started:
+            return ((index, self.fn(self.jobs[index])) for index in self.pending)
         return self._results(block=True)
 
     def _feed(self) -> None:

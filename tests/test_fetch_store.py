@@ -137,3 +137,40 @@ def test_a_snapshot_written_by_other_code_is_not_used(tmp_path, monkeypatch):
     store_module.forget_log_indexes()
     assert RawStore(tmp_path).latest("https://example.org/2.html").content_hash == hashlib.sha256(b"page 2").hexdigest()
     assert parsed == [3], "the whole log read"
+
+
+def test_a_blob_on_its_way_to_disk_holds_up_neither_lookups_nor_other_arrivals(tmp_path, monkeypatch):
+    """A chunk step's fetch threads each store a blob with an fsync; the store's lock covers only the log and
+    its index, so ``latest`` and other threads' arrivals do not wait for a slow disk (they did, one at a time)."""
+    import os
+    import threading
+
+    store = RawStore(tmp_path)
+    store.put("file:///known.txt", b"known")
+    syncing, release = threading.Event(), threading.Event()
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        if threading.current_thread().name == "slow":
+            syncing.set()
+            release.wait(30)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    slow = threading.Thread(target=store.put, args=("file:///slow.txt", b"slow"), name="slow")
+    slow.start()
+    try:
+        assert syncing.wait(10)
+        answers: list = []
+        other = threading.Thread(target=lambda: answers.extend([store.latest("file:///known.txt"),
+                                                                store.put("file:///fast.txt", b"fast")]))
+        other.start()
+        other.join(10)
+        assert not other.is_alive(), "a lookup or another arrival waited for the slow blob's fsync"
+        assert answers[0].content_hash == hashlib.sha256(b"known").hexdigest()
+        assert store.latest("file:///slow.txt") is None  # not logged until its blob is on disk
+    finally:
+        release.set()
+        slow.join(10)
+    assert store.latest("file:///slow.txt").content_hash == hashlib.sha256(b"slow").hexdigest()
+    assert RawStore(tmp_path).get(hashlib.sha256(b"slow").hexdigest()) == b"slow"

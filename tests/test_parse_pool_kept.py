@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.parsing import PARSE_POOL_THRESHOLD, end_kept_workers, parse_stream, survive_map
+from orchestration.parsing import PARSE_POOL_THRESHOLD, end_kept_workers, parse_all, parse_stream, survive_map, unpack
 from orchestration.warehouse.landing import Landing
 from orchestration.warehouse.report_rows import ReportRows, report_rows
 from tests.test_orchestration_parse import _stored
@@ -75,8 +75,8 @@ def test_a_report_lands_from_its_worker_rows_as_from_the_report(tmp_path):
     """Workers hand landing each report's rows column by column (``as_rows``): the raw tables hold exactly
     what landing the parsed report itself writes, provenance included."""
     items = _stored(tmp_path, PARSE_POOL_THRESHOLD + 2)  # through the pool
-    as_rows = [o for _, o in parse_stream(items, str(tmp_path / "raw"), log=print, workers=2, form="rows")]
-    as_reports = [o for _, o in parse_stream(items, str(tmp_path / "raw"), log=print, workers=1)]
+    as_rows = [unpack(p) for _, p in parse_stream(items, str(tmp_path / "raw"), log=print, workers=2)]
+    as_reports = parse_all(items, str(tmp_path / "raw"), log=lambda _: None, workers=1)
     assert all(isinstance(o.report, ReportRows) for o in as_rows)
     tables = []
     for name, outcomes in (("rows", as_rows), ("reports", as_reports)):
@@ -94,15 +94,15 @@ def test_a_report_lands_from_its_worker_rows_as_from_the_report(tmp_path):
 
 @pytest.mark.timeout(300)
 def test_a_chunk_file_holds_what_the_workers_pickled_as_the_writer_reads_it(tmp_path):
-    """``packed``: the worker pickles each outcome (its report as rows) and the chunk step writes the bytes as
-    they are (no unpickling and pickling again in between); the writer reads them back as ``rows`` gives them."""
+    """``parse_stream``: the worker pickles each outcome (its report as rows) and the chunk step writes the bytes as
+    they are (no unpickling and pickling again in between); the writer reads them back as ``unpack`` gives them."""
     from orchestration.ingest import FetchBatch, prepared_outcomes
 
     items = _stored(tmp_path, PARSE_POOL_THRESHOLD + 2)
     items.append(("gone.html", "0" * 64, {}))  # not in the store: a failure, packed like the rest
     chunk_file = tmp_path / "00000.pickle"
     with chunk_file.open("wb") as out:
-        packed = [p for _, p in parse_stream(items, str(tmp_path / "raw"), log=print, workers=2, form="packed")]
+        packed = [p for _, p in parse_stream(items, str(tmp_path / "raw"), log=print, workers=2)]
         for p in packed:
             out.write(p.data)
     assert [p.failed for p in packed].count(True) == 1
@@ -113,5 +113,5 @@ def test_a_chunk_file_holds_what_the_workers_pickled_as_the_writer_reads_it(tmp_
     read = {o.source: o for o in outcomes}
     assert rest == [] and set(read) == {s for s, _, _ in items}
     assert read["gone.html"].report is None and read["gone.html"].error
-    rows = {o.source: o for _, o in parse_stream(items, str(tmp_path / "raw"), log=print, workers=1, form="rows")}
+    rows = {o.source: o for o in map(unpack, (p for _, p in parse_stream(items, str(tmp_path / "raw"), log=print, workers=1)))}
     assert read == rows

@@ -206,19 +206,21 @@ class RawStore:
             file_stat=file_stat,
         )
         path = self.blob_path(content_hash)
+        # the blob outside the lock: the fetch threads' fsyncs overlap, and none waits on another's to ask ``latest``
+        # (two threads writing one content each rename the same bytes into place)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         with self._lock:
-            if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-                try:
-                    with os.fdopen(fd, "wb") as fh:
-                        fh.write(data)
-                        fh.flush()
-                        os.fsync(fh.fileno())
-                    os.replace(tmp, path)
-                except BaseException:
-                    Path(tmp).unlink(missing_ok=True)
-                    raise
             self.root.mkdir(parents=True, exist_ok=True)
             line = json.dumps({f: getattr(entry, f) for f in ENTRY_FIELDS}, ensure_ascii=False) + "\n"  # (not asdict's deep copy)
             with open(self.log_path, "ab+") as log:
