@@ -82,3 +82,37 @@ def test_get_where_subquery_looks_up_the_tested_model_without_scanning_the_graph
                   Relation(schema="marts", identifier="int_metric_values"),  # another schema's relation
                   Relation(schema="raw", identifier="cells")):  # not a model
         assert where_subquery(other) == str(other)
+
+
+def test_not_null_columns_reports_each_null_naming_its_column():
+    """One test for several columns' not_null (fewer dbt test nodes, issue #11) fails exactly where the
+    per-column not_null tests would: a row per row and column that is null, naming the column."""
+    con = duckdb.connect()
+    con.execute("create table reports (report_id varchar, agency_id varchar, value double, note varchar)")
+    con.executemany("insert into reports values (?, ?, ?, ?)",
+                    [("r1", "a1", 1.0, None), ("r2", None, 2.0, None), (None, None, None, "x"), ("r4", "a4", 0.0, None)])
+    sql = generic_test_sql("not_null_columns", model="reports", columns=["report_id", "agency_id", "value"])
+    per_column = sorted(c for c in ("report_id", "agency_id", "value")
+                        for _ in range(con.execute(f"select count(*) from reports where {c} is null").fetchone()[0]))
+    found = sorted(row[0] for row in con.execute(sql).fetchall())
+    assert found == per_column == ["agency_id", "agency_id", "report_id", "value"]  # note (not tested) is null: no row
+    con.execute("delete from reports where report_id is null or agency_id is null")
+    assert con.execute(sql).fetchall() == []
+
+
+def test_each_not_null_columns_test_is_named_for_its_model_and_columns():
+    """A failing merged not_null test names the columns it covers (dbt prints the test's name), and no model
+    has both a merged test and per-column not_null tests (one rule in one place)."""
+    import json
+
+    from orchestration.resources import dbt_project
+
+    nodes = json.loads(Path(dbt_project().manifest_path).read_text())["nodes"].values()
+    tests = [n for n in nodes if n["resource_type"] == "test"]
+    merged = [n for n in tests if n["test_metadata"]["name"] == "not_null_columns"]
+    assert merged
+    for test in merged:
+        model = test["attached_node"].split(".")[-1]
+        assert test["name"] == f"not_null_{model}__" + "__".join(test["test_metadata"]["kwargs"]["columns"])
+    single = {n["attached_node"] for n in tests if (n.get("test_metadata") or {}).get("name") == "not_null"}
+    assert not single & {n["attached_node"] for n in merged}

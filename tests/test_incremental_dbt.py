@@ -191,16 +191,18 @@ def test_an_incremental_build_tests_the_reports_it_adds_and_a_failure_there_fail
     with duckdb.connect(str(work_db)) as con:
         bad, unchanged = [r for (r,) in con.execute("select distinct report_id from intermediate.int_metric_values "
                                                     "order by 1 limit 2").fetchall()]
-        # a duplicate cell in a report this build adds (one model lacks it) and in one it leaves as it is
+        # a duplicate cell, its value null, in a report this build adds (one model lacks it) and in one it leaves as it is
         con.execute("delete from intermediate.int_report_completeness where report_id = ?", [bad])
         for report_id in (bad, unchanged):
-            con.execute("insert into intermediate.int_metric_values select * from intermediate.int_metric_values "
-                        "where report_id = ? limit 1", [report_id])
+            con.execute("insert into intermediate.int_metric_values select * replace (null::double as value) "
+                        "from intermediate.int_metric_values where report_id = ? limit 1", [report_id])
     (folder / "zz_new.html").write_bytes(pages[9].data)
     out = run(folder, site, expect=1)
     assert built_incrementally(site)
     tool_log = last_tool_log(site)
     assert "FAIL 1 unique_combination_int_metric_values_report_id__metric_key" in tool_log, out + tool_log
+    # one not_null test for the model's columns (not_null_columns), named for them, found the added report's null
+    assert "FAIL 1 not_null_int_metric_values__report_id__metric_key__value" in tool_log, out + tool_log
     compiled = next((site / "wh" / "work" / "dbt_target" / "compiled").rglob(
         "unique_combination_int_metric_values_report_id__metric_key.sql")).read_text()
     assert "int_build_reports" in compiled  # only the added reports were tested: the other duplicate is not seen
